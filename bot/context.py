@@ -1,0 +1,72 @@
+"""What a command handler sees: who called, where, and how to answer.
+
+Adapters implement ChatAdapter; the dispatcher builds a Context for each invocation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.render.document import Capabilities, Message
+
+
+@dataclass(frozen=True)
+class Room:
+    """A place messages go: adapter name, a scope for settings (Discord guild, Matrix
+    room), and the channel/room id messages are sent to."""
+
+    adapter: str
+    scope: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    is_moderator: bool = False
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message the bot sent, enough to edit it or reply in its thread later."""
+
+    adapter: str
+    channel: str
+    message_id: str
+    thread_id: str | None = None
+
+
+class ChatAdapter(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    async def send(
+        self, room: Room, message: Message, *, thread: MessageRef | None = None
+    ) -> list[MessageRef]:
+        """Send one Message (split into several chunks if needed); refs in order."""
+        ...
+
+    async def start_thread(self, room: Room, header: MessageRef, name: str) -> MessageRef:
+        """Start a chat thread from a header message; returns a ref to send into."""
+        ...
+
+    async def edit(self, ref: MessageRef, message: Message) -> None:
+        """Replace a sent message's content (only when capabilities.edits)."""
+        ...
+
+
+class Context(Protocol):
+    room: Room
+    user: User
+    adapter: ChatAdapter
+
+    async def reply(self, message: Message | str, *, private: bool = False) -> None:
+        """Answer the caller (ephemeral when private and the platform allows)."""
+        ...
+
+    async def progress(self, text: str) -> None:
+        """Show that work is under way (typing, a reaction, a status line)."""
+        ...

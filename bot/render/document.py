@@ -1,0 +1,79 @@
+"""A small neutral rich-text document: what the cogs produce and adapters format.
+
+Adapters never see a Thread, only Messages; each format module (plain, markdown, html)
+turns a Message into chunks that fit the adapter's capabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Style = Literal["plain", "bold", "italic", "code"]
+BlockKind = Literal["para", "quote", "media", "note", "separator", "heading"]
+MessageKind = Literal["header", "post", "notice", "reply"]
+
+
+@dataclass(frozen=True)
+class Inline:
+    text: str
+    url: str | None = None
+    style: Style = "plain"
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: BlockKind
+    inlines: tuple[Inline, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "".join(i.text for i in self.inlines)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    url: str
+    alt: str = ""
+    type: str = "image"
+
+
+@dataclass(frozen=True)
+class Message:
+    blocks: tuple[Block, ...]
+    kind: MessageKind = "post"
+    # When set, the content sits behind a spoiler and the reason stays visible.
+    spoiler: str | None = None
+    # Blocks shown outside the spoiler (the content note line).
+    preface: tuple[Block, ...] = ()
+    attachments: tuple[Attachment, ...] = field(default=())
+    post_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter can do; the renderer degrades by capability, not by platform."""
+
+    max_length: int = 4000
+    markup: Literal["plain", "markdown", "html"] = "plain"
+    spoilers: bool = False
+    threads: bool = False
+    edits: bool = False
+    reveal_command: bool = False  # console: hidden text shown with `reveal`
+
+
+def text(s: str) -> Inline:
+    return Inline(s)
+
+
+def link(label: str, url: str) -> Inline:
+    return Inline(label, url)
+
+
+def para(*inlines: Inline | str) -> Block:
+    return Block("para", tuple(Inline(i) if isinstance(i, str) else i for i in inlines))
+
+
+def reply(s: str) -> Message:
+    """A short plain reply (errors, confirmations)."""
+    return Message((para(s),), kind="reply")
