@@ -1,0 +1,266 @@
+"""Configuration: TOML read with tomllib into typed, frozen objects.
+
+Unknown keys and bad values are reported with the key's path; secrets come from environment
+variables named in the file, never from the file itself.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+
+from bot.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: str = "unrollbot.sqlite3"
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    allow_private_addresses: bool = False
+    user_agent: str = ""  # empty: the built-in descriptive User-Agent
+    timeout_s: float = 10.0
+    retries: int = 3
+    per_host_concurrency: int = 4
+    max_body_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BlueskyConfig:
+    enabled: bool = True
+    appview_url: str = "https://public.api.bsky.app"
+
+
+@dataclass(frozen=True)
+class MastodonConfig:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class XConfig:
+    enabled: bool = True
+    api_url: str = "https://api.fxtwitter.com"
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    bluesky: BlueskyConfig = field(default_factory=BlueskyConfig)
+    mastodon: MastodonConfig = field(default_factory=MastodonConfig)
+    x: XConfig = field(default_factory=XConfig)
+
+
+@dataclass(frozen=True)
+class UnrollConfig:
+    max_posts: int = 500
+    cache_ttl_s: int = 600
+
+
+@dataclass(frozen=True)
+class ContentNotesConfig:
+    # Extra detection terms per category, added to the shipped lexicon.
+    extra_terms: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubscriptionsConfig:
+    enabled: bool = True
+    min_poll_interval_s: int = 60
+    max_poll_interval_s: int = 900
+    settle_s: int = 600
+    max_backfill: int = 20
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    enabled: bool = False
+    token_env: str = "DISCORD_TOKEN"
+    test_guild_ids: list[int] = field(default_factory=list)
+    api_base_url: str = ""
+    gateway_url: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    enabled: bool = False
+    homeserver: str = ""
+    user_id: str = ""
+    password_env: str = ""
+    access_token_env: str = ""
+    device_name: str = "unrollbot"
+    command_prefix: str = "!"
+    auto_join: bool = True
+    allowed_inviters: list[str] = field(default_factory=list)
+    moderator_power_level: int = 50
+    store_path: str = "matrix-store"
+    encryption: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
+    unroll: UnrollConfig = field(default_factory=UnrollConfig)
+    content_notes: ContentNotesConfig = field(default_factory=ContentNotesConfig)
+    subscriptions: SubscriptionsConfig = field(default_factory=SubscriptionsConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    matrix: MatrixConfig = field(default_factory=MatrixConfig)
+    # Where the file was read from (for relative paths); not a key.
+    base_dir: str = field(default=".", metadata={"internal": True})
+
+    def resolve_path(self, p: str) -> str:
+        return p if os.path.isabs(p) or p == ":memory:" else os.path.join(self.base_dir, p)
+
+
+# Values that must be positive / within a range, by key path.
+_POSITIVE = {
+    "network.timeout_s",
+    "network.per_host_concurrency",
+    "network.max_body_bytes",
+    "unroll.max_posts",
+    "subscriptions.min_poll_interval_s",
+    "subscriptions.max_poll_interval_s",
+}
+_NON_NEGATIVE = {
+    "network.retries",
+    "unroll.cache_ttl_s",
+    "subscriptions.settle_s",
+    "subscriptions.max_backfill",
+    "matrix.moderator_power_level",
+}
+_URLS = {"sources.bluesky.appview_url", "sources.x.api_url"}
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is list:
+        return f"a list of {_type_name(get_args(tp)[0])}"
+    if origin is dict:
+        return "a table"
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(
+        tp, str(tp)
+    )
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    origin = get_origin(tp)
+    if is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a table, got {type(value).__name__}")
+        return _build(typing.cast(type[Any], tp), value, path)
+    if origin in (types.UnionType, typing.Union):
+        raise ConfigError(f"{path}: unsupported type")  # pragma: no cover - not used
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected {_type_name(tp)}")
+        (item_tp,) = get_args(tp)
+        return [_convert(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a table")
+        _, val_tp = get_args(tp)
+        return {str(k): _convert(v, val_tp, f"{path}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: expected a whole number, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{path}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{path}: unsupported type")  # pragma: no cover
+
+
+def _build(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls) if not f.metadata.get("internal")}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if key not in known:
+            hint = ", ".join(sorted(known)) or "none"
+            raise ConfigError(f"{path}: unknown key (known keys here: {hint})")
+        converted = _convert(value, hints[key], path)
+        if path in _POSITIVE and converted <= 0:
+            raise ConfigError(f"{path}: must be greater than 0, got {value!r}")
+        if path in _NON_NEGATIVE and converted < 0:
+            raise ConfigError(f"{path}: must not be negative, got {value!r}")
+        if path in _URLS and not converted.startswith(("https://", "http://")):
+            raise ConfigError(f"{path}: must be an http(s) URL, got {value!r}")
+        kwargs[key] = converted
+    for name, f in known.items():
+        if name not in kwargs and f.default is MISSING and f.default_factory is MISSING:
+            raise ConfigError(f"{prefix}.{name}: missing")  # pragma: no cover
+    return cls(**kwargs)
+
+
+def parse_config(text: str, base_dir: str = ".") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}") from None
+    cfg = _build(Config, data)
+    s = cfg.subscriptions
+    if s.min_poll_interval_s > s.max_poll_interval_s:
+        raise ConfigError(
+            "subscriptions.min_poll_interval_s: must not exceed max_poll_interval_s "
+            f"({s.min_poll_interval_s} > {s.max_poll_interval_s})"
+        )
+    return _replace_base(cfg, base_dir)
+
+
+def _replace_base(cfg: Config, base_dir: str) -> Config:
+    from dataclasses import replace
+
+    return replace(cfg, base_dir=base_dir)
+
+
+def load_config(path: str | None = None) -> Config:
+    """Read ``path``, else ``$UNROLLBOT_CONFIG``, else defaults."""
+    path = path or os.environ.get("UNROLLBOT_CONFIG") or None
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        return parse_config(text, base_dir=str(p.resolve().parent))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def secret(env_name: str, what: str) -> str:
+    """Read a secret from the environment variable the config names."""
+    if not env_name:
+        raise ConfigError(f"{what}: no environment variable named for the secret")
+    value = os.environ.get(env_name, "").strip()
+    if not value:
+        raise ConfigError(f"{what}: the environment variable {env_name} is not set")
+    return value

@@ -1,0 +1,146 @@
+"""The database: one aiosqlite connection, WAL, foreign keys, numbered migrations.
+
+Migrations are ``storage/migrations/NNNN_name.sql`` files applied in order, each in its own
+transaction, recorded in ``schema_version``. A database newer than the code is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (newer than the code, unreadable, broken migration)."""
+
+
+def available_migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every shipped migration, in order."""
+    found: list[tuple[int, str, str]] = []
+    folder = resources.files("storage.migrations")
+    for entry in folder.iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(versions) != len(set(versions)):
+        raise DatabaseError(f"two migrations share a number: {versions}")
+    return found
+
+
+class Database:
+    """Wraps one connection. Writes are serialised by a lock so a multi-statement
+    repository method is one transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str) -> Database:
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except Exception as exc:  # sqlite3.OperationalError and friends
+            raise DatabaseError(f"cannot open database {path}: {exc}") from exc
+        conn.row_factory = aiosqlite.Row
+        db = cls(conn, path)
+        try:
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if path != ":memory:":
+                await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await db.migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def schema_version(self) -> int:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        )
+        async with self.conn.execute("SELECT MAX(version) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def migrate(self, migrations: Iterable[tuple[int, str, str]] | None = None) -> int:
+        steps = list(migrations) if migrations is not None else available_migrations()
+        current = await self.schema_version()
+        newest = steps[-1][0] if steps else 0
+        if current > newest:
+            raise DatabaseError(
+                f"the database {self.path} has schema version {current}, newer than this "
+                f"unrollbot knows ({newest}); upgrade unrollbot or use another database"
+            )
+        for version, name, sql in steps:
+            if version <= current:
+                continue
+            log.info("applying migration %s", name)
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                for statement in _split_sql(sql):
+                    await self.conn.execute(statement)
+                await self.conn.execute(
+                    "INSERT INTO schema_version (version, name) VALUES (?, ?)", (version, name)
+                )
+                await self.conn.execute("COMMIT")
+            except Exception as exc:
+                await self.conn.execute("ROLLBACK")
+                raise DatabaseError(f"migration {name} failed: {exc}") from exc
+        return await self.schema_version()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; rolled back on any error."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """A single-statement write in its own transaction."""
+        async with self.transaction() as conn:
+            await conn.execute(sql, tuple(params))
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration into statements (no semicolons inside our string literals or
+    triggers; keep migrations simple)."""
+    out = []
+    for part in sql.split(";"):
+        lines = [ln for ln in part.splitlines() if not ln.strip().startswith("--")]
+        stmt = "\n".join(lines).strip()
+        if stmt:
+            out.append(stmt)
+    return out
