@@ -1,0 +1,147 @@
+"""Fixtures for the Matrix tests: a real Synapse and a person at a second matrix-nio client.
+
+Test modules import the fixtures they use (``from tests.conftest_matrix import ...``). The
+homeserver is shared by the whole test process (``shared_synapse``), so importing the
+fixture into several modules still starts one server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, SyncResponse
+
+from tests.synapse import Account, Synapse, shared_synapse
+
+
+@pytest.fixture
+def synapse() -> Synapse:
+    return shared_synapse()
+
+
+@pytest.fixture
+def register(synapse: Synapse) -> Callable[[str], Account]:
+    """Register a fresh user; names get a unique suffix so tests never share accounts."""
+
+    def make(name: str) -> Account:
+        return synapse.register(f"{name}-{uuid.uuid4().hex[:8]}")
+
+    return make
+
+
+class Person:
+    """A human at a real matrix-nio client: sends text, watches the room's timeline."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+        self.events: list[dict[str, Any]] = []  # raw event dicts, every joined room
+        self._seen: set[str] = set()
+
+    @property
+    def user_id(self) -> str:
+        return str(self.client.user_id)
+
+    async def sync(self, timeout_ms: int = 0) -> None:
+        resp = await self.client.sync(timeout=timeout_ms)
+        assert isinstance(resp, SyncResponse), resp
+        for room_id, info in resp.rooms.join.items():
+            for ev in info.timeline.events:
+                src = dict(ev.source)
+                if src.get("event_id") in self._seen:
+                    continue
+                self._seen.add(src["event_id"])
+                src["room_id"] = room_id
+                self.events.append(src)
+
+    async def create_room(
+        self,
+        invite: tuple[str, ...] = (),
+        power: dict[str, int] | None = None,
+        encrypted: bool = False,
+    ) -> str:
+        state: list[dict[str, Any]] = []
+        if encrypted:
+            state.append(
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            )
+        override = {"users": {self.user_id: 100, **(power or {})}} if power else None
+        resp = await self.client.room_create(
+            invite=invite, initial_state=state, power_level_override=override
+        )
+        assert isinstance(resp, RoomCreateResponse), resp
+        return str(resp.room_id)
+
+    async def say(self, room_id: str, body: str, **extra: Any) -> str:
+        content = {"msgtype": "m.text", "body": body, **extra}
+        resp = await self.client.room_send(room_id, "m.room.message", content)
+        event_id = getattr(resp, "event_id", None)
+        assert event_id, resp
+        return str(event_id)
+
+    async def wait_for(
+        self,
+        match: Callable[[dict[str, Any]], bool],
+        count: int = 1,
+        timeout_s: float = 10.0,
+    ) -> list[dict[str, Any]]:
+        """Sync until ``count`` events satisfy ``match``; returns them in timeline order."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = [e for e in self.events if match(e)]
+            if len(found) >= count:
+                return found
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"saw {len(found)} of {count} expected events; timeline: "
+                    f"{[(e.get('sender'), e.get('content', {}).get('body')) for e in self.events]}"
+                )
+            await self.sync(timeout_ms=int(min(left, 1.0) * 1000))
+
+    def from_user(self, user_id: str, room_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.events
+            if e.get("sender") == user_id
+            and e.get("type") == "m.room.message"
+            and (room_id is None or e["room_id"] == room_id)
+        ]
+
+
+async def connect(synapse: Synapse, account: Account) -> AsyncClient:
+    client = AsyncClient(
+        synapse.url,
+        account.user_id,
+        device_id=account.device_id,
+        config=AsyncClientConfig(max_timeouts=2, request_timeout=15),
+    )
+    client.access_token = account.access_token
+    client.user_id = account.user_id
+    return client
+
+
+@pytest.fixture
+async def person(
+    synapse: Synapse, register: Callable[[str], Account]
+) -> AsyncIterator[Callable[[str], Awaitable[Person]]]:
+    """Factory: a logged-in human, synced once so only new events are collected."""
+    clients: list[AsyncClient] = []
+
+    async def make(name: str = "human") -> Person:
+        client = await connect(synapse, register(name))
+        clients.append(client)
+        p = Person(client)
+        await client.sync(timeout=0)
+        return p
+
+    yield make
+    await asyncio.gather(*(c.close() for c in clients))
