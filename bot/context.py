@@ -44,24 +44,43 @@ class ChatAdapter(Protocol):
     capabilities: Capabilities
 
     async def send(
-        self, room: Room, message: Message, *, thread: MessageRef | None = None
+        self,
+        room: Room,
+        message: Message,
+        *,
+        thread: MessageRef | None = None,
+        key: str | None = None,
     ) -> list[MessageRef]:
-        """Send one Message (split into several chunks if needed); refs in order."""
+        """Send one Message (split into several chunks if needed); refs in order.
+        ``key`` is an idempotency key: sending the same key twice (after a crash) must not
+        post twice where the platform supports it (Matrix txn ids, Discord nonces)."""
         ...
 
     async def start_thread(self, room: Room, header: MessageRef, name: str) -> MessageRef:
-        """Start a chat thread from a header message; returns a ref to send into."""
+        """Start a chat thread from a header message; returns a ref to send into (the
+        header itself when the platform has no threads)."""
         ...
 
-    async def edit(self, ref: MessageRef, message: Message) -> None:
-        """Replace a sent message's content (only when capabilities.edits)."""
+    async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
+        """Replace what ``refs`` (the chunks of one sent Message) show with ``message``:
+        edit in place, send extra chunks into the same thread if it grew, blank leftovers.
+        Only called when capabilities.edits."""
+        ...
+
+    def link_to(self, ref: MessageRef) -> str | None:
+        """A link users can click to reach a sent message or chat thread, if any."""
         ...
 
 
 class Context(Protocol):
-    room: Room
-    user: User
-    adapter: ChatAdapter
+    @property
+    def room(self) -> Room: ...
+
+    @property
+    def user(self) -> User: ...
+
+    @property
+    def adapter(self) -> ChatAdapter: ...
 
     async def reply(self, message: Message | str, *, private: bool = False) -> None:
         """Answer the caller (ephemeral when private and the platform allows)."""

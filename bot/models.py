@@ -116,6 +116,9 @@ class Thread:
     notices: tuple[str, ...] = ()
     # Per-post notes where a note applies to some posts only: post id -> notes.
     post_notes: tuple[tuple[str, tuple[ContentNote, ...]], ...] = ()
+    # Short marks shown on single posts, e.g. "belongs to <url>; left here by the author":
+    # post id -> mark.
+    marks: tuple[tuple[str, str], ...] = ()
     fetched_at: float = 0.0
     continuation: Thread | None = field(default=None, compare=False)
 

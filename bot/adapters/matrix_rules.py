@@ -1,0 +1,81 @@
+"""Pure rules of the Matrix adapter: who may invite the bot, what counts as a command,
+who is a moderator. No network, so each rule is tested on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Matrix defaults when a room has no m.room.power_levels event or omits a key.
+DEFAULT_USERS_LEVEL = 0
+
+
+def server_of(user_id: str) -> str:
+    return user_id.split(":", 1)[1] if ":" in user_id else ""
+
+
+def inviter_allowed(inviter: str, allowed: list[str], own_user_id: str) -> bool:
+    """Whether an invite from ``inviter`` may be accepted.
+
+    Entries are full user ids (``@alice:example.org``) or server suffixes
+    (``:example.org``). With no entries only users of the bot's own homeserver may invite
+    it: a bot that joins any room on the federation on request is an open relay."""
+    if not inviter.startswith("@") or ":" not in inviter:
+        return False
+    if not allowed:
+        return server_of(inviter) == server_of(own_user_id)
+    server = server_of(inviter)
+    for entry in allowed:
+        entry = entry.strip()
+        if entry == "*":
+            return True
+        if entry.startswith("@") and entry == inviter:
+            return True
+        if entry.startswith(":") and entry[1:] == server:
+            return True
+    return False
+
+
+def user_power(power_levels: Mapping[str, Any] | None, user_id: str, creator: str = "") -> int:
+    """A user's power level from an ``m.room.power_levels`` content."""
+    if power_levels is None:
+        # No event: the room creator has 100, everyone else 0 (spec, room versions < 12).
+        return 100 if user_id and user_id == creator else DEFAULT_USERS_LEVEL
+    users = power_levels.get("users") or {}
+    level = users.get(user_id, power_levels.get("users_default", DEFAULT_USERS_LEVEL))
+    try:
+        return int(level)
+    except (TypeError, ValueError):
+        return DEFAULT_USERS_LEVEL
+
+
+def command_text(content: Mapping[str, Any], prefix: str) -> str | None:
+    """The text after the prefix when an event is a command for the bot, else None.
+
+    Only ``m.text`` messages count: notices are other bots (answering them loops), and
+    edits (``m.replace``) would run a command a second time."""
+    if content.get("msgtype") != "m.text":
+        return None
+    relates = content.get("m.relates_to") or {}
+    if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
+        return None
+    body = content.get("body")
+    if not isinstance(body, str):
+        return None
+    body = body.strip()
+    if not prefix or not body.startswith(prefix):
+        return None
+    rest = body[len(prefix) :].strip()
+    return rest or None
+
+
+def thread_root_of(content: Mapping[str, Any]) -> str | None:
+    """The thread an event was sent in, if any."""
+    relates = content.get("m.relates_to") or {}
+    if isinstance(relates, dict) and relates.get("rel_type") == "m.thread":
+        root = relates.get("event_id")
+        return root if isinstance(root, str) else None
+    return None
+
+
+__all__ = ["command_text", "inviter_allowed", "server_of", "thread_root_of", "user_power"]

@@ -1,0 +1,171 @@
+"""Wiring: builds the shared pieces once (database, HTTP session, sources, unroller,
+dispatcher, features) and runs the enabled adapters in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from bot.config import Config
+from bot.delivery import Deliverer
+from bot.dispatcher import Dispatcher
+from bot.http import HttpClient, HttpSettings
+from bot.render.thread_view import Decide, default_decide
+from bot.sources import SourceRegistry
+from bot.sources.base import Source
+from bot.unroller import Unroller
+from cogs.help import HelpCog
+from cogs.unroll import UnrollCog
+from storage.db import Database
+from storage.deliveries_repo import DeliveryRepo
+from storage.threads_repo import ThreadRepo
+
+log = logging.getLogger(__name__)
+
+# Feature modules loaded at start-up; each has ``async def setup(app: App) -> None``.
+EXTENSIONS: list[str] = []
+
+
+class Adapter(Protocol):
+    name: str
+
+    async def run(self) -> None:
+        """Serve until cancelled or finished (the console ends with its input)."""
+
+    async def close(self) -> None: ...
+
+
+class App:
+    def __init__(self, config: Config, db: Database, http: HttpClient, sources: SourceRegistry):
+        self.config = config
+        self.db = db
+        self.http = http
+        self.sources = sources
+        self.threads = ThreadRepo(db)
+        self.unroller = Unroller(
+            sources, self.threads, config.unroll.max_posts, config.unroll.cache_ttl_s
+        )
+        self.deliveries = DeliveryRepo(db)
+        self.deliverer = Deliverer(self.deliveries)
+        self.dispatcher = Dispatcher()
+        self.adapters: dict[str, Any] = {}
+        # Features replace this to apply room policies (content notes).
+        self.decision_provider: Any = None
+        # Text prefixes per adapter, for help texts.
+        self.prefixes: dict[str, str] = {"console": "/", "memory": "/"}
+        self.dispatcher.register(HelpCog(self.dispatcher, self.prefixes))
+        self.dispatcher.register(
+            UnrollCog(self.unroller, self.deliverer, self.deliveries, self.decide_for)
+        )
+
+    async def decide_for(self, scope: str | None) -> Decide:
+        if self.decision_provider is None:
+            return default_decide
+        decide: Decide = await self.decision_provider(scope)
+        return decide
+
+    @classmethod
+    async def create(
+        cls,
+        config: Config,
+        *,
+        sources: Sequence[Source] | None = None,
+        extensions: Sequence[str] | None = None,
+    ) -> App:
+        net = config.network
+        settings = HttpSettings(
+            user_agent=net.user_agent or HttpSettings.user_agent,
+            timeout_s=net.timeout_s,
+            retries=net.retries,
+            per_host_concurrency=net.per_host_concurrency,
+            max_body_bytes=net.max_body_bytes,
+            allow_private_addresses=net.allow_private_addresses,
+        )
+        http = HttpClient(settings)
+        db = await Database.open(config.resolve_path(config.storage.path))
+        try:
+            registry = SourceRegistry(
+                sources if sources is not None else default_sources(config, http)
+            )
+            app = cls(config, db, http, registry)
+            for name in EXTENSIONS if extensions is None else extensions:
+                module = importlib.import_module(name)
+                await module.setup(app)
+        except BaseException:
+            await db.close()
+            await http.close()
+            raise
+        return app
+
+    async def start_cogs(self) -> None:
+        for cog in self.dispatcher.cogs:
+            await cog.start()
+
+    async def close(self) -> None:
+        for cog in reversed(self.dispatcher.cogs):
+            try:
+                await cog.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(cog).__name__)
+        for adapter in self.adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.close()
+        await self.http.close()
+        await self.db.close()
+
+    async def run(self, adapters: Sequence[Adapter]) -> None:
+        """Run adapters until they finish or SIGINT/SIGTERM; then shut down cleanly."""
+        for adapter in adapters:
+            self.adapters[adapter.name] = adapter
+        await self.start_cogs()
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        tasks = [asyncio.create_task(a.run(), name=f"adapter-{a.name}") for a in adapters]
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            pending: set[asyncio.Task[Any]] = set(tasks)
+            while pending:
+                done, _ = await asyncio.wait(
+                    pending | {stopper}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if stopper in done:
+                    break
+                for task in done & pending:
+                    pending.discard(task)
+                    if task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+        finally:
+            stopper.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+
+def default_sources(config: Config, http: HttpClient) -> list[Source]:
+    """The sources enabled in the config. Specific sites first, generic Mastodon last."""
+    found: list[Source] = []
+    cfg = config.sources
+    if cfg.bluesky.enabled:
+        from bot.sources.bluesky import BlueskySource
+
+        found.append(BlueskySource(http, cfg.bluesky.appview_url))
+    if cfg.x.enabled:
+        from bot.sources.x import XSource
+
+        found.append(XSource(http, cfg.x.api_url))
+    if cfg.mastodon.enabled:
+        from bot.sources.mastodon import MastodonSource
+
+        found.append(MastodonSource(http))
+    return found

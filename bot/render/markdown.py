@@ -1,0 +1,86 @@
+"""Messages as Discord-flavoured markdown, chunked under the message limit.
+
+Source text is escaped so it shows as written (links stay clickable: URLs are never
+escaped), and a spoiler wraps each chunk (a spoiler cannot span messages), with the
+reason visible before it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.render.chunking import split_text
+from bot.render.document import Block, Inline, Message
+
+_URL = re.compile(r"https?://[^\s<>]+")
+_SPECIAL = re.compile(r"([\\*_~`|>\[\]()#-])")
+_LINE_START = re.compile(r"^(\s*)([-+*#>]|\d+\.)(?=\s)", re.MULTILINE)
+
+
+def escape(text: str) -> str:
+    """Escape markdown in source text, leaving URLs intact."""
+    out = []
+    pos = 0
+    for m in _URL.finditer(text):
+        out.append(_escape_plain(text[pos : m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_escape_plain(text[pos:]))
+    return "".join(out)
+
+
+def _escape_plain(text: str) -> str:
+    # Mentions cannot ping (every send uses no allowed mentions); keep them readable but
+    # inert for clients too.
+    text = text.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def _inline(i: Inline, atoms: set[str]) -> str:
+    if i.url:
+        if i.text == i.url:
+            return i.url
+        label = escape(i.text).replace("]", "\\]")
+        s = f"[{label}](<{i.url}>)"
+        atoms.add(s)
+        return s
+    s = escape(i.text)
+    if i.style == "bold" and s.strip():
+        s = f"**{s}**"
+        atoms.add(s)
+    elif i.style == "italic" and s.strip():
+        s = f"*{s}*"
+        atoms.add(s)
+    elif i.style == "code" and s.strip():
+        s = f"`{i.text.replace('`', 'ˋ')}`"
+        atoms.add(s)
+    return s
+
+
+def block_markdown(block: Block, atoms: set[str]) -> str:
+    if block.kind == "separator":
+        return "───────────"
+    body = "".join(_inline(i, atoms) for i in block.inlines)
+    if block.kind == "quote":
+        return "\n".join("> " + line for line in body.splitlines())
+    if block.kind == "note":
+        return f"-# ⚠️ {body}"
+    return body
+
+
+def chunks(message: Message, limit: int = 2000) -> list[str]:
+    atoms: set[str] = set()
+    preface = "\n".join(block_markdown(b, atoms) for b in message.preface)
+    body = "\n\n".join(block_markdown(b, atoms) for b in message.blocks)
+    if message.spoiler:
+        # "||" + chunk + "||": leave room for the markers in every chunk.
+        parts = split_text(body, limit - 4, frozenset(atoms))
+        wrapped = [f"||{p}||" for p in parts]
+        if preface:
+            if wrapped and len(preface) + 1 + len(wrapped[0]) <= limit:
+                wrapped[0] = preface + "\n" + wrapped[0]
+            else:
+                wrapped.insert(0, preface)
+        return wrapped
+    text = f"{preface}\n{body}" if preface else body
+    return split_text(text, limit, frozenset(atoms))

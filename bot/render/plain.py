@@ -1,0 +1,32 @@
+"""Messages as plain text: the console and `unrollbot unroll --format text`."""
+
+from __future__ import annotations
+
+from bot.render.chunking import split_text
+from bot.render.document import Block, Message
+
+
+def block_text(block: Block) -> str:
+    if block.kind == "separator":
+        return "―" * 20
+    body = "".join(i.text for i in block.inlines)
+    if block.kind == "quote":
+        return "\n".join("> " + line for line in body.splitlines())
+    if block.kind == "note":
+        return f"⚠ {body}"
+    return body
+
+
+def message_text(message: Message, *, reveal: bool = True, hidden_hint: str = "") -> str:
+    """The message as text. With ``reveal`` false, spoilered content is replaced by the
+    reason and ``hidden_hint`` (e.g. how to reveal it)."""
+    parts = [block_text(b) for b in message.preface]
+    if message.spoiler and not reveal:
+        parts.append(f"[hidden: {message.spoiler}]{(' ' + hidden_hint) if hidden_hint else ''}")
+    else:
+        parts.extend(block_text(b) for b in message.blocks)
+    return "\n\n".join(p for p in parts if p)
+
+
+def chunks(message: Message, limit: int, *, reveal: bool = True, hidden_hint: str = "") -> list[str]:
+    return split_text(message_text(message, reveal=reveal, hidden_hint=hidden_hint), limit)

@@ -1,0 +1,1 @@
+"""Features: one module or package each, platform-free, with declared commands."""

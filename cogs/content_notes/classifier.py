@@ -1,0 +1,177 @@
+"""Lexicon matching over normalised words: which categories a text touches, and why.
+
+Conservative by construction: whole words only, ignore phrases cancel the matches they
+contain ("dying to see it"), a term directly followed by "free" is a negation
+("trauma-free"), and a match inside a longer one gives way to it ("substance abuse" is
+substance use, not abuse).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.models import ContentNote
+from cogs.content_notes.categories import ORDER
+from cogs.content_notes.lexicon import GLOBAL, Lexicon, Term, load_lexicon
+from cogs.content_notes.normalize import Token, tokenize
+
+MAX_SUFFIX = 6  # letters a prefix entry may be followed by ("suicid" + "ality")
+MAX_REASON_WORDS = 6
+_NEGATING_NEXT = frozenset({"free"})
+
+
+@dataclass(frozen=True)
+class Detection:
+    category: str
+    words: str  # the triggering words as written ("therapist", "r*pe", "mental health")
+    first: int  # token range
+    last: int  # exclusive
+
+
+@lru_cache(maxsize=512)
+def _mask_pattern(masked: str) -> re.Pattern[str] | None:
+    """``r*pe`` -> a pattern for the lexicon word it hides; None when too little is
+    visible to say (``***``, ``s*``)."""
+    visible = sum(1 for c in masked if c != "*")
+    hidden = len(masked) - visible
+    if visible < 2 or visible < hidden:
+        return None
+    out = []
+    for run in re.finditer(r"\*+|[^*]+", masked):
+        piece = run.group(0)
+        if piece.startswith("*"):
+            n = len(piece)
+            out.append(f"[a-z]{{{n},{n + 1}}}")
+        else:
+            out.append(re.escape(piece))
+    return re.compile("".join(out))
+
+
+def _token_matches(tok: Token, word: str, prefix: bool) -> bool:
+    if tok.masked:
+        if prefix:
+            return False
+        pattern = _mask_pattern(tok.norm)
+        return bool(pattern and pattern.fullmatch(word))
+    if prefix:
+        return tok.norm.startswith(word) and len(tok.norm) - len(word) <= MAX_SUFFIX
+    return tok.norm == word
+
+
+class _Index:
+    """Terms by first word (exact) and by the first three letters of a prefix entry."""
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self.exact: dict[str, list[Term]] = defaultdict(list)
+        self.prefixed: dict[str, list[Term]] = defaultdict(list)
+        for term in terms:
+            first = term.tokens[0]
+            if term.prefix and len(term.tokens) == 1:
+                self.prefixed[first[:3]].append(term)
+            else:
+                self.exact[first].append(term)
+
+    def candidates(self, tok: Token) -> Iterable[Term]:
+        if tok.masked:
+            pattern = _mask_pattern(tok.norm)
+            if pattern is None:
+                return []
+            return [t for word, ts in self.exact.items() if pattern.fullmatch(word) for t in ts]
+        found = list(self.exact.get(tok.norm, ()))
+        found.extend(self.prefixed.get(tok.norm[:3], ()))
+        return found
+
+    def find(self, tokens: list[Token]) -> list[tuple[Term, int, int]]:
+        out: list[tuple[Term, int, int]] = []
+        for i, tok in enumerate(tokens):
+            for term in self.candidates(tok):
+                n = len(term.tokens)
+                if i + n > len(tokens):
+                    continue
+                if all(
+                    _token_matches(tokens[i + k], term.tokens[k], term.prefix and k == n - 1)
+                    for k in range(n)
+                ):
+                    out.append((term, i, i + n))
+        return out
+
+
+def _words(text: str, tokens: list[Token], first: int, last: int) -> str:
+    """The matched words as written, lowercased; split hashtag words get a space."""
+    parts = [text[tokens[first].start : tokens[first].end]]
+    for k in range(first + 1, last):
+        gap = text[tokens[k - 1].end : tokens[k].start]
+        parts.append("-" if gap.strip() == "-" else " ")
+        parts.append(text[tokens[k].start : tokens[k].end])
+    return "".join(parts).lower()
+
+
+class Classifier:
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self._terms = _Index(lexicon.terms)
+        self._ignores = _Index(lexicon.ignores)
+
+    @classmethod
+    def default(cls, extra_terms: Mapping[str, Iterable[str]] | None = None) -> Classifier:
+        return cls(load_lexicon(extra_terms))
+
+    def detect(self, text: str) -> list[Detection]:
+        """Every surviving match, in text order."""
+        tokens = tokenize(text)
+        if not tokens:
+            return []
+        hits = self._terms.find(tokens)
+        ignored = self._ignores.find(tokens)
+        kept: list[tuple[Term, int, int]] = []
+        for term, a, b in hits:
+            if b < len(tokens) and tokens[b].norm in _NEGATING_NEXT:
+                continue
+            if any(
+                ig.category in (GLOBAL, term.category) and ia <= a and b <= ib
+                for ig, ia, ib in ignored
+            ):
+                continue
+            kept.append((term, a, b))
+        # A match strictly inside a longer one gives way ("sexual abuse" over "abuse").
+        survivors = [
+            (t, a, b)
+            for t, a, b in kept
+            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for _, a2, b2 in kept)
+        ]
+        seen: set[tuple[str, int, int]] = set()
+        out: list[Detection] = []
+        for term, a, b in sorted(survivors, key=lambda h: (h[1], h[2])):
+            key = (term.category, a, b)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Detection(term.category, _words(text, tokens, a, b), a, b))
+        return out
+
+    def classify(self, text: str) -> tuple[ContentNote, ...]:
+        """Auto notes for one text, one per category, in canonical order; the reason lists
+        the triggering words."""
+        return notes_from_detections(self.detect(text))
+
+
+def notes_from_detections(detections: Iterable[Detection]) -> tuple[ContentNote, ...]:
+    words: dict[str, list[str]] = {}
+    for d in detections:
+        seen = words.setdefault(d.category, [])
+        if d.words not in seen:
+            seen.append(d.words)
+    return tuple(
+        ContentNote(cat, "auto", _reason(ws))
+        for cat, ws in sorted(words.items(), key=lambda kv: ORDER[kv[0]])
+    )
+
+
+def _reason(words: list[str]) -> str:
+    shown = words[:MAX_REASON_WORDS]
+    more = len(words) - len(shown)
+    return ", ".join(shown) + (f" (+{more} more)" if more else "")
