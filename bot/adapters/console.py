@@ -1,0 +1,175 @@
+"""The console: a chat in the terminal as a local user (who is a moderator).
+
+Lines starting with "/" are commands (`/unroll URL`, `/help`); a bare supported link is
+unrolled. Spoilered content is hidden behind `/reveal N`. With stdin not a terminal, the
+lines are run one after another and the console exits at the end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from typing import TextIO
+
+from bot.context import MessageRef, Room, User
+from bot.dispatcher import Dispatcher
+from bot.render import plain
+from bot.render.document import Capabilities, Message
+from bot.sources import SourceRegistry
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class ConsoleAdapter:
+    name = "console"
+    capabilities = Capabilities(
+        max_length=100_000,
+        markup="plain",
+        spoilers=True,
+        threads=True,
+        edits=False,
+        reveal_command=True,
+    )
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        sources: SourceRegistry,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.sources = sources
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.interactive = self.stdin.isatty()
+        self.room = Room(self.name, "console", "console")
+        self.user = User("console", "you", is_moderator=True)
+        self._ids = itertools.count(1)
+        self.hidden: dict[int, Message] = {}
+        self._spinner: asyncio.Task[None] | None = None
+
+    # ChatAdapter
+    async def send(
+        self,
+        room: Room,
+        message: Message,
+        *,
+        thread: MessageRef | None = None,
+        key: str | None = None,
+    ) -> list[MessageRef]:
+        self._stop_spinner()
+        hint = ""
+        if message.spoiler:
+            n = len(self.hidden) + 1
+            self.hidden[n] = message
+            hint = f"(type /reveal {n} to show it)"
+        text = plain.message_text(message, reveal=False, hidden_hint=hint)
+        if thread is not None:
+            text = "\n".join("  │ " + line if line else "  │" for line in text.splitlines())
+        self._write(text + "\n")
+        return [
+            MessageRef(
+                self.name, room.channel, f"c{next(self._ids)}", thread.thread_id if thread else None
+            )
+        ]
+
+    async def start_thread(self, room: Room, header: MessageRef, name: str) -> MessageRef:
+        return MessageRef(self.name, room.channel, header.message_id, header.message_id)
+
+    async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
+        return refs
+
+    def link_to(self, ref: MessageRef) -> str | None:
+        return None
+
+    # Context
+    async def reply(self, message: Message | str, *, private: bool = False) -> None:
+        self._stop_spinner()
+        text = message if isinstance(message, str) else plain.message_text(message)
+        self._write(text + "\n")
+
+    async def progress(self, text: str) -> None:
+        self._stop_spinner()
+        if self.interactive:
+            self._spinner = asyncio.create_task(self._spin(text))
+        else:
+            print(text, file=self.stderr, flush=True)
+
+    async def _spin(self, text: str) -> None:
+        try:
+            for ch in itertools.cycle(SPINNER):
+                self.stderr.write(f"\r{ch} {text}")
+                self.stderr.flush()
+                await asyncio.sleep(0.1)
+        except asyncio.CancelledError:
+            self.stderr.write("\r\033[K")
+            self.stderr.flush()
+            raise
+
+    def _stop_spinner(self) -> None:
+        if self._spinner is not None:
+            self._spinner.cancel()
+            self._spinner = None
+            if self.interactive:
+                self.stderr.write("\r\033[K")
+
+    def _write(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    @property
+    def adapter(self) -> ConsoleAdapter:
+        return self
+
+    # Loop
+    async def handle_line(self, line: str) -> None:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return
+        if line.startswith("/"):
+            body = line[1:]
+            word, _, rest = body.partition(" ")
+            if word.lower() == "reveal":
+                await self._reveal(rest.strip())
+                return
+            if word.lower() in ("quit", "exit"):
+                raise EOFError
+            if not await self.dispatcher.handle_text(self, body):
+                await self.reply("Type /help for the commands.")
+            return
+        links = self.sources.find_links(line)
+        if links:
+            await self.dispatcher.handle_text(self, f"unroll {links[0]}")
+        else:
+            await self.reply("Paste a thread link, or type /help for the commands.")
+
+    async def _reveal(self, arg: str) -> None:
+        try:
+            message = self.hidden[int(arg)]
+        except (ValueError, KeyError):
+            await self.reply(f"Nothing hidden under {arg!r}. Usage: /reveal N")
+            return
+        await self.reply(plain.message_text(message, reveal=True))
+
+    async def run(self) -> None:
+        if self.interactive:
+            self._write("unrollbot console. Paste a thread link or type /help. Ctrl-D quits.\n")
+        loop = asyncio.get_running_loop()
+        while True:
+            if self.interactive:
+                self._write("> ")
+            line = await loop.run_in_executor(None, self.stdin.readline)
+            if not line:
+                break
+            try:
+                await self.handle_line(line)
+            except EOFError:
+                break
+        self._stop_spinner()
+
+    async def close(self) -> None:
+        self._stop_spinner()
