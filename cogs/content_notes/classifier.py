@@ -1,9 +1,9 @@
 """Lexicon matching over normalised words: which categories a text touches, and why.
 
 Conservative by construction: whole words only, ignore phrases cancel the matches they
-contain ("dying to see it"), a term directly followed by "free" is a negation
-("trauma-free"), and a match inside a longer one gives way to it ("substance abuse" is
-substance use, not abuse).
+overlap ("dying to see it", "my laptop died last night"), a term directly followed by
+"free" is a negation ("trauma-free"), and a match inside a longer one gives way to it
+("substance abuse" is substance use, not abuse).
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class Classifier:
             if b < len(tokens) and tokens[b].norm in _NEGATING_NEXT:
                 continue
             if any(
-                ig.category in (GLOBAL, term.category) and ia <= a and b <= ib
+                ig.category in (GLOBAL, term.category) and ia < b and a < ib
                 for ig, ia, ib in ignored
             ):
                 continue
@@ -143,14 +143,20 @@ class Classifier:
             for t, a, b in kept
             if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for _, a2, b2 in kept)
         ]
-        seen: set[tuple[str, int, int]] = set()
-        out: list[Detection] = []
+        # Overlapping matches of one category read as one phrase ("my dad died last").
+        spans: dict[str, list[list[int]]] = {}
         for term, a, b in sorted(survivors, key=lambda h: (h[1], h[2])):
-            key = (term.category, a, b)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(Detection(term.category, _words(text, tokens, a, b), a, b))
+            runs = spans.setdefault(term.category, [])
+            if runs and a < runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], b)
+            else:
+                runs.append([a, b])
+        out = [
+            Detection(cat, _words(text, tokens, a, b), a, b)
+            for cat, runs in spans.items()
+            for a, b in runs
+        ]
+        out.sort(key=lambda d: (d.first, d.last))
         return out
 
     def classify(self, text: str) -> tuple[ContentNote, ...]:

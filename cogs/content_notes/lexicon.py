@@ -4,7 +4,7 @@ Entry syntax (the same in the data file and in ``[content_notes] extra_terms``):
 ``"eating disorder"`` matches the words in order, plurals and case folded, and also the
 joined form (``#eatingdisorders``); a trailing ``*`` matches word endings of up to six
 letters (``suicid*`` -> suicidal, suicidality); ``{kin}`` expands to every word of a group
-from the ``[groups]`` table. ``ignore`` phrases cancel a match they contain
+from the ``[groups]`` table. ``ignore`` phrases cancel a match they overlap
 ("dying to see it"), per category or under ``[global]``.
 """
 
@@ -86,9 +86,7 @@ def compile_entry(
         if any("*" in t for t in tokens):
             raise ConfigError(f"{where}: {entry!r}: '*' is only allowed at the end")
         if prefix and len(tokens[-1]) < MIN_PREFIX:
-            raise ConfigError(
-                f"{where}: {entry!r}: a prefix needs at least {MIN_PREFIX} letters"
-            )
+            raise ConfigError(f"{where}: {entry!r}: a prefix needs at least {MIN_PREFIX} letters")
         if prefix:
             # The prefix itself must not be plural-folded: "abus*" stays "abus".
             raw_last = text.rstrip("*").split()[-1].split("-")[-1]

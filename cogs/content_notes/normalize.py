@@ -12,7 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|app|social|blogspot)\S*", re.I)
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|app|social|blogspot)\b\S*", re.I
+)
 _MENTION = re.compile(r"(?<![\w@])@[\w.-]+(?:@[\w.-]+)?")
 # A raw word: letters/digits plus the characters people use inside words to censor or
 # disguise them; hyphens, underscores and apostrophes are split or dropped afterwards.
@@ -20,8 +22,20 @@ _RAW_WORD = re.compile(r"#?[\w*@$!|'’\-]+")
 _EDGE = "*@$!|'’-_#"
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPLIT = re.compile(r"[-_]+")
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
-                       "@": "a", "$": "s", "!": "i", "|": "l"})
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+    }
+)
 _ONLY_LETTERS = re.compile(r"^[a-z*]+$")
 
 

@@ -1,0 +1,2 @@
+"""Content notes for mental-health topics: detection, author warnings, moderator
+warnings and per-server policies."""
