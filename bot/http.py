@@ -201,7 +201,7 @@ class HttpClient:
                 )
             return isinstance(exc, TransportError)
 
-        backoff = wait_exponential_jitter(initial=s.backoff_base_s, max=20.0, jitter=s.backoff_base_s)
+        backoff = wait_exponential_jitter(multiplier=s.backoff_base_s, max=20.0, jitter=s.backoff_base_s)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
