@@ -102,7 +102,10 @@ class XSource:
         statuses: list[dict[str, Any]] = [as_dict(it, f"thread[{i}]") for i, it in enumerate(items)]
         if not any(s.get("id") == focal_id for s in statuses):
             statuses.append(focal)
-        ids = [self._item_id(s, i, statuses) for i, s in enumerate(statuses)]
+        found = [(s, self._item_id(s, i, statuses)) for i, s in enumerate(statuses)]
+        # A tombstone with no id and no reply below it has no place we could name: drop it.
+        statuses = [s for s, sid in found if sid is not None]
+        ids = [sid for _, sid in found if sid is not None]
         anchor = ids.index(focal_id)
         capped = len(statuses) > max_posts
         if capped:
@@ -194,14 +197,14 @@ class XSource:
         return status
 
     @staticmethod
-    def _item_id(status: dict[str, Any], i: int, statuses: list[dict[str, Any]]) -> str:
+    def _item_id(status: dict[str, Any], i: int, statuses: list[dict[str, Any]]) -> str | None:
         """A thread item's id; a tombstone without one takes it from the post replying to
-        it (FxTwitter tombstones need not carry an id)."""
+        it (FxTwitter tombstones need not carry an id), else None."""
         if not is_tombstone(status) or status.get("id") is not None:
             return snowflake_of(status, f"thread[{i}]")
         if i + 1 < len(statuses) and (parent := parent_of(statuses[i + 1])) is not None:
             return parent[0]
-        raise Malformed(f"thread[{i}] is a tombstone with no id")
+        return None
 
     @staticmethod
     def _placeholder_for(
@@ -239,7 +242,8 @@ class XSource:
             raise self._http_error(exc, snowflake) from None
         except TransportError as exc:
             raise UpstreamUnavailable(
-                f"Could not reach the FxTwitter API at {self._api_host}: {exc}. Try again later."
+                f"The FxTwitter API at {self._api_host} did not answer usably ({exc}). "
+                "Try again later."
             ) from None
         except BlockedAddress as exc:
             raise UpstreamUnavailable(
@@ -261,11 +265,9 @@ class XSource:
                 )
             return Refused(_NOT_PUBLIC)
         if exc.status == 429:
-            wait = (
-                f" It asked us to wait {_duration(exc.retry_after)}."
-                if exc.retry_after is not None
-                else ""
-            )
+            wait = ""
+            if exc.retry_after is not None:
+                wait = f" It asked us to wait {_duration(exc.retry_after)}."
             return UpstreamUnavailable(
                 f"The FxTwitter API at {self._api_host} is rate-limiting us.{wait} Try again later."
             )
@@ -301,9 +303,9 @@ def _with_root(post: Post, root_id: str | None) -> Post:
     return replace(post, root_id=root_id)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "a while"
+def _duration(seconds: float) -> str:
+    if seconds < 1.5:
+        return "about a second"
     if seconds < 90:
-        return f"{round(seconds)} s"
-    return f"{round(seconds / 60)} min"
+        return f"{round(seconds)} seconds"
+    return f"{round(seconds / 60)} minutes"
