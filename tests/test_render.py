@@ -1,0 +1,123 @@
+"""Rendering: numbering, asides, placeholders, content-note decisions, Discord markdown
+chunks (limits, spoilers per chunk, escaping, links intact), plain text reveal."""
+
+from __future__ import annotations
+
+import re
+
+from bot.models import Aside, Author, ContentNote, Media, Post, Quote, Thread
+from bot.render import markdown, plain
+from bot.render.thread_view import NoteDecision, default_decide, thread_messages
+
+ALICE = Author("did:alice", "alice.test", "Alice", "https://bsky.app/profile/alice.test")
+
+
+def _post(pid: str, text: str = "", **kw: object) -> Post:
+    return Post(pid, f"https://x.test/{pid}", ALICE, "2026-01-01T00:00:00Z", text or f"text {pid}", **kw)  # type: ignore[arg-type]
+
+
+def _thread(*posts: Post, **kw: object) -> Thread:
+    return Thread("bluesky", posts[0].url, posts[0].id, ALICE, posts, **kw)  # type: ignore[arg-type]
+
+
+def _texts(thread: Thread, decide=default_decide) -> list[str]:  # type: ignore[no-untyped-def]
+    return [plain.message_text(m) for m in thread_messages(thread, decide)]
+
+
+def test_header_then_numbered_posts_with_asides_and_placeholders() -> None:
+    gone = Post("p2", "", ALICE, "", "", status="unavailable")
+    thread = _thread(_post("p1"), gone, _post("p3"), asides=(Aside("p1", (_post("b1"),)),))
+    texts = _texts(thread)
+    assert texts[0].startswith("🧵 Thread by Alice (@alice.test) · 4 posts")
+    assert "Original: https://x.test/p1" in texts[0]
+    assert texts[1].startswith("1/3")
+    assert texts[2].startswith("↳ aside to 1/3") and "text b1" in texts[2]
+    assert "[this post is unavailable]" in texts[3]
+    assert texts[4].startswith("3/3")
+
+
+def test_media_alt_text_and_quotes_are_shown() -> None:
+    p = _post(
+        "p1",
+        media=(Media("image", "https://cdn.test/i.jpg", "A chart of uptime"), Media("image", "https://cdn.test/j.jpg")),
+        quote=Quote("https://x.test/q", "bob.test", "quoted words"),
+    )
+    text = _texts(_thread(p))[1]
+    assert "[image: A chart of uptime] https://cdn.test/i.jpg" in text
+    assert "[image: no alt text]" in text
+    assert "> Quoting @bob.test: quoted words https://x.test/q" in text
+
+
+def test_hidden_quote_says_why() -> None:
+    p = _post("p1", quote=Quote("https://x.test/q", "bob.test", "secret", hidden_reason="hidden at its author's request"))
+    text = _texts(_thread(p))[1]
+    assert "hidden at its author's request" in text and "secret" not in text
+
+
+def test_warn_puts_content_behind_a_spoiler_with_the_reason_visible() -> None:
+    note = ContentNote("suicide", "auto", "suicidal")
+    thread = _thread(_post("p1", "a calm post"), _post("p2", "the hard words"), post_notes=(("p2", (note,)),))
+
+    def decide(notes):  # type: ignore[no-untyped-def]
+        return NoteDecision("warn", "Content warning: suicide") if notes else NoteDecision()
+
+    messages = thread_messages(thread, decide)
+    assert messages[1].spoiler is None
+    assert messages[2].spoiler == "Content warning: suicide"
+    hidden = plain.message_text(messages[2], reveal=False, hidden_hint="(type /reveal 1)")
+    assert "the hard words" not in hidden and "Content warning: suicide" in hidden
+    chunks = markdown.chunks(messages[2])
+    assert chunks[0].startswith("-# ⚠️ Content warning: suicide")
+    assert "||" in chunks[0] and "the hard words" in chunks[0].split("||")[1]
+
+
+def test_hide_shows_only_a_link_and_the_note() -> None:
+    note = ContentNote("self-harm", "moderator", "self-harm")
+    thread = _thread(_post("p1", "do not show me"), content_notes=(note,))
+    texts = _texts(thread, lambda notes: NoteDecision("hide", "Content note: self harm") if notes else NoteDecision())
+    assert "do not show me" not in texts[1]
+    assert "https://x.test/p1" in texts[1]
+
+
+def test_markdown_chunks_stay_under_the_limit_without_breaking_words_or_links() -> None:
+    url = "https://example.com/some_path_with_underscores/and*stars"
+    words = " ".join(f"word{i}" for i in range(700))
+    text = f"{words} {url} {words}"
+    thread = _thread(_post("p1", text))
+    chunks = markdown.chunks(thread_messages(thread)[1], 2000)
+    assert len(chunks) >= 3
+    assert all(len(c) <= 2000 for c in chunks)
+    joined = " ".join(chunks)
+    assert url in joined  # never escaped or split
+    tokens = re.findall(r"word\d+", joined)
+    assert len(tokens) == 1400  # no word was cut in half
+
+
+def test_spoiler_wraps_every_chunk() -> None:
+    long = " ".join(f"hard{i}" for i in range(800))
+    thread = _thread(_post("p1", long), content_notes=(ContentNote("abuse", "moderator", "abuse"),))
+    msg = thread_messages(thread, lambda n: NoteDecision("warn", "Content warning: abuse") if n else NoteDecision())[1]
+    chunks = markdown.chunks(msg, 2000)
+    assert len(chunks) >= 2
+    assert chunks[0].startswith("-# ⚠️ Content warning: abuse")  # the reason comes first
+    for c in chunks:
+        assert len(c) <= 2000
+        body = c.split("\n", 1)[-1] if c.startswith("-#") else c
+        if body.startswith("-#"):
+            continue  # the note line on its own when the first chunk is full
+        assert body.startswith("||") and body.endswith("||")
+        assert "hard" in body
+
+
+def test_source_markdown_is_escaped_and_mass_mentions_are_inert() -> None:
+    thread = _thread(_post("p1", "**not bold** and @everyone _x_ # heading"))
+    out = markdown.chunks(thread_messages(thread)[1])[0]
+    assert "\\*\\*not bold\\*\\*" in out
+    assert "@everyone" not in out and "@\u200beveryone" in out
+    assert "\\_x\\_" in out
+
+
+def test_truncated_and_notices_in_header() -> None:
+    thread = _thread(_post("p1"), truncated=True, notices=("Later posts may be missing.",))
+    header = _texts(thread)[0]
+    assert "Cut after 1 posts" in header and "Later posts may be missing." in header
