@@ -441,3 +441,18 @@ async def test_tombstone_placeholder_from_the_sample_shape(http: HttpClient) -> 
     assert got.posts[xid(P2)].status == "unavailable"
     assert got.posts[xid(P2)].author.handle == "kestrelnotes"
     assert got.posts[xid(P2)].url == f"https://x.com/kestrelnotes/status/{P2['id']}"
+
+
+async def test_pre_snowflake_posts_take_their_time_from_the_api(http: HttpClient) -> None:
+    old_user = make_user("early", "12")
+    old = make_status("20", old_user, "just setting up", replies=0)
+    old |= {"created_at": "Tue Mar 21 20:50:14 +0000 2006", "created_timestamp": 1142974214}
+    older = make_status("19", old_user, "hello", replies=0)
+    older |= {"created_at": "Tue Mar 21 20:49:00 +0000 2006", "created_timestamp": None}
+    async with FxTwitterFake() as fake:
+        fake.add(old, older)
+        source = XSource(http, fake.base_url)
+        first = await source.fetch(ref_for(source, old), max_posts=5)
+        second = await source.fetch(ref_for(source, older), max_posts=5)
+    assert first.posts["x:20"].created_at == "2006-03-21T20:50:14.000Z"
+    assert second.posts["x:19"].created_at == "2006-03-21T20:49:00.000Z"

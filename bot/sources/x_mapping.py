@@ -80,6 +80,11 @@ def _iso(ts: float) -> str:
 
 
 def created_at(status: dict[str, Any], snowflake: str) -> str:
+    """The snowflake's own time first: to the millisecond (the API's fields are to the
+    second), and the same clock placeholders use, so deleted posts sort into place."""
+    from_id = snowflake_time(snowflake)
+    if from_id:
+        return from_id
     ts = status.get("created_timestamp")
     if isinstance(ts, int | float) and not isinstance(ts, bool) and 0 < ts < 1e11:
         return _iso(float(ts))
@@ -89,7 +94,7 @@ def created_at(status: dict[str, Any], snowflake: str) -> str:
             return _iso(parsedate_to_datetime(raw).timestamp())
         except (TypeError, ValueError):
             pass
-    return snowflake_time(snowflake)
+    return ""
 
 
 def map_author(obj: Any, where: str) -> Author:

@@ -341,3 +341,16 @@ class FxTwitterFake(FakeServer):
         if not self.expand_links:
             status["text"] = status["raw_text"]["text"]
         return status
+
+
+def self_thread(user: dict[str, Any], posts: list[Any]) -> list[dict[str, Any]]:
+    """Statuses for a self-thread given as neutral dicts ``{"id", "text"}`` (for example
+    ``tests.fixtures.seed_thread.POSTS``): each replies to the one before it."""
+    out: list[dict[str, Any]] = []
+    for i, post in enumerate(posts):
+        last = i == len(posts) - 1
+        parent = out[-1] if out else None
+        out.append(
+            make_status(post["id"], user, post["text"], parent=parent, replies=0 if last else 1)
+        )
+    return out
