@@ -11,11 +11,15 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, SyncResponse
 
+from bot.adapters.matrix_adapter import Backoff, MatrixAdapter
+from bot.config import MatrixConfig
+from bot.dispatcher import Dispatcher
 from tests.synapse import Account, Synapse, shared_synapse
 
 
@@ -73,7 +77,8 @@ class Person:
                     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
                 }
             )
-        override = {"users": {self.user_id: 100, **(power or {})}} if power else None
+        # The creator is not listed: from room version 12 on creators outrank all levels.
+        override = {"users": power} if power else None
         resp = await self.client.room_create(
             invite=invite, initial_state=state, power_level_override=override
         )
@@ -145,3 +150,82 @@ async def person(
 
     yield make
     await asyncio.gather(*(c.close() for c in clients))
+
+
+class RunningBot:
+    """A MatrixAdapter running its sync loop as a task, with its account and store."""
+
+    def __init__(self, adapter: MatrixAdapter, account: Account, store_dir: Path) -> None:
+        self.adapter = adapter
+        self.account = account
+        self.store_dir = store_dir
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
+
+    async def start(self) -> None:
+        await self.adapter.start()
+        self.task = asyncio.create_task(self.adapter.run())
+
+    async def stop(self) -> None:
+        await self.adapter.stop()
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 10)
+            self.task = None
+
+
+FAST_BACKOFF = Backoff(initial_s=0.05, max_s=0.5)
+
+
+def matrix_config(synapse: Synapse, account: Account, **overrides: Any) -> MatrixConfig:
+    return MatrixConfig(
+        enabled=True,
+        homeserver=synapse.url,
+        user_id=account.user_id,
+        password_env="UNROLLBOT_TEST_MATRIX_PASSWORD",
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def matrix_bot(
+    synapse: Synapse, register: Callable[[str], Account], tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
+    """Factory: start a bot on the real homeserver with a given dispatcher.
+
+    ``account`` and ``store_dir`` may be passed again to restart the same bot."""
+    bots: list[RunningBot] = []
+
+    async def make(
+        dispatcher: Dispatcher,
+        account: Account | None = None,
+        store_dir: Path | None = None,
+        **overrides: Any,
+    ) -> RunningBot:
+        account = account or register("bot")
+        store_dir = store_dir or tmp_path / f"store-{len(bots)}"
+        adapter_kwargs = {
+            k: overrides.pop(k)
+            for k in ("backoff", "sync_timeout_ms", "send_deadline_s", "max_command_age_s")
+            if k in overrides
+        }
+        adapter_kwargs.setdefault("backoff", FAST_BACKOFF)
+        adapter_kwargs.setdefault("sync_timeout_ms", 2000)
+        adapter = MatrixAdapter(
+            matrix_config(synapse, account, **overrides),
+            dispatcher,
+            store_dir=str(store_dir),
+            password=account.password,
+            **adapter_kwargs,
+        )
+        bot = RunningBot(adapter, account, store_dir)
+        bots.append(bot)
+        await bot.start()
+        return bot
+
+    yield make
+    for bot in bots:
+        if bot.task is not None:
+            await bot.stop()

@@ -36,11 +36,31 @@ def inviter_allowed(inviter: str, allowed: list[str], own_user_id: str) -> bool:
     return False
 
 
-def user_power(power_levels: Mapping[str, Any] | None, user_id: str, creator: str = "") -> int:
-    """A user's power level from an ``m.room.power_levels`` content."""
+# Room creators outrank every power level from room version 12 on (they are not listed in
+# ``users``): treat them as above any configured moderator level.
+CREATOR_POWER = 2**53
+
+
+def creators_privileged(room_version: str) -> bool:
+    if room_version.isdigit():
+        return int(room_version) >= 12
+    return room_version.startswith("org.matrix.hydra")
+
+
+def user_power(
+    power_levels: Mapping[str, Any] | None,
+    user_id: str,
+    *,
+    creators: frozenset[str] = frozenset(),
+    room_version: str = "1",
+) -> int:
+    """A user's power level from an ``m.room.power_levels`` content and the room's
+    creators (the create event's sender plus ``additional_creators``)."""
+    if user_id in creators and creators_privileged(room_version):
+        return CREATOR_POWER
     if power_levels is None:
-        # No event: the room creator has 100, everyone else 0 (spec, room versions < 12).
-        return 100 if user_id and user_id == creator else DEFAULT_USERS_LEVEL
+        # No power levels event: creators have 100, everyone else 0.
+        return 100 if user_id in creators else DEFAULT_USERS_LEVEL
     users = power_levels.get("users") or {}
     level = users.get(user_id, power_levels.get("users_default", DEFAULT_USERS_LEVEL))
     try:
@@ -78,4 +98,12 @@ def thread_root_of(content: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["command_text", "inviter_allowed", "server_of", "thread_root_of", "user_power"]
+__all__ = [
+    "CREATOR_POWER",
+    "command_text",
+    "creators_privileged",
+    "inviter_allowed",
+    "server_of",
+    "thread_root_of",
+    "user_power",
+]

@@ -1,0 +1,619 @@
+"""The Matrix adapter on matrix-nio: ``!commands`` in, ``m.notice`` events out, long output
+in an ``m.thread`` under a header event.
+
+Life cycle: ``start()`` logs in and (on a first start) syncs once without handling anything,
+so history is never replayed; ``run()`` then long-polls ``/sync`` from the stored token. A
+command is started before the token that delivered it is stored, and the token only moves
+forward after a successful sync, so a server that goes away loses nothing and a reconnect
+repeats nothing. Sends carry a transaction id (the caller's idempotency key where given) and
+are retried with the same id, which the homeserver deduplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientConnectionError
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteInfo,
+    JoinError,
+    LoginResponse,
+    RoomGetStateResponse,
+    RoomSendResponse,
+    SyncError,
+    SyncResponse,
+    WhoamiResponse,
+)
+
+from bot.adapters.matrix_rules import command_text, inviter_allowed, thread_root_of, user_power
+from bot.adapters.matrix_store import MatrixStore
+from bot.config import Config, MatrixConfig, secret
+from bot.context import MessageRef, Room, User
+from bot.dispatcher import Dispatcher
+from bot.errors import ConfigError
+from bot.render import html
+from bot.render.document import Capabilities, Message, reply
+
+log = logging.getLogger(__name__)
+
+NAME = "matrix"
+ENCRYPTED_NOTICE = (
+    "This room is end-to-end encrypted and I cannot read encrypted messages, so I will not "
+    "see commands here. Invite me to an unencrypted room to use me."
+)
+# Shown in place of a message chunk that an edit no longer needs.
+BLANKED = "(merged into the message above)"
+TRANSIENT = (ClientConnectionError, TimeoutError, asyncio.TimeoutError)
+
+
+class MatrixStartupError(ConfigError):
+    """The adapter cannot start: a missing secret, an unreachable homeserver, a bad login."""
+
+
+class MatrixSendError(Exception):
+    """A send that failed for good (forbidden, unknown room) or kept failing."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff for reconnects and send retries (asyncio sleeps only)."""
+
+    initial_s: float = 0.5
+    max_s: float = 30.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.initial_s * self.factor ** max(attempt - 1, 0), self.max_s)
+        return base * (0.8 + 0.4 * random.random())  # jitter: clients don't retry in step
+
+
+class MatrixContext:
+    """What a command handler sees for one Matrix command event."""
+
+    def __init__(
+        self, adapter: MatrixAdapter, room: Room, user: User, event_id: str, thread_root: str | None
+    ) -> None:
+        self.adapter = adapter
+        self.room = room
+        self.user = user
+        self.event_id = event_id
+        self.thread_root = thread_root
+        self.typing = False
+
+    async def reply(self, message: Message | str, *, private: bool = False) -> None:
+        # Matrix has no ephemeral messages: private answers are replies in the room.
+        msg = reply(message) if isinstance(message, str) else message
+        await self.adapter.send_reply(self.room, msg, self.event_id, self.thread_root)
+
+    async def progress(self, text: str) -> None:
+        self.typing = True
+        await self.adapter.set_typing(self.room.channel, True)
+
+
+class MatrixAdapter:
+    name = NAME
+    capabilities = Capabilities(
+        max_length=html.DEFAULT_MAX_LENGTH,
+        markup="html",
+        spoilers=True,
+        threads=True,
+        edits=True,
+    )
+
+    def __init__(
+        self,
+        config: MatrixConfig,
+        dispatcher: Dispatcher,
+        *,
+        store_dir: str,
+        password: str | None = None,
+        access_token: str | None = None,
+        backoff: Backoff = Backoff(),
+        sync_timeout_ms: int = 30_000,
+        send_deadline_s: float = 600.0,
+        max_command_age_s: float = 900.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not (password or access_token):
+            raise MatrixStartupError("matrix: no password or access token given")
+        self.config = config
+        self.dispatcher = dispatcher
+        self.store = MatrixStore(store_dir)
+        self._password = password
+        self._access_token = access_token
+        self.backoff = backoff
+        self.sync_timeout_ms = sync_timeout_ms
+        self.send_deadline_s = send_deadline_s
+        self.max_command_age_s = max_command_age_s
+        self.clock = clock
+        self.client: AsyncClient | None = None
+        self.user_id = config.user_id
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._handled: dict[str, None] = {}  # recent command event ids, oldest first
+        # Thread root -> latest event the bot sent in it (the in-reply-to fallback target).
+        self._thread_tail: dict[str, str] = {}
+        # Event the bot sent inside a thread -> that thread's root.
+        self._thread_of: dict[str, str] = {}
+        self._creators_cache: dict[str, frozenset[str]] = {}
+        self.reconnects = 0
+        self.connected = asyncio.Event()
+
+    # -- construction and life cycle ------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: Config, dispatcher: Dispatcher, **kwargs: Any) -> MatrixAdapter:
+        """Build from ``[matrix]``, reading the secret from the environment variable the
+        config names; errors name the key to fix."""
+        m = config.matrix
+        if not m.homeserver.startswith(("http://", "https://")):
+            raise MatrixStartupError(
+                f"matrix.homeserver: must be an http(s) URL, got {m.homeserver!r}"
+            )
+        if not m.user_id.startswith("@") or ":" not in m.user_id:
+            raise MatrixStartupError(
+                f"matrix.user_id: must look like @bot:example.org, got {m.user_id!r}"
+            )
+        if not m.command_prefix.strip():
+            raise MatrixStartupError("matrix.command_prefix: must not be empty")
+        try:
+            if m.access_token_env:
+                token = secret(m.access_token_env, "matrix.access_token_env")
+                kwargs.setdefault("access_token", token)
+            elif m.password_env:
+                kwargs.setdefault("password", secret(m.password_env, "matrix.password_env"))
+            else:
+                raise MatrixStartupError(
+                    "matrix: set password_env or access_token_env to the name of the "
+                    "environment variable holding the bot's secret"
+                )
+        except ConfigError as exc:
+            raise MatrixStartupError(str(exc)) from None
+        if m.encryption:
+            log.warning(
+                "matrix.encryption = true: encrypted rooms are not supported by this version; "
+                "the bot will tell such rooms once that it cannot read them"
+            )
+        return cls(m, dispatcher, store_dir=config.resolve_path(m.store_path), **kwargs)
+
+    async def start(self) -> None:
+        """Log in and catch up to now without handling old events. Raises
+        MatrixStartupError with a clear message when that is impossible."""
+        try:
+            state = self.store.load()
+        except ValueError as exc:
+            raise MatrixStartupError(str(exc)) from None
+        hs = self.config.homeserver
+        # max_timeouts=0: connection errors come back to us at once; our loops back off.
+        client = AsyncClient(
+            hs,
+            self.config.user_id,
+            device_id=state.device_id,
+            config=AsyncClientConfig(max_timeouts=0, request_timeout=30),
+        )
+        self.client = client
+        try:
+            await self._login(client, state.device_id)
+            if state.next_batch is None:
+                first = await client.sync(timeout=0, full_state=True)
+                if not isinstance(first, SyncResponse):
+                    raise MatrixStartupError(f"first sync with {hs} failed: {first}")
+                # History stays history; only pending invites are acted on.
+                await self._handle_invites(first)
+                state.next_batch = first.next_batch
+            state.device_id = client.device_id
+            state.user_id = client.user_id
+            await self.store.save()
+        except TRANSIENT as exc:
+            await client.close()
+            raise MatrixStartupError(
+                f"cannot reach the Matrix homeserver at {hs} (matrix.homeserver): {exc!r}"
+            ) from None
+        except BaseException:
+            await client.close()
+            raise
+        log.info("matrix: logged in as %s (device %s)", client.user_id, client.device_id)
+
+    async def _login(self, client: AsyncClient, device_id: str | None) -> None:
+        if self._access_token:
+            client.access_token = self._access_token
+            who = await client.whoami()
+            if not isinstance(who, WhoamiResponse):
+                raise MatrixStartupError(
+                    f"matrix: the access token was refused by {self.config.homeserver}: {who}"
+                )
+            if who.user_id != self.config.user_id:
+                raise MatrixStartupError(
+                    f"matrix.user_id is {self.config.user_id} but the access token belongs "
+                    f"to {who.user_id}"
+                )
+            client.user_id = who.user_id
+            client.device_id = who.device_id or device_id or ""
+            return
+        assert self._password is not None
+        res = await client.login(self._password, device_name=self.config.device_name)
+        if not isinstance(res, LoginResponse):
+            raise MatrixStartupError(
+                f"matrix: login as {self.config.user_id} failed: {res} "
+                "(check matrix.user_id and the password variable)"
+            )
+        self.user_id = res.user_id
+
+    async def run(self) -> None:
+        """Sync until ``stop()``; reconnects with backoff when the server goes away."""
+        if self.client is None:
+            await self.start()
+        failures = 0
+        while not self._stopping.is_set():
+            resp = await self._sync_once()
+            if resp is None:
+                failures += 1
+                if failures == 1:
+                    self.connected.clear()
+                    self.reconnects += 1
+                delay = self.backoff.delay(failures)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                continue
+            if failures:
+                log.info("matrix: reconnected after %d failed syncs", failures)
+            failures = 0
+            self.connected.set()
+            await self._handle_sync(resp)
+            self.store.state.next_batch = resp.next_batch
+            await self.store.save()
+
+    async def _sync_once(self) -> SyncResponse | None:
+        assert self.client is not None
+        sync = asyncio.ensure_future(
+            self.client.sync(
+                timeout=self.sync_timeout_ms,
+                since=self.store.state.next_batch,
+                sync_filter={"presence": {"not_types": ["*"]}},
+            )
+        )
+        stop = asyncio.ensure_future(self._stopping.wait())
+        done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if sync not in done:
+            sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError, *TRANSIENT):
+                await sync
+            return None
+        stop.cancel()
+        try:
+            resp = sync.result()
+        except TRANSIENT as exc:
+            log.warning("matrix: sync failed, will retry: %r", exc)
+            return None
+        if isinstance(resp, SyncError):
+            if resp.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+                raise MatrixStartupError(f"matrix: the homeserver logged the bot out: {resp}")
+            log.warning("matrix: sync error, will retry: %s", resp)
+            return None
+        return resp if isinstance(resp, SyncResponse) else None
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop syncing, let running commands finish (up to ``grace_s``), log out of
+        nothing (the device and token stay for the next start)."""
+        self._stopping.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+        if self.client is not None:
+            await self.client.close()
+
+    # -- inbound --------------------------------------------------------------------
+
+    async def _handle_sync(self, resp: SyncResponse) -> None:
+        await self._handle_invites(resp)
+        for room_id, info in resp.rooms.join.items():
+            events = [getattr(e, "source", None) or {} for e in info.timeline.events]
+            # On the sync that brings a new room, its timeline starts before the bot
+            # joined: those commands were not meant for it.
+            for i, src in enumerate(events):
+                if self._is_own_join(src):
+                    events = events[i + 1 :]
+                    break
+            for src in events:
+                await self._handle_event(room_id, src)
+            if self._is_encrypted(room_id):
+                await self._tell_encrypted(room_id)
+
+    async def _handle_invites(self, resp: SyncResponse) -> None:
+        for room_id, info in resp.rooms.invite.items():
+            inviter = self._inviter(info)
+            allowed = self.config.auto_join and inviter_allowed(
+                inviter or "", self.config.allowed_inviters, self.user_id
+            )
+            assert self.client is not None
+            if not allowed:
+                log.info("matrix: declining invite to %s from %s", room_id, inviter)
+                with contextlib.suppress(*TRANSIENT):
+                    await self.client.room_leave(room_id)
+                continue
+            log.info("matrix: joining %s (invited by %s)", room_id, inviter)
+            try:
+                res = await self.client.join(room_id)
+            except TRANSIENT as exc:
+                log.warning("matrix: joining %s failed, the next sync retries: %r", room_id, exc)
+                continue
+            if isinstance(res, JoinError):
+                log.warning("matrix: cannot join %s: %s", room_id, res)
+
+    def _is_own_join(self, src: dict[str, Any]) -> bool:
+        if src.get("type") != "m.room.member" or src.get("state_key") != self.user_id:
+            return False
+        prev = ((src.get("unsigned") or {}).get("prev_content") or {}).get("membership")
+        return (src.get("content") or {}).get("membership") == "join" and prev != "join"
+
+    def _inviter(self, info: InviteInfo) -> str | None:
+        for event in info.invite_state:
+            # nio keeps the membership as an attribute, not in the stripped ``source``.
+            src = getattr(event, "source", None) or {}
+            membership = getattr(event, "membership", None) or (src.get("content") or {}).get(
+                "membership"
+            )
+            if (
+                src.get("type") == "m.room.member"
+                and src.get("state_key") == self.user_id
+                and membership == "invite"
+            ):
+                sender = src.get("sender")
+                return sender if isinstance(sender, str) else None
+        return None
+
+    def _is_encrypted(self, room_id: str) -> bool:
+        assert self.client is not None
+        room = self.client.rooms.get(room_id)
+        return bool(room and room.encrypted)
+
+    async def _tell_encrypted(self, room_id: str) -> None:
+        told = self.store.state.told_encrypted
+        if room_id in told:
+            return
+        told.append(room_id)
+        await self.store.save()
+        room = Room(NAME, room_id, room_id)
+        try:
+            await self.send(room, reply(ENCRYPTED_NOTICE), key=f"encrypted-notice-{room_id}")
+        except MatrixSendError as exc:
+            log.warning("matrix: cannot tell %s that it is encrypted: %s", room_id, exc)
+
+    async def _handle_event(self, room_id: str, src: dict[str, Any]) -> None:
+        event_id = src.get("event_id")
+        sender = src.get("sender")
+        if not isinstance(event_id, str) or not isinstance(sender, str):
+            return
+        if sender == self.user_id or event_id in self._handled:
+            return
+        if src.get("type") == "m.room.encrypted":
+            await self._tell_encrypted(room_id)
+            return
+        if src.get("type") != "m.room.message":
+            return
+        content = src.get("content") or {}
+        text = command_text(content, self.config.command_prefix)
+        if text is None:
+            return
+        sent_ms = src.get("origin_server_ts")
+        if isinstance(sent_ms, int) and self.clock() - sent_ms / 1000 > self.max_command_age_s:
+            log.info("matrix: ignoring a command from %s sent long ago: %r", sender, text)
+            return
+        self._remember(event_id)
+        task = asyncio.create_task(
+            self._run_command(room_id, sender, event_id, thread_root_of(content), text)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _remember(self, event_id: str) -> None:
+        self._handled[event_id] = None
+        while len(self._handled) > 2000:
+            self._handled.pop(next(iter(self._handled)))
+
+    async def power_of(self, room_id: str, user_id: str) -> int:
+        """A member's power level, as the room's current state says (nio keeps the power
+        levels up to date from sync; the creators come from the create event)."""
+        assert self.client is not None
+        room = self.client.rooms.get(room_id)
+        version = str(getattr(room, "room_version", None) or "1")
+        creators = await self._creators(room_id)
+        levels: dict[str, Any] | None = None
+        if room is not None:
+            pl = room.power_levels
+            levels = {"users": dict(pl.users), "users_default": pl.defaults.users_default}
+        return user_power(levels, user_id, creators=creators, room_version=version)
+
+    async def _creators(self, room_id: str) -> frozenset[str]:
+        """The room's creators: the create event's sender plus ``additional_creators``.
+        The create event never changes, so one state request per room is enough."""
+        cached = self._creators_cache.get(room_id)
+        if cached is not None:
+            return cached
+        assert self.client is not None
+        try:
+            res = await self.client.room_get_state(room_id)
+        except TRANSIENT:
+            return frozenset()  # not cached: asked again next time
+        found: set[str] = set()
+        for event in getattr(res, "events", None) or []:
+            if isinstance(event, dict) and event.get("type") == "m.room.create":
+                found.add(str(event.get("sender", "")))
+                extra = (event.get("content") or {}).get("additional_creators") or []
+                found.update(c for c in extra if isinstance(c, str))
+        if not isinstance(res, RoomGetStateResponse):
+            return frozenset(found)
+        self._creators_cache[room_id] = frozenset(found)
+        return self._creators_cache[room_id]
+
+    async def _run_command(
+        self, room_id: str, sender: str, event_id: str, thread_root: str | None, text: str
+    ) -> None:
+        level = await self.power_of(room_id, sender)
+        is_mod = level >= self.config.moderator_power_level
+        assert self.client is not None
+        room_obj = self.client.rooms.get(room_id)
+        name = room_obj.user_name(sender) if room_obj is not None else None
+        ctx = MatrixContext(
+            self,
+            Room(NAME, room_id, room_id),
+            User(sender, name or sender, is_moderator=is_mod),
+            event_id,
+            thread_root,
+        )
+        try:
+            await self.dispatcher.handle_text(ctx, text)
+        except Exception:
+            log.exception("matrix: command %r in %s failed", text, room_id)
+        finally:
+            if ctx.typing:
+                await self.set_typing(room_id, False)
+
+    # -- outbound -------------------------------------------------------------------
+
+    async def set_typing(self, room_id: str, on: bool) -> None:
+        if self.client is None:
+            return
+        with contextlib.suppress(*TRANSIENT):
+            await self.client.room_typing(room_id, on, timeout=30_000)
+
+    async def send(
+        self,
+        room: Room,
+        message: Message,
+        *,
+        thread: MessageRef | None = None,
+        key: str | None = None,
+    ) -> list[MessageRef]:
+        root = (thread.thread_id or thread.message_id) if thread else None
+        refs: list[MessageRef] = []
+        for i, chunk in enumerate(html.render(message, self.capabilities.max_length)):
+            content = _content(chunk)
+            if root is not None:
+                tail = self._thread_tail.get(root, root)
+                content["m.relates_to"] = _thread_relation(root, tail, falling_back=True)
+            txn = f"{key}-{i}" if key else None
+            event_id = await self._send_event(room.channel, content, txn)
+            if root is not None:
+                self._thread_tail[root] = event_id
+                self._thread_of[event_id] = root
+            refs.append(MessageRef(NAME, room.channel, event_id, root))
+        return refs
+
+    async def send_reply(
+        self, room: Room, message: Message, to_event: str, thread_root: str | None
+    ) -> list[MessageRef]:
+        """Answer a command: a rich reply, inside the command's thread when it had one."""
+        refs: list[MessageRef] = []
+        for chunk in html.render(message, self.capabilities.max_length):
+            content = _content(chunk)
+            if thread_root is not None:
+                content["m.relates_to"] = _thread_relation(
+                    thread_root, to_event, falling_back=False
+                )
+            else:
+                content["m.relates_to"] = {"m.in_reply_to": {"event_id": to_event}}
+            event_id = await self._send_event(room.channel, content, None)
+            refs.append(MessageRef(NAME, room.channel, event_id, thread_root))
+        return refs
+
+    async def start_thread(self, room: Room, header: MessageRef, name: str) -> MessageRef:
+        # A thread's root may not sit in another thread: stay in the header's thread then.
+        root = header.thread_id or self._thread_of.get(header.message_id) or header.message_id
+        self._thread_tail.setdefault(root, header.message_id)
+        return MessageRef(NAME, header.channel, header.message_id, root)
+
+    async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
+        chunks = html.render(message, self.capabilities.max_length)
+        out: list[MessageRef] = []
+        for ref, chunk in zip(refs, chunks, strict=False):
+            await self._send_event(ref.channel, _replacement(ref.message_id, chunk), None)
+            out.append(ref)
+        if len(chunks) > len(refs) and refs:
+            # The message grew: the rest goes after it, in the same thread.
+            last = refs[-1]
+            thread = MessageRef(NAME, last.channel, last.message_id, last.thread_id)
+            for chunk in chunks[len(refs) :]:
+                content = _content(chunk)
+                if thread.thread_id:
+                    content["m.relates_to"] = _thread_relation(
+                        thread.thread_id, last.message_id, falling_back=True
+                    )
+                event_id = await self._send_event(last.channel, content, None)
+                out.append(MessageRef(NAME, last.channel, event_id, last.thread_id))
+        for ref in refs[len(chunks) :]:
+            blank = html.HtmlChunk(BLANKED, f"<p><em>{BLANKED}</em></p>")
+            await self._send_event(ref.channel, _replacement(ref.message_id, blank), None)
+            out.append(ref)
+        return out
+
+    def link_to(self, ref: MessageRef) -> str | None:
+        return f"https://matrix.to/#/{ref.channel}/{ref.message_id}"
+
+    async def _send_event(self, room_id: str, content: dict[str, Any], txn: str | None) -> str:
+        """Send one event, retrying transient failures with the same transaction id, so a
+        send that reached the server before the connection broke is not posted twice."""
+        assert self.client is not None
+        txn = txn or uuid.uuid4().hex
+        deadline = time.monotonic() + self.send_deadline_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                resp = await self.client.room_send(room_id, "m.room.message", content, tx_id=txn)
+            except TRANSIENT as exc:
+                problem = repr(exc)
+            else:
+                if isinstance(resp, RoomSendResponse):
+                    return str(resp.event_id)
+                status = getattr(getattr(resp, "transport_response", None), "status", 0) or 0
+                if status < 500:
+                    raise MatrixSendError(f"sending to {room_id} failed: {resp}")
+                problem = str(resp)
+            if time.monotonic() > deadline or (self._stopping.is_set() and attempt > 3):
+                raise MatrixSendError(f"sending to {room_id} kept failing: {problem}")
+            log.warning("matrix: send to %s failed (%s), retrying", room_id, problem)
+            await asyncio.sleep(self.backoff.delay(attempt))
+
+
+def _content(chunk: html.HtmlChunk) -> dict[str, Any]:
+    content: dict[str, Any] = dict(chunk.content("m.notice"))
+    # Copied text must never ping anyone: declare that this event mentions nobody.
+    content["m.mentions"] = {}
+    return content
+
+
+def _thread_relation(root: str, reply_to: str, *, falling_back: bool) -> dict[str, Any]:
+    return {
+        "rel_type": "m.thread",
+        "event_id": root,
+        "is_falling_back": falling_back,
+        "m.in_reply_to": {"event_id": reply_to},
+    }
+
+
+def _replacement(event_id: str, chunk: html.HtmlChunk) -> dict[str, Any]:
+    new = _content(chunk)
+    return {
+        "msgtype": "m.notice",
+        "body": f"* {chunk.body}",
+        "format": "org.matrix.custom.html",
+        "formatted_body": f"* {chunk.formatted_body}",
+        "m.new_content": new,
+        "m.mentions": {},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+    }
+
+
+__all__ = ["Backoff", "MatrixAdapter", "MatrixContext", "MatrixSendError", "MatrixStartupError"]
