@@ -67,6 +67,17 @@ def merge_notes(notes: Iterable[ContentNote]) -> tuple[ContentNote, ...]:
     return tuple(out)
 
 
+def text_notes(text: str, classifier: Classifier) -> tuple[ContentNote, ...]:
+    """Notes for a bare text: a "CW:"/"TW:" opening line as the author's warning, plus
+    auto detection."""
+    notes: list[ContentNote] = []
+    written = prefix_warning(text)
+    if written:
+        notes.extend(map_warning(written, classifier))
+    notes.extend(classifier.classify(text))
+    return merge_notes(notes)
+
+
 def post_notes(post: Post, classifier: Classifier) -> tuple[ContentNote, ...]:
     notes = list(map_author_notes(post.content_notes, classifier))
     written = prefix_warning(post.text)

@@ -22,6 +22,8 @@ _PREFIX = re.compile(
     (?P<words>[^\n]*)""",
     re.IGNORECASE | re.VERBOSE,
 )
+# "tw sh // text": the warning ends at a double slash or a bar.
+_SLASHED = re.compile(r"^\s*(?:cw|tw|cn)\s+(?P<words>[^\n/|]{1,80}?)\s*(?://|\|)", re.IGNORECASE)
 _SEPARATORS = re.compile(r"\s*(?:[,;/+&|•·]|\band\b|\n)\s*", re.IGNORECASE)
 # Words that qualify a topic without changing it ("sui mention", "brief ed talk").
 _FILLER = frozenset(
@@ -96,7 +98,8 @@ def prefix_warning(text: str) -> str | None:
     """The words of a "CW:"/"TW:" line opening a post, or None."""
     m = _PREFIX.match(text)
     if not m:
-        return None
+        slashed = _SLASHED.match(text)
+        return slashed.group("words").strip() if slashed else None
     words = m.group("words")
     if m.group("open"):
         closing = "]" if m.group("open") == "[" else ")"

@@ -22,6 +22,8 @@ from cogs.content_notes.normalize import Token, tokenize
 MAX_SUFFIX = 6  # letters a prefix entry may be followed by ("suicid" + "ality")
 MAX_REASON_WORDS = 6
 _NEGATING_NEXT = frozenset({"free"})
+# "non-suicidal", "non-alcoholic", "anti-abuse": the prefix negates or reframes the word.
+_NEGATING_PREV = frozenset({"non", "anti"})
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,18 @@ def _mask_pattern(masked: str) -> re.Pattern[str] | None:
     return re.compile("".join(out))
 
 
+def _masked_prefix(masked: str, prefix: str) -> bool:
+    """``s*icidal`` against the prefix ``suicid``: each star stands for one letter."""
+    if _mask_pattern(masked) is None or len(masked) < len(prefix):
+        return False
+    head, tail = masked[: len(prefix)], masked[len(prefix) :]
+    return len(tail) <= MAX_SUFFIX and all(m in ("*", p) for m, p in zip(head, prefix, strict=True))
+
+
 def _token_matches(tok: Token, word: str, prefix: bool) -> bool:
     if tok.masked:
         if prefix:
-            return False
+            return _masked_prefix(tok.norm, word)
         pattern = _mask_pattern(tok.norm)
         return bool(pattern and pattern.fullmatch(word))
     if prefix:
@@ -80,7 +90,14 @@ class _Index:
             pattern = _mask_pattern(tok.norm)
             if pattern is None:
                 return []
-            return [t for word, ts in self.exact.items() if pattern.fullmatch(word) for t in ts]
+            found = [t for word, ts in self.exact.items() if pattern.fullmatch(word) for t in ts]
+            found.extend(
+                t
+                for ts in self.prefixed.values()
+                for t in ts
+                if _masked_prefix(tok.norm, t.tokens[0])
+            )
+            return found
         found = list(self.exact.get(tok.norm, ()))
         found.extend(self.prefixed.get(tok.norm[:3], ()))
         return found
@@ -130,6 +147,8 @@ class Classifier:
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:
             if b < len(tokens) and tokens[b].norm in _NEGATING_NEXT:
+                continue
+            if a > 0 and tokens[a - 1].norm in _NEGATING_PREV:
                 continue
             if any(
                 ig.category in (GLOBAL, term.category) and ia < b and a < ib

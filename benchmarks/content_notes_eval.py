@@ -1,0 +1,147 @@
+"""Precision and recall of content-note detection on a labelled set of short posts.
+
+    .venv/bin/python benchmarks/content_notes_eval.py [--data FILE] [--errors] [--json]
+
+Each line of the data file is ``{"text": ..., "labels": [category, ...], "split": ...}``; an
+empty list means the post is neutral and must get no note. ``dev`` posts were used while
+writing the lexicon; ``heldout`` posts were written afterwards and never tuned against, so
+their figures are the honest ones. Figures are printed per split and for all posts. The texts run through the same path as a
+post's text in an unroll (a "CW:" opening line as the author's warning, then the lexicon).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cogs.content_notes.annotate import text_notes  # noqa: E402
+from cogs.content_notes.categories import CATEGORY_IDS  # noqa: E402
+from cogs.content_notes.classifier import Classifier  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "content_notes_labelled.jsonl"
+
+
+Row = tuple[str, set[str], str]
+
+
+def load(path: Path) -> list[Row]:
+    rows: list[Row] = []
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        labels = set(item["labels"])
+        unknown = labels - set(CATEGORY_IDS)
+        if unknown:
+            raise SystemExit(f"{path}:{n}: unknown categories {sorted(unknown)}")
+        rows.append((item["text"], labels, item.get("split", "dev")))
+    return rows
+
+
+def evaluate(rows: list[Row], classifier: Classifier) -> dict[str, object]:
+    cats = [c for c in CATEGORY_IDS if c != "other"]
+    tp = dict.fromkeys(cats, 0)
+    fp = dict.fromkeys(cats, 0)
+    fn = dict.fromkeys(cats, 0)
+    errors = []
+    neutral = neutral_flagged = 0
+    started = time.perf_counter()
+    for text, gold, _ in rows:
+        found = {n.category for n in text_notes(text, classifier) if n.category != "other"}
+        for c in cats:
+            if c in found and c in gold:
+                tp[c] += 1
+            elif c in found:
+                fp[c] += 1
+            elif c in gold:
+                fn[c] += 1
+        if not gold:
+            neutral += 1
+            neutral_flagged += bool(found)
+        if found != gold:
+            errors.append({"text": text, "expected": sorted(gold), "got": sorted(found)})
+    elapsed = time.perf_counter() - started
+
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else 1.0
+
+    per_cat = {}
+    for c in cats:
+        p, r = ratio(tp[c], tp[c] + fp[c]), ratio(tp[c], tp[c] + fn[c])
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        per_cat[c] = {
+            "precision": p,
+            "recall": r,
+            "f1": f1,
+            "support": tp[c] + fn[c],
+            "tp": tp[c],
+            "fp": fp[c],
+            "fn": fn[c],
+        }
+    all_tp, all_fp, all_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    return {
+        "posts": len(rows),
+        "neutral_posts": neutral,
+        "neutral_flagged": neutral_flagged,
+        "per_category": per_cat,
+        "micro": {
+            "precision": ratio(all_tp, all_tp + all_fp),
+            "recall": ratio(all_tp, all_tp + all_fn),
+        },
+        "exact_match": 1 - len(errors) / len(rows) if rows else 1.0,
+        "ms_per_post": 1000 * elapsed / len(rows) if rows else 0.0,
+        "errors": errors,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--errors", action="store_true", help="list every misclassified post")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    rows = load(args.data)
+    classifier = Classifier.default()
+    splits = sorted({split for _, _, split in rows})
+    results = {split: evaluate([r for r in rows if r[2] == split], classifier) for split in splits}
+    results["all"] = evaluate(rows, classifier)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for split, result in results.items():
+        report(split, result, args.errors and split != "all")
+    return 0
+
+
+def report(split: str, result: dict[str, object], errors: bool) -> None:
+    print(f"\n== {split}: {result['posts']} posts ({result['neutral_posts']} neutral)")
+    print(f"{'category':<18}{'precision':>10}{'recall':>8}{'f1':>7}{'support':>9}{'fp':>5}{'fn':>5}")
+    per_cat = result["per_category"]
+    assert isinstance(per_cat, dict)
+    for cat, m in per_cat.items():
+        print(
+            f"{cat:<18}{m['precision']:>10.2f}{m['recall']:>8.2f}{m['f1']:>7.2f}"
+            f"{m['support']:>9}{m['fp']:>5}{m['fn']:>5}"
+        )
+    micro = result["micro"]
+    assert isinstance(micro, dict)
+    print(f"{'micro':<18}{micro['precision']:>10.2f}{micro['recall']:>8.2f}")
+    print(
+        f"neutral posts flagged: {result['neutral_flagged']}/{result['neutral_posts']}; "
+        f"exact match {result['exact_match']:.2f}; {result['ms_per_post']:.2f} ms/post"
+    )
+    if errors:
+        wrong = result["errors"]
+        assert isinstance(wrong, list)
+        for e in wrong:
+            print(f"- expected {e['expected']} got {e['got']}: {e['text']}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
