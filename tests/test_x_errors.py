@@ -38,7 +38,6 @@ def settings(**kw: Any) -> HttpSettings:
 @pytest.fixture
 async def fake() -> AsyncIterator[FxTwitterFake]:
     async with FxTwitterFake() as server:
-        assert isinstance(server, FxTwitterFake)
         server.add(P1, P2)
         yield server
 
@@ -229,3 +228,11 @@ async def test_bad_request_is_reported_with_the_services_message(
 ) -> None:
     with pytest.raises(UpstreamUnavailable, match="HTTP 400: Invalid status ID"):
         await source.fetch(PostRef(source="x", url="https://x.com/i/status/7", key=("7",)), 50)
+
+
+async def test_forbidden_is_a_service_problem_not_a_private_post(
+    fake: FxTwitterFake, source: XSource
+) -> None:
+    fake.inject(THREAD_PATH, Fault(403, "<html>Access denied</html>"))
+    with pytest.raises(UpstreamUnavailable, match=r"refused the request \(HTTP 403\)"):
+        await source.fetch(REF, 50)

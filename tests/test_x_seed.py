@@ -40,7 +40,6 @@ async def http() -> AsyncIterator[HttpClient]:
 @pytest.fixture
 async def fake() -> AsyncIterator[FxTwitterFake]:
     async with FxTwitterFake() as server:
-        assert isinstance(server, FxTwitterFake)
         server.add(*STATUSES)
         yield server
 
@@ -116,7 +115,6 @@ async def test_seed_fetches_whole_in_order_from_any_post(
 
 async def test_seed_walks_up_whole_on_a_single_post_instance(http: HttpClient) -> None:
     async with FxTwitterFake(mode="single") as fake:
-        assert isinstance(fake, FxTwitterFake)
         fake.add(*STATUSES)
         source = XSource(http, fake.base_url)
         ref = source.parse(LAST)
@@ -131,7 +129,6 @@ async def test_seed_walks_up_whole_on_a_single_post_instance(http: HttpClient) -
 
 async def test_seed_from_the_middle_on_a_single_post_instance_warns(http: HttpClient) -> None:
     async with FxTwitterFake(mode="single") as fake:
-        assert isinstance(fake, FxTwitterFake)
         fake.add(*STATUSES)
         source = XSource(http, fake.base_url)
         ref = source.parse(MIDDLE)

@@ -456,3 +456,19 @@ async def test_pre_snowflake_posts_take_their_time_from_the_api(http: HttpClient
         second = await source.fetch(ref_for(source, older), max_posts=5)
     assert first.posts["x:20"].created_at == "2006-03-21T20:50:14.000Z"
     assert second.posts["x:19"].created_at == "2006-03-21T20:49:00.000Z"
+
+
+async def test_a_protected_ancestor_by_someone_else_becomes_a_placeholder(
+    http: HttpClient,
+) -> None:
+    locked = make_user("locked", "2222", protected=True)
+    question = make_status(_id(10), locked, "private question")
+    answer = make_status(_id(11), KESTREL, "public answer", parent=question, replies=0)
+    async with FxTwitterFake() as fake:
+        fake.add(question, answer)
+        source = XSource(http, fake.base_url)
+        got = await source.fetch(ref_for(source, answer), max_posts=50)
+    hidden = got.posts[xid(question)]
+    assert hidden.status == "unavailable" and hidden.text == ""
+    assert hidden.author.handle == "locked"
+    assert got.posts[xid(answer)].text == "public answer"

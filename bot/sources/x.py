@@ -62,7 +62,7 @@ class XSource:
         return PostRef(source=self.name, url=canonical_url(user, snowflake), key=(snowflake,))
 
     async def fetch(self, ref: PostRef, max_posts: int) -> FetchedPosts:
-        if not ref.key or not ref.key[0].isdigit():
+        if not ref.key or not (ref.key[0].isascii() and ref.key[0].isdigit()):
             raise NotFound(f"Not a post id on X: {ref.url}")
         snowflake = ref.key[0]
         max_posts = max(1, max_posts)
@@ -120,10 +120,12 @@ class XSource:
         for i, (status, snowflake) in enumerate(zip(statuses, ids, strict=True)):
             prev = post_id(ids[i - 1]) if i > 0 else None
             readable = status.get("type") in ("status", None) and not is_protected(status)
-            if not readable and snowflake != focal_id:
-                post = self._placeholder_for(status, snowflake, statuses, i, author, prev)
-            else:
+            if snowflake == focal_id:
+                post = map_status(focal, "status", root_id)  # checked readable above
+            elif readable:
                 post = map_status(status, f"thread[{i}]", root_id)
+            else:
+                post = self._placeholder_for(status, snowflake, statuses, i, author, prev)
             posts[post.id] = post
         return FetchedPosts(
             source=self.name, anchor_id=post_id(focal_id), posts=posts, capped=capped
@@ -222,16 +224,17 @@ class XSource:
         if author_obj is not None:
             handle = opt_str(author_obj, "screen_name")
         if not handle and i + 1 < len(statuses):
-            parent = parent_of(statuses[i + 1])
-            if parent is not None and parent[0] == snowflake:
-                handle = parent[1]
+            below = parent_of(statuses[i + 1])
+            if below is not None and below[0] == snowflake:
+                handle = below[1]
         author = (
             thread_author
             if handle.lower() == thread_author.handle.lower()
             else unknown_author(handle)
         )
         # Keep its place: its parent is the item above it in the thread.
-        parent_id = post_id(parent[0]) if (parent := parent_of(status)) else prev
+        above = parent_of(status)
+        parent_id = post_id(above[0]) if above else prev
         return placeholder(snowflake, author, parent_id, opt_str(status, "url"))
 
     async def _get(self, path: str, snowflake: str) -> Any:
@@ -257,11 +260,11 @@ class XSource:
             if status is not None and is_tombstone(status):
                 return self._tombstone_error(status, snowflake)
             return NotFound(f"No post {snowflake} on X (it may have been deleted).")
-        if exc.status in (401, 403):
-            if "error" in body and "user-agent" in str(body.get("error")).lower():
+        if exc.status == 401:
+            if "user-agent" in str(body.get("error", "")).lower():
                 return UpstreamUnavailable(
                     f"The FxTwitter API at {self._api_host} wants a User-Agent header; "
-                    "set one in the [http] config section."
+                    "set [network] user_agent in the config."
                 )
             return Refused(_NOT_PUBLIC)
         if exc.status == 429:

@@ -237,6 +237,10 @@ class FxTwitterFake(FakeServer):
         # Posts that exist in the conversation but are served as tombstones: id -> reason.
         self.gone: dict[str, str] = {}
 
+    async def __aenter__(self) -> FxTwitterFake:
+        await self.start()
+        return self
+
     # -- population -----------------------------------------------------------------------
 
     def add(self, *statuses: dict[str, Any]) -> None:
