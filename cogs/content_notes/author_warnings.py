@@ -23,7 +23,7 @@ _PREFIX = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 # "tw sh // text": the warning ends at a double slash or a bar.
-_SLASHED = re.compile(r"^\s*(?:cw|tw|cn)\s+(?P<words>[^\n/|]{1,80}?)\s*(?://|\|)", re.IGNORECASE)
+_SLASHED = re.compile(r"^\s*(?:cw|tw)\s+(?P<words>[^\n/|]{1,80}?)\s*(?://|\|)", re.IGNORECASE)
 _SEPARATORS = re.compile(r"\s*(?:[,;/+&|•·]|\band\b|\n)\s*", re.IGNORECASE)
 # Words that qualify a topic without changing it ("sui mention", "brief ed talk").
 _FILLER = frozenset(
