@@ -5,8 +5,9 @@
 Each line of the data file is ``{"text": ..., "labels": [category, ...], "split": ...}``; an
 empty list means the post is neutral and must get no note. ``dev`` posts were used while
 writing the lexicon; ``heldout`` posts were written afterwards and never tuned against, so
-their figures are the honest ones. Figures are printed per split and for all posts. The texts run through the same path as a
-post's text in an unroll (a "CW:" opening line as the author's warning, then the lexicon).
+their figures are the honest ones. Figures are printed per split and for all posts. The
+texts run through the same path as a post's text in an unroll (a "CW:" opening line as the
+author's warning, then the lexicon).
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(split: str, result: dict[str, object], errors: bool) -> None:
     print(f"\n== {split}: {result['posts']} posts ({result['neutral_posts']} neutral)")
-    print(f"{'category':<18}{'precision':>10}{'recall':>8}{'f1':>7}{'support':>9}{'fp':>5}{'fn':>5}")
+    print(
+        f"{'category':<18}{'precision':>10}{'recall':>8}{'f1':>7}{'support':>9}{'fp':>5}{'fn':>5}"
+    )
     per_cat = result["per_category"]
     assert isinstance(per_cat, dict)
     for cat, m in per_cat.items():
