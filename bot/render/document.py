@@ -77,3 +77,16 @@ def para(*inlines: Inline | str) -> Block:
 def reply(s: str) -> Message:
     """A short plain reply (errors, confirmations)."""
     return Message((para(s),), kind="reply")
+
+
+def join_blocks(blocks: tuple[Block, ...], rendered: list[str]) -> str:
+    """Join rendered blocks: a blank line between paragraphs, a single line break after a
+    heading so a post's number sits right above its text."""
+    out = ""
+    for i, (block, text) in enumerate(zip(blocks, rendered, strict=True)):
+        if not text:
+            continue
+        if out:
+            out += "\n" if blocks[i - 1].kind == "heading" else "\n\n"
+        out += text
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.render.chunking import split_text
-from bot.render.document import Block, Inline, Message
+from bot.render.document import Block, Inline, Message, join_blocks
 
 _URL = re.compile(r"https?://[^\s<>]+")
 _SPECIAL = re.compile(r"([\\*_~`|>\[\]()#-])")
@@ -71,7 +71,7 @@ def block_markdown(block: Block, atoms: set[str]) -> str:
 def chunks(message: Message, limit: int = 2000) -> list[str]:
     atoms: set[str] = set()
     preface = "\n".join(block_markdown(b, atoms) for b in message.preface)
-    body = "\n\n".join(block_markdown(b, atoms) for b in message.blocks)
+    body = join_blocks(message.blocks, [block_markdown(b, atoms) for b in message.blocks])
     if message.spoiler:
         # "||" + chunk + "||": leave room for the markers in every chunk.
         parts = split_text(body, limit - 4, frozenset(atoms))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.render.chunking import split_text
-from bot.render.document import Block, Message
+from bot.render.document import Block, Message, join_blocks
 
 
 def block_text(block: Block) -> str:
@@ -24,7 +24,7 @@ def message_text(message: Message, *, reveal: bool = True, hidden_hint: str = ""
     if message.spoiler and not reveal:
         parts.append(f"[hidden: {message.spoiler}]{(' ' + hidden_hint) if hidden_hint else ''}")
     else:
-        parts.extend(block_text(b) for b in message.blocks)
+        parts.append(join_blocks(message.blocks, [block_text(b) for b in message.blocks]))
     return "\n\n".join(p for p in parts if p)
 
 
