@@ -10,7 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.memory import MemoryAdapter
+from bot.app import App
 from bot.assemble import assemble
+from bot.config import (
+    BlueskyConfig,
+    Config,
+    MastodonConfig,
+    NetworkConfig,
+    SourcesConfig,
+    StorageConfig,
+    XConfig,
+)
 from bot.http import HttpClient, HttpSettings
 from bot.render import plain
 from bot.render.thread_view import thread_messages
@@ -189,3 +200,34 @@ async def test_seed_unrolls_whole_through_the_unroller(
         found = rendered.find(text, at)
         assert found >= 0, text
         at = found + len(text)
+
+
+async def test_seed_unrolls_in_chat_with_the_source_wired_from_config(
+    fake: FxTwitterFake, tmp_path: Path
+) -> None:
+    config = Config(
+        storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+        network=NetworkConfig(allow_private_addresses=True, retries=1),
+        # Only the X source: this test is about it and its [sources.x] api_url key.
+        sources=SourcesConfig(
+            bluesky=BlueskyConfig(enabled=False),
+            mastodon=MastodonConfig(enabled=False),
+            x=XConfig(api_url=fake.base_url),
+        ),
+    )
+    app = await App.create(config, extensions=[])
+    try:
+        chat = MemoryAdapter(app.dispatcher)
+        await chat.command(f"unroll https://fxtwitter.com/crys_tom/status/{seed.POSTS[3]['id']}/en")
+    finally:
+        await app.close()
+    texts = [s.text for s in chat.sent]
+    assert "13 posts" in texts[0] and "@crys_tom" in texts[0]
+    everything = "\n".join(texts)
+    assert _has_boilerplate(everything) == []
+    at = 0
+    for text in TEXTS:
+        found = everything.find(text, at)
+        assert found >= 0, text
+        at = found + len(text)
+    assert [r.path for r in fake.requests] == [f"/2/thread/{seed.POSTS[3]['id']}"]
