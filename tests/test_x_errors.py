@@ -108,7 +108,7 @@ async def test_server_errors_are_retried_then_reported(
 
 
 async def test_timeouts_become_upstream_unavailable(fake: FxTwitterFake) -> None:
-    fake.inject(THREAD_PATH, *[Fault(200, {}, hang_s=0.6)] * 2)
+    fake.inject(THREAD_PATH, *[Fault(200, {}, hang_s=0.3)] * 2)
     http = HttpClient(settings(timeout_s=0.1, retries=1))
     try:
         with pytest.raises(UpstreamUnavailable, match="did not answer usably"):
