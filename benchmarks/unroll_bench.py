@@ -80,7 +80,11 @@ async def bluesky_case(n: int, latency: float, http: HttpClient, tmp: Path) -> t
                 node = data["thread"]
                 did = node["post"]["author"]["did"]
                 mine = sorted(
-                    (r for r in node.get("replies", []) if r.get("post", {}).get("author", {}).get("did") == did),
+                    (
+                        r
+                        for r in node.get("replies", [])
+                        if r.get("post", {}).get("author", {}).get("did") == did
+                    ),
                     key=lambda r: r["post"]["record"]["createdAt"],
                 )
                 uri = mine[0]["post"]["uri"] if mine else ""
@@ -96,9 +100,12 @@ async def bluesky_case(n: int, latency: float, http: HttpClient, tmp: Path) -> t
 # --- Mastodon --------------------------------------------------------------------------
 
 
-async def mastodon_case(n: int, latency: float, http: HttpClient, tmp: Path) -> tuple[Run, Run, int]:
-    from bot.sources.mastodon import MastodonSource
+async def mastodon_case(
+    n: int, latency: float, http: HttpClient, tmp: Path
+) -> tuple[Run, Run, int]:
     from tests.fakes.mastodon_server import FakeMastodon
+
+    from bot.sources.mastodon import MastodonSource
 
     b = ThreadBuilder()
     alice, bob = b.author("alice"), b.author("bob")
@@ -153,7 +160,8 @@ async def main() -> None:
     latency = args.latency_ms / 1000
     sizes = [int(s) for s in args.sizes.split(",")]
     http = HttpClient(HttpSettings(allow_private_addresses=True, retries=0, per_host_concurrency=8))
-    print(f"latency {args.latency_ms:.0f} ms per request; baseline: one request per post, walking the chain")
+    print(f"latency {args.latency_ms:.0f} ms per request")
+    print("baseline: one request per post, walking the chain")
     header = (
         f"{'source':9} {'posts':>5} | {'req':>4} {'rounds':>6} {'wall s':>7} | "
         f"{'base req':>8} {'rounds':>6} {'wall s':>7} | {'speed-up':>8} | cached req"

@@ -44,7 +44,9 @@ def post_to_dict(p: Post) -> dict[str, Any]:
         "text": p.text,
         "parent_id": p.parent_id,
         "root_id": p.root_id,
-        "media": [{"type": m.type, "url": m.url, "alt": m.alt, "thumbnail": m.thumbnail} for m in p.media],
+        "media": [
+            {"type": m.type, "url": m.url, "alt": m.alt, "thumbnail": m.thumbnail} for m in p.media
+        ],
         "card": None
         if p.card is None
         else {"url": p.card.url, "title": p.card.title, "description": p.card.description},
@@ -75,11 +77,18 @@ def post_from_dict(d: dict[str, Any]) -> Post:
         text=d["text"],
         parent_id=d.get("parent_id"),
         root_id=d.get("root_id"),
-        media=tuple(Media(m["type"], m["url"], m.get("alt", ""), m.get("thumbnail")) for m in d.get("media", ())),
-        card=None if card is None else LinkCard(card["url"], card.get("title", ""), card.get("description", "")),
+        media=tuple(
+            Media(m["type"], m["url"], m.get("alt", ""), m.get("thumbnail"))
+            for m in d.get("media", ())
+        ),
+        card=None
+        if card is None
+        else LinkCard(card["url"], card.get("title", ""), card.get("description", "")),
         quote=None
         if quote is None
-        else Quote(quote["url"], quote.get("author", ""), quote.get("text", ""), quote.get("hidden_reason")),
+        else Quote(
+            quote["url"], quote.get("author", ""), quote.get("text", ""), quote.get("hidden_reason")
+        ),
         links=tuple(d.get("links", ())),
         content_notes=tuple(note_from_dict(n) for n in d.get("content_notes", ())),
         status=d.get("status", "ok"),
@@ -129,7 +138,12 @@ def public_thread(t: Thread) -> dict[str, Any]:
     out: dict[str, Any] = {
         "source": t.source,
         "url": t.url,
-        "author": {"id": t.author.id, "handle": t.author.handle, "name": t.author.name, "url": t.author.url},
+        "author": {
+            "id": t.author.id,
+            "handle": t.author.handle,
+            "name": t.author.name,
+            "url": t.author.url,
+        },
         "posts": [public_post(p, post_notes.get(p.id, ())) for p in t.posts],
         "asides": [
             {"after": a.after, "posts": [public_post(p, post_notes.get(p.id, ())) for p in a.posts]}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
-    from bot.context import Context
+    pass
 
 ParamKind = Literal["str", "url", "int", "bool", "choice", "rest"]
 Handler = Callable[..., Awaitable[None]]
@@ -201,5 +201,3 @@ __all__ = [
     "command",
     "parse_text_args",
 ]
-
-

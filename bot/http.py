@@ -201,7 +201,9 @@ class HttpClient:
                 )
             return isinstance(exc, TransportError)
 
-        backoff = wait_exponential_jitter(multiplier=s.backoff_base_s, max=20.0, jitter=s.backoff_base_s)
+        backoff = wait_exponential_jitter(
+            multiplier=s.backoff_base_s, max=20.0, jitter=s.backoff_base_s
+        )
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -254,7 +256,7 @@ class HttpClient:
                     if isinstance(exc.__cause__, BlockedAddress) or "private" in str(exc):
                         raise BlockedAddress(str(exc)) from exc
                     raise TransportError(f"cannot connect to {host}: {exc}") from exc
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     raise TransportError(f"request to {host} failed: {exc!r}") from exc
             body = _decode_json(raw)
             if status >= 400:

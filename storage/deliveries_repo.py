@@ -155,7 +155,9 @@ class DeliveryRepo:
         )
         return await self.get(int(row[0])) if row else None
 
-    async def for_thread(self, thread_root: str, adapter: str | None = None) -> list[DeliveryRecord]:
+    async def for_thread(
+        self, thread_root: str, adapter: str | None = None
+    ) -> list[DeliveryRecord]:
         rows = await self.db.fetchall(
             "SELECT id FROM deliveries WHERE thread_root = ? AND (? IS NULL OR adapter = ?)"
             " ORDER BY id",

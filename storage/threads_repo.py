@@ -155,4 +155,3 @@ def _continues(aside: Aside, post: Post) -> bool:
     """Whether a stored aside post belongs to the aside before it (same branch)."""
     ids = {p.id for p in aside.posts}
     return post.parent_id in ids
-

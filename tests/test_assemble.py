@@ -111,7 +111,11 @@ def test_deleted_post_in_the_middle_keeps_its_place() -> None:
 
 def test_orphan_after_an_unreported_deletion_gets_a_placeholder() -> None:
     # The source saw p3 replying to p2, but p2 itself was never returned.
-    posts = [post("p1", None, t=1), post("p3", "p2", t=3, root="p1"), post("p4", "p3", t=4, root="p1")]
+    posts = [
+        post("p1", None, t=1),
+        post("p3", "p2", t=3, root="p1"),
+        post("p4", "p3", t=4, root="p1"),
+    ]
     thread = assemble(fetched("p1", *posts), 500)
     assert ids(thread.posts) == ["p1", "p2", "p3", "p4"]
     assert thread.posts[1].status == "unavailable"
@@ -151,7 +155,11 @@ def test_missing_or_private_anchor() -> None:
 
 
 def test_private_post_inside_the_chain_is_not_shown() -> None:
-    posts = [post("p1", None, t=1), post("p2", "p1", t=2, visibility="private"), post("p3", "p2", t=3)]
+    posts = [
+        post("p1", None, t=1),
+        post("p2", "p1", t=2, visibility="private"),
+        post("p3", "p2", t=3),
+    ]
     thread = assemble(fetched("p1", *posts), 500)
     assert [p.status for p in thread.posts] == ["ok", "unavailable", "ok"]
     assert thread.posts[1].text == ""

@@ -27,7 +27,15 @@ def test_defaults_work_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_example_config_is_valid_and_documents_every_section() -> None:
     cfg = parse_config(EXAMPLE.read_text())
     text = EXAMPLE.read_text()
-    for section in ("[storage]", "[network]", "[sources.bluesky]", "[unroll]", "[discord]", "[matrix]", "[subscriptions]"):
+    for section in (
+        "[storage]",
+        "[network]",
+        "[sources.bluesky]",
+        "[unroll]",
+        "[discord]",
+        "[matrix]",
+        "[subscriptions]",
+    ):
         assert section in text
     assert cfg.unroll.max_posts == 500
 
@@ -38,12 +46,21 @@ def test_example_config_is_valid_and_documents_every_section() -> None:
         ("[unroll]\nmax_post = 3", "unroll.max_post: unknown key"),
         ("[unroll]\nmax_posts = 'many'", "unroll.max_posts: expected a whole number"),
         ("[unroll]\nmax_posts = 0", "unroll.max_posts: must be greater than 0"),
-        ("[network]\nallow_private_addresses = 'yes'", "network.allow_private_addresses: expected true or false"),
-        ("[sources.bluesky]\nappview_url = 'ftp://x'", "sources.bluesky.appview_url: must be an http(s) URL"),
+        (
+            "[network]\nallow_private_addresses = 'yes'",
+            "network.allow_private_addresses: expected true or false",
+        ),
+        (
+            "[sources.bluesky]\nappview_url = 'ftp://x'",
+            "sources.bluesky.appview_url: must be an http(s) URL",
+        ),
         ("[discord]\ntest_guild_ids = ['a']", "discord.test_guild_ids[0]: expected a whole number"),
         ("unroll = 3", "unroll: expected a table"),
         ("[unroll\nmax_posts = 3", "not valid TOML"),
-        ("[subscriptions]\nmin_poll_interval_s = 1000\nmax_poll_interval_s = 10", "must not exceed"),
+        (
+            "[subscriptions]\nmin_poll_interval_s = 1000\nmax_poll_interval_s = 10",
+            "must not exceed",
+        ),
     ],
 )
 def test_bad_values_name_the_key(text: str, message: str) -> None:
@@ -56,7 +73,13 @@ def test_bad_config_file_stops_the_cli_with_the_key(tmp_path: Path) -> None:
     bad.write_text("[unroll]\ncache_ttl_s = -5\n")
     env = {**os.environ, "UNROLLBOT_CONFIG": str(bad)}
     proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "unroll", "https://bsky.app/profile/a.test/post/3kabcdefghij2"],
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "unroll",
+            "https://bsky.app/profile/a.test/post/3kabcdefghij2",
+        ],
         capture_output=True,
         text=True,
         env=env,

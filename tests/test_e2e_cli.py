@@ -78,7 +78,16 @@ async def test_unroll_json_then_cached_without_requests(bsky: FakeBluesky, confi
     assert all(p["status"] == "ok" for p in data["posts"])
     assert "someone else" not in out
     assert data["truncated"] is False
-    assert set(data) >= {"source", "url", "author", "posts", "asides", "links", "content_notes", "truncated"}
+    assert set(data) >= {
+        "source",
+        "url",
+        "author",
+        "posts",
+        "asides",
+        "links",
+        "content_notes",
+        "truncated",
+    }
     before = bsky.count()
     code, out2, _ = await run_cli("unroll", bsky.url(keys[5]), "--format", "json", config=config)
     assert code == 0 and json.loads(out2)["posts"] == data["posts"]
@@ -142,11 +151,15 @@ async def test_console_runs_piped_lines_and_hides_nothing_it_should_show(
     bsky: FakeBluesky, config: Path
 ) -> None:
     keys = _thread(bsky, 4)
-    script = f"/help\n/unroll {bsky.url(keys[1])}\n{bsky.url(keys[0])}\n/unroll https://nope.example/x\n"
+    script = (
+        f"/help\n/unroll {bsky.url(keys[1])}\n{bsky.url(keys[0])}\n/unroll https://nope.example/x\n"
+    )
     code, out, err = await run_cli("console", config=config, stdin=script)
     assert code == 0, err
     assert "/unroll <url>" in out  # help lists the commands
-    assert out.count("🧵 Thread by") == 1  # the bare link repeats the same thread: linked, not reposted
+    assert (
+        out.count("🧵 Thread by") == 1
+    )  # the bare link repeats the same thread: linked, not reposted
     assert "already unrolled" in out
     assert "4/4" in out
     assert "Unsupported link" in out

@@ -32,7 +32,9 @@ async def app(tmp_path: Path, bsky: FakeBluesky) -> AsyncIterator[App]:
         unroll=UnrollConfig(max_posts=500, cache_ttl_s=600),
     )
     http = HttpClient(HttpSettings(allow_private_addresses=True, retries=1, backoff_base_s=0.01))
-    application = await App.create(config, sources=[BlueskySource(http, bsky.base_url)], extensions=[])
+    application = await App.create(
+        config, sources=[BlueskySource(http, bsky.base_url)], extensions=[]
+    )
     yield application
     await application.close()
     await http.close()
@@ -134,7 +136,9 @@ async def test_help_lists_commands_for_the_caller(app: App) -> None:
     assert "Examples" in ctx.replies[-1].text
 
 
-async def test_delivery_resumes_after_a_failure_without_repeating(app: App, bsky: FakeBluesky) -> None:
+async def test_delivery_resumes_after_a_failure_without_repeating(
+    app: App, bsky: FakeBluesky
+) -> None:
     keys = _chain(bsky, 6)
 
     class Flaky(MemoryAdapter):

@@ -7,8 +7,15 @@ import time
 import pytest
 from aiohttp import web
 
-from bot.http import BlockedAddress, GuardedResolver, HttpClient, HttpError, HttpSettings, TransportError
-from tests.fakes.base import Fault, FakeServer, json_response
+from bot.http import (
+    BlockedAddress,
+    GuardedResolver,
+    HttpClient,
+    HttpError,
+    HttpSettings,
+    TransportError,
+)
+from tests.fakes.base import FakeServer, Fault, json_response
 
 
 class Echo(FakeServer):
@@ -17,7 +24,9 @@ class Echo(FakeServer):
             return json_response({"ok": True, "ua": request.headers.get("User-Agent", "")})
 
         async def big(request: web.Request) -> web.Response:
-            return web.Response(body=b"[" + b"1," * 100_000 + b"1]", content_type="application/json")
+            return web.Response(
+                body=b"[" + b"1," * 100_000 + b"1]", content_type="application/json"
+            )
 
         async def redirect_private(request: web.Request) -> web.Response:
             raise web.HTTPFound("http://10.0.0.1/secret")
@@ -81,10 +90,12 @@ async def test_malformed_json_is_a_transport_error(http: HttpClient) -> None:
 
 
 async def test_body_size_cap() -> None:
-    client = HttpClient(HttpSettings(allow_private_addresses=True, retries=0, max_body_bytes=10_000))
+    client = HttpClient(
+        HttpSettings(allow_private_addresses=True, retries=0, max_body_bytes=10_000)
+    )
     try:
         async with Echo() as server:
-            with pytest.raises(TransportError, match="larger|large"):
+            with pytest.raises(TransportError, match=r"larger|large"):
                 await client.get_json(f"{server.base_url}/big")
     finally:
         await client.close()

@@ -13,7 +13,9 @@ ALICE = Author("did:alice", "alice.test", "Alice", "https://bsky.app/profile/ali
 
 
 def _post(pid: str, text: str = "", **kw: object) -> Post:
-    return Post(pid, f"https://x.test/{pid}", ALICE, "2026-01-01T00:00:00Z", text or f"text {pid}", **kw)  # type: ignore[arg-type]
+    return Post(
+        pid, f"https://x.test/{pid}", ALICE, "2026-01-01T00:00:00Z", text or f"text {pid}", **kw
+    )  # type: ignore[arg-type]
 
 
 def _thread(*posts: Post, **kw: object) -> Thread:
@@ -39,7 +41,10 @@ def test_header_then_numbered_posts_with_asides_and_placeholders() -> None:
 def test_media_alt_text_and_quotes_are_shown() -> None:
     p = _post(
         "p1",
-        media=(Media("image", "https://cdn.test/i.jpg", "A chart of uptime"), Media("image", "https://cdn.test/j.jpg")),
+        media=(
+            Media("image", "https://cdn.test/i.jpg", "A chart of uptime"),
+            Media("image", "https://cdn.test/j.jpg"),
+        ),
         quote=Quote("https://x.test/q", "bob.test", "quoted words"),
     )
     text = _texts(_thread(p))[1]
@@ -49,14 +54,21 @@ def test_media_alt_text_and_quotes_are_shown() -> None:
 
 
 def test_hidden_quote_says_why() -> None:
-    p = _post("p1", quote=Quote("https://x.test/q", "bob.test", "secret", hidden_reason="hidden at its author's request"))
+    p = _post(
+        "p1",
+        quote=Quote(
+            "https://x.test/q", "bob.test", "secret", hidden_reason="hidden at its author's request"
+        ),
+    )
     text = _texts(_thread(p))[1]
     assert "hidden at its author's request" in text and "secret" not in text
 
 
 def test_warn_puts_content_behind_a_spoiler_with_the_reason_visible() -> None:
     note = ContentNote("suicide", "auto", "suicidal")
-    thread = _thread(_post("p1", "a calm post"), _post("p2", "the hard words"), post_notes=(("p2", (note,)),))
+    thread = _thread(
+        _post("p1", "a calm post"), _post("p2", "the hard words"), post_notes=(("p2", (note,)),)
+    )
 
     def decide(notes):  # type: ignore[no-untyped-def]
         return NoteDecision("warn", "Content warning: suicide") if notes else NoteDecision()
@@ -74,7 +86,10 @@ def test_warn_puts_content_behind_a_spoiler_with_the_reason_visible() -> None:
 def test_hide_shows_only_a_link_and_the_note() -> None:
     note = ContentNote("self-harm", "moderator", "self-harm")
     thread = _thread(_post("p1", "do not show me"), content_notes=(note,))
-    texts = _texts(thread, lambda notes: NoteDecision("hide", "Content note: self harm") if notes else NoteDecision())
+    texts = _texts(
+        thread,
+        lambda notes: NoteDecision("hide", "Content note: self harm") if notes else NoteDecision(),
+    )
     assert "do not show me" not in texts[1]
     assert "https://x.test/p1" in texts[1]
 
@@ -96,7 +111,9 @@ def test_markdown_chunks_stay_under_the_limit_without_breaking_words_or_links() 
 def test_spoiler_wraps_every_chunk() -> None:
     long = " ".join(f"hard{i}" for i in range(800))
     thread = _thread(_post("p1", long), content_notes=(ContentNote("abuse", "moderator", "abuse"),))
-    msg = thread_messages(thread, lambda n: NoteDecision("warn", "Content warning: abuse") if n else NoteDecision())[1]
+    msg = thread_messages(
+        thread, lambda n: NoteDecision("warn", "Content warning: abuse") if n else NoteDecision()
+    )[1]
     chunks = markdown.chunks(msg, 2000)
     assert len(chunks) >= 2
     assert chunks[0].startswith("-# ⚠️ Content warning: abuse")  # the reason comes first

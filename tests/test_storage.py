@@ -71,7 +71,9 @@ async def test_thread_that_grew_replaces_membership(db: Database) -> None:
     repo = ThreadRepo(db)
     t1 = Thread("bluesky", "u", "p1", ALICE, (_post("p1", None), _post("p2", "p1")))
     await repo.save(t1)
-    t2 = Thread("bluesky", "u", "p1", ALICE, (_post("p1", None), _post("p2", "p1"), _post("p3", "p2")))
+    t2 = Thread(
+        "bluesky", "u", "p1", ALICE, (_post("p1", None), _post("p2", "p1"), _post("p3", "p2"))
+    )
     await repo.save(t2)
     loaded = await repo.load("p1")
     assert loaded is not None and [p.id for p in loaded.posts] == ["p1", "p2", "p3"]

@@ -83,7 +83,7 @@ def join_blocks(blocks: tuple[Block, ...], rendered: list[str]) -> str:
     """Join rendered blocks: a blank line between paragraphs, a single line break after a
     heading so a post's number sits right above its text."""
     out = ""
-    for i, (block, text) in enumerate(zip(blocks, rendered, strict=True)):
+    for i, text in enumerate(rendered):
         if not text:
             continue
         if out:

@@ -28,5 +28,7 @@ def message_text(message: Message, *, reveal: bool = True, hidden_hint: str = ""
     return "\n\n".join(p for p in parts if p)
 
 
-def chunks(message: Message, limit: int, *, reveal: bool = True, hidden_hint: str = "") -> list[str]:
+def chunks(
+    message: Message, limit: int, *, reveal: bool = True, hidden_hint: str = ""
+) -> list[str]:
     return split_text(message_text(message, reveal=reveal, hidden_hint=hidden_hint), limit)

@@ -74,9 +74,7 @@ class FakeServer:
                 if fault.hang_s:
                     await asyncio.sleep(fault.hang_s)
                 if isinstance(fault.body, str):
-                    return web.Response(
-                        status=fault.status, text=fault.body, headers=fault.headers
-                    )
+                    return web.Response(status=fault.status, text=fault.body, headers=fault.headers)
                 return web.Response(
                     status=fault.status,
                     body=json.dumps(fault.body if fault.body is not None else {}).encode(),
@@ -128,7 +126,9 @@ class FakeServer:
         return rounds
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         status=status,
         body=json.dumps(data).encode(),
