@@ -366,8 +366,10 @@ class FakeDiscord(FakeServer):
                 data = c.json.get("data")
                 if c.json.get("type") in (4, 7) and data:
                     out.append(data)
-            elif (c.method in ("POST", "PATCH") and "messages" in c.route) or (
-                c.method == "POST" and c.route == "/webhooks/{app_id}/{token}"
+            elif c.route == "/webhooks/{app_id}/{token}" or (
+                c.method in ("POST", "PATCH")
+                and "messages" in c.route
+                and not c.route.endswith("/threads")
             ):
                 out.append(c.json)
         return out
@@ -474,6 +476,8 @@ class FakeDiscord(FakeServer):
 
     async def dispatch(self, event: str, data: Any) -> None:
         for session in list(self.sessions.values()):
+            if event.startswith("MESSAGE_") and not session.intents & INTENT_GUILD_MESSAGES:
+                continue
             await self._send(session, event, data)
 
     async def drop_gateway(self, code: int = 4000) -> None:
@@ -862,6 +866,11 @@ class FakeDiscord(FakeServer):
                 )
             stored = dict(cmd, id=self.snowflake(), application_id=self.application_id, version="1")
             stored.setdefault("type", 1)
+            # Discord fills the fields a client left out.
+            stored.setdefault("description", "")
+            stored.setdefault("default_member_permissions", None)
+            stored.setdefault("nsfw", False)
+            stored.setdefault("integration_types", [0])
             if guild_id is not None:
                 stored["guild_id"] = guild_id
             out.append(stored)
@@ -998,8 +1007,9 @@ class FakeDiscord(FakeServer):
     async def _delete_original(
         self, request: web.Request, call: RestCall, app_id: str, token: str
     ) -> tuple[int, Any]:
-        _, msg = self._original(token)
+        rec, msg = self._original(token)
         self.messages.pop(msg["id"], None)
+        rec.original = None
         return 204, None
 
     async def _followup(
@@ -1054,7 +1064,17 @@ class FakeDiscord(FakeServer):
             raise DiscordError(400, 50083, "Thread is archived")
         body = call.json or {}
         self._check_body(dict(body, attachments=call.files or body.get("attachments")))
+        nonce = body.get("nonce")
+        if nonce is not None and len(str(nonce)) > 25:
+            raise _too_long("nonce", 25)
+        if nonce is not None and body.get("enforce_nonce"):
+            # Discord answers a repeated nonce with the message it already created.
+            for earlier in self.messages.values():
+                if earlier["channel_id"] == channel_id and earlier.get("nonce") == nonce:
+                    return 200, self.public(earlier)
         msg = self._message(channel_id, self.bot_user, body)
+        if nonce is not None:
+            msg["nonce"] = nonce
         msg["attachments"] = [
             {
                 "id": self.snowflake(),

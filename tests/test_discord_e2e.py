@@ -1,0 +1,495 @@
+"""End to end through the real discord.py against the fake Discord (tests/fakes).
+
+The whole app runs: dispatcher, unroll cog, unroller, storage, delivery. Upstream is a small
+in-process source so these tests are about Discord behaviour; a stand-in moderator cog
+("cw add" with autocomplete and the "Apply content warning" context menu) exercises groups,
+permissions and modals the way the content-notes feature declares them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.discord_adapter import DiscordAdapter, build
+from bot.app import App
+from bot.commands import Cog, Param, command
+from bot.config import parse_config
+from bot.context import Context
+from bot.errors import ConfigError
+from bot.models import Author, ContentNote, FetchedPosts, Media, Post, PostRef
+from bot.render.thread_view import NoteDecision, default_decide, thread_messages
+from tests.fakes.discord_server import (
+    EPHEMERAL,
+    MANAGE_MESSAGES,
+    FakeDiscord,
+    InteractionRecord,
+)
+
+LINK = re.compile(r"https://posts\.example/(\w+)/(\d+)")
+AUTHOR = Author("fake:alice", "alice", "Alice", "https://posts.example/alice")
+
+
+class FakeSource:
+    """Threads of numbered posts at https://posts.example/<user>/<id>."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.threads: dict[str, list[Post]] = {}
+        self.fetches = 0
+        self.delay_s = 0.0
+
+    def add(self, thread_id: str, texts: Sequence[str], media: bool = False) -> str:
+        posts = []
+        for i, text in enumerate(texts):
+            pid = f"{thread_id}{i:03d}"
+            posts.append(
+                Post(
+                    id=pid,
+                    url=f"https://posts.example/alice/{pid}",
+                    author=AUTHOR,
+                    created_at=f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
+                    text=text,
+                    parent_id=posts[-1].id if posts else None,
+                    root_id=f"{thread_id}000",
+                    media=(Media("image", f"https://img.example/{pid}.png", "a cat on a mat"),)
+                    if media and i == 0
+                    else (),
+                )
+            )
+        self.threads[thread_id] = posts
+        return posts[0].url
+
+    def parse(self, url: str) -> PostRef | None:
+        m = LINK.fullmatch(url)
+        return PostRef("fake", url, (m.group(1), m.group(2))) if m else None
+
+    async def fetch(self, ref: PostRef, max_posts: int) -> FetchedPosts:
+        self.fetches += 1
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        pid = ref.key[1]
+        posts = next(p for p in self.threads.values() if any(x.id == pid for x in p))
+        return FetchedPosts("fake", pid, {p.id: p for p in posts})
+
+
+@dataclass
+class ModeratorCog(Cog):
+    """Stands in for the content-notes feature's declarations."""
+
+    app: App
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    async def categories(self, ctx: Context, current: str) -> list[str]:
+        return [c for c in ("self-harm", "suicide", "violence") if c.startswith(current)]
+
+    @command(
+        "cw add",
+        "Put a content warning on a thread",
+        Param("thread", "A link to the thread", kind="url"),
+        Param("category", "What the warning is about", autocomplete="categories"),
+        Param("reason", "Shown to readers", kind="rest", required=False),
+        moderator=True,
+        context_menu="Apply content warning",
+    )
+    async def cw_add(self, ctx: Context, thread: str, category: str, reason: str | None) -> None:
+        self.calls.append({"thread": thread, "category": category, "reason": reason})
+        label = f"Content warning: {reason or category}"
+        base = await self.app.unroller.unroll(thread)
+        records = await self.app.deliveries.for_thread(base.root_id, ctx.adapter.name)
+
+        def warn(notes: Sequence[ContentNote]) -> NoteDecision:
+            return NoteDecision("warn", label)
+
+        async def rerender(record: Any) -> list[Any]:
+            return thread_messages(base, warn)
+
+        edited = 0
+        for record in records:
+            edited += await self.app.deliverer.edit(ctx.adapter, record, rerender)
+        await ctx.reply(f"Warning applied; {edited} messages edited.", private=True)
+
+    @command("cw list", "List content warnings", moderator=True)
+    async def cw_list(self, ctx: Context) -> None:
+        await ctx.reply("No warnings.", private=True)
+
+    @command("slow", "Takes a while before answering")
+    async def slow(self, ctx: Context) -> None:
+        await asyncio.sleep(0.3)
+        await ctx.reply("finally", private=True)
+
+
+@dataclass
+class Harness:
+    fake: FakeDiscord
+    app: App
+    adapter: DiscordAdapter
+    source: FakeSource
+    mods: ModeratorCog
+    task: asyncio.Task[None]
+
+    async def unroll(
+        self, url: str, member: dict[str, Any] | None = None, **opts: Any
+    ) -> InteractionRecord:
+        rec = await self.fake.slash("unroll", member, url=url, **opts)
+        await self.settled(rec)
+        return rec
+
+    async def settled(self, rec: InteractionRecord) -> None:
+        """Wait for the command's handler to finish (the adapter tracks running commands)."""
+        await self.fake.wait_acknowledged(rec)
+        await asyncio.sleep(0)
+        await self.adapter.binder.drain(5.0)
+
+    def channel_posts(self) -> list[dict[str, Any]]:
+        return self.fake.channel_messages(self.fake.channel_id)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with FakeDiscord() as fake:
+        config = parse_config(f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n')
+        source = FakeSource()
+        app = await App.create(config, sources=[source], extensions=[])
+        mods = ModeratorCog(app)
+        app.dispatcher.register(mods)
+        adapter = DiscordAdapter(
+            app,
+            fake.token,
+            test_guild_ids=[int(fake.guild_id)],
+            api_base_url=fake.base_url,
+            gateway_url=fake.gateway_url,
+            guild_ready_timeout=0.05,
+            ack_after_s=0.15,
+        )
+        task = asyncio.create_task(adapter.run())
+        await asyncio.wait_for(adapter.ready.wait(), 5)
+        await asyncio.wait_for(adapter.synced.wait(), 5)
+        harness = Harness(fake, app, adapter, source, mods, task)
+        try:
+            yield harness
+        finally:
+            await adapter.close()
+            await asyncio.wait_for(task, 5)
+            await app.close()
+        assert fake.unknown == [], [(c.method, c.path) for c in fake.unknown]
+
+
+def shown(content: str) -> str:
+    """Message text as Discord displays it (markdown escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", content)
+
+
+def _all_bodies(fake: FakeDiscord) -> list[dict[str, Any]]:
+    return [b for b in fake.sent_payloads() if isinstance(b, dict)]
+
+
+async def test_login_sync_and_command_schema(bot: Harness) -> None:
+    fake = bot.fake
+    assert fake.identifies == 1
+    intents = next(iter(fake.sessions.values())).intents
+    assert intents & (1 << 15) == 0 and intents & (1 << 1) == 0  # no privileged intents
+    (sync,) = fake.calls_to("PUT", "/applications/{app_id}/guilds/{guild_id}/commands")
+    by_name = {(c["name"], c.get("type", 1)): c for c in sync.json}
+
+    unroll = by_name[("unroll", 1)]
+    options = {o["name"]: o for o in unroll["options"]}
+    assert options["url"]["type"] == 3 and options["url"]["required"] is True
+    assert options["private"]["type"] == 5 and not options["private"].get("required")
+    assert all(1 <= len(o["description"]) <= 100 for o in unroll["options"])
+    assert unroll["default_member_permissions"] is None
+    assert unroll["contexts"] == [0]  # servers only
+
+    cw = by_name[("cw", 1)]
+    subs = {o["name"]: o for o in cw["options"]}
+    assert set(subs) == {"add", "list"} and all(o["type"] == 1 for o in subs.values())
+    add_opts = {o["name"]: o for o in subs["add"]["options"]}
+    assert add_opts["category"]["autocomplete"] is True
+    # Every cw subcommand is for moderators, so the group is hidden from members.
+    assert int(cw["default_member_permissions"]) == MANAGE_MESSAGES
+
+    menu = by_name[("Unroll thread", 3)]
+    assert menu.get("description", "") == "" and menu["default_member_permissions"] is None
+    cw_menu = by_name[("Apply content warning", 3)]
+    assert int(cw_menu["default_member_permissions"]) == MANAGE_MESSAGES
+    assert ("help", 1) in by_name and ("slow", 1) in by_name
+
+
+async def test_unroll_posts_header_then_thread_in_order(bot: Harness) -> None:
+    texts = [f"post number {i} of the thread" for i in range(1, 8)]
+    url = bot.source.add("100", texts, media=True)
+    rec = await bot.unroll(url)
+
+    assert rec.callback is not None and rec.callback_at is not None
+    assert rec.callback_at - rec.created < 3.0
+    assert rec.callback_type == 5 and rec.ephemeral  # progress is for the caller only
+
+    (header,) = bot.channel_posts()[-1:]
+    assert "Thread by Alice (@alice)" in shown(header["content"]) and "7 posts" in header["content"]
+    assert url in header["content"]
+    (create,) = bot.fake.calls_to("POST", "/channels/{channel_id}/messages/{message_id}/threads")
+    assert create.path.endswith(f"/messages/{header['id']}/threads")
+    assert 1 <= len(create.json["name"]) <= 100 and create.json["auto_archive_duration"] == 1440
+
+    thread_id = header["id"]
+    posts = bot.fake.channel_messages(thread_id)
+    assert len(posts) == 7
+    for i, (msg, text) in enumerate(zip(posts, texts, strict=True), start=1):
+        assert f"{i}/7" in msg["content"] and text in shown(msg["content"])
+    assert "a cat on a mat" in posts[0]["content"] and "https://img.example/" in posts[0]["content"]
+    # The caller's private status ends with a link to the Discord thread.
+    assert rec.original is not None
+    assert (
+        f"https://discord.com/channels/{bot.fake.guild_id}/{thread_id}" in rec.original["content"]
+    )
+    assert not rec.original["flags"] & (1 << 7)  # no longer "thinking"
+
+
+async def test_long_posts_are_chunked_under_the_limit_without_breaking_words(bot: Harness) -> None:
+    words = [f"word{i:04d}" for i in range(700)]
+    long_text = " ".join(words) + " https://example.org/a/very/long/link/that/must/stay/whole"
+    url = bot.source.add("200", ["intro", long_text])
+    await bot.unroll(url)
+    header = bot.channel_posts()[-1]
+    posts = bot.fake.channel_messages(header["id"])
+    assert len(posts) >= 4  # intro + the long post in several chunks
+    for msg in posts:
+        assert len(msg["content"]) <= 2000
+    joined = " ".join(m["content"] for m in posts[1:])
+    found = re.findall(r"word\d{4}", joined)
+    assert found == words  # every word once, in order, none split
+    assert "https://example.org/a/very/long/link/that/must/stay/whole" in joined
+
+
+async def test_nothing_sent_can_ping_and_markdown_shows_as_written(bot: Harness) -> None:
+    url = bot.source.add("300", ["hey @everyone and <@123456789> look **here** _now_"])
+    await bot.unroll(url)
+    bodies = _all_bodies(bot.fake)
+    assert bodies
+    for body in bodies:
+        assert body.get("allowed_mentions", {}).get("parse") == [], body
+        assert bot.fake.would_ping(body) == []
+    post = bot.fake.channel_messages(bot.channel_posts()[-1]["id"])[0]["content"]
+    assert "\\*\\*here\\*\\*" in post and "\\_now\\_" in post
+
+
+async def test_content_warning_policy_wraps_each_chunk_in_a_spoiler(bot: Harness) -> None:
+    def warn(notes: Sequence[ContentNote]) -> NoteDecision:
+        return (
+            NoteDecision("warn", "Content warning: self-harm") if notes else default_decide(notes)
+        )
+
+    async def provider(scope: str | None) -> Any:
+        return warn
+
+    bot.app.decision_provider = provider
+    note = ContentNote("self-harm", "author", "self-harm")
+    url = bot.source.add("400", ["fine", " ".join(["heavy"] * 500)])
+    posts = bot.source.threads["400"]
+    bot.source.threads["400"] = [posts[0], Post(**{**posts[1].__dict__, "content_notes": (note,)})]
+    await bot.unroll(url)
+    msgs = bot.fake.channel_messages(bot.channel_posts()[-1]["id"])
+    assert "||" not in msgs[0]["content"]
+    warned = msgs[1:]
+    assert len(warned) >= 2
+    assert shown(warned[0]["content"]).startswith("-# ⚠️ Content warning: self-harm")
+    spoilered = 0
+    for msg in warned:
+        assert len(msg["content"]) <= 2000
+        # Outside the note line, everything sits in this message's own spoiler.
+        body = "\n".join(x for x in msg["content"].split("\n") if not x.startswith("-# "))
+        if body:
+            assert body.startswith("||") and body.endswith("||") and body.count("||") == 2
+            assert "heavy" in body
+            spoilered += 1
+    assert spoilered >= 2
+
+
+async def test_errors_are_short_and_ephemeral(bot: Harness) -> None:
+    rec = await bot.unroll("https://unknown.example/whatever")
+    assert rec.callback_type == 4 and rec.ephemeral
+    assert "Unsupported link" in rec.callback["data"]["content"]  # type: ignore[index]
+    assert bot.channel_posts() == []
+
+
+async def test_private_unroll_is_only_for_the_caller(bot: Harness) -> None:
+    url = bot.source.add("450", ["one", "two"])
+    rec = await bot.unroll(url, private=True)
+    assert bot.channel_posts() == []
+    assert bot.fake.calls_to("POST", "/channels/{channel_id}/messages/{message_id}/threads") == []
+    answers = [rec.original, *rec.followups]
+    assert all(m is not None and m["flags"] & EPHEMERAL for m in answers)
+    assert any("one" in t for t in rec.texts()) and any("two" in t for t in rec.texts())
+
+
+async def test_moderator_commands_refuse_members_without_manage_messages(bot: Harness) -> None:
+    url = bot.source.add("500", ["a"])
+    member = bot.fake.new_user("member")
+    rec = await bot.fake.slash("cw add", member, thread=url, category="violence")
+    await bot.settled(rec)
+    assert rec.ephemeral and "Only moderators" in rec.callback["data"]["content"]  # type: ignore[index]
+    assert bot.mods.calls == []
+
+    mod = bot.fake.new_user("mod", moderator=True)
+    rec = await bot.fake.slash("cw add", mod, thread=url, category="violence")
+    await bot.settled(rec)
+    assert bot.mods.calls == [{"thread": url, "category": "violence", "reason": None}]
+
+
+async def test_autocomplete_offers_the_cogs_suggestions(bot: Harness) -> None:
+    mod = bot.fake.new_user("mod", moderator=True)
+    rec = await bot.fake.autocomplete("cw add", "category", mod, thread="x", category="s")
+    await bot.fake.wait_acknowledged(rec)
+    assert rec.callback == {
+        "type": 8,
+        "data": {
+            "choices": [
+                {"name": "self-harm", "value": "self-harm"},
+                {"name": "suicide", "value": "suicide"},
+            ]
+        },
+    }
+
+
+async def test_apply_content_warning_menu_opens_a_modal_and_edits_in_place(bot: Harness) -> None:
+    url = bot.source.add("600", ["calm start", "the difficult part"])
+    await bot.unroll(url)
+    header = bot.channel_posts()[-1]
+    before = [m["content"] for m in bot.fake.channel_messages(header["id"])]
+    count_before = len(bot.fake.messages)
+
+    mod = bot.fake.new_user("mod", moderator=True)
+    menu = await bot.fake.context_menu("Apply content warning", header, mod)
+    await bot.fake.wait_acknowledged(menu)
+    assert menu.callback_type == 9
+    fields = re.findall(r"'custom_id': '(\w+)'", str(menu.callback["data"]["components"]))  # type: ignore[index]
+    assert fields == ["category", "reason"]
+
+    submit = await bot.fake.modal_submit(menu, {"category": "self-harm", "reason": "self-harm"})
+    await bot.settled(submit)
+    assert bot.mods.calls == [{"thread": url, "category": "self-harm", "reason": "self-harm"}]
+    edits = bot.fake.calls_to("PATCH", "/channels/{channel_id}/messages/{message_id}")
+    assert len(edits) == 3  # header and both posts, in place
+    after = [m["content"] for m in bot.fake.channel_messages(header["id"])]
+    assert len(bot.fake.messages) == count_before + 1  # only the modal's private answer is new
+    for old, new in zip(before, after, strict=True):
+        assert new != old and "||" in new and "Content warning: self-harm" in shown(new)
+    assert submit.ephemeral and "3 messages edited" in " ".join(submit.texts())
+
+
+async def test_apply_content_warning_is_refused_to_members(bot: Harness) -> None:
+    url = bot.source.add("650", ["x"])
+    await bot.unroll(url)
+    header = bot.channel_posts()[-1]
+    menu = await bot.fake.context_menu("Apply content warning", header, bot.fake.new_user("m"))
+    await bot.fake.wait_acknowledged(menu)
+    assert menu.callback_type == 4 and menu.ephemeral
+    assert bot.fake.calls_to("PATCH", "/channels/{channel_id}/messages/{message_id}") == []
+
+
+async def test_unroll_thread_menu_uses_the_first_supported_link(bot: Harness) -> None:
+    url = bot.source.add("700", ["one", "two"])
+    person = bot.fake.new_user("person")
+    msg = await bot.fake.user_message(person, f"look https://other.example/x and {url} wow")
+    rec = await bot.fake.context_menu("Unroll thread", msg, person)
+    await bot.settled(rec)
+    assert bot.source.fetches == 1
+    header = bot.channel_posts()[-1]
+    assert header["author"]["id"] == bot.fake.application_id and url in header["content"]
+    assert len(bot.fake.channel_messages(header["id"])) == 2
+
+    no_link = await bot.fake.user_message(person, "nothing to see")
+    rec = await bot.fake.context_menu("Unroll thread", no_link, person)
+    await bot.settled(rec)
+    assert rec.ephemeral and "no link" in rec.callback["data"]["content"]  # type: ignore[index]
+
+
+async def test_unrolling_again_links_to_the_existing_thread(bot: Harness) -> None:
+    url = bot.source.add("800", ["a", "b", "c"])
+    await bot.unroll(url)
+    threads = bot.fake.calls_to("POST", "/channels/{channel_id}/messages/{message_id}/threads")
+    posted = len(bot.fake.messages)
+    header = bot.channel_posts()[-1]
+
+    again = await bot.unroll(bot.source.threads["800"][1].url)  # another post of the thread
+    assert (
+        bot.fake.calls_to("POST", "/channels/{channel_id}/messages/{message_id}/threads") == threads
+    )
+    link = f"https://discord.com/channels/{bot.fake.guild_id}/{header['id']}"
+    assert any(link in t for t in again.texts())
+    # Only the short answer is new: no header, no posts.
+    assert len(bot.fake.messages) - posted <= 2
+
+
+async def test_slow_handler_is_acknowledged_before_the_deadline(bot: Harness) -> None:
+    rec = await bot.fake.slash("slow")
+    await bot.settled(rec)
+    assert rec.callback_type == 5  # deferred by the watchdog
+    assert rec.callback_at is not None and rec.callback_at - rec.created < 3.0
+    assert rec.original is not None and rec.original["content"] == "finally"
+
+
+async def test_late_interaction_is_logged_not_fatal(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.fake.advance(0)  # the clock only moves when told
+    bot.source.delay_s = 0.0
+    rec = bot.fake._interaction(2, bot.fake._command_data("help", {}), None, None)
+    bot.fake.advance(5)  # the event reaches the bot after Discord's deadline passed
+    with caplog.at_level(logging.WARNING):
+        await bot.fake.dispatch("INTERACTION_CREATE", rec.payload)
+        await bot.settled(rec)
+    assert rec.late_callback and rec.callback is None
+    assert "gone" in caplog.text
+    ok = await bot.fake.slash("help")
+    await bot.settled(ok)
+    assert ok.callback_type == 4 and "unroll" in ok.callback["data"]["content"]  # type: ignore[index]
+
+
+async def test_reconnect_resumes_the_session_and_keeps_working(bot: Harness) -> None:
+    fake = bot.fake
+    session = next(iter(fake.sessions.values()))
+    await fake.drop_gateway()
+    # An event sent while the socket is down is replayed on RESUME.
+    url = bot.source.add("900", ["after the blip"])
+    rec = await fake.slash("unroll", url=url)
+    await fake.wait_for(lambda: fake.resumes != [], 5)
+    await bot.settled(rec)
+    assert fake.identifies == 1 and fake.resumes == ["/resume"]
+    assert session.socket is not None
+    assert bot.fake.channel_messages(bot.channel_posts()[-1]["id"])[0]["content"].endswith(
+        "after the blip"
+    )
+    await fake.send_reconnect()
+    await fake.wait_for(lambda: len(fake.resumes) == 2, 5)
+    assert fake.identifies == 1
+
+
+async def test_shutdown_waits_for_a_running_command(bot: Harness) -> None:
+    url = bot.source.add("950", ["one", "two", "three"])
+    bot.source.delay_s = 0.2
+    rec = await bot.fake.slash("unroll", url=url)
+    await bot.fake.wait_acknowledged(rec)
+    await bot.adapter.close()
+    assert len(bot.fake.channel_messages(bot.channel_posts()[-1]["id"])) == 3
+    await asyncio.wait_for(bot.task, 5)
+
+
+def test_missing_token_names_the_variable(tmp_path: Path) -> None:
+    config = parse_config('[discord]\nenabled = true\ntoken_env = "MY_BOT_TOKEN"\n')
+
+    class _App:
+        pass
+
+    fake_app: Any = _App()
+    fake_app.config = config
+    with pytest.raises(ConfigError, match="MY_BOT_TOKEN"):
+        build(fake_app, env={})
