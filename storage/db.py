@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -135,12 +136,31 @@ class Database:
 
 
 def _split_sql(sql: str) -> list[str]:
-    """Split a migration into statements (no semicolons inside our string literals or
-    triggers; keep migrations simple)."""
-    out = []
-    for part in sql.split(";"):
-        lines = [ln for ln in part.splitlines() if not ln.strip().startswith("--")]
-        stmt = "\n".join(lines).strip()
-        if stmt:
-            out.append(stmt)
-    return out
+    """Split a migration into statements: comments dropped, then lines gathered until
+    SQLite says the statement is complete (so semicolons in strings and triggers work)."""
+    statements: list[str] = []
+    buf = ""
+    for line in sql.splitlines():
+        buf += _strip_comment(line) + "\n"
+        if sqlite3.complete_statement(buf):
+            stmt = buf.strip().rstrip(";").strip()
+            if stmt:
+                statements.append(stmt)
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements
+
+
+def _strip_comment(line: str) -> str:
+    """The line without a trailing ``--`` comment (quotes respected)."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif line.startswith("--", i):
+            return line[:i]
+    return line
