@@ -1,0 +1,207 @@
+"""Mastodon-API ``Status`` JSON to neutral Posts.
+
+Upstream JSON is untrusted: every field is checked for its type, and a status without the
+few fields a post needs is rejected as malformed instead of raising KeyError/TypeError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
+from bot.sources.html_text import html_to_text
+
+SHOWN_VISIBILITY = frozenset({"public", "unlisted"})
+_MEDIA_TYPES = {"image": "image", "gifv": "gif", "video": "video", "audio": "audio"}
+_QUOTE_SHOWN_STATES = frozenset({"accepted"})
+
+
+def _str(obj: Any, key: str, default: str = "") -> str:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else default
+
+
+def _opt_str(obj: Any, key: str) -> str | None:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def is_status(obj: Any) -> bool:
+    """The minimum a status needs before anything reads it."""
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("id"), str)
+        and bool(obj["id"])
+        and isinstance(obj.get("account"), dict)
+        and isinstance(obj["account"].get("id"), str)
+        and isinstance(obj.get("in_reply_to_id"), str | None)
+        and isinstance(obj.get("in_reply_to_account_id"), str | None)
+    )
+
+
+def host_of(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return ""
+
+
+def status_uri(status: dict[str, Any], base: str) -> str:
+    """The ActivityPub id: globally unique, the same on every server that has the post."""
+    return _opt_str(status, "uri") or _opt_str(status, "url") or f"{base}/statuses/{status['id']}"
+
+
+def map_author(account: dict[str, Any], base: str) -> Author:
+    url = _str(account, "url")
+    acct = _str(account, "acct") or _str(account, "username") or _str(account, "id")
+    if "@" not in acct:
+        # A local account: its server is the one whose page it is on.
+        acct = f"{acct}@{host_of(url) or host_of(base)}"
+    uri = _opt_str(account, "uri") or url or f"{base}/accounts/{_str(account, 'id')}"
+    return Author(
+        id=uri,
+        handle=acct,
+        name=_str(account, "display_name") or _str(account, "username") or acct,
+        url=url or uri,
+    )
+
+
+def _mentions(status: dict[str, Any], base: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    raw = status.get("mentions")
+    for m in raw if isinstance(raw, list) else ():
+        url, acct = _str(m, "url"), _str(m, "acct")
+        if not url or not acct:
+            continue
+        if "@" not in acct:
+            acct = f"{acct}@{host_of(base)}"
+        found[url] = f"@{acct}"
+    return found
+
+
+def _media(status: dict[str, Any]) -> tuple[Media, ...]:
+    out: list[Media] = []
+    raw = status.get("media_attachments")
+    for m in raw if isinstance(raw, list) else ():
+        url = _opt_str(m, "url") or _opt_str(m, "remote_url")
+        if url is None:
+            continue
+        out.append(
+            Media(
+                type=_MEDIA_TYPES.get(_str(m, "type"), "unknown"),
+                url=url,
+                alt=_str(m, "description").strip(),
+                thumbnail=_opt_str(m, "preview_url"),
+            )
+        )
+    return tuple(out)
+
+
+def _card(status: dict[str, Any]) -> LinkCard | None:
+    card = status.get("card")
+    url = _opt_str(card, "url")
+    if url is None:
+        return None
+    return LinkCard(url=url, title=_str(card, "title"), description=_str(card, "description"))
+
+
+def _quoted_status(status: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    """(the quoted status or None, whether a quote is present at all).
+
+    Mastodon 4.4+: ``quote: {state, quoted_status}``; Akkoma/Pleroma: ``quote`` is the
+    quoted Status itself (or ``pleroma.quote``)."""
+    quote = status.get("quote")
+    if isinstance(quote, dict) and "state" in quote:
+        state = _str(quote, "state")
+        quoted = quote.get("quoted_status")
+        if state in _QUOTE_SHOWN_STATES and is_status(quoted):
+            return quoted, True
+        return None, True
+    if is_status(quote):
+        return quote, True
+    pleroma = status.get("pleroma")
+    if isinstance(pleroma, dict) and is_status(pleroma.get("quote")):
+        return pleroma["quote"], True
+    return None, bool(quote) or bool(_opt_str(status, "quote_id"))
+
+
+def map_status(
+    status: dict[str, Any],
+    base: str,
+    parent_id: str | None,
+    root_id: str | None,
+) -> Post:
+    """One status as a Post. ``parent_id``/``root_id`` are ActivityPub ids resolved by the
+    caller (it knows the other statuses)."""
+    quoted, has_quote = _quoted_status(status)
+    content = html_to_text(
+        _str(status, "content"), _mentions(status, base), strip_quote_inline=quoted is not None
+    )
+    quote: Quote | None = None
+    if quoted is not None:
+        q_text = html_to_text(_str(quoted, "content"), _mentions(quoted, base))
+        q_author = map_author(quoted["account"], base)
+        quote = Quote(
+            url=_opt_str(quoted, "url") or status_uri(quoted, base),
+            author=q_author.handle,
+            text=q_text.text,
+        )
+    elif has_quote:
+        quote = Quote(
+            url=content.quote_links[0] if content.quote_links else "",
+            author="",
+            text="",
+            hidden_reason="quoted post unavailable",
+        )
+    card = _card(status)
+    links = list(content.links)
+    if card is not None:
+        links.append(card.url)
+    if quote is not None and quote.url:
+        links.append(quote.url)
+    notes: tuple[ContentNote, ...] = ()
+    spoiler = _str(status, "spoiler_text").strip()
+    if spoiler:
+        notes = (ContentNote(category="other", origin="author", reason=spoiler),)
+    uri = status_uri(status, base)
+    extra = [("status_id", status["id"]), ("api_base", base)]
+    if status.get("sensitive") is True:
+        extra.append(("sensitive", "true"))
+    return Post(
+        id=uri,
+        url=_opt_str(status, "url") or uri,
+        author=map_author(status["account"], base),
+        created_at=_str(status, "created_at"),
+        text=content.text,
+        parent_id=parent_id,
+        root_id=root_id,
+        media=_media(status),
+        card=card,
+        quote=quote,
+        links=tuple(dict.fromkeys(links)),
+        content_notes=notes,
+        visibility=_str(status, "visibility", "public"),
+        extra=tuple(extra),
+    )
+
+
+def guess_parent_uri(status: dict[str, Any], base: str) -> str | None:
+    """The parent's ActivityPub id when the parent itself was not seen (deleted or not
+    public). Mastodon's local ids follow ``<actor uri>/statuses/<id>``; otherwise an
+    id that is at least stable for this server."""
+    parent = status.get("in_reply_to_id")
+    if not isinstance(parent, str) or not parent:
+        return None
+    account = status["account"]
+    uri = _str(status, "uri")
+    actor = _str(account, "uri")
+    if (
+        status.get("in_reply_to_account_id") == account.get("id")
+        and actor
+        and uri == f"{actor}/statuses/{status['id']}"
+    ):
+        return f"{actor}/statuses/{parent}"
+    return f"{base}/api/v1/statuses/{parent}"

@@ -1,0 +1,544 @@
+"""Finding every post of a Mastodon self-thread in few sequential round trips.
+
+Unauthenticated ``context`` stops at 40 ancestors, 60 descendants and depth 20, so long
+threads need more calls. The author's own statuses list (``exclude_replies`` keeps
+self-replies) returns 40 posts per call, and on Mastodon the ids are snowflakes
+(``id >> 16`` is a millisecond timestamp): from the posting rate already seen we cut the
+time after the thread's first post into windows of about 36 of the author's posts and ask
+for several windows at once (``min_id``/``max_id``), then fill whatever a window could not
+hold in the next round. Servers whose ids are not snowflakes are paged one page at a time,
+with ``context`` re-anchored at the deepest post found.
+
+"Complete" is checked, not assumed: a post is finished when its ``replies_count`` (public
+and unlisted replies) is matched by replies we have, or when the author's statuses are
+known without a gap from it to the present or for ``MARGIN`` of their posts after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.errors import NotFound, Refused, UserError
+from bot.models import FetchedPosts, Post
+from bot.sources.mastodon_api import PAGE_LIMIT, MastodonApi, Page
+from bot.sources.mastodon_map import (
+    SHOWN_VISIBILITY,
+    guess_parent_uri,
+    map_status,
+    status_uri,
+)
+
+log = logging.getLogger(__name__)
+
+SLOTS = 4  # requests per round: the HTTP client's per-host concurrency
+FILL = 36  # author posts a window aims at, out of PAGE_LIMIT, to absorb rate errors
+MARGIN = 20  # author posts seen after a post before later self-replies are ruled out
+MAX_ROUNDS = 20
+MAX_REQUESTS = 120
+TOP = 1 << 130  # beyond any position: "up to the present"
+_MIN_SNOWFLAKE_MS = 1_400_000_000_000  # 2014: Mastodon snowflakes started in 2017
+
+
+def is_snowflake(status_id: str) -> bool:
+    if not status_id.isdigit() or len(status_id) > 24:
+        return False
+    ms = int(status_id) >> 16
+    return _MIN_SNOWFLAKE_MS <= ms <= (time.time() + 365 * 86400) * 1000
+
+
+# Positions order ids and the gaps between them. Snowflake mode: id x sits at 2x, just
+# above it is 2x+1 (= just below x+1). Other ids: (sort key, -1|0|1).
+Pos = Any
+
+
+def _sort_key(status_id: str) -> tuple[int, int, str]:
+    if status_id.isdigit():
+        return (0, int(status_id), "")
+    return (1, len(status_id), status_id)
+
+
+@dataclass
+class Coverage:
+    """Position intervals where the author's status list is known to be complete."""
+
+    numeric: bool
+    spans: list[tuple[Pos, Pos]] = field(default_factory=list)
+
+    @property
+    def top(self) -> Pos:
+        return TOP if self.numeric else ((TOP,), 0)
+
+    @property
+    def bottom(self) -> Pos:
+        return 0 if self.numeric else ((-1,), 0)
+
+    def _after(self, p: Pos) -> Pos:
+        return p + 1 if self.numeric else (p[0], p[1] + 1)
+
+    def _before(self, p: Pos) -> Pos:
+        return p - 1 if self.numeric else (p[0], p[1] - 1)
+
+    def _touch(self, hi: Pos, lo: Pos) -> bool:
+        return bool(lo <= hi or lo == self._after(hi))
+
+    def add(self, lo: Pos, hi: Pos) -> None:
+        if hi < lo:
+            return
+        merged: list[tuple[Pos, Pos]] = []
+        for a, b in sorted([*self.spans, (lo, hi)]):
+            if merged and self._touch(merged[-1][1], a):
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        self.spans = merged
+
+    def span_at(self, p: Pos) -> tuple[Pos, Pos] | None:
+        for a, b in self.spans:
+            if a <= p <= b:
+                return (a, b)
+        return None
+
+    def gaps_from(self, start: Pos) -> tuple[list[tuple[Pos, Pos]], Pos | None]:
+        """Uncovered intervals from ``start`` up to the highest covered point, and where
+        the uncovered tail begins (None when covered to the present)."""
+        gaps: list[tuple[Pos, Pos]] = []
+        cur = start
+        for a, b in self.spans:
+            if b < cur:
+                continue
+            if a > cur:
+                gaps.append((cur, self._before(a)))
+            if b >= self.top:
+                return gaps, None
+            cur = self._after(b)
+        return gaps, cur
+
+    def gaps_below(self, start: Pos) -> tuple[list[tuple[Pos, Pos]], Pos | None]:
+        """The same downwards: gaps below ``start`` and where the uncovered bottom
+        region ends (None when covered to the beginning)."""
+        gaps: list[tuple[Pos, Pos]] = []
+        cur = start
+        for a, b in reversed(self.spans):
+            if a > cur:
+                continue
+            if b < cur:
+                gaps.append((self._after(b), cur))
+            if a <= self.bottom:
+                return gaps, None
+            cur = self._before(a)
+        return gaps, cur
+
+
+@dataclass
+class Analysis:
+    top: dict[str, Any]  # the thread's first post
+    up_pid: str | None  # a missing parent by the author above ``top``, still to look for
+    tree: list[dict[str, Any]]  # the author's posts from ``top`` down, with side branches
+    open: list[dict[str, Any]]  # tree posts whose replies may hold unseen self-replies
+
+
+class ThreadCrawl:
+    def __init__(self, api: MastodonApi, base: str, max_posts: int) -> None:
+        self.api = api
+        self.base = base
+        self.max_posts = max_posts
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.children: dict[str, set[str]] = defaultdict(set)
+        self.absent: set[str] = set()  # asked for directly: not found or not public
+        self.ctx_done: set[str] = set()
+        self.listing: list[Pos] = []  # positions of the author's statuses from listings
+        self.notices: list[str] = []
+        self.anchor: dict[str, Any] = {}
+        self.author_id = ""
+        self.ancestors_hint: list[str] = []  # the anchor's ancestors, root first
+        self.cov = Coverage(numeric=False)
+        self.snowflake = False
+        self.requests = 0
+        self.rounds = 0
+        self.capped = False
+
+    # -- positions ----------------------------------------------------------------------
+    def pos(self, status_id: str, offset: int = 0) -> Pos:
+        if self.snowflake:
+            return 2 * int(status_id) + offset
+        return (_sort_key(status_id), offset)
+
+    # -- state ------------------------------------------------------------------------
+    def add(self, status: dict[str, Any], listed: bool = False) -> None:
+        sid = status["id"]
+        self.by_id[sid] = status
+        parent = status.get("in_reply_to_id")
+        if parent:
+            self.children[parent].add(sid)
+        if listed and status["account"]["id"] == self.author_id:
+            p = self.pos(sid)
+            i = bisect.bisect_left(self.listing, p)
+            if i == len(self.listing) or self.listing[i] != p:
+                self.listing.insert(i, p)
+
+    def _note(self, text: str) -> None:
+        if text not in self.notices:
+            self.notices.append(text)
+
+    async def _call(self, coro: Awaitable[Any]) -> Any:
+        self.requests += 1
+        return await coro
+
+    # -- round 1 ------------------------------------------------------------------------
+    async def start(self, status_id: str) -> None:
+        """The post and its context, concurrently. Errors about the post itself end the
+        fetch; a failed context leaves the post alone with a notice."""
+        status_task = asyncio.ensure_future(self._call(self.api.status(self.base, status_id)))
+        ctx_task = asyncio.ensure_future(self._call(self.api.context(self.base, status_id)))
+        self.rounds += 1
+        try:
+            status = await status_task
+        except BaseException:
+            ctx_task.cancel()
+            await asyncio.gather(ctx_task, return_exceptions=True)
+            raise
+        visibility = status.get("visibility")
+        if visibility not in SHOWN_VISIBILITY:
+            ctx_task.cancel()
+            await asyncio.gather(ctx_task, return_exceptions=True)
+            raise Refused(
+                f"That post is not public (visibility {visibility!r}), so it is not unrolled."
+            )
+        self.anchor = status
+        self.author_id = status["account"]["id"]
+        self.snowflake = is_snowflake(status["id"])
+        self.cov = Coverage(numeric=self.snowflake)
+        self.add(status)
+        try:
+            ancestors, descendants = await ctx_task
+        except UserError as exc:
+            self._note(f"Replies could not be loaded ({exc}); the thread may be incomplete.")
+            return
+        self.ctx_done.add(status["id"])
+        self._add_page(ancestors)
+        self._add_page(descendants)
+        self.ancestors_hint = [s["id"] for s in ancestors.statuses]
+
+    def _add_page(self, page: Page, listed: bool = False) -> None:
+        for s in page.statuses:
+            self.add(s, listed)
+        if page.malformed:
+            self._note(f"{page.malformed} malformed post(s) from the server were skipped.")
+
+    # -- what is known --------------------------------------------------------------------
+    def _absent(self, status_id: str) -> bool:
+        """Known not to be visible: asked for directly, or inside a complete stretch of
+        the author's list (self-replies are always listed)."""
+        if status_id in self.absent:
+            return True
+        try:
+            return self.cov.span_at(self.pos(status_id)) is not None
+        except ValueError:
+            return False
+
+    def analyse(self) -> Analysis:
+        author = self.author_id
+        cur = self.anchor
+        seen = {cur["id"]}
+        up_pid: str | None = None
+        while True:
+            pid = cur.get("in_reply_to_id")
+            if not pid or cur.get("in_reply_to_account_id") != author:
+                break
+            parent = self.by_id.get(pid)
+            if parent is None:
+                if pid not in self.absent:
+                    up_pid = pid
+                break
+            if parent["account"]["id"] != author or pid in seen:
+                break
+            seen.add(pid)
+            cur = parent
+        top = cur
+        if up_pid is None and cur.get("in_reply_to_id") in self.absent:
+            # A hidden or deleted post breaks the chain: the context's ancestors still
+            # show the author's earlier posts above it.
+            run: list[str] = []
+            for aid in self.ancestors_hint:
+                s = self.by_id.get(aid)
+                run = [*run, aid] if s is not None and s["account"]["id"] == author else []
+            if run and run[0] != top["id"]:
+                top = self.by_id[run[0]]
+
+        tree: list[dict[str, Any]] = []
+        in_tree: set[str] = set()
+
+        def grow(root: dict[str, Any]) -> None:
+            stack = [root]
+            while stack:
+                s = stack.pop()
+                if s["id"] in in_tree:
+                    continue
+                in_tree.add(s["id"])
+                tree.append(s)
+                for cid in self.children.get(s["id"], ()):
+                    c = self.by_id.get(cid)
+                    if c is not None and c["account"]["id"] == author:
+                        stack.append(c)
+
+        grow(top)
+        # Self-replies whose parent is hidden or deleted, inside the thread's time span.
+        top_key = _sort_key(top["id"])
+        newest_key = max(_sort_key(s["id"]) for s in tree)
+        for s in list(self.by_id.values()):
+            pid = s.get("in_reply_to_id")
+            if (
+                s["id"] not in in_tree
+                and s["account"]["id"] == author
+                and s.get("in_reply_to_account_id") == author
+                and pid
+                and pid not in self.by_id
+                and top_key < _sort_key(pid) <= newest_key
+                and self._absent(pid)
+            ):
+                grow(s)
+        opened = [s for s in tree if not self._finished(s)]
+        return Analysis(top=top, up_pid=up_pid, tree=tree, open=opened)
+
+    def _finished(self, status: dict[str, Any]) -> bool:
+        count = status.get("replies_count")
+        replies = count if isinstance(count, int) and count >= 0 else 1
+        if replies <= len(self.children.get(status["id"], ())):
+            return True
+        span = self.cov.span_at(self.pos(status["id"], 1))
+        if span is None:
+            return False
+        if span[1] >= self.cov.top:
+            return True
+        lo = bisect.bisect_right(self.listing, self.pos(status["id"]))
+        hi = bisect.bisect_right(self.listing, span[1])
+        return hi - lo >= MARGIN
+
+    # -- the rounds -----------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            a = self.analyse()
+            if len(a.tree) >= self.max_posts:
+                self.capped = True
+                return
+            if a.up_pid is None and not a.open:
+                return
+            if self.rounds >= MAX_ROUNDS or self.requests >= MAX_REQUESTS:
+                self._note("The thread is very long; some of its posts may be missing.")
+                return
+            plan = self._plan_snowflake(a) if self.snowflake else self._plan_paged(a)
+            if not plan:
+                return
+            self.rounds += 1
+            await asyncio.gather(*(self._guarded(step) for step in plan))
+
+    async def _guarded(self, step: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await step()
+        except UserError as exc:
+            self._note(f"Part of the thread could not be loaded ({exc}); it may be incomplete.")
+
+    # Requests as steps that fold their answer into the state.
+    def _fetch_parent(self, pid: str) -> list[Callable[[], Awaitable[None]]]:
+        async def status() -> None:
+            try:
+                s = await self._call(self.api.status(self.base, pid))
+            except NotFound:
+                self.absent.add(pid)
+                return
+            self.add(s)
+
+        async def context() -> None:
+            ancestors, _ = await self._call(self.api.context(self.base, pid))
+            self._add_page(ancestors)
+
+        return [status, context]
+
+    def _fetch_context(self, sid: str) -> Callable[[], Awaitable[None]]:
+        async def step() -> None:
+            self.ctx_done.add(sid)
+            ancestors, descendants = await self._call(self.api.context(self.base, sid))
+            self._add_page(ancestors)
+            self._add_page(descendants)
+
+        return step
+
+    def _forward(self, min_id: str, max_id: str | None) -> Callable[[], Awaitable[None]]:
+        """Oldest statuses above ``min_id`` (below ``max_id``)."""
+
+        async def step() -> None:
+            bounds = {"min_id": min_id} | ({"max_id": max_id} if max_id else {})
+            page = await self._call(self.api.account_statuses(self.base, self.author_id, **bounds))
+            self._add_page(page, listed=True)
+            lo = self.pos(min_id, 1)
+            ids = [s["id"] for s in page.statuses]
+            if len(ids) + page.malformed >= PAGE_LIMIT:
+                hi = max(self.pos(i) for i in ids) if ids else lo
+            else:
+                hi = self.pos(max_id, -1) if max_id else self.cov.top
+            self.cov.add(lo, hi)
+
+        return step
+
+    def _backward(self, max_id: str, since_id: str | None) -> Callable[[], Awaitable[None]]:
+        """Newest statuses below ``max_id`` (above ``since_id``)."""
+
+        async def step() -> None:
+            bounds = {"max_id": max_id} | ({"since_id": since_id} if since_id else {})
+            page = await self._call(self.api.account_statuses(self.base, self.author_id, **bounds))
+            self._add_page(page, listed=True)
+            hi = self.pos(max_id, -1)
+            ids = [s["id"] for s in page.statuses]
+            if len(ids) + page.malformed >= PAGE_LIMIT:
+                lo = min(self.pos(i) for i in ids) if ids else hi
+            else:
+                lo = self.pos(since_id, 1) if since_id else self.cov.bottom
+            self.cov.add(lo, hi)
+
+        return step
+
+    def _rate(self, tree: list[dict[str, Any]]) -> float:
+        """The author's statuses per id unit, from complete stretches of their list when
+        there are some, else from the thread posts seen."""
+        count, length = 0, 0
+        for a, b in self.cov.spans:
+            if b >= TOP or a <= 0:
+                continue
+            count += bisect.bisect_right(self.listing, b) - bisect.bisect_left(self.listing, a)
+            length += (b - a) // 2
+        if count >= 5 and length > 0:
+            return count / length
+        ids = sorted(int(s["id"]) for s in tree)
+        if len(ids) >= 3 and ids[-1] > ids[0]:
+            return (len(ids) - 1) / (ids[-1] - ids[0])
+        return 1 / (30 * 60 * 1000 * 65536)  # one post per half hour
+
+    def _plan_snowflake(self, a: Analysis) -> list[Callable[[], Awaitable[None]]]:
+        plan: list[Callable[[], Awaitable[None]]] = []
+        width = max(1, int(FILL / self._rate(a.tree)))  # id units per window
+        gaps: list[Callable[[], Awaitable[None]]] = []
+        tail: int | None = None  # ids above this are still to list
+        below: int | None = None  # ids below this are still to list
+        if a.up_pid is not None:
+            if self._absent(a.up_pid) or not a.up_pid.isdigit():
+                plan += self._fetch_parent(a.up_pid)  # e.g. a first post replying to others
+            else:
+                back_gaps, bottom = self.cov.gaps_below(self.pos(a.top["id"], -1))
+                for g_lo, g_hi in back_gaps:
+                    for lo_id, hi_id in self._split(g_lo, g_hi, width):
+                        gaps.append(self._backward(str(hi_id), str(lo_id)))
+                below = None if bottom is None else bottom // 2 + 1
+        if a.open:
+            start = min(self.pos(s["id"], 1) for s in a.open)
+            fwd_gaps, tail_pos = self.cov.gaps_from(start)
+            for g_lo, g_hi in fwd_gaps:
+                for lo_id, hi_id in self._split(g_lo, g_hi, width):
+                    gaps.append(self._forward(str(lo_id), str(hi_id)))
+            tail = None if tail_pos is None else (tail_pos - 1) // 2
+        reserve = (tail is not None) + (below is not None)
+        slots = SLOTS - len(plan)
+        plan += gaps[: max(1, slots - reserve)]
+        slots = SLOTS - len(plan)
+        n_fwd = n_back = 0
+        if tail is not None and below is not None:
+            n_fwd = max(1, slots // 2)
+            n_back = max(1, slots - n_fwd)
+        elif tail is not None:
+            n_fwd = max(1, slots)
+        elif below is not None:
+            n_back = max(1, slots)
+        # Consecutive windows share a boundary id b: one holds ids up to b, the next
+        # starts above b (min_id/since_id and max_id are all exclusive).
+        if tail is not None:
+            bounds = [tail + i * width for i in range(n_fwd)]
+            for i, b in enumerate(bounds):
+                nxt = str(bounds[i + 1] + 1) if i + 1 < len(bounds) else None
+                plan.append(self._forward(str(b), nxt))
+        if below is not None:
+            bounds = [below - i * width for i in range(n_back)]
+            for i, b in enumerate(bounds):
+                since = bounds[i + 1] if i + 1 < len(bounds) and bounds[i + 1] > 0 else None
+                before = b if i == 0 else b + 1
+                plan.append(self._backward(str(before), None if since is None else str(since)))
+                if since is None:
+                    break
+        return plan
+
+    @staticmethod
+    def _split(g_lo: int, g_hi: int, width: int) -> list[tuple[int, int]]:
+        """Exclusive id bounds (after, before) of windows covering positions
+        ``g_lo..g_hi``, each about ``width`` ids wide."""
+        lo_id, hi_id = (g_lo - 1) // 2, g_hi // 2 + 1
+        n = max(1, -(-(hi_id - lo_id) // width))
+        step = max(1, -(-(hi_id - lo_id) // n))
+        return [(b, min(b + step + 1, hi_id)) for b in range(lo_id, hi_id - 1, step)]
+
+    def _plan_paged(self, a: Analysis) -> list[Callable[[], Awaitable[None]]]:
+        """Ids without a clock in them: one page of the author's list per round from the
+        earliest unfinished post, with context re-anchored below and above."""
+        plan: list[Callable[[], Awaitable[None]]] = []
+        if a.up_pid is not None:
+            plan += self._fetch_parent(a.up_pid)
+        if a.open:
+            first = min(a.open, key=lambda s: _sort_key(s["id"]))
+            _, tail = self.cov.gaps_from(self.pos(first["id"], 1))
+            if tail is not None:
+                # The tail starts just above a known id: the newest id a page ended at.
+                cursor = self._id_at(tail)
+                if cursor is not None:
+                    plan.append(self._forward(cursor, None))
+            deepest = max(
+                (s for s in a.open if s["id"] not in self.ctx_done),
+                key=lambda s: _sort_key(s["id"]),
+                default=None,
+            )
+            if deepest is not None:
+                plan.append(self._fetch_context(deepest["id"]))
+        return plan
+
+    def _id_at(self, tail: Pos) -> str | None:
+        key = tail[0]
+        for sid in self.by_id:
+            if _sort_key(sid) == key:
+                return sid
+        return None
+
+    # -- the answer -----------------------------------------------------------------------
+    def result(self) -> FetchedPosts:
+        a = self.analyse()
+        base = self.base
+        root = a.top
+        # The thread's first post and everything above it (any author).
+        ancestors: list[dict[str, Any]] = []
+        cur: dict[str, Any] | None = a.top
+        seen: set[str] = set()
+        while cur is not None and cur.get("in_reply_to_id") and cur["id"] not in seen:
+            seen.add(cur["id"])
+            cur = self.by_id.get(cur["in_reply_to_id"])
+            if cur is not None:
+                ancestors.append(cur)
+        ancestors += [self.by_id[i] for i in self.ancestors_hint if i in self.by_id]
+        chosen = {s["id"]: s for s in [*ancestors, *a.tree, self.anchor]}
+        root_uri = status_uri(root, base)
+        posts: dict[str, Post] = {}
+        for s in chosen.values():
+            parent = self.by_id.get(s.get("in_reply_to_id") or "")
+            parent_uri = (
+                status_uri(parent, base) if parent is not None else guess_parent_uri(s, base)
+            )
+            post = map_status(s, base, parent_uri, root_uri)
+            posts[post.id] = post
+        return FetchedPosts(
+            source="mastodon",
+            anchor_id=status_uri(self.anchor, base),
+            posts=posts,
+            notices=list(self.notices),
+            capped=self.capped,
+        )

@@ -1,0 +1,423 @@
+"""A local server that behaves like Mastodon's REST API for anonymous readers.
+
+Backed by an in-memory store that tests and benchmarks populate with builders (accounts,
+posts, N-post self-threads with others' replies interleaved, branches, hidden and deleted
+posts). It enforces what the real server does to anonymous callers:
+
+* ``context``: at most 40 ancestors (the nearest ones), 60 descendants in depth-first id
+  order down to depth 20, both limits applied before hidden posts are filtered out, and
+  self-replies brought to the top;
+* ``accounts/:id/statuses``: newest first, at most 40 per page, ``max_id``/``since_id``/
+  ``min_id`` paging with ``Link`` headers, ``exclude_replies`` dropping only replies to
+  other accounts, ``X-RateLimit-*`` headers;
+* 404 ``Record not found`` for missing, deleted and non-public posts; 401 when the server
+  requires login.
+
+Ids are Mastodon snowflakes (``ms << 16 | sequence``) or, with ``id_style="flake"``,
+fixed-length base62 strings that sort like Pleroma's FlakeIDs but carry no usable clock.
+Two instances can stand for a post's origin server and a server that caches it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from tests.fakes.base import FakeServer, json_response
+
+NOT_FOUND = {"error": "Record not found"}
+AUTH_REQUIRED = {"error": "This API requires an authenticated user"}
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+ANCESTORS_LIMIT = 40
+DESCENDANTS_LIMIT = 60
+DESCENDANTS_DEPTH = 20
+PAGE_DEFAULT = 20
+PAGE_MAX = 40
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
+@dataclass(eq=False)
+class FakeAccount:
+    id: str
+    username: str
+    display_name: str
+    # For accounts of another server (cached copies): their acct host and pages.
+    domain: str | None = None
+    remote_uri: str | None = None
+    remote_url: str | None = None
+
+
+@dataclass(eq=False)
+class FakeStatus:
+    id: str
+    account: FakeAccount
+    created_ms: int
+    content: str
+    in_reply_to: FakeStatus | None = None
+    visibility: str = "public"
+    spoiler_text: str = ""
+    sensitive: bool = False
+    media: list[dict[str, Any]] = field(default_factory=list)
+    card: dict[str, Any] | None = None
+    quote: Any = None  # raw JSON for the "quote" field
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+    # Set for copies of another server's posts.
+    remote_uri: str | None = None
+    remote_url: str | None = None
+
+    @property
+    def visible(self) -> bool:
+        return not self.deleted and self.visibility in ("public", "unlisted")
+
+
+class FakeMastodon(FakeServer):
+    def __init__(
+        self,
+        latency_s: float = 0.0,
+        *,
+        id_style: str = "snowflake",
+        start_ms: int | None = None,
+        require_auth: bool = False,
+    ) -> None:
+        super().__init__(latency_s)
+        self.id_style = id_style
+        self.require_auth = require_auth
+        # The store's clock: 60 days ago by default, so ids are plausible snowflakes.
+        self.clock_ms = (
+            start_ms if start_ms is not None else int(time.time() * 1000) - 60 * 86_400_000
+        )
+        self._seq = itertools.count(1)
+        self.accounts: dict[str, FakeAccount] = {}
+        self.statuses: dict[str, FakeStatus] = {}
+
+    # ---- ids and urls -------------------------------------------------------------------
+
+    def _new_id(self, ms: int) -> str:
+        raw = (ms << 16) | (next(self._seq) & 0xFFFF)
+        if self.id_style == "snowflake":
+            return str(raw)
+        out = ""
+        while raw:
+            raw, r = divmod(raw, 62)
+            out = _B62[r] + out
+        return out.rjust(18, "0")
+
+    @property
+    def host(self) -> str:
+        return self.base_url.split("://", 1)[1]
+
+    def status_uri(self, st: FakeStatus) -> str:
+        return st.remote_uri or f"{self.base_url}/users/{st.account.username}/statuses/{st.id}"
+
+    def status_url(self, st: FakeStatus) -> str:
+        return st.remote_url or f"{self.base_url}/@{st.account.username}/{st.id}"
+
+    def link(self, st: FakeStatus) -> str:
+        """The link a user would paste: the status' page on this server."""
+        if st.account.domain:
+            return f"{self.base_url}/@{st.account.username}@{st.account.domain}/{st.id}"
+        return self.status_url(st)
+
+    # ---- builders -----------------------------------------------------------------------
+
+    def account(self, username: str, display_name: str | None = None) -> FakeAccount:
+        acc = FakeAccount(
+            self._new_id(self.clock_ms - 86_400_000), username, display_name or username.title()
+        )
+        self.accounts[acc.id] = acc
+        return acc
+
+    def post(
+        self,
+        account: FakeAccount,
+        text: str | None = None,
+        *,
+        html: str | None = None,
+        reply_to: FakeStatus | None = None,
+        visibility: str = "public",
+        after_s: float = 60.0,
+        spoiler_text: str = "",
+        media: list[dict[str, Any]] | None = None,
+        card: dict[str, Any] | None = None,
+        quote: Any = None,
+        mentions: list[dict[str, Any]] | None = None,
+    ) -> FakeStatus:
+        self.clock_ms += max(1, int(after_s * 1000))
+        content = html if html is not None else f"<p>{text or ''}</p>"
+        st = FakeStatus(
+            id=self._new_id(self.clock_ms),
+            account=account,
+            created_ms=self.clock_ms,
+            content=content,
+            in_reply_to=reply_to,
+            visibility=visibility,
+            spoiler_text=spoiler_text,
+            sensitive=bool(spoiler_text),
+            media=list(media or []),
+            card=card,
+            quote=quote,
+            mentions=list(mentions or []),
+        )
+        self.statuses[st.id] = st
+        return st
+
+    def thread(
+        self,
+        account: FakeAccount,
+        n: int,
+        *,
+        reply_to: FakeStatus | None = None,
+        interval_s: float = 60.0,
+        others: FakeAccount | None = None,
+        others_every: int = 0,
+        continuation_visibility: str = "unlisted",
+        label: str = "Post",
+    ) -> list[FakeStatus]:
+        """An ``n``-post self-reply chain; with ``others``, that account replies to every
+        ``others_every``-th post in between (so replies interleave in time)."""
+        posts: list[FakeStatus] = []
+        parent = reply_to
+        for i in range(1, n + 1):
+            st = self.post(
+                account,
+                f"{label} {i}/{n}",
+                reply_to=parent,
+                visibility="public" if i == 1 else continuation_visibility,
+                after_s=interval_s,
+            )
+            posts.append(st)
+            if others is not None and others_every and i % others_every == 0:
+                self.post(others, f"Reply to {i}", reply_to=st, after_s=interval_s / 3)
+            parent = st
+        return posts
+
+    def delete(self, st: FakeStatus) -> None:
+        st.deleted = True
+
+    def mirror(self, origin: FakeMastodon, statuses: list[FakeStatus]) -> list[FakeStatus]:
+        """Copies of ``origin``'s statuses as this server caches them: own ids, the
+        origin's uri/url, accounts as ``user@origin-host``."""
+        accounts: dict[str, FakeAccount] = {}
+        copies: dict[str, FakeStatus] = {}
+        out = []
+        for st in sorted(statuses, key=lambda s: (len(s.id), s.id)):
+            acc = accounts.get(st.account.id)
+            if acc is None:
+                acc = FakeAccount(
+                    self._new_id(self.clock_ms),
+                    st.account.username,
+                    st.account.display_name,
+                    domain=origin.host,
+                    remote_uri=f"{origin.base_url}/users/{st.account.username}",
+                    remote_url=f"{origin.base_url}/@{st.account.username}",
+                )
+                accounts[st.account.id] = acc
+                self.accounts[acc.id] = acc
+            copy = FakeStatus(
+                id=self._new_id(st.created_ms),
+                account=acc,
+                created_ms=st.created_ms,
+                content=st.content,
+                in_reply_to=copies.get(st.in_reply_to.id) if st.in_reply_to else None,
+                visibility=st.visibility,
+                spoiler_text=st.spoiler_text,
+                remote_uri=origin.status_uri(st),
+                remote_url=origin.status_url(st),
+            )
+            copies[st.id] = copy
+            self.statuses[copy.id] = copy
+            out.append(copy)
+        return out
+
+    # ---- JSON ---------------------------------------------------------------------------
+
+    def account_json(self, acc: FakeAccount) -> dict[str, Any]:
+        local = acc.domain is None
+        return {
+            "id": acc.id,
+            "username": acc.username,
+            "acct": acc.username if local else f"{acc.username}@{acc.domain}",
+            "display_name": acc.display_name,
+            "locked": False,
+            "bot": False,
+            "discoverable": True,
+            "indexable": True,
+            "group": False,
+            "created_at": "2023-05-21T00:00:00.000Z",
+            "note": "",
+            "url": acc.remote_url or f"{self.base_url}/@{acc.username}",
+            "uri": acc.remote_uri or f"{self.base_url}/users/{acc.username}",
+            "avatar": f"{self.base_url}/avatars/original/missing.png",
+            "followers_count": 1,
+            "following_count": 1,
+            "statuses_count": sum(1 for s in self.statuses.values() if s.account is acc),
+            "noindex": False,
+            "emojis": [],
+            "fields": [],
+        }
+
+    def replies_count(self, st: FakeStatus) -> int:
+        # Mastodon counts public and unlisted replies only.
+        return sum(1 for s in self.statuses.values() if s.in_reply_to is st and s.visible)
+
+    def status_json(self, st: FakeStatus) -> dict[str, Any]:
+        parent = st.in_reply_to
+        return {
+            "id": st.id,
+            "created_at": _iso(st.created_ms),
+            "in_reply_to_id": parent.id if parent else None,
+            "in_reply_to_account_id": parent.account.id if parent else None,
+            "sensitive": st.sensitive,
+            "spoiler_text": st.spoiler_text,
+            "visibility": st.visibility,
+            "language": "en",
+            "uri": self.status_uri(st),
+            "url": self.status_url(st),
+            "replies_count": self.replies_count(st),
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "quotes_count": 0,
+            "edited_at": None,
+            "content": st.content,
+            "reblog": None,
+            "account": self.account_json(st.account),
+            "media_attachments": st.media,
+            "mentions": st.mentions,
+            "tags": [],
+            "emojis": [],
+            "card": st.card,
+            "poll": None,
+            "quote": st.quote,
+        }
+
+    # ---- behaviour ----------------------------------------------------------------------
+
+    @staticmethod
+    def _key(status_id: str) -> tuple[int, str]:
+        return (len(status_id), status_id)
+
+    def _children(self, st: FakeStatus) -> list[FakeStatus]:
+        kids = [s for s in self.statuses.values() if s.in_reply_to is st and not s.deleted]
+        return sorted(kids, key=lambda s: self._key(s.id))
+
+    def ancestors(self, st: FakeStatus) -> list[FakeStatus]:
+        found: list[FakeStatus] = []
+        cur = st.in_reply_to
+        while cur is not None and not cur.deleted and len(found) < ANCESTORS_LIMIT:
+            found.append(cur)
+            cur = cur.in_reply_to
+        return [s for s in reversed(found) if s.visible]
+
+    def descendants(self, st: FakeStatus) -> list[FakeStatus]:
+        # Depth-first in id-path order, limit and depth applied before visibility.
+        found: list[FakeStatus] = []
+        stack = [(c, 1) for c in reversed(self._children(st))]
+        while stack and len(found) < DESCENDANTS_LIMIT:
+            cur, depth = stack.pop()
+            found.append(cur)
+            if depth < DESCENDANTS_DEPTH:
+                stack.extend((c, depth + 1) for c in reversed(self._children(cur)))
+        shown = [s for s in found if s.visible]
+
+        def self_reply(s: FakeStatus) -> bool:
+            return s.in_reply_to is not None and s.in_reply_to.account is s.account
+
+        return [s for s in shown if self_reply(s)] + [s for s in shown if not self_reply(s)]
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/api/v1/statuses/{id}", self._status)
+        app.router.add_get("/api/v1/statuses/{id}/context", self._context)
+        app.router.add_get("/api/v1/accounts/lookup", self._lookup)
+        app.router.add_get("/api/v1/accounts/{id}/statuses", self._account_statuses)
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": str(max(0, 300 - len(self.requests))),
+            "X-RateLimit-Reset": _iso(int(time.time() * 1000) + 300_000),
+        }
+
+    def _visible_status(self, request: web.Request) -> FakeStatus | None:
+        st = self.statuses.get(request.match_info["id"])
+        return st if st is not None and st.visible else None
+
+    async def _status(self, request: web.Request) -> web.Response:
+        if self.require_auth:
+            return json_response(AUTH_REQUIRED, 401)
+        st = self._visible_status(request)
+        if st is None:
+            return json_response(NOT_FOUND, 404)
+        return json_response(self.status_json(st), headers=self._headers())
+
+    async def _context(self, request: web.Request) -> web.Response:
+        if self.require_auth:
+            return json_response(AUTH_REQUIRED, 401)
+        st = self._visible_status(request)
+        if st is None:
+            return json_response(NOT_FOUND, 404)
+        body = {
+            "ancestors": [self.status_json(s) for s in self.ancestors(st)],
+            "descendants": [self.status_json(s) for s in self.descendants(st)],
+        }
+        return json_response(body, headers=self._headers())
+
+    async def _lookup(self, request: web.Request) -> web.Response:
+        if self.require_auth:
+            return json_response(AUTH_REQUIRED, 401)
+        acct = request.query.get("acct", "").removeprefix("@")
+        for acc in self.accounts.values():
+            name = acc.username if acc.domain is None else f"{acc.username}@{acc.domain}"
+            if name == acct or (acc.domain is None and acct == f"{acc.username}@{self.host}"):
+                return json_response(self.account_json(acc), headers=self._headers())
+        return json_response(NOT_FOUND, 404)
+
+    async def _account_statuses(self, request: web.Request) -> web.Response:
+        if self.require_auth:
+            return json_response(AUTH_REQUIRED, 401)
+        acc = self.accounts.get(request.match_info["id"])
+        if acc is None:
+            return json_response(NOT_FOUND, 404)
+        q = request.query
+        try:
+            limit = min(PAGE_MAX, max(1, int(q.get("limit", PAGE_DEFAULT))))
+        except ValueError:
+            limit = PAGE_DEFAULT
+        if q.get("pinned") == "true":
+            return json_response([], headers=self._headers())
+        rows = [s for s in self.statuses.values() if s.account is acc and s.visible]
+        if q.get("exclude_replies") in ("true", "1"):
+            rows = [s for s in rows if s.in_reply_to is None or s.in_reply_to.account is acc]
+        if q.get("only_media") in ("true", "1"):
+            rows = [s for s in rows if s.media]
+        key = self._key
+        rows.sort(key=lambda s: key(s.id))
+        max_id, since_id, min_id = q.get("max_id"), q.get("since_id"), q.get("min_id")
+        if max_id:
+            rows = [s for s in rows if key(s.id) < key(max_id)]
+        if min_id:
+            # Ascending from min_id, then newest first (Mastodon's paginate_by_min_id).
+            rows = [s for s in rows if key(s.id) > key(min_id)][:limit]
+            rows.reverse()
+        else:
+            if since_id:
+                rows = [s for s in rows if key(s.id) > key(since_id)]
+            rows = list(reversed(rows))[:limit]
+        headers = self._headers()
+        if rows:
+            keep = [(k, v) for k, v in q.items() if k not in ("max_id", "min_id", "since_id")]
+            path = f"{self.base_url}{request.path}"
+            links = []
+            if len(rows) == limit:
+                links.append(f'<{path}?{urlencode([*keep, ("max_id", rows[-1].id)])}>; rel="next"')
+            links.append(f'<{path}?{urlencode([*keep, ("min_id", rows[0].id)])}>; rel="prev"')
+            headers["Link"] = ", ".join(links)
+        return json_response([self.status_json(s) for s in rows], headers=headers)
