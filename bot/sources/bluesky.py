@@ -273,7 +273,8 @@ class BlueskySource:
         return author
 
     async def recent_posts(self, author: Author, limit: int) -> FetchedPosts:
-        """The author's newest posts and thread posts, newest first, reposts left out."""
+        """The author's newest posts, newest first, reposts left out. Replies within the
+        author's own threads are included (parent_id set); top-level posts have none."""
         posts: dict[str, Post] = {}
         cursor: str | None = None
         want = max(1, limit)
@@ -283,8 +284,10 @@ class BlueskySource:
                 body = await self._feed(
                     author.id,
                     cursor,
+                    # Full pages: the AppView keeps a thread reply only when its whole
+                    # self-thread is on the same page.
                     filt="posts_and_author_threads",
-                    limit=min(FEED_PAGE, max(want - len(posts), 1)),
+                    limit=FEED_PAGE,
                 )
             except _XrpcRejected as exc:
                 if "profile not found" in exc.message.lower():

@@ -187,7 +187,8 @@ def _abbreviates(shown: str, uri: str) -> bool:
     bare = shown.strip().removesuffix("...").removesuffix("…")
     full = uri.split("://", 1)[-1].removeprefix("www.")
     bare = bare.split("://", 1)[-1].removeprefix("www.")
-    return bool(bare) and full.lower().startswith(bare.lower())
+    # Only text that looks like an address counts ("notes" is a label, not a short link).
+    return "." in bare and full.lower().startswith(bare.lower())
 
 
 def _images(items: list[Any], thumb_key: str) -> list[Media]:

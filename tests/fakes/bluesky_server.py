@@ -118,6 +118,10 @@ class FakeBluesky(FakeServer):
         self.keys: dict[str, str] = {}  # builder key -> uri
         self.author_dids: dict[str, str] = {}  # builder author key -> did
 
+    async def __aenter__(self) -> FakeBluesky:
+        await self.start()
+        return self
+
     # ---- populating -------------------------------------------------------------------
 
     def add_author(self, author: SynthAuthor) -> str:
@@ -149,7 +153,7 @@ class FakeBluesky(FakeServer):
             self.keys[sp.key] = uri
             parent_uri = self.keys[sp.parent] if sp.parent else None
             root_uri = self.keys[sp.root] if sp.root else None
-            quote_uri = self.keys.get(sp.quote) if sp.quote else None
+            quote_uri = None  # joined below: a test may quote a post added later
             stored = StoredPost(
                 sp,
                 uri,
@@ -163,9 +167,12 @@ class FakeBluesky(FakeServer):
                 {},
             )
             self.posts[uri] = stored
-            stored.record = self._record(stored)
             if parent_uri:
                 self.posts[parent_uri].children.append(uri)
+        for sp in thread.posts:
+            stored = self.posts[self.keys[sp.key]]
+            stored.quote_uri = self.keys.get(sp.quote) if sp.quote else None
+            stored.record = self._record(stored)
 
     def uri(self, key: str) -> str:
         return self.keys[key]

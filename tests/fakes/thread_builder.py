@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class ThreadBuilder:
         parent: str | None = None,
         at: datetime | None = None,
         key: str | None = None,
-        **extra: object,
+        **extra: Any,
     ) -> str:
         """Add a post (a root when ``parent`` is None); returns its key."""
         if author not in self._authors:
@@ -146,11 +147,11 @@ class ThreadBuilder:
             created_at=self._tick(at),
             parent=parent,
             root=root,
-            **extra,  # type: ignore[arg-type]
+            **extra,
         )
         return k
 
-    def reply(self, author: str, to: str, text: str | None = None, **extra: object) -> str:
+    def reply(self, author: str, to: str, text: str | None = None, **extra: Any) -> str:
         return self.post(author, text, parent=to, **extra)
 
     def chain(
@@ -171,8 +172,8 @@ class ThreadBuilder:
             keys.append(parent)
         return keys
 
-    def update(self, key: str, **changes: object) -> None:
-        self._posts[key] = replace(self._posts[key], **changes)  # type: ignore[arg-type]
+    def update(self, key: str, **changes: Any) -> None:
+        self._posts[key] = replace(self._posts[key], **changes)
 
     def delete(self, key: str) -> None:
         self.update(key, deleted=True)
