@@ -1,16 +1,18 @@
 """End to end through the real discord.py against the fake Discord (tests/fakes).
 
-The whole app runs: dispatcher, unroll cog, unroller, storage, delivery. Upstream is a small
-in-process source so these tests are about Discord behaviour; a stand-in moderator cog
-("cw add" with autocomplete and the "Apply content warning" context menu) exercises groups,
-permissions and modals the way the content-notes feature declares them.
+The whole app runs: dispatcher, unroll and content-notes features, unroller, storage,
+delivery. Upstream is a small in-process source so these tests are about Discord behaviour;
+a small extra feature (a mixed "tag" group with autocomplete, a slow command) covers what the
+real features do not declare.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ from bot.config import parse_config
 from bot.context import Context
 from bot.errors import ConfigError
 from bot.models import Author, ContentNote, FetchedPosts, Media, Post, PostRef
-from bot.render.thread_view import NoteDecision, default_decide, thread_messages
+from bot.render.thread_view import NoteDecision, default_decide
 from tests.fakes.discord_server import (
     EPHEMERAL,
     MANAGE_MESSAGES,
@@ -82,44 +84,29 @@ class FakeSource:
 
 
 @dataclass
-class ModeratorCog(Cog):
-    """Stands in for the content-notes feature's declarations."""
+class TagCog(Cog):
+    """A small feature with a mixed group (one moderator subcommand), autocomplete and a
+    slow command; content warnings come from the real content-notes feature."""
 
-    app: App
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    async def categories(self, ctx: Context, current: str) -> list[str]:
-        return [c for c in ("self-harm", "suicide", "violence") if c.startswith(current)]
+    async def labels(self, ctx: Context, current: str) -> list[str]:
+        return [c for c in ("art", "assistive", "science") if c.startswith(current)]
 
     @command(
-        "cw add",
-        "Put a content warning on a thread",
-        Param("thread", "A link to the thread", kind="url"),
-        Param("category", "What the warning is about", autocomplete="categories"),
-        Param("reason", "Shown to readers", kind="rest", required=False),
+        "tag add",
+        "Tag a thread",
+        Param("url", "A link to the thread", kind="url"),
+        Param("label", "The tag", autocomplete="labels"),
         moderator=True,
-        context_menu="Apply content warning",
     )
-    async def cw_add(self, ctx: Context, thread: str, category: str, reason: str | None) -> None:
-        self.calls.append({"thread": thread, "category": category, "reason": reason})
-        label = f"Content warning: {reason or category}"
-        base = await self.app.unroller.unroll(thread)
-        records = await self.app.deliveries.for_thread(base.root_id, ctx.adapter.name)
+    async def tag_add(self, ctx: Context, url: str, label: str) -> None:
+        self.calls.append({"url": url, "label": label})
+        await ctx.reply(f"Tagged {label}.", private=True)
 
-        def warn(notes: Sequence[ContentNote]) -> NoteDecision:
-            return NoteDecision("warn", label)
-
-        async def rerender(record: Any) -> list[Any]:
-            return thread_messages(base, warn)
-
-        edited = 0
-        for record in records:
-            edited += await self.app.deliverer.edit(ctx.adapter, record, rerender)
-        await ctx.reply(f"Warning applied; {edited} messages edited.", private=True)
-
-    @command("cw list", "List content warnings", moderator=True)
-    async def cw_list(self, ctx: Context) -> None:
-        await ctx.reply("No warnings.", private=True)
+    @command("tag show", "Show the tags")
+    async def tag_show(self, ctx: Context) -> None:
+        await ctx.reply("No tags.", private=True)
 
     @command("slow", "Takes a while before answering")
     async def slow(self, ctx: Context) -> None:
@@ -133,7 +120,7 @@ class Harness:
     app: App
     adapter: DiscordAdapter
     source: FakeSource
-    mods: ModeratorCog
+    tags: TagCog
     task: asyncio.Task[None]
 
     async def unroll(
@@ -158,9 +145,9 @@ async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
     async with FakeDiscord() as fake:
         config = parse_config(f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n')
         source = FakeSource()
-        app = await App.create(config, sources=[source], extensions=[])
-        mods = ModeratorCog(app)
-        app.dispatcher.register(mods)
+        app = await App.create(config, sources=[source], extensions=["cogs.content_notes"])
+        tags = TagCog()
+        app.dispatcher.register(tags)
         adapter = DiscordAdapter(
             app,
             fake.token,
@@ -170,10 +157,13 @@ async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
             guild_ready_timeout=0.05,
             ack_after_s=0.15,
         )
+        # What App.run does before starting the adapters (signals are tested separately).
+        app.adapters[adapter.name] = adapter
+        await app.start_cogs()
         task = asyncio.create_task(adapter.run())
         await asyncio.wait_for(adapter.ready.wait(), 5)
         await asyncio.wait_for(adapter.synced.wait(), 5)
-        harness = Harness(fake, app, adapter, source, mods, task)
+        harness = Harness(fake, app, adapter, source, tags, task)
         try:
             yield harness
         finally:
@@ -210,11 +200,20 @@ async def test_login_sync_and_command_schema(bot: Harness) -> None:
 
     cw = by_name[("cw", 1)]
     subs = {o["name"]: o for o in cw["options"]}
-    assert set(subs) == {"add", "list"} and all(o["type"] == 1 for o in subs.values())
-    add_opts = {o["name"]: o for o in subs["add"]["options"]}
-    assert add_opts["category"]["autocomplete"] is True
+    assert {"add", "remove", "policy", "list"} <= set(subs)
+    assert all(o["type"] == 1 for o in subs.values())
+    policy = {o["name"]: o for o in subs["policy"]["options"]}
+    assert [c["value"] for c in policy["action"]["choices"]] == ["show", "note", "warn", "hide"]
     # Every cw subcommand is for moderators, so the group is hidden from members.
     assert int(cw["default_member_permissions"]) == MANAGE_MESSAGES
+
+    tag = by_name[("tag", 1)]
+    # A mixed group stays visible; its moderator subcommand is checked at run time.
+    assert tag["default_member_permissions"] is None
+    tag_add = {
+        o["name"]: o for o in next(o for o in tag["options"] if o["name"] == "add")["options"]
+    }
+    assert tag_add["label"]["autocomplete"] is True
 
     menu = by_name[("Unroll thread", 3)]
     assert menu.get("description", "") == "" and menu["default_member_permissions"] is None
@@ -333,27 +332,34 @@ async def test_private_unroll_is_only_for_the_caller(bot: Harness) -> None:
 async def test_moderator_commands_refuse_members_without_manage_messages(bot: Harness) -> None:
     url = bot.source.add("500", ["a"])
     member = bot.fake.new_user("member")
-    rec = await bot.fake.slash("cw add", member, thread=url, category="violence")
+    # Server admins can let members see moderator commands; the bot checks again.
+    for name, opts in (("cw add", {"url": url, "categories": "violence"}), ("cw list", {})):
+        rec = await bot.fake.slash(name, member, **opts)
+        await bot.settled(rec)
+        assert rec.ephemeral and "Only moderators" in rec.callback["data"]["content"]  # type: ignore[index]
+    rec = await bot.fake.slash("tag add", member, url=url, label="art")
     await bot.settled(rec)
-    assert rec.ephemeral and "Only moderators" in rec.callback["data"]["content"]  # type: ignore[index]
-    assert bot.mods.calls == []
+    assert rec.ephemeral and bot.tags.calls == []
 
     mod = bot.fake.new_user("mod", moderator=True)
-    rec = await bot.fake.slash("cw add", mod, thread=url, category="violence")
+    rec = await bot.fake.slash("tag add", mod, url=url, label="art")
     await bot.settled(rec)
-    assert bot.mods.calls == [{"thread": url, "category": "violence", "reason": None}]
+    assert bot.tags.calls == [{"url": url, "label": "art"}]
+    rec = await bot.fake.slash("cw add", mod, url=url, categories="suicide")
+    await bot.settled(rec)
+    assert "Content warning added" in rec.callback["data"]["content"]  # type: ignore[index]
 
 
 async def test_autocomplete_offers_the_cogs_suggestions(bot: Harness) -> None:
     mod = bot.fake.new_user("mod", moderator=True)
-    rec = await bot.fake.autocomplete("cw add", "category", mod, thread="x", category="s")
+    rec = await bot.fake.autocomplete("tag add", "label", mod, url="x", label="a")
     await bot.fake.wait_acknowledged(rec)
     assert rec.callback == {
         "type": 8,
         "data": {
             "choices": [
-                {"name": "self-harm", "value": "self-harm"},
-                {"name": "suicide", "value": "suicide"},
+                {"name": "art", "value": "art"},
+                {"name": "assistive", "value": "assistive"},
             ]
         },
     }
@@ -371,18 +377,21 @@ async def test_apply_content_warning_menu_opens_a_modal_and_edits_in_place(bot: 
     await bot.fake.wait_acknowledged(menu)
     assert menu.callback_type == 9
     fields = re.findall(r"'custom_id': '(\w+)'", str(menu.callback["data"]["components"]))  # type: ignore[index]
-    assert fields == ["category", "reason"]
+    assert fields == ["categories", "reason"]
 
-    submit = await bot.fake.modal_submit(menu, {"category": "self-harm", "reason": "self-harm"})
+    submit = await bot.fake.modal_submit(menu, {"categories": "self-harm", "reason": ""})
     await bot.settled(submit)
-    assert bot.mods.calls == [{"thread": url, "category": "self-harm", "reason": "self-harm"}]
+    assert submit.ephemeral
+    assert "Content warning added" in " ".join(submit.texts())
     edits = bot.fake.calls_to("PATCH", "/channels/{channel_id}/messages/{message_id}")
     assert len(edits) == 3  # header and both posts, in place
+    header_after = bot.fake.messages[header["id"]]["content"]
+    assert "self-harm" in shown(header_after)
     after = [m["content"] for m in bot.fake.channel_messages(header["id"])]
     assert len(bot.fake.messages) == count_before + 1  # only the modal's private answer is new
     for old, new in zip(before, after, strict=True):
-        assert new != old and "||" in new and "Content warning: self-harm" in shown(new)
-    assert submit.ephemeral and "3 messages edited" in " ".join(submit.texts())
+        # Self-harm is spoilered by default, with the note readable outside the spoiler.
+        assert new != old and new.count("||") == 2 and "self-harm" in shown(new).split("||")[0]
 
 
 async def test_apply_content_warning_is_refused_to_members(bot: Harness) -> None:
@@ -392,6 +401,15 @@ async def test_apply_content_warning_is_refused_to_members(bot: Harness) -> None
     menu = await bot.fake.context_menu("Apply content warning", header, bot.fake.new_user("m"))
     await bot.fake.wait_acknowledged(menu)
     assert menu.callback_type == 4 and menu.ephemeral
+    assert "Only moderators" in menu.callback["data"]["content"]  # type: ignore[index]
+
+    # Moderators use it on what the bot posted, not on other people's messages.
+    mod = bot.fake.new_user("mod", moderator=True)
+    theirs = await bot.fake.user_message(mod, f"see {url}")
+    menu = await bot.fake.context_menu("Apply content warning", theirs, mod)
+    await bot.fake.wait_acknowledged(menu)
+    assert menu.callback_type == 4 and menu.ephemeral
+    assert "a message the bot posted" in menu.callback["data"]["content"]  # type: ignore[index]
     assert bot.fake.calls_to("PATCH", "/channels/{channel_id}/messages/{message_id}") == []
 
 
@@ -481,6 +499,35 @@ async def test_shutdown_waits_for_a_running_command(bot: Harness) -> None:
     await bot.adapter.close()
     assert len(bot.fake.channel_messages(bot.channel_posts()[-1]["id"])) == 3
     await asyncio.wait_for(bot.task, 5)
+
+
+async def test_sigterm_stops_cleanly_after_running_work(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        config = parse_config(f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n')
+        source = FakeSource()
+        source.delay_s = 0.2
+        app = await App.create(config, sources=[source], extensions=[])
+        adapter = DiscordAdapter(
+            app,
+            fake.token,
+            api_base_url=fake.rest_base,  # a full /api/v10 base works as well
+            gateway_url=fake.gateway_url,
+            guild_ready_timeout=0.05,
+        )
+        running = asyncio.create_task(app.run([adapter]))
+        await asyncio.wait_for(adapter.ready.wait(), 5)
+        # Without test servers the commands are registered globally.
+        assert fake.calls_to("PUT", "/applications/{app_id}/commands")
+        url = source.add("990", ["one", "two"])
+        rec = await fake.slash("unroll", url=url)
+        await fake.wait_acknowledged(rec)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(running, 10)
+        await app.close()
+        header = fake.channel_messages(fake.channel_id)[-1]
+        assert len(fake.channel_messages(header["id"])) == 2  # the unroll finished first
+        assert not fake.connected and adapter.client.is_closed()
+        assert fake.unknown == []
 
 
 def test_missing_token_names_the_variable(tmp_path: Path) -> None:

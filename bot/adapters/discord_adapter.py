@@ -109,6 +109,10 @@ class DiscordAdapter:
             gateway_url=config.gateway_url,
         )
 
+    @classmethod
+    def from_app(cls, app: App, env: Mapping[str, str] | None = None) -> DiscordAdapter:
+        return cls.from_config(app, app.config.discord, env)
+
     # --- life cycle -------------------------------------------------------------------------
     async def setup(self) -> None:
         self.binder.install(self.app.dispatcher.specs.values())
@@ -236,7 +240,7 @@ class DiscordAdapter:
 
 def build(app: App, env: Mapping[str, str] | None = None) -> DiscordAdapter:
     """The adapter from ``app.config.discord`` (raises ConfigError without a token)."""
-    return DiscordAdapter.from_config(app, app.config.discord, env)
+    return DiscordAdapter.from_app(app, env)
 
 
 __all__ = ["DiscordAdapter", "build"]

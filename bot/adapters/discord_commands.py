@@ -398,7 +398,16 @@ class CommandBinder:
                 ephemeral=True,
             )
             return
-        url = await self._link_in(message)
+        url = await self._link_in(message, own_only=spec.moderator)
+        if url is None and spec.moderator:
+            # Moderator menus change what the bot posted (e.g. a content warning edits the
+            # thread in place), so they act on the bot's own unrolled messages.
+            await interaction.response.send_message(
+                f"Use {spec.context_menu} on a message the bot posted for an unrolled thread "
+                f"(its header or one of its posts), or use /{spec.name} with a link.",
+                ephemeral=True,
+            )
+            return
         if url is None:
             await interaction.response.send_message(
                 "That message has no link to a post on Bluesky, a Mastodon-compatible server or X.",
@@ -406,11 +415,7 @@ class CommandBinder:
             )
             return
         args: dict[str, Any] = {link_param.name: url}
-        ask = [
-            p
-            for p in spec.params
-            if p is not link_param and p.kind in _TEXT_PARAMS and (p.required or p.kind == "rest")
-        ]
+        ask = [p for p in spec.params if p is not link_param and p.kind in _TEXT_PARAMS]
         if not ask:
             await self.run(interaction, spec, args)
             return
@@ -432,15 +437,17 @@ class CommandBinder:
         modal = _ParamModal(spec.context_menu or spec.name, ask, submitted, suggestions)
         await interaction.response.send_modal(modal)
 
-    async def _link_in(self, message: discord.Message) -> str | None:
+    async def _link_in(self, message: discord.Message, *, own_only: bool = False) -> str | None:
         """The thread a message is about: for the bot's own messages the delivery it belongs
-        to; otherwise the first supported link in its text or embeds."""
+        to; otherwise (unless ``own_only``) the first supported link in its text or embeds."""
         app = self.adapter.app
         me = self.adapter.client.user
         if me is not None and message.author.id == me.id:
             record = await app.deliveries.find_by_message(self.adapter.name, str(message.id))
             if record is not None:
                 return record.thread_url
+        if own_only:
+            return None
         texts = [message.content] + [e.url or "" for e in message.embeds]
         for text in texts:
             for url in _URL.findall(text or ""):
