@@ -10,7 +10,7 @@ from typing import get_args
 
 from bot.models import ContentNote
 from bot.render.thread_view import Action, NoteDecision
-from cogs.content_notes.categories import CATEGORY_IDS, ORDER, display_name
+from cogs.content_notes.categories import CATEGORY_IDS, display_name
 
 ACTIONS: tuple[Action, ...] = get_args(Action)
 RANK: dict[str, int] = {a: i for i, a in enumerate(ACTIONS)}
@@ -53,7 +53,11 @@ def label_for(notes: Sequence[ContentNote]) -> str:
     """ "Content note: suicide, self-harm — author: sui mention, sh". Auto notes name only
     categories (repeating the triggering words would repeat what the note shields);
     author and moderator reasons follow, since they are someone's own words."""
-    ordered = sorted(notes, key=lambda n: (ORDER.get(n.category, 99), _ORIGIN_ORDER[n.origin]))
+    # Alphabetical by name, so a label reads the same whichever post was seen first;
+    # free-text "other" reasons come last.
+    ordered = sorted(
+        notes, key=lambda n: (n.category == "other", _name(n).lower(), _ORIGIN_ORDER[n.origin])
+    )
     names: list[str] = []
     for n in ordered:
         if _name(n) not in names:
