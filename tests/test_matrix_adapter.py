@@ -80,9 +80,10 @@ def body(e: dict[str, Any]) -> str:
     return str(e.get("content", {}).get("body", ""))
 
 
-def joined(user_id: str) -> Callable[[dict[str, Any]], bool]:
+def joined(user_id: str, room_id: str | None = None) -> Callable[[dict[str, Any]], bool]:
     return lambda e: (
-        e.get("type") == "m.room.member"
+        (room_id is None or e["room_id"] == room_id)
+        and e.get("type") == "m.room.member"
         and e.get("state_key") == user_id
         and e.get("content", {}).get("membership") == "join"
     )
@@ -99,7 +100,7 @@ def notice_from(user_id: str, text: str = "") -> Callable[[dict[str, Any]], bool
 
 async def room_with_bot(human: Person, bot: RunningBot, **kw: Any) -> str:
     room = await human.create_room(invite=(bot.user_id,), **kw)
-    await human.wait_for(joined(bot.user_id))
+    await human.wait_for(joined(bot.user_id, room))
     return room
 
 

@@ -147,6 +147,7 @@ class MatrixAdapter:
         self._thread_of: dict[str, str] = {}
         self._creators_cache: dict[str, frozenset[str]] = {}
         self.reconnects = 0
+        self.send_retries = 0
         self.connected = asyncio.Event()
 
     # -- construction and life cycle ------------------------------------------------
@@ -326,7 +327,11 @@ class MatrixAdapter:
                     events = events[i + 1 :]
                     break
             for src in events:
-                await self._handle_event(room_id, src)
+                try:
+                    await self._handle_event(room_id, src)
+                except Exception:
+                    # One odd event must not stop the bot from reading the rest.
+                    log.exception("matrix: cannot handle event %s", src.get("event_id"))
             if self._is_encrypted(room_id):
                 await self._tell_encrypted(room_id)
 
@@ -584,6 +589,7 @@ class MatrixAdapter:
             if time.monotonic() > deadline or (self._stopping.is_set() and attempt > 3):
                 raise MatrixSendError(f"sending to {room_id} kept failing: {problem}")
             log.warning("matrix: send to %s failed (%s), retrying", room_id, problem)
+            self.send_retries += 1
             await asyncio.sleep(self.backoff.delay(attempt))
 
 

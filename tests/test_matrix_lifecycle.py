@@ -1,0 +1,244 @@
+"""The Matrix adapter over time: restarts, a homeserver that goes away and comes back,
+encrypted rooms, and start-up errors a person running the bot can act on."""
+
+# Fixtures are imported from tests/conftest_matrix.py and named as test arguments.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.matrix_adapter import ENCRYPTED_NOTICE, MatrixAdapter, MatrixStartupError
+from bot.commands import Cog, command
+from bot.config import Config, MatrixConfig
+from bot.context import Context
+from bot.dispatcher import Dispatcher
+from tests.conftest_matrix import (  # noqa: F401
+    Person,
+    RunningBot,
+    connect,
+    matrix_bot,
+    person,
+    register,
+    synapse,
+)
+from tests.synapse import Account, Synapse, free_port
+from tests.test_matrix_adapter import (
+    ProbeCog,
+    body,
+    dispatcher_with,
+    joined,
+    notice_from,
+    room_with_bot,
+)
+
+pytestmark = pytest.mark.synapse
+
+PersonFactory = Callable[..., Awaitable[Person]]
+BotFactory = Callable[..., Awaitable[RunningBot]]
+
+
+def answers(human: Person, bot: RunningBot) -> list[str]:
+    return [body(e) for e in human.from_user(bot.user_id)]
+
+
+async def settle(human: Person, bot: RunningBot, room: str, marker: str) -> None:
+    """Send a last command and wait for its answer: everything before it is done."""
+    await human.say(room, f"!echo {marker}")
+    await human.wait_for(notice_from(bot.user_id, marker))
+
+
+async def test_restart_neither_replays_nor_loses_commands(
+    person: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    probe = ProbeCog()
+    bot = await matrix_bot(dispatcher_with(probe))
+    human = await person()
+    room = await room_with_bot(human, bot)
+    await human.say(room, "!echo before")
+    await human.wait_for(notice_from(bot.user_id, "before"))
+    await bot.stop()
+
+    # Sent while the bot is down: answered once it is back, exactly once.
+    await human.say(room, "!echo while down")
+    again = await matrix_bot(dispatcher_with(probe), account=bot.account, store_dir=bot.store_dir)
+    await human.wait_for(notice_from(bot.user_id, "while down"))
+    await settle(human, again, room, "after")
+    assert answers(human, bot) == ["before", "while down", "after"]
+    assert [c[0] for c in probe.calls] == ["echo"] * 3
+
+
+async def test_first_start_ignores_history(
+    person: PersonFactory,
+    matrix_bot: BotFactory,
+    synapse: Synapse,
+    register: Callable[[str], Account],
+) -> None:
+    # The bot's account is already in a room full of old commands before the bot starts.
+    account = register("bot")
+    human = await person()
+    room = await human.create_room(invite=(account.user_id,))
+    client = await connect(synapse, account)
+    await client.join(room)
+    await client.close()
+    for i in range(3):
+        await human.say(room, f"!echo old {i}")
+
+    probe = ProbeCog()
+    bot = await matrix_bot(dispatcher_with(probe), account=account)
+    await settle(human, bot, room, "new")
+    assert answers(human, bot) == ["new"]
+
+
+async def test_commands_sent_before_the_bot_joined_are_not_answered(
+    person: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    bot = await matrix_bot(dispatcher_with(ProbeCog()))
+    human = await person()
+    room = await human.create_room()
+    await human.say(room, "!echo not for you")
+    await human.client.room_invite(room, bot.user_id)
+    await human.wait_for(joined(bot.user_id))
+    await settle(human, bot, room, "for you")
+    assert answers(human, bot) == ["for you"]
+
+
+async def test_homeserver_restart_mid_session_loses_and_repeats_nothing(
+    person: PersonFactory, matrix_bot: BotFactory, synapse: Synapse
+) -> None:
+    gate, started = asyncio.Event(), asyncio.Event()
+
+    class Slow(Cog):
+        @command("slow", "Answers when the test lets it")
+        async def slow(self, ctx: Context) -> None:
+            started.set()
+            await gate.wait()
+            await ctx.reply("slow answer")
+
+    bot = await matrix_bot(dispatcher_with(ProbeCog(), Slow()))
+    human = await person()
+    room = await room_with_bot(human, bot)
+    await human.say(room, "!slow")
+    await asyncio.wait_for(started.wait(), 10)
+    try:
+        synapse.stop()
+        await asyncio.wait_for(_until(lambda: not bot.adapter.connected.is_set()), 10)
+        # The answer is due while the server is away: it must arrive once, later.
+        gate.set()
+        await asyncio.wait_for(_until(lambda: bot.adapter.send_retries > 0), 10)
+    finally:
+        synapse.start()
+    await asyncio.wait_for(bot.adapter.connected.wait(), 15)
+    await human.say(room, "!echo back again")
+    await human.wait_for(notice_from(bot.user_id, "back again"))
+    await human.wait_for(notice_from(bot.user_id, "slow answer"))
+    await settle(human, bot, room, "done")
+    assert sorted(answers(human, bot)) == ["back again", "done", "slow answer"]
+    assert bot.adapter.reconnects >= 1
+
+
+async def _until(cond: Callable[[], bool]) -> None:
+    # Polls adapter counters that have no event to wait on; bounded by the caller.
+    while not cond():  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+
+
+async def test_encrypted_room_is_told_once_that_the_bot_cannot_read_it(
+    person: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    bot = await matrix_bot(dispatcher_with(ProbeCog()))
+    human = await person()
+    room = await room_with_bot(human, bot, encrypted=True)
+    [notice] = await human.wait_for(notice_from(bot.user_id, "encrypted"))
+    assert body(notice) == ENCRYPTED_NOTICE
+    # An encrypted message (the bot cannot read it) does not bring the notice back.
+    await human.client.room_send(
+        room,
+        "m.room.encrypted",
+        {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AAAA",
+            "sender_key": "key",
+            "session_id": "x",
+            "device_id": "DEV",
+        },
+    )
+    await bot.stop()
+    again = await matrix_bot(
+        dispatcher_with(ProbeCog()), account=bot.account, store_dir=bot.store_dir
+    )
+    plain = await room_with_bot(human, again)
+    await settle(human, again, plain, "still here")
+    assert [body(e) for e in human.from_user(bot.user_id, room)] == [ENCRYPTED_NOTICE]
+
+
+def test_missing_secret_is_a_clear_start_up_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_SUCH_MATRIX_SECRET", raising=False)
+    cfg = Config(
+        matrix=MatrixConfig(
+            enabled=True,
+            homeserver="http://127.0.0.1:1",
+            user_id="@bot:localhost",
+            password_env="NO_SUCH_MATRIX_SECRET",
+        )
+    )
+    with pytest.raises(MatrixStartupError, match="NO_SUCH_MATRIX_SECRET is not set"):
+        MatrixAdapter.from_config(cfg, Dispatcher())
+    neither = Config(matrix=MatrixConfig(homeserver="http://x", user_id="@bot:localhost"))
+    with pytest.raises(MatrixStartupError, match="password_env or access_token_env"):
+        MatrixAdapter.from_config(neither, Dispatcher())
+    bad_user = Config(matrix=MatrixConfig(homeserver="http://x", user_id="bot"))
+    with pytest.raises(MatrixStartupError, match=r"matrix\.user_id"):
+        MatrixAdapter.from_config(bad_user, Dispatcher())
+
+
+async def test_unreachable_homeserver_is_a_clear_start_up_error(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens here
+    cfg = MatrixConfig(homeserver=f"http://127.0.0.1:{port}", user_id="@bot:localhost")
+    adapter = MatrixAdapter(cfg, Dispatcher(), store_dir=str(tmp_path), password="pw")
+    with pytest.raises(MatrixStartupError, match=f"cannot reach the Matrix homeserver at .*{port}"):
+        await adapter.start()
+
+
+async def test_wrong_password_and_token_login(
+    synapse: Synapse,
+    register: Callable[[str], Account],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account = register("bot")
+    cfg = MatrixConfig(homeserver=synapse.url, user_id=account.user_id)
+    wrong = MatrixAdapter(cfg, Dispatcher(), store_dir=str(tmp_path / "a"), password="nope")
+    with pytest.raises(MatrixStartupError, match=r"login as .* failed"):
+        await wrong.start()
+
+    monkeypatch.setenv("TEST_MATRIX_TOKEN", account.access_token)
+    full = Config(
+        matrix=MatrixConfig(
+            enabled=True,
+            homeserver=synapse.url,
+            user_id=account.user_id,
+            access_token_env="TEST_MATRIX_TOKEN",
+            store_path=str(tmp_path / "b"),
+        )
+    )
+    adapter = MatrixAdapter.from_config(full, Dispatcher())
+    await adapter.start()
+    assert adapter.client is not None and adapter.client.device_id == account.device_id
+    await adapter.stop()
+
+    other = Config(
+        matrix=MatrixConfig(
+            homeserver=synapse.url,
+            user_id="@someone-else:localhost",
+            access_token_env="TEST_MATRIX_TOKEN",
+            store_path=str(tmp_path / "c"),
+        )
+    )
+    mismatch = MatrixAdapter.from_config(other, Dispatcher())
+    with pytest.raises(MatrixStartupError, match="belongs to"):
+        await mismatch.start()
