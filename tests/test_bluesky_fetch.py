@@ -4,18 +4,20 @@ posts, the author's opt-out, and what happens when the AppView misbehaves."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from bot.assemble import assemble
-from bot.errors import NotFound, Refused, UpstreamUnavailable
+from bot.errors import NotFound, Refused, UpstreamUnavailable, UserError
 from bot.http import HttpClient, HttpSettings
 from bot.models import FetchedPosts
 from bot.sources.bluesky import BlueskySource
 from tests.fakes.base import Fault
 from tests.fakes.bluesky_server import FakeBluesky
-from tests.fakes.thread_builder import ThreadBuilder
+from tests.fakes.thread_builder import SynthImage, ThreadBuilder
 
 THREAD = "/xrpc/app.bsky.feed.getPostThread"
 FEED = "/xrpc/app.bsky.feed.getAuthorFeed"
@@ -121,10 +123,24 @@ async def test_deleted_post_in_the_middle_keeps_its_place(
         hole = got.posts[fake.uri(keys[14])]
         assert hole.status == "unavailable" and hole.text == ""
         assert hole.parent_id == fake.uri(keys[13])
+        assert hole.url == fake.url(keys[14])
         thread = assemble(got, 500)
         assert len(thread.posts) == 30
         assert thread.posts[0].id == fake.uri(keys[0])
         assert thread.posts[14].status == "unavailable"
+
+
+async def test_popular_thread_linked_in_the_middle(
+    fake: FakeBluesky, source: BlueskySource
+) -> None:
+    b, keys = chain_of(fake, 200)
+    for k in keys:
+        b.reply("bob", k, "great point")
+    fake.add_thread(b.build())
+    got = await unroll(source, fake.url(keys[120]))
+    assert {fake.uri(k) for k in keys} == set(got.posts)  # nobody else's replies
+    assert len(assemble(got, 500).posts) == 200
+    assert fake.sequential_round_trips() <= 3
 
 
 async def test_thread_that_answers_someone_else(fake: FakeBluesky, source: BlueskySource) -> None:
@@ -356,3 +372,47 @@ async def test_recent_posts_newest_first(fake: FakeBluesky, source: BlueskySourc
     texts = [got.posts[i].text for i in got.posts]
     assert texts == ["note 3", "note 2", "note 1", "note 0", "Part 3/3"]
     assert got.anchor_id == fake.uri(loose[-1])
+
+
+def _mangle(value: Any, rng: random.Random) -> Any:
+    """Drop a key, or swap a value for one of the wrong type, somewhere in the body."""
+    if isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        out = dict(value)
+        roll = rng.random()
+        if roll < 0.25:
+            del out[key]
+        elif roll < 0.5:
+            out[key] = rng.choice([None, 7, "x", [], {}, True])
+        else:
+            out[key] = _mangle(value[key], rng)
+        return out
+    if isinstance(value, list) and value:
+        i = rng.randrange(len(value))
+        return [*value[:i], _mangle(value[i], rng), *value[i + 1 :]]
+    return rng.choice([None, 7, "x", [], {}, False])
+
+
+async def test_mangled_responses_never_crash(fake: FakeBluesky, http: HttpClient) -> None:
+    """Whatever shape the AppView sends, the source answers or raises a user error."""
+    b, keys = chain_of(fake, 14)
+    b.update(keys[2], images=(SynthImage("alt"),), quote=b.post("bob", "q"))
+    fake.add_thread(b.build())
+    thread_body = await http.get_json(
+        f"{fake.base_url}{THREAD}", params=[("uri", fake.uri(keys[0])), ("depth", "10")]
+    )
+    feed_body = await http.get_json(
+        f"{fake.base_url}{FEED}", params=[("actor", fake.did("mira")), ("limit", "100")]
+    )
+    source = BlueskySource(http, fake.base_url)
+    rng = random.Random(7)
+    for _ in range(60):
+        fake.faults.clear()
+        if rng.random() < 0.5:
+            fake.inject(THREAD, Fault(200, _mangle(thread_body, rng)))
+        else:
+            fake.inject(FEED, Fault(200, _mangle(feed_body, rng)))
+        try:
+            await unroll(source, fake.url(keys[0]))
+        except UserError:
+            pass

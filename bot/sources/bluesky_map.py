@@ -350,7 +350,7 @@ def placeholder(
     """A deleted, blocked or hidden post that keeps its place in the thread."""
     return Post(
         id=uri,
-        url=post_web_url(uri),
+        url=post_web_url(uri, author.handle if author.handle != author.id else ""),
         author=author,
         created_at=created_at,
         text="",
