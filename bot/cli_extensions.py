@@ -14,3 +14,6 @@ Register = dict[
 
 def register(table: Register) -> None:
     """Each feature adds its subcommands here."""
+    from cogs.links.cli import register_cli as register_links
+
+    register_links(table)

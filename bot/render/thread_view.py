@@ -126,10 +126,11 @@ def header_message(thread: Thread, decide: Decide, count: int | None = None) -> 
     ]
     decision = decide(thread.content_notes)
     blocks.extend(_note_block(decision) if decision.action != "show" else ())
-    for link in thread.links:
-        if link.kind == "context":
-            url = link.target_url or link.target
-            blocks.append(Block("para", (Inline("Context: "), Inline(url, url))))
+    contexts = [link.target_url or link.target for link in thread.links if link.kind == "context"]
+    for url in contexts:
+        blocks.append(Block("para", (Inline("Context: "), Inline(url, url))))
+    if contexts:
+        blocks.append(Block("note", (Inline("To read a context thread here, unroll its link."),)))
     for notice in thread.notices:
         blocks.append(Block("note", (Inline(notice),)))
     if thread.truncated:

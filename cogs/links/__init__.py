@@ -1,0 +1,36 @@
+"""The thread-linking index: moved posts, context threads and continuations, found in the
+authors' own words or set by moderators, applied to every unroll."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cogs.links.apply import LinkApplier
+from cogs.links.cog import LinksCog
+from cogs.links.refs import RefParser
+from cogs.links.service import LinkService
+from storage.links_repo import LinksRepo
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+def build(app: App) -> LinkService:
+    repo = LinksRepo(app.db)
+    refs = RefParser(app.sources)
+    applier = LinkApplier(repo, app.unroller, refs)
+    return LinkService(repo, app.unroller, refs, applier)
+
+
+async def setup(app: App) -> None:
+    service = build(app)
+    app.unroller.add_processor(service.applier)
+    app.dispatcher.register(LinksCog(service))
+
+
+def service_of(app: App) -> LinkService:
+    """The service the app's links cog uses (for the command line)."""
+    for cog in app.dispatcher.cogs:
+        if isinstance(cog, LinksCog):
+            return cog.service
+    raise RuntimeError("the links feature is not loaded")

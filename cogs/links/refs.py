@@ -1,0 +1,79 @@
+"""Links to posts, reduced to a key the index can match: the post's stable id when the link
+alone tells it, else the link in its normal form.
+
+Every enabled source's parser is asked first; X status links (x.com, twitter.com) and
+Bluesky post links are recognised even when that source is disabled, so links to sites we
+cannot fetch are still recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.errors import UserError
+from bot.models import Author, PostRef
+from bot.sources import SourceRegistry
+from bot.sources.bluesky_parse import parse_post_link, post_uri
+from bot.sources.x_links import canonical_url, parse_x_url
+
+
+@dataclass(frozen=True)
+class Ref:
+    url: str  # the link in normal form
+    key: str  # the post id when known, else ``url``
+    user: str | None = None  # the account the link names (lowercased), when it names one
+
+
+class RefParser:
+    def __init__(self, sources: SourceRegistry | None = None) -> None:
+        self.sources = sources
+
+    def parse(self, url: str, author: Author | None = None) -> Ref | None:
+        """The post a link names, or None when it names no post we know of. ``author``
+        (the thread's author) lets a Bluesky link by handle resolve to the stable id."""
+        url = url.strip().strip("<>")
+        ref = self._registry_ref(url)
+        if ref is None:
+            ref = _fallback_ref(url)
+        if ref is None:
+            return None
+        return _to_ref(ref, author)
+
+    def _registry_ref(self, url: str) -> PostRef | None:
+        if self.sources is None:
+            return None
+        try:
+            return self.sources.parse(url)[1]
+        except UserError:
+            return None
+
+
+def _fallback_ref(url: str) -> PostRef | None:
+    try:
+        found = parse_x_url(url)
+        if found is not None:
+            return PostRef("x", canonical_url(*found), (found[1],))
+        return parse_post_link(url)
+    except UserError:
+        return None
+
+
+def _to_ref(ref: PostRef, author: Author | None) -> Ref:
+    if ref.source == "x" and ref.key:
+        user = parse_x_url(ref.url)
+        name = user[0].lower() if user and user[0].lower() != "i" else None
+        return Ref(ref.url, f"x:{ref.key[0]}", name)
+    if ref.source == "bluesky" and len(ref.key) == 2:
+        actor, rkey = ref.key
+        if actor.startswith("did:"):
+            return Ref(ref.url, post_uri(actor, rkey), actor)
+        if author is not None and author.handle.lower() == actor and author.id.startswith("did:"):
+            return Ref(ref.url, post_uri(author.id, rkey), author.id)
+        return Ref(ref.url, ref.url, actor)
+    return Ref(ref.url, ref.url, None)
+
+
+def same_author(ref: Ref, author: Author) -> bool:
+    """Whether a link may name the author's own post: it names them, or no one."""
+    if ref.user is None:
+        return True
+    return ref.user in (author.handle.lower(), author.id.lower())
