@@ -41,7 +41,7 @@ _PARAGRAPHS = frozenset(
 _LINES = frozenset(
     {"div", "li", "tr", "dt", "dd", "section", "article", "header", "footer", "figcaption", "hr"}
 )
-_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"[ \t\n\r\f]+")  # HTML whitespace; no-break spaces stay
 _MAX_INPUT = 200_000  # characters; statuses are far shorter, hostile input is cut
 
 
@@ -120,8 +120,8 @@ class _Writer:
         return not self.parts or self.parts[-1].endswith("\n")
 
     def text(self, s: str, raw: bool = False) -> None:
-        if not s:
-            return
+        if not s or (not raw and self.pending_breaks and not s.strip(" ")):
+            return  # nothing, or only whitespace between blocks
         if self.pending_breaks and self.parts:
             self.parts.append("\n" * self.pending_breaks)
         self.pending_breaks = 0

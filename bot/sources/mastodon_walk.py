@@ -153,6 +153,8 @@ class ThreadCrawl:
         self.children: dict[str, set[str]] = defaultdict(set)
         self.absent: set[str] = set()  # asked for directly: not found or not public
         self.ctx_done: set[str] = set()
+        # Statuses a context call returned as descendants of a thread post.
+        self.below_tree: set[str] = set()
         self.listing: list[Pos] = []  # positions of the author's statuses from listings
         self.notices: list[str] = []
         self.anchor: dict[str, Any] = {}
@@ -224,6 +226,7 @@ class ThreadCrawl:
         self.ctx_done.add(status["id"])
         self._add_page(ancestors)
         self._add_page(descendants)
+        self.below_tree.update(s["id"] for s in descendants.statuses)
         self.ancestors_hint = [s["id"] for s in ancestors.statuses]
 
     def _add_page(self, page: Page, listed: bool = False) -> None:
@@ -289,23 +292,39 @@ class ThreadCrawl:
                         stack.append(c)
 
         grow(top)
-        # Self-replies whose parent is hidden or deleted, inside the thread's time span.
+        # Self-replies whose parent is hidden or deleted: the context still lists them
+        # below the posts they descend from; the author's list shows them in time order.
         top_key = _sort_key(top["id"])
-        newest_key = max(_sort_key(s["id"]) for s in tree)
-        for s in list(self.by_id.values()):
-            pid = s.get("in_reply_to_id")
-            if (
-                s["id"] not in in_tree
-                and s["account"]["id"] == author
-                and s.get("in_reply_to_account_id") == author
-                and pid
-                and pid not in self.by_id
-                and top_key < _sort_key(pid) <= newest_key
-                and self._absent(pid)
-            ):
-                grow(s)
+        grown = True
+        while grown:
+            grown = False
+            for s in sorted(self.by_id.values(), key=lambda s: _sort_key(s["id"])):
+                if s["id"] not in in_tree and self._orphan_of_thread(s, top_key, tree):
+                    grow(s)
+                    grown = True
         opened = [s for s in tree if not self._finished(s)]
         return Analysis(top=top, up_pid=up_pid, tree=tree, open=opened)
+
+    def _orphan_of_thread(
+        self, s: dict[str, Any], top_key: tuple[int, int, str], tree: list[dict[str, Any]]
+    ) -> bool:
+        author = self.author_id
+        pid = s.get("in_reply_to_id")
+        if (
+            s["account"]["id"] != author
+            or s.get("in_reply_to_account_id") != author
+            or (pid and pid in self.by_id)
+            or _sort_key(s["id"]) <= top_key
+        ):
+            return False
+        if s["id"] in self.below_tree:
+            return True  # a descendant of a thread post, per the server's context
+        if pid:
+            return _sort_key(pid) > top_key and self._absent(pid)
+        # The parent was erased (its id is gone too): accept a listed self-reply that
+        # sits in a complete stretch of the list which also holds the thread.
+        span = self.cov.span_at(self.pos(s["id"]))
+        return span is not None and any(span[0] <= self.pos(t["id"]) <= span[1] for t in tree)
 
     def _finished(self, status: dict[str, Any]) -> bool:
         count = status.get("replies_count")
@@ -367,6 +386,7 @@ class ThreadCrawl:
             ancestors, descendants = await self._call(self.api.context(self.base, sid))
             self._add_page(ancestors)
             self._add_page(descendants)
+            self.below_tree.update(s["id"] for s in descendants.statuses)
 
         return step
 
@@ -530,9 +550,13 @@ class ThreadCrawl:
         posts: dict[str, Post] = {}
         for s in chosen.values():
             parent = self.by_id.get(s.get("in_reply_to_id") or "")
-            parent_uri = (
-                status_uri(parent, base) if parent is not None else guess_parent_uri(s, base)
-            )
+            if parent is not None:
+                parent_uri: str | None = status_uri(parent, base)
+            elif s.get("in_reply_to_account_id") and not s.get("in_reply_to_id"):
+                # A reply whose parent was erased: a key the assembler can hold a gap at.
+                parent_uri = f"{status_uri(s, base)}#erased-parent"
+            else:
+                parent_uri = guess_parent_uri(s, base)
             post = map_status(s, base, parent_uri, root_uri)
             posts[post.id] = post
         return FetchedPosts(

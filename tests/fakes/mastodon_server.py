@@ -70,6 +70,8 @@ class FakeStatus:
     quote: Any = None  # raw JSON for the "quote" field
     mentions: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    # A reply whose parent was erased for good: no parent id, but still "a reply to".
+    erased_parent_account: FakeAccount | None = None
     # Set for copies of another server's posts.
     remote_uri: str | None = None
     remote_url: str | None = None
@@ -200,8 +202,17 @@ class FakeMastodon(FakeServer):
             parent = st
         return posts
 
-    def delete(self, st: FakeStatus) -> None:
+    def delete(self, st: FakeStatus, *, erase: bool = False) -> None:
+        """Delete a post. Recently deleted rows stay in the database (hidden), so
+        context still walks through them; ``erase`` removes the row, which clears its
+        replies' parent id (the database nulls the foreign key)."""
         st.deleted = True
+        if erase:
+            for child in self.statuses.values():
+                if child.in_reply_to is st:
+                    child.in_reply_to = None
+                    child.erased_parent_account = st.account
+            del self.statuses[st.id]
 
     def mirror(self, origin: FakeMastodon, statuses: list[FakeStatus]) -> list[FakeStatus]:
         """Copies of ``origin``'s statuses as this server caches them: own ids, the
@@ -275,7 +286,11 @@ class FakeMastodon(FakeServer):
             "id": st.id,
             "created_at": _iso(st.created_ms),
             "in_reply_to_id": parent.id if parent else None,
-            "in_reply_to_account_id": parent.account.id if parent else None,
+            "in_reply_to_account_id": (
+                parent.account.id
+                if parent
+                else (st.erased_parent_account.id if st.erased_parent_account else None)
+            ),
             "sensitive": st.sensitive,
             "spoiler_text": st.spoiler_text,
             "visibility": st.visibility,
@@ -306,13 +321,14 @@ class FakeMastodon(FakeServer):
         return (len(status_id), status_id)
 
     def _children(self, st: FakeStatus) -> list[FakeStatus]:
-        kids = [s for s in self.statuses.values() if s.in_reply_to is st and not s.deleted]
+        # Deleted rows still link the tree; they are filtered out after the limits.
+        kids = [s for s in self.statuses.values() if s.in_reply_to is st]
         return sorted(kids, key=lambda s: self._key(s.id))
 
     def ancestors(self, st: FakeStatus) -> list[FakeStatus]:
         found: list[FakeStatus] = []
         cur = st.in_reply_to
-        while cur is not None and not cur.deleted and len(found) < ANCESTORS_LIMIT:
+        while cur is not None and len(found) < ANCESTORS_LIMIT:
             found.append(cur)
             cur = cur.in_reply_to
         return [s for s in reversed(found) if s.visible]
