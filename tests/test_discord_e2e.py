@@ -24,7 +24,7 @@ from bot.adapters.discord_adapter import DiscordAdapter, build
 from bot.app import App
 from bot.commands import Cog, Param, command
 from bot.config import parse_config
-from bot.context import Context
+from bot.context import Context, Room
 from bot.errors import ConfigError
 from bot.models import Author, ContentNote, FetchedPosts, Media, Post, PostRef
 from bot.render.thread_view import NoteDecision, default_decide
@@ -458,12 +458,9 @@ async def test_slow_handler_is_acknowledged_before_the_deadline(bot: Harness) ->
 async def test_late_interaction_is_logged_not_fatal(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot.fake.advance(0)  # the clock only moves when told
-    bot.source.delay_s = 0.0
-    rec = bot.fake._interaction(2, bot.fake._command_data("help", {}), None, None)
-    bot.fake.advance(5)  # the event reaches the bot after Discord's deadline passed
     with caplog.at_level(logging.WARNING):
-        await bot.fake.dispatch("INTERACTION_CREATE", rec.payload)
+        # The event reaches the bot after Discord's 3-second deadline passed.
+        rec = await bot.fake.slash("help", late_by_s=5)
         await bot.settled(rec)
     assert rec.late_callback and rec.callback is None
     assert "gone" in caplog.text
@@ -540,3 +537,57 @@ def test_missing_token_names_the_variable(tmp_path: Path) -> None:
     fake_app.config = config
     with pytest.raises(ConfigError, match="MY_BOT_TOKEN"):
         build(fake_app, env={})
+
+
+async def test_unroll_inside_a_thread_keeps_everything_in_that_thread(bot: Harness) -> None:
+    first = bot.source.add("1000", ["outer"])
+    await bot.unroll(first)
+    thread_id = bot.channel_posts()[-1]["id"]
+    threads_before = len(bot.fake.threads)
+
+    url = bot.source.add("1001", ["inner one", "inner two"])
+    rec = await bot.fake.slash("unroll", channel_id=thread_id, url=url)
+    await bot.settled(rec)
+    assert len(bot.fake.threads) == threads_before  # threads do not nest
+    inside = [shown(m["content"]) for m in bot.fake.channel_messages(thread_id)]
+    assert "Thread by Alice" in inside[-3] and "inner one" in inside[-2]
+    assert "inner two" in inside[-1]
+
+
+async def test_a_repeated_send_key_posts_once(bot: Harness) -> None:
+    from bot.render.document import Message as Doc
+    from bot.render.document import para
+
+    room = Room("discord", bot.fake.guild_id, bot.fake.channel_id)
+    message = Doc((para("x " * 1500),))  # two chunks
+    first = await bot.adapter.send(room, message, key="unrollbot-7-3")
+    again = await bot.adapter.send(room, message, key="unrollbot-7-3")  # e.g. after a restart
+    assert len(first) == 2 and first == again
+    assert len(bot.channel_posts()) == 2
+
+
+async def test_edit_in_place_grows_and_shrinks(bot: Harness) -> None:
+    from bot.render.document import Message as Doc
+    from bot.render.document import para
+
+    room = Room("discord", bot.fake.guild_id, bot.fake.channel_id)
+    refs = await bot.adapter.send(room, Doc((para("short"),)))
+    grown = await bot.adapter.edit(refs, Doc((para("y " * 1500),)))
+    assert len(grown) == 2 and grown[0] == refs[0]
+    contents = [m["content"] for m in bot.channel_posts()]
+    assert len(contents) == 2 and all(len(c) <= 2000 for c in contents)
+    assert sum(c.split().count("y") for c in contents) == 1500
+    shrunk = await bot.adapter.edit(grown, Doc((para("short again"),)))
+    assert shrunk == grown
+    contents = [m["content"] for m in bot.channel_posts()]
+    assert contents[0] == "short again" and contents[1].startswith("-#")
+
+
+async def test_rate_limited_post_is_retried_not_lost(bot: Harness) -> None:
+    bot.fake.rate_limit(f"/api/v10/channels/{bot.fake.channel_id}/messages", 0.05)
+    url = bot.source.add("1100", ["only post"])
+    await bot.unroll(url)
+    limited = [r for r in bot.fake.requests if r.path.endswith(f"{bot.fake.channel_id}/messages")]
+    assert len(limited) == 2  # the 429, then the retry
+    assert len(bot.channel_posts()) == 1
+    assert len(bot.fake.channel_messages(bot.channel_posts()[0]["id"])) == 1

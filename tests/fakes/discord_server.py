@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.base import FakeServer
+from tests.fakes.base import FakeServer, Fault
 
 API = "/api/v10"
 MANAGE_MESSAGES = 1 << 13
@@ -617,12 +617,32 @@ class FakeDiscord(FakeServer):
         name: str,
         member: dict[str, Any] | None = None,
         channel_id: str | None = None,
+        *,
+        late_by_s: float = 0.0,
         **options: Any,
     ) -> InteractionRecord:
-        """Invoke a slash command ("unroll", or "cw add" for a subcommand)."""
+        """Invoke a slash command ("unroll", or "cw add" for a subcommand). ``late_by_s``:
+        the event reaches the bot that long after Discord created it (a lagging gateway)."""
         rec = self._interaction(2, self._command_data(name, options), member, channel_id)
+        self.advance(late_by_s)
         await self.dispatch("INTERACTION_CREATE", rec.payload)
         return rec
+
+    def rate_limit(self, route_path: str, retry_after_s: float = 0.05, times: int = 1) -> None:
+        """Answer the next ``times`` requests to ``route_path`` (e.g.
+        ``/api/v10/channels/<id>/messages``) with Discord's 429. The ``Via`` header marks it
+        as Discord's own (discord.py treats a 429 without it as a Cloudflare ban)."""
+        body = {"message": "You are being rate limited.", "retry_after": retry_after_s}
+        headers = {
+            "Via": "1.1 google",
+            "Retry-After": str(retry_after_s),
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset-After": str(retry_after_s),
+            "X-RateLimit-Bucket": "fake-bucket",
+            "X-RateLimit-Scope": "user",
+        }
+        self.inject(route_path, *[Fault(429, dict(body, **{"global": False}), headers)] * times)
 
     async def autocomplete(
         self,
