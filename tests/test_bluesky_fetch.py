@@ -406,6 +406,7 @@ async def test_mangled_responses_never_crash(fake: FakeBluesky, http: HttpClient
     )
     source = BlueskySource(http, fake.base_url)
     rng = random.Random(7)
+    answered = refused = 0
     for _ in range(60):
         fake.faults.clear()
         if rng.random() < 0.5:
@@ -413,6 +414,11 @@ async def test_mangled_responses_never_crash(fake: FakeBluesky, http: HttpClient
         else:
             fake.inject(FEED, Fault(200, _mangle(feed_body, rng)))
         try:
-            await unroll(source, fake.url(keys[0]))
-        except UserError:
-            pass
+            got = await unroll(source, fake.url(keys[0]))
+        except UserError as exc:
+            assert str(exc)
+            refused += 1
+        else:
+            assert got.anchor_id in got.posts
+            answered += 1
+    assert answered and refused
