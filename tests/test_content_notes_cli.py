@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from cogs.content_notes.cli import classify_cli, register_cli
 
 
@@ -73,3 +75,22 @@ def test_registered_subcommand_reads_the_config(tmp_path: Path, capsys: object) 
     args = parser.parse_args(["--config", str(bad), "classify", "x"])
     assert runner(args) == 2  # type: ignore[operator]
     assert "nope" in capsys.readouterr().err  # type: ignore[attr-defined]
+
+
+def test_through_the_command_line_parser(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`unrollbot notes classify ...` as the bot's own parser builds it."""
+    from bot import cli
+
+    table: dict[str, object] = {}
+    register_cli(table)  # type: ignore[arg-type]
+    monkeypatch.setitem(cli.SUBCOMMANDS, "notes", table["notes"])  # type: ignore[arg-type]
+    monkeypatch.delenv("UNROLLBOT_CONFIG", raising=False)
+    args = cli.build_parser().parse_args(["notes", "classify", "TW: ed", "plain text"])
+    assert cli.SUBCOMMANDS["notes"][2](args) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["notes"] == [
+        {"category": "eating-disorders", "origin": "author", "reason": "ed"}
+    ]
+    assert rows[1] == {"text": "plain text", "notes": []}

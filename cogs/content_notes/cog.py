@@ -10,6 +10,7 @@ layer edits them in place).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -37,6 +38,7 @@ Resolver = Callable[[str], Awaitable[tuple[str, str]]]
 WarningChanged = Callable[[str], Awaitable[int]]
 
 MAX_REASON = 300
+_OFF_LOOP_POSTS = 50
 MAX_SUPPORT_LINE = 500
 _URL_TRIM = re.compile(r"[?#].*$")
 
@@ -117,7 +119,11 @@ class ContentNotesCog(Cog):
         """Apply author, auto and moderator notes to a thread (and its continuation)."""
         warnings = await self.repo.warnings_for(thread_keys(thread))
         moderator = [ContentNote(w.category, "moderator", w.reason) for w in warnings]
-        out = annotate(thread, self.classifier, moderator)
+        if len(thread.all_posts) > _OFF_LOOP_POSTS:
+            # Long threads: keep the event loop responsive while matching.
+            out = await asyncio.to_thread(annotate, thread, self.classifier, moderator)
+        else:
+            out = annotate(thread, self.classifier, moderator)
         if thread.continuation is not None:
             out = replace(out, continuation=await self.process(thread.continuation, request))
         return out
