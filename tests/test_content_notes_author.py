@@ -113,3 +113,16 @@ def test_thread_keeps_author_notes_per_post(clf: Classifier) -> None:
     thread = annotate(Thread("bluesky", "u1", "p1", author, posts), clf)
     assert thread.content_notes == (ContentNote("self-harm", "author", "sh"),)
     assert dict(thread.post_notes) == {"p2": (ContentNote("self-harm", "author", "sh"),)}
+
+
+def test_many_distinct_author_warnings_are_summarised(clf: Classifier) -> None:
+    author = Author("a", "a.example", "A", "https://a.example")
+    posts = tuple(
+        Post(f"p{i}", f"u{i}", author, "t", "text", content_notes=(author_note(f"topic {i}"),))
+        for i in range(6)
+    )
+    thread = annotate(Thread("mastodon", "u0", "p0", author, posts), clf)
+    assert thread.content_notes == (
+        ContentNote("other", "author", "topic 0; topic 1; topic 2 (+3 more)"),
+    )
+    assert len(thread.post_notes) == 6

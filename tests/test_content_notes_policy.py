@@ -87,3 +87,19 @@ def test_rendering_per_action_without_leaking_hidden_text() -> None:
     assert warn.spoiler == "Content note: suicide"
     hidden = post_message(post, "", [SUI], lambda n: decide(ScopePolicy({"suicide": "hide"}), n))
     assert post.url in plain.message_text(hidden)
+
+
+def test_warned_post_in_matrix_and_discord_formats_does_not_leak() -> None:
+    from bot.render import html, markdown
+
+    long_secret = " ".join([SECRET] * 120)  # several chunks
+    message = post_message(_post(long_secret), "1/1 ", [SUI], lambda n: decide(ScopePolicy(), n))
+    chunks = html.render(message, 4000)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert "suicide a lot" not in chunk.body  # notifications and previews show body
+        assert 'data-mx-spoiler="Content note: suicide"' in chunk.formatted_body
+    parts = markdown.chunks(message, 2000)
+    spoilered = [p for p in parts if "suicide a lot" in p]
+    assert len(spoilered) > 1
+    assert all(p.count("||") >= 2 for p in spoilered)

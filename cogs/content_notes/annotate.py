@@ -15,6 +15,8 @@ from cogs.content_notes.normalize import normalise_phrase
 
 # When one category is noted by several origins, the most deliberate one speaks.
 _PRIORITY = {"moderator": 0, "author": 1, "auto": 2}
+# A thread whose every post has its own warning must not get a paragraph-long label.
+MAX_AUTHOR_REASONS = 3
 
 
 def post_text(post: Post) -> str:
@@ -63,7 +65,10 @@ def merge_notes(notes: Iterable[ContentNote]) -> tuple[ContentNote, ...]:
         for n in top:
             if n.reason and n.reason not in reasons:
                 reasons.append(n.reason)
-        out.append(ContentNote(cat, origin, "; ".join(reasons)))
+        shown = "; ".join(reasons[:MAX_AUTHOR_REASONS])
+        if len(reasons) > MAX_AUTHOR_REASONS:
+            shown += f" (+{len(reasons) - MAX_AUTHOR_REASONS} more)"
+        out.append(ContentNote(cat, origin, shown))
     return tuple(out)
 
 
