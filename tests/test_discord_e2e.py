@@ -591,3 +591,24 @@ async def test_rate_limited_post_is_retried_not_lost(bot: Harness) -> None:
     assert len(limited) == 2  # the 429, then the retry
     assert len(bot.channel_posts()) == 1
     assert len(bot.fake.channel_messages(bot.channel_posts()[0]["id"])) == 1
+
+
+async def test_missing_thread_permission_gets_an_actionable_answer(bot: Harness) -> None:
+    bot.fake.forbidden.add(("POST", "/channels/{channel_id}/messages/{message_id}/threads"))
+    url = bot.source.add("1200", ["a", "b"])
+    rec = await bot.unroll(url)
+    answer = " ".join(rec.texts())
+    assert "Create Public Threads" in shown(answer) and rec.ephemeral
+    assert len(bot.channel_posts()) == 1  # the header only; no wall of posts in the channel
+
+
+async def test_a_refused_token_is_a_clear_error(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        config = parse_config(f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n')
+        app = await App.create(config, sources=[], extensions=[])
+        adapter = DiscordAdapter(
+            app, "wrong-token", api_base_url=fake.base_url, gateway_url=fake.gateway_url
+        )
+        with pytest.raises(ConfigError, match="refused the bot token"):
+            await asyncio.wait_for(adapter.run(), 5)
+        await app.close()

@@ -23,7 +23,7 @@ import yarl
 from bot.adapters.discord_commands import CommandBinder
 from bot.adapters.discord_format import MAX_CONTENT, NO_MENTIONS, api_base, nonce_for, render
 from bot.context import MessageRef, Room
-from bot.errors import ConfigError
+from bot.errors import ConfigError, PermissionDenied
 from bot.render.document import Capabilities, Message
 
 if TYPE_CHECKING:
@@ -36,6 +36,11 @@ NAME = "discord"
 THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440
 # A left-over chunk after an edit that got shorter (Discord refuses an empty message).
 BLANK = "-# (continued above)"
+
+
+# Discord's own addresses, kept before anything points the library elsewhere.
+_DISCORD_API = discord.http.Route.BASE
+_DISCORD_GATEWAY = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
 
 class _Client(discord.Client):
@@ -78,10 +83,10 @@ class DiscordAdapter:
         self.test_guild_ids = list(test_guild_ids or [])
         # discord.py reads these two class attributes when it connects; they are the only
         # settings that point the unmodified library at a proxy (or a test server).
-        if api_base_url:
-            discord.http.Route.BASE = api_base(api_base_url)
-        if gateway_url:
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+        discord.http.Route.BASE = api_base(api_base_url) if api_base_url else _DISCORD_API
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = (
+            yarl.URL(gateway_url) if gateway_url else _DISCORD_GATEWAY
+        )
         self.client = _Client(self, guild_ready_timeout)
         self.binder = CommandBinder(self, ack_after_s=ack_after_s)
         self.ready = asyncio.Event()
@@ -178,7 +183,13 @@ class DiscordAdapter:
                 # delivery does not post the same chunk twice.
                 # (discord.py always sends enforce_nonce with a nonce).
                 kwargs = {"nonce": nonce_for(key, i)}
-            sent = await target.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
+            try:
+                sent = await target.send(content, allowed_mentions=NO_MENTIONS, **kwargs)
+            except discord.Forbidden:
+                raise PermissionDenied(
+                    "I cannot post in this channel. Give the bot Send Messages (and Send "
+                    "Messages in Threads) here, or unroll with private:true."
+                ) from None
             refs.append(
                 MessageRef(
                     NAME,
@@ -201,11 +212,17 @@ class DiscordAdapter:
         if not isinstance(channel, discord.TextChannel):
             # Voice text chats, DMs: no threads, the posts follow the header.
             return MessageRef(NAME, room.channel, header.message_id, None)
-        created = await channel.create_thread(
-            name=name,
-            message=discord.Object(int(header.message_id)),
-            auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-        )
+        try:
+            created = await channel.create_thread(
+                name=name,
+                message=discord.Object(int(header.message_id)),
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            )
+        except discord.Forbidden:
+            raise PermissionDenied(
+                "I cannot start threads in this channel. Give the bot Create Public Threads "
+                "and Send Messages in Threads here, or unroll with private:true."
+            ) from None
         self._guild_of[str(created.id)] = str(channel.guild.id)
         return MessageRef(NAME, room.channel, header.message_id, str(created.id))
 

@@ -176,6 +176,8 @@ class FakeDiscord(FakeServer):
         self.resumes: list[str] = []  # paths the RESUME arrived on
         self.gateway_paths: list[str] = []
         self.identified = asyncio.Event()
+        # (method, route template) the bot lacks the permission for: 403 Missing Permissions.
+        self.forbidden: set[tuple[str, str]] = set()
         self._clock_offset = 0.0
 
     # --- clock ----------------------------------------------------------------------------
@@ -764,6 +766,8 @@ class FakeDiscord(FakeServer):
                 # Webhook and callback routes carry their token in the path, not a header.
                 if not route.startswith(("/webhooks", "/interactions")):
                     self._auth(request)
+                if (request.method, route) in self.forbidden:
+                    raise DiscordError(403, 50013, "Missing Permissions")
                 status, body = await handler(request, call, **request.match_info)
             except DiscordError as err:
                 status, body = err.status, err.body
