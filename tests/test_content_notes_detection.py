@@ -74,6 +74,7 @@ def test_seed_file_as_given_gets_the_same_notes(clf: Classifier) -> None:
         "Rapeseed fields in May.",
         "Read https://example.com/suicide-prevention/slides later",
         "@therapist_bot summarise this",
+        "Write to abuse@example.com or @suicide@mastodon.example",
         "Ed from accounting brought cake; SH sounds are hard; MH370 tonight.",
         "The deadline moved to Friday.",
         "Release 2.3 fixes a memory leak.",

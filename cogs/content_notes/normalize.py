@@ -3,7 +3,7 @@
 Case, accents, plurals, hashtags (``#MentalHealth`` -> ``mental health``), leetspeak
 (``su1cide``) and censored spellings (``r*pe``) are folded so one lexicon entry catches
 them all, while each token keeps its span so a note can quote the words that triggered it.
-Links and @mentions are skipped: words inside a URL are not the author's prose.
+Links, e-mail addresses and @mentions are skipped: they are not the author's prose.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 _URL = re.compile(
     r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|app|social|blogspot)\b\S*", re.I
 )
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _MENTION = re.compile(r"(?<![\w@])@[\w.-]+(?:@[\w.-]+)?")
 # A raw word: letters/digits plus the characters people use inside words to censor or
 # disguise them; hyphens, underscores and apostrophes are split or dropped afterwards.
@@ -93,7 +94,7 @@ def _blank(text: str, pattern: re.Pattern[str]) -> str:
 
 def tokenize(text: str) -> list[Token]:
     """Words of ``text`` in order, normalised, with their original spans."""
-    cleaned = _blank(_blank(text, _URL), _MENTION)
+    cleaned = _blank(_blank(_blank(text, _EMAIL), _URL), _MENTION)
     tokens: list[Token] = []
     for m in _RAW_WORD.finditer(cleaned):
         raw, base = m.group(0), m.start()
