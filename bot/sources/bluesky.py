@@ -171,7 +171,11 @@ class BlueskySource:
             walk.recompute()
             if walk.over_cap() or walk.complete():
                 break
-            plan = walk.plan(max_pages=max_pages, descents_left=MAX_DESCENTS - descents)
+            plan = walk.plan(
+                max_pages=max_pages,
+                descents_left=MAX_DESCENTS - descents,
+                per_round=self._http.settings.per_host_concurrency,
+            )
             if plan.empty:
                 walk.incomplete = True
                 break

@@ -109,6 +109,11 @@ class Walk:
     def _add_view(self, raw: Any) -> str:
         view = as_dict(raw, "post")
         uri = req_str(view, "uri", "post")
+        if uri in self.posts:
+            # Seen in an earlier response (responses overlap): keep the larger count.
+            count = opt_int(view, "replyCount")
+            self.reply_count[uri] = max(self.reply_count.get(uri, 0), count)
+            return uri
         post = map_post(view)
         self.views[uri] = view
         self.posts[uri] = post
@@ -403,7 +408,9 @@ class Walk:
     def over_cap(self) -> bool:
         return len(self.chain) > self.max_posts
 
-    def plan(self, *, max_pages: int, descents_left: int, per_round: int = 6) -> Plan:
+    def plan(self, *, max_pages: int, descents_left: int, per_round: int = 4) -> Plan:
+        """The next round's requests, at most ``per_round`` of them (more would queue
+        behind the client's per-host limit and cost a round trip of their own)."""
         plan = Plan()
         first_time = self._time(self.first)
         feed_open = (
@@ -416,12 +423,14 @@ class Walk:
         )
         plan.feed_page = feed_open
         gaps = [g for g in self.gaps() if g not in self.requested]
-        if gaps and (not feed_open or self._gap_is_far(gaps[0], max_pages)):
-            plan.gap_fills = gaps[:2]
+        room = max(1, per_round) - int(feed_open)
+        if gaps and room > 0 and (not feed_open or self._gap_is_far(gaps[0], max_pages)):
+            plan.gap_fills = gaps[: min(2, room)]
+            room -= len(plan.gap_fills)
         reached_thread = self.feed.thread_items > 0
-        if not feed_open or not reached_thread:
+        if room > 0 and (not feed_open or not reached_thread):
             pending = [u for u in self.frontier() if u not in self.requested]
-            plan.descents = pending[: min(per_round, descents_left)]
+            plan.descents = pending[: min(room, descents_left)]
         return plan
 
     def _gap_is_far(self, gap: str, max_pages: int) -> bool:

@@ -21,6 +21,7 @@ import hashlib
 from base64 import b32encode
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache, lru_cache
 from typing import Any
 
 from aiohttp import web
@@ -54,10 +55,12 @@ def _b32(data: bytes, n: int) -> str:
     return b32encode(data).decode().lower().rstrip("=")[:n]
 
 
+@cache
 def did_for(key: str) -> str:
     return "did:plc:" + _b32(hashlib.sha256(key.encode()).digest(), 24)
 
 
+@lru_cache(maxsize=65536)
 def cid_for(text: str) -> str:
     return "bafyrei" + _b32(hashlib.sha256(text.encode()).digest(), 52)
 
