@@ -28,7 +28,7 @@ from storage.threads_repo import ThreadRepo
 log = logging.getLogger(__name__)
 
 # Feature modules loaded at start-up; each has ``async def setup(app: App) -> None``.
-EXTENSIONS: list[str] = ["cogs.links"]
+EXTENSIONS: list[str] = ["cogs.links", "cogs.content_notes"]
 
 
 class Adapter(Protocol):

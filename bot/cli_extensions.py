@@ -14,6 +14,8 @@ Register = dict[
 
 def register(table: Register) -> None:
     """Each feature adds its subcommands here."""
+    from cogs.content_notes.cli import register_cli as register_notes
     from cogs.links.cli import register_cli as register_links
 
     register_links(table)
+    register_notes(table)
