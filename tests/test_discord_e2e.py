@@ -196,7 +196,7 @@ async def test_login_sync_and_command_schema(bot: Harness) -> None:
     assert options["private"]["type"] == 5 and not options["private"].get("required")
     assert all(1 <= len(o["description"]) <= 100 for o in unroll["options"])
     assert unroll["default_member_permissions"] is None
-    assert unroll["contexts"] == [0]  # servers only
+    assert unroll["contexts"] == [0] and unroll["dm_permission"] is False  # servers only
 
     cw = by_name[("cw", 1)]
     subs = {o["name"]: o for o in cw["options"]}

@@ -254,6 +254,7 @@ class CommandBinder:
                 name=name,
                 description=f"{name}: {words}"[:100],
                 allowed_contexts=GUILD_ONLY,
+                guild_only=True,
                 default_permissions=MODERATOR if all(s.moderator for s in subs) else None,
             )
             for spec in subs:
@@ -294,6 +295,9 @@ class CommandBinder:
             callback=callback,
             allowed_contexts=GUILD_ONLY if top else None,
         )
+        if top:
+            # Also the older dm_permission flag, for clients that predate "contexts".
+            command.guild_only = True
         for p in spec.params:
             source = self._suggestions(spec, p)
             if source is not None:
@@ -352,6 +356,7 @@ class CommandBinder:
             callback=callback,
             allowed_contexts=GUILD_ONLY,
         )
+        menu.guild_only = True
         if spec.moderator:
             menu.default_permissions = MODERATOR
         return menu

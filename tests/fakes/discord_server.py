@@ -477,6 +477,8 @@ class FakeDiscord(FakeServer):
                 session.socket = None  # replayed on RESUME
 
     async def dispatch(self, event: str, data: Any) -> None:
+        if not self.sessions:
+            raise AssertionError(f"{event}: the bot has not identified on the gateway yet")
         for session in list(self.sessions.values()):
             if event.startswith("MESSAGE_") and not session.intents & INTENT_GUILD_MESSAGES:
                 continue
