@@ -255,9 +255,23 @@ async def test_opted_out_context_post_is_not_shown(
     question = b.post("quiet", "a question")
     keys = b.chain("mira", 3, after=question)
     fake.add_thread(b.build())
-    got = await unroll(source, fake.url(keys[0]))
-    context = got.posts[fake.uri(question)]
-    assert context.status == "unavailable" and context.text == ""
+    got = await unroll(source, fake.url(keys[1]))
+    assert fake.uri(question) not in got.posts
+    thread = assemble(got, 500)
+    assert [p.text for p in thread.posts] == ["Part 1/3", "Part 2/3", "Part 3/3"]
+
+
+async def test_reply_to_a_deleted_post_starts_with_the_author(
+    fake: FakeBluesky, source: BlueskySource
+) -> None:
+    b = ThreadBuilder()
+    question = b.post("bob", "a question")
+    keys = b.chain("mira", 3, after=question)
+    b.delete(question)
+    fake.add_thread(b.build())
+    got = await unroll(source, fake.url(keys[2]))
+    thread = assemble(got, 500)
+    assert [p.text for p in thread.posts] == ["Part 1/3", "Part 2/3", "Part 3/3"]
 
 
 # ---- errors -------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from bot.sources.bluesky_map import (
     post_opted_out,
     reply_refs,
     req_str,
-    unknown_author,
 )
 from bot.sources.bluesky_parse import split_post_uri, tid_time, uri_did
 
@@ -476,6 +475,8 @@ class Walk:
             if post is not None:
                 view = self.views[uri]
                 if uri != self.anchor and post_opted_out(view):
+                    if post.author.id != self.author:
+                        continue  # someone else's context post: never shown, not needed
                     out[uri] = placeholder(
                         uri,
                         post.author,
@@ -491,7 +492,11 @@ class Walk:
             if hole is None:
                 continue
             did = uri_did(uri) or ""
-            author = self.posts[self.anchor].author if did == self.author else unknown_author(did)
+            if did != self.author:
+                # Someone else's deleted or blocked post above the thread: leaving it out
+                # lets the author's first post start the thread.
+                continue
+            author = self.posts[self.anchor].author
             out[uri] = placeholder(
                 uri,
                 author,
