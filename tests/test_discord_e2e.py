@@ -108,6 +108,10 @@ class TagCog(Cog):
     async def tag_show(self, ctx: Context) -> None:
         await ctx.reply("No tags.", private=True)
 
+    @command("Bad Name", "Discord refuses capitals and spaces in command names")
+    async def bad(self, ctx: Context) -> None:
+        await ctx.reply("unreachable on Discord", private=True)
+
     @command("slow", "Takes a while before answering")
     async def slow(self, ctx: Context) -> None:
         await asyncio.sleep(0.3)
@@ -220,6 +224,8 @@ async def test_login_sync_and_command_schema(bot: Harness) -> None:
     cw_menu = by_name[("Apply content warning", 3)]
     assert int(cw_menu["default_member_permissions"]) == MANAGE_MESSAGES
     assert ("help", 1) in by_name and ("slow", 1) in by_name
+    # A declaration Discord cannot take is left out; everything else is offered.
+    assert not any(name.lower().startswith("bad") for name, _ in by_name)
 
 
 async def test_unroll_posts_header_then_thread_in_order(bot: Harness) -> None:

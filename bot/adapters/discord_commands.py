@@ -18,6 +18,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import discord
@@ -234,32 +235,47 @@ class CommandBinder:
 
     # --- building -------------------------------------------------------------------------
     def install(self, specs: Iterable[CommandSpec]) -> None:
+        """Add every declared command. One Discord cannot take (a name with capitals or
+        spaces, too many options) is logged and left out; the rest still work."""
         specs = sorted(specs, key=lambda s: s.name)
         top_level = {s.name for s in specs if s.group is None}
         grouped: dict[str, list[CommandSpec]] = {}
         for spec in specs:
             if spec.group is None:
-                self.tree.add_command(self._slash(spec, spec.name, top=True))
+                self._add(spec.name, partial(self._slash, spec, spec.name, top=True))
             elif spec.group in top_level:
-                log.warning("discord: %r is both a command and a group; skipped", spec.group)
+                log.error("discord: %r is both a command and a group; skipped", spec.group)
             else:
                 grouped.setdefault(spec.group, []).append(spec)
             if spec.context_menu:
-                self.tree.add_command(self._context_menu(spec))
+                self._add(spec.context_menu, partial(self._context_menu, spec))
         for name, subs in grouped.items():
-            words = ", ".join(s.name.split(" ", 1)[1] for s in subs)
-            # default_permissions exists only on top-level commands: a group is hidden from
-            # members only when every subcommand is for moderators.
-            group = app_commands.Group(
-                name=name,
-                description=f"{name}: {words}"[:100],
-                allowed_contexts=GUILD_ONLY,
-                guild_only=True,
-                default_permissions=MODERATOR if all(s.moderator for s in subs) else None,
-            )
-            for spec in subs:
-                group.add_command(self._slash(spec, spec.name.split(" ", 1)[1], top=False))
-            self.tree.add_command(group)
+            self._add(name, partial(self._group, name, subs))
+
+    def _add(self, name: str, build: Callable[[], Any]) -> None:
+        try:
+            self.tree.add_command(build())
+        except (ValueError, TypeError, app_commands.AppCommandError) as exc:
+            log.error("discord: command %r cannot be offered on Discord: %s", name, exc)
+
+    def _group(self, name: str, subs: list[CommandSpec]) -> app_commands.Group:
+        words = ", ".join(s.name.split(" ", 1)[1] for s in subs)
+        # default_permissions exists only on top-level commands: a group is hidden from
+        # members only when every subcommand is for moderators.
+        group = app_commands.Group(
+            name=name,
+            description=f"{name}: {words}"[:100],
+            allowed_contexts=GUILD_ONLY,
+            guild_only=True,
+            default_permissions=MODERATOR if all(s.moderator for s in subs) else None,
+        )
+        for spec in subs:
+            sub = spec.name.split(" ", 1)[1]
+            try:
+                group.add_command(self._slash(spec, sub, top=False))
+            except (ValueError, TypeError, app_commands.AppCommandError) as exc:
+                log.error("discord: command %r cannot be offered on Discord: %s", spec.name, exc)
+        return group
 
     def _slash(
         self, spec: CommandSpec, name: str, *, top: bool
