@@ -155,6 +155,8 @@ class ThreadCrawl:
         self.ctx_done: set[str] = set()
         # Statuses a context call returned as descendants of a thread post.
         self.below_tree: set[str] = set()
+        # (first, last position, statuses per id unit) of list pages that came back full.
+        self.full_pages: list[tuple[int, int, float]] = []
         self.listing: list[Pos] = []  # positions of the author's statuses from listings
         self.notices: list[str] = []
         self.anchor: dict[str, Any] = {}
@@ -401,6 +403,7 @@ class ThreadCrawl:
             ids = [s["id"] for s in page.statuses]
             if len(ids) + page.malformed >= PAGE_LIMIT:
                 hi = max(self.pos(i) for i in ids) if ids else lo
+                self._full_page(lo, hi, len(ids))
             else:
                 hi = self.pos(max_id, -1) if max_id else self.cov.top
             self.cov.add(lo, hi)
@@ -418,11 +421,16 @@ class ThreadCrawl:
             ids = [s["id"] for s in page.statuses]
             if len(ids) + page.malformed >= PAGE_LIMIT:
                 lo = min(self.pos(i) for i in ids) if ids else hi
+                self._full_page(lo, hi, len(ids))
             else:
                 lo = self.pos(since_id, 1) if since_id else self.cov.bottom
             self.cov.add(lo, hi)
 
         return step
+
+    def _full_page(self, lo: Pos, hi: Pos, count: int) -> None:
+        if self.snowflake and hi > lo:
+            self.full_pages.append((lo, hi, count / ((hi - lo) / 2)))
 
     def _rate(self, tree: list[dict[str, Any]]) -> float:
         """The author's statuses per id unit, from complete stretches of their list when
@@ -442,8 +450,9 @@ class ThreadCrawl:
 
     def _plan_snowflake(self, a: Analysis) -> list[Callable[[], Awaitable[None]]]:
         plan: list[Callable[[], Awaitable[None]]] = []
-        width = max(1, int(FILL / self._rate(a.tree)))  # id units per window
-        gaps: list[Callable[[], Awaitable[None]]] = []
+        rate = self._rate(a.tree)
+        # Holes to fill: (first position, last position, forward?).
+        holes: list[tuple[int, int, bool]] = []
         tail: int | None = None  # ids above this are still to list
         below: int | None = None  # ids below this are still to list
         if a.up_pid is not None:
@@ -451,21 +460,41 @@ class ThreadCrawl:
                 plan += self._fetch_parent(a.up_pid)  # e.g. a first post replying to others
             else:
                 back_gaps, bottom = self.cov.gaps_below(self.pos(a.top["id"], -1))
-                for g_lo, g_hi in back_gaps:
-                    for lo_id, hi_id in self._split(g_lo, g_hi, width):
-                        gaps.append(self._backward(str(hi_id), str(lo_id)))
+                holes += [(lo, hi, False) for lo, hi in back_gaps]
                 below = None if bottom is None else bottom // 2 + 1
         if a.open:
             start = min(self.pos(s["id"], 1) for s in a.open)
             fwd_gaps, tail_pos = self.cov.gaps_from(start)
-            for g_lo, g_hi in fwd_gaps:
-                for lo_id, hi_id in self._split(g_lo, g_hi, width):
-                    gaps.append(self._forward(str(lo_id), str(hi_id)))
+            holes += [(lo, hi, True) for lo, hi in fwd_gaps]
             tail = None if tail_pos is None else (tail_pos - 1) // 2
+        slots = SLOTS - len(plan)
         reserve = (tail is not None) + (below is not None)
-        slots = SLOTS - len(plan)
-        plan += gaps[: max(1, slots - reserve)]
-        slots = SLOTS - len(plan)
+        # Each hole gets the windows its estimated size asks for, within what the
+        # frontiers leave; slots nobody else needs split the holes further.
+        needs = [
+            max(1, -(-int((hi - lo) / 2 * self._density(lo, hi, rate)) // FILL))
+            for lo, hi, _ in holes
+        ]
+        given = [0] * len(holes)
+        budget = max(1, slots - reserve) if holes else 0
+        order = sorted(range(len(holes)), key=lambda i: -needs[i])
+        for i in order:  # one window per hole first
+            if budget:
+                given[i], budget = 1, budget - 1
+        for i in order:  # then what each is estimated to need
+            extra = max(0, min(budget, needs[i] - given[i]))
+            given[i], budget = given[i] + extra, budget - extra
+        while budget and not reserve and order:  # spare slots: smaller windows
+            for i in order:
+                if budget:
+                    given[i], budget = given[i] + 1, budget - 1
+        for (lo, hi, forward), n in zip(holes, given, strict=True):
+            for lo_id, hi_id in self._split(lo, hi, n):
+                step = self._forward if forward else self._backward
+                plan.append(
+                    step(str(lo_id), str(hi_id)) if forward else step(str(hi_id), str(lo_id))
+                )
+        slots = max(0, SLOTS - len(plan))
         n_fwd = n_back = 0
         if tail is not None and below is not None:
             n_fwd = max(1, slots // 2)
@@ -477,11 +506,13 @@ class ThreadCrawl:
         # Consecutive windows share a boundary id b: one holds ids up to b, the next
         # starts above b (min_id/since_id and max_id are all exclusive).
         if tail is not None:
+            width = max(1, int(FILL / self._density(2 * tail, 2 * tail, rate)))
             bounds = [tail + i * width for i in range(n_fwd)]
             for i, b in enumerate(bounds):
                 nxt = str(bounds[i + 1] + 1) if i + 1 < len(bounds) else None
                 plan.append(self._forward(str(b), nxt))
         if below is not None:
+            width = max(1, int(FILL / self._density(2 * below, 2 * below, rate)))
             bounds = [below - i * width for i in range(n_back)]
             for i, b in enumerate(bounds):
                 since = bounds[i + 1] if i + 1 < len(bounds) and bounds[i + 1] > 0 else None
@@ -491,13 +522,21 @@ class ThreadCrawl:
                     break
         return plan
 
+    def _density(self, lo: int, hi: int, rate: float) -> float:
+        """Statuses per id unit near positions lo..hi: a full page next to them says
+        more than the average."""
+        best = rate
+        for h_lo, h_hi, density in self.full_pages:
+            if h_lo - 2 <= hi and lo <= h_hi + 2:
+                best = max(best, density)
+        return best
+
     @staticmethod
-    def _split(g_lo: int, g_hi: int, width: int) -> list[tuple[int, int]]:
-        """Exclusive id bounds (after, before) of windows covering positions
-        ``g_lo..g_hi``, each about ``width`` ids wide."""
+    def _split(g_lo: int, g_hi: int, n: int) -> list[tuple[int, int]]:
+        """Exclusive id bounds (after, before) of ``n`` windows covering positions
+        ``g_lo..g_hi``."""
         lo_id, hi_id = (g_lo - 1) // 2, g_hi // 2 + 1
-        n = max(1, -(-(hi_id - lo_id) // width))
-        step = max(1, -(-(hi_id - lo_id) // n))
+        step = max(1, -(-(hi_id - lo_id) // max(1, n)))
         return [(b, min(b + step + 1, hi_id)) for b in range(lo_id, hi_id - 1, step)]
 
     def _plan_paged(self, a: Analysis) -> list[Callable[[], Awaitable[None]]]:
