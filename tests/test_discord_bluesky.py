@@ -74,6 +74,10 @@ async def test_a_long_bluesky_thread_lands_in_a_discord_thread(tmp_path: Path) -
         c.json.get("allowed_mentions") == {"parse": []}
         for c in fake.calls_to("POST", "/channels/{channel_id}/messages")
     )
+    # The caller watched progress in the private original response, ending with a link.
+    progress = [e.get("content", "") for e in rec.original_edits]
+    assert any("Posted 50 of 60" in p for p in progress)
+    assert rec.original is not None and "Unrolled 60 posts" in rec.original["content"]
     assert fake.unknown == []
     print(
         f"\nack {acked * 1000:.0f} ms; 60-post unroll done in {elapsed * 1000:.0f} ms; "

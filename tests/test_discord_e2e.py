@@ -379,7 +379,9 @@ async def test_apply_content_warning_menu_opens_a_modal_and_edits_in_place(bot: 
     count_before = len(bot.fake.messages)
 
     mod = bot.fake.new_user("mod", moderator=True)
-    menu = await bot.fake.context_menu("Apply content warning", header, mod)
+    # On one of the posts inside the Discord thread (the header works the same way).
+    post = bot.fake.channel_messages(header["id"])[1]
+    menu = await bot.fake.context_menu("Apply content warning", post, mod)
     await bot.fake.wait_acknowledged(menu)
     assert menu.callback_type == 9
     fields = re.findall(r"'custom_id': '(\w+)'", str(menu.callback["data"]["components"]))  # type: ignore[index]
