@@ -5,6 +5,7 @@ posts, the author's opt-out, and what happens when the AppView misbehaves."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -141,6 +142,15 @@ async def test_popular_thread_linked_in_the_middle(
     assert {fake.uri(k) for k in keys} == set(got.posts)  # nobody else's replies
     assert len(assemble(got, 500).posts) == 200
     assert fake.sequential_round_trips() <= 3
+
+
+async def test_author_reposting_their_own_thread(fake: FakeBluesky, source: BlueskySource) -> None:
+    b, keys = chain_of(fake, 120)
+    fake.add_thread(b.build())
+    fake.add_repost("mira", keys[0], b.start + timedelta(days=2))
+    got = await unroll(source, fake.url(keys[60]))
+    assert {fake.uri(k) for k in keys} == set(got.posts)
+    assert len(assemble(got, 500).posts) == 120
 
 
 async def test_thread_that_answers_someone_else(fake: FakeBluesky, source: BlueskySource) -> None:
@@ -378,8 +388,10 @@ async def test_resolve_author(fake: FakeBluesky, source: BlueskySource) -> None:
 async def test_recent_posts_newest_first(fake: FakeBluesky, source: BlueskySource) -> None:
     b, _ = chain_of(fake, 3)
     loose = [b.post("mira", f"note {i}") for i in range(4)]
-    b.reply("mira", b.post("bob", "question"), "answer to bob")
+    bobs = b.post("bob", "question")
+    b.reply("mira", bobs, "answer to bob")
     fake.add_thread(b.build())
+    fake.add_repost("mira", bobs, b.start + timedelta(days=1))  # newest, but not hers
     author = await source.resolve_author("mira.example.com")
     assert author is not None
     got = await source.recent_posts(author, 5)

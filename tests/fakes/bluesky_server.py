@@ -120,6 +120,7 @@ class FakeBluesky(FakeServer):
         self.posts: dict[str, StoredPost] = {}  # uri -> post
         self.keys: dict[str, str] = {}  # builder key -> uri
         self.author_dids: dict[str, str] = {}  # builder author key -> did
+        self.reposts: list[tuple[str, str, datetime]] = []  # (reposter did, uri, when)
 
     async def __aenter__(self) -> FakeBluesky:
         await self.start()
@@ -176,6 +177,10 @@ class FakeBluesky(FakeServer):
             stored = self.posts[self.keys[sp.key]]
             stored.quote_uri = self.keys.get(sp.quote) if sp.quote else None
             stored.record = self._record(stored)
+
+    def add_repost(self, author_key: str, post_key: str, at: datetime) -> None:
+        """``author_key`` reposts a stored post at ``at`` (shows in their feed)."""
+        self.reposts.append((self.author_dids[author_key], self.keys[post_key], at))
 
     def uri(self, key: str) -> str:
         return self.keys[key]
@@ -583,13 +588,22 @@ class FakeBluesky(FakeServer):
                 for p in mine
                 if p.parent_uri is None or (p.root_uri or "").startswith(f"at://{did}/")
             ]
-        mine.sort(key=lambda p: p.created, reverse=True)
+        # (sort time, post, repost time or None), newest first
+        entries: list[tuple[datetime, StoredPost, datetime | None]] = [
+            (p.created, p, None) for p in mine
+        ]
+        if filt not in ("posts_with_media", "posts_with_video"):
+            for by, uri, when in self.reposts:
+                post = self.posts.get(uri)
+                if by == did and post is not None and not post.deleted:
+                    entries.append((when, post, when))
+        entries.sort(key=lambda e: e[0], reverse=True)
         if cursor:
-            mine = [p for p in mine if iso(p.created) < cursor]
-        page = mine[:limit]
+            entries = [e for e in entries if iso(e[0]) < cursor]
+        page = entries[:limit]
         items = page
         if filt == "posts_and_author_threads":
-            on_page = {p.uri for p in page}
+            on_page = {p.uri for _, p, rep in page if rep is None}
 
             def self_thread(p: StoredPost) -> bool:
                 # The real AppView checks the chain against this page only.
@@ -599,9 +613,9 @@ class FakeBluesky(FakeServer):
                     p = self.posts[p.parent_uri]
                 return True
 
-            items = [p for p in page if self_thread(p)]
+            items = [e for e in page if e[2] is not None or self_thread(e[1])]
         feed = []
-        for p in items:
+        for _, p, reposted in items:
             item: dict[str, Any] = {"post": self.post_view(p)}
             if p.parent_uri and p.root_uri:
                 reply: dict[str, Any] = {
@@ -612,10 +626,16 @@ class FakeBluesky(FakeServer):
                 if parent is not None and parent.parent_uri and parent.parent_uri in self.posts:
                     reply["grandparentAuthor"] = self._author(self.posts[parent.parent_uri].did)
                 item["reply"] = reply
+            if reposted is not None:
+                item["reason"] = {
+                    "$type": "app.bsky.feed.defs#reasonRepost",
+                    "by": self._author(did),
+                    "indexedAt": iso(reposted),
+                }
             feed.append(item)
         body: dict[str, Any] = {"feed": feed}
         if len(page) == limit:
-            body["cursor"] = iso(page[-1].created)
+            body["cursor"] = iso(page[-1][0])
         return body
 
     def get_profile(self, request: web.Request) -> dict[str, Any]:
