@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.codec import public_thread
+from bot.render import plain
+from bot.render.thread_view import thread_messages
 from tests.fakes.fxtwitter_server import FxTwitterFake, snowflake_at
 from tests.test_links_fixtures import (
     AUTHOR,
@@ -22,6 +25,7 @@ from tests.test_links_fixtures import (
     TARGET_URL,
     chain,
     earlier_threads,
+    mod,
     open_app,
     rendered,
     seed_statuses,
@@ -125,6 +129,27 @@ async def test_the_target_shows_the_moved_post_at_its_place(app: App) -> None:
     text = rendered(soil)
     assert f"moved in from {x_url(sid(2, 0))}" in text
     assert "3/3" in text
+
+
+async def test_the_authors_own_warning_travels_with_the_moved_post(
+    app: App, fake: FxTwitterFake
+) -> None:
+    fake.statuses[sid(2, 2)]["possibly_sensitive"] = True
+    await app.unroller.unroll(x_url(sid(2, 0)))
+    soil = await app.unroller.unroll(x_url(sid(1, 0)))
+    (moved,) = [m for m in thread_messages(soil) if m.post_id == f"x:{sid(2, 2)}"]
+    assert "Content note: marked sensitive by the author" in plain.message_text(moved)
+
+
+async def test_a_moderator_continuation_beats_the_detected_one(app: App) -> None:
+    chat = MemoryAdapter(app.dispatcher)
+    await app.unroller.unroll(x_url(sid(3, 0)))
+    await mod(chat, f"link {x_url(sid(3, 0))} continues {x_url(sid(5, 0))}")
+    a = await app.unroller.unroll(x_url(sid(3, 0)))
+    assert a.continuation is not None and a.continuation.posts[0].text == "C1"
+    await app.unroller.unroll(x_url(sid(3, 0)), refresh=True)  # detected again: still C
+    a = await app.unroller.unroll(x_url(sid(3, 0)))
+    assert a.continuation is not None and a.continuation.posts[0].text == "C1"
 
 
 async def test_the_index_survives_a_restart_and_a_deleted_source_post(

@@ -227,3 +227,19 @@ def test_a_broken_phrase_table_is_reported_by_name() -> None:
         build({"en": {"contxt": ["for context"]}})
     with pytest.raises(ValueError, match=r"en\.context must be a list"):
         build({"en": {"context": "for context"}})  # type: ignore[dict-item]
+
+
+def test_above_in_a_reply_to_someone_else_names_no_post_of_the_author() -> None:
+    theirs = post(1, "What do you think?", author=THEM)
+    mine = post(2, "Mine")
+    note = Post(
+        id="x:3",
+        url=url(3),
+        author=ME,
+        created_at="2026-01-01T00:03:00Z",
+        text=f"The tweet above belongs in another thread {url(99)}",
+        parent_id="x:1",  # replies to the other person's post, not to "Mine"
+        links=(url(99),),
+    )
+    t = Thread("x", theirs.url, theirs.id, ME, (theirs, mine, note))
+    assert found(t) == []

@@ -183,3 +183,13 @@ async def test_links_of_a_deleted_post_list_what_points_at_it(
     text = await mod(chat, f"links https://twitter.com/crys_tom/status/{BELONGS_TARGET}")
     assert "belongs_to · auto · active" in text
     assert "No links for" in await mod(chat, "links https://x.com/nobody/status/5")
+
+
+async def test_unlink_without_a_kind_takes_the_moved_posts_link_only(
+    app: App, chat: MemoryAdapter
+) -> None:
+    await app.unroller.unroll(SEED_URL)
+    assert "Removed 1 link" in await mod(chat, f"unlink {MOVED_URL}")
+    assert [lk.kind for lk in (await app.unroller.unroll(SEED_URL)).links] == ["context"]
+    assert "Removed 1 link" in await mod(chat, f"unlink {SEED_URL}")
+    assert (await app.unroller.unroll(SEED_URL)).links == ()

@@ -130,7 +130,8 @@ def header_message(thread: Thread, decide: Decide, count: int | None = None) -> 
     for url in contexts:
         blocks.append(Block("para", (Inline("Context: "), Inline(url, url))))
     if contexts:
-        blocks.append(Block("note", (Inline("To read a context thread here, unroll its link."),)))
+        hint = Inline("To read a context thread here, unroll its link.", style="italic")
+        blocks.append(Block("para", (hint,)))
     for notice in thread.notices:
         blocks.append(Block("note", (Inline(notice),)))
     if thread.truncated:

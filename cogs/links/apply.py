@@ -78,6 +78,7 @@ def shown_count(thread: Thread) -> int:
 def apply_links(thread: Thread, links: Sequence[StoredLink], key_to_post: dict[str, str]) -> Thread:
     """The thread with these (winning, active) links applied. Pure."""
     marks = dict(thread.marks)
+    notes = dict(thread.post_notes)
     posts = list(thread.posts)
     own = {p.id for p in thread.all_posts}
     shown: list[ThreadLink] = []
@@ -112,6 +113,8 @@ def apply_links(thread: Thread, links: Sequence[StoredLink], key_to_post: dict[s
             shown.append(tl)
             moved = replace(moved, status="moved_in")
             marks[moved.id] = f"moved in from {link.from_thread_url or link.source_url}"
+            if moved.content_notes:  # the author's own warnings travel with the post
+                notes[moved.id] = moved.content_notes
             if target_post == thread.root_id and len(thread.posts) > 1:
                 at_end.append(moved)  # a link to the thread's first post names the thread
             else:
@@ -131,7 +134,11 @@ def apply_links(thread: Thread, links: Sequence[StoredLink], key_to_post: dict[s
         placed.extend(sorted(leftovers, key=lambda m: m.sort_key))
         posts = placed
     return replace(
-        thread, posts=tuple(posts), links=(*thread.links, *shown), marks=tuple(marks.items())
+        thread,
+        posts=tuple(posts),
+        links=(*thread.links, *shown),
+        marks=tuple(marks.items()),
+        post_notes=tuple(notes.items()),
     )
 
 
@@ -174,18 +181,20 @@ class LinkApplier:
         key_to_post = await self.key_map(thread)
         links = winners(await self._complete(await self.repo.touching(key_to_post)))
         thread = apply_links(thread, links, key_to_post)
-        cont = next(
-            (
-                link
-                for link in links
-                if link.kind == "continues"
-                and (key_to_post.get(link.source_key) or key_to_post.get(link.source_url))
-                and not (key_to_post.get(link.target_key) or key_to_post.get(link.target_url))
-            ),
-            None,
-        )
-        if cont is not None:
-            thread = await self._follow(thread, cont.target_url, request)
+        onward = [
+            link
+            for link in links
+            if link.kind == "continues"
+            and (key_to_post.get(link.source_key) or key_to_post.get(link.source_url))
+            and not (key_to_post.get(link.target_key) or key_to_post.get(link.target_url))
+        ]
+        if onward:
+            # Several posts of the thread may each state one; a moderator's wins.
+            best = onward[0]
+            for link in onward[1:]:
+                if _beats(link, best):
+                    best = link
+            thread = await self._follow(thread, best.target_url, request)
         return thread
 
     async def record(self, thread: Thread) -> list[int]:

@@ -39,7 +39,7 @@ class LinksCog(Cog):
 
     @command(
         "unlink",
-        "Remove the links starting from a post or thread (they stay removed on re-unroll)",
+        "Remove a moved post's link, or a thread's context and continuation links",
         Param("url", "The moved post, or the thread", kind="url"),
         Param("kind", "Only links of this kind", kind="choice", choices=KINDS, required=False),
         moderator=True,

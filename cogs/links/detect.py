@@ -94,8 +94,9 @@ class _Reader:
         return out
 
     def parent_of(self, post: Post) -> Post | None:
-        if post.parent_id in self.by_id:
-            return self.by_id[post.parent_id]
+        if post.parent_id is not None:
+            # A reply to someone else's post names no post of the author's: no guess.
+            return self.by_id.get(post.parent_id)
         at = self.own.index(post)
         return self.own[at - 1] if at > 0 else None
 

@@ -110,9 +110,11 @@ class LinkService:
         found: list[StoredLink] = []
         if kind in (None, "belongs_to"):
             found += await self.repo.from_source(post_side, "belongs_to")
-        for k in ("context", "continues"):
-            if kind in (None, k):
-                found += await self.repo.from_source(thread_side, k)
+        # Without a kind, a moved post's link is meant; else the thread's own links.
+        if kind is not None or not found:
+            for k in ("context", "continues"):
+                if kind in (None, k):
+                    found += await self.repo.from_source(thread_side, k)
         if not found:
             what = f"{kind} link" if kind else "link"
             raise NotFound(f"No active {what} starts from {url}. See: links <thread-url>")
