@@ -5,8 +5,8 @@ posts, the author's opt-out, and what happens when the AppView misbehaves."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
