@@ -83,3 +83,46 @@ async def test_a_long_bluesky_thread_lands_in_a_discord_thread(tmp_path: Path) -
         f"\nack {acked * 1000:.0f} ms; 60-post unroll done in {elapsed * 1000:.0f} ms; "
         f"{len(fake.calls)} REST calls"
     )
+
+
+async def test_channel_rate_limits_slow_the_posts_but_keep_their_order(tmp_path: Path) -> None:
+    b = ThreadBuilder()
+    keys = b.chain(b.author("alice", name="Alice"), 16, text="Part")
+    async with FakeBluesky() as bsky, FakeDiscord() as fake:
+        bsky.add_thread(b.build())
+        fake.message_bucket = (5, 0.1)  # Discord's 5 per 5 s, scaled down
+        http = HttpClient(HttpSettings(allow_private_addresses=True, retries=1))
+        config = Config(
+            storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+            network=NetworkConfig(allow_private_addresses=True),
+        )
+        app = await App.create(config, sources=[BlueskySource(http, bsky.base_url)], extensions=[])
+        adapter = DiscordAdapter(
+            app,
+            fake.token,
+            api_base_url=fake.base_url,
+            gateway_url=fake.gateway_url,
+            guild_ready_timeout=0.05,
+        )
+        task = asyncio.create_task(adapter.run())
+        try:
+            await asyncio.wait_for(adapter.ready.wait(), 5)
+            started = time.monotonic()
+            rec = await fake.slash("unroll", url=bsky.url(keys[0]))
+            await fake.wait_acknowledged(rec)
+            await asyncio.sleep(0)
+            await adapter.binder.drain(10)
+            elapsed = time.monotonic() - started
+        finally:
+            await adapter.close()
+            await asyncio.wait_for(task, 5)
+            await app.close()
+            await http.close()
+    header = fake.channel_messages(fake.channel_id)[-1]
+    posts = fake.channel_messages(header["id"])
+    assert [re.search(r"Part (\d+)/16", p["content"]).group(1) for p in posts] == [  # type: ignore[union-attr]
+        str(i) for i in range(1, 17)
+    ]
+    # discord.py waits on the bucket headers instead of running into 429s.
+    assert fake.rate_limited == []
+    assert elapsed >= 0.25  # 16 posts in buckets of 5 per 0.1 s

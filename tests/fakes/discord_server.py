@@ -21,7 +21,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -106,9 +106,17 @@ class GatewaySession:
 
 
 class DiscordError(Exception):
-    def __init__(self, status: int, code: int, message: str, errors: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        errors: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers
         self.body: dict[str, Any] = {"message": message, "code": code}
         if errors is not None:
             self.body["errors"] = errors
@@ -137,10 +145,13 @@ def _iso(ts: float | None = None) -> str:
     return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).isoformat()
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # Exactly "application/json": discord.py compares the header with ==.
     return web.Response(
-        status=status, body=json.dumps(data).encode(), content_type="application/json"
+        status=status,
+        body=json.dumps(data).encode(),
+        content_type="application/json",
+        headers=headers,
     )
 
 
@@ -178,6 +189,11 @@ class FakeDiscord(FakeServer):
         self.identified = asyncio.Event()
         # (method, route template) the bot lacks the permission for: 403 Missing Permissions.
         self.forbidden: set[tuple[str, str]] = set()
+        # Per-channel message bucket (limit, window in seconds), as Discord's 5 per 5 s;
+        # None turns it off. Real time: discord.py sleeps on the headers it is given.
+        self.message_bucket: tuple[int, float] | None = None
+        self._bucket_hits: dict[str, list[float]] = {}
+        self.rate_limited: list[RestCall] = []
         self._clock_offset = 0.0
 
     # --- clock ----------------------------------------------------------------------------
@@ -770,13 +786,16 @@ class FakeDiscord(FakeServer):
                     self._auth(request)
                 if (request.method, route) in self.forbidden:
                     raise DiscordError(403, 50013, "Missing Permissions")
+                headers = self._take_bucket(request.method, route, request.match_info)
                 status, body = await handler(request, call, **request.match_info)
             except DiscordError as err:
-                status, body = err.status, err.body
+                status, body, headers = err.status, err.body, err.headers
             call.status = status
+            if status == 429:
+                self.rate_limited.append(call)
             if status == 204:
-                return web.Response(status=204)
-            return _json(body, status)
+                return web.Response(status=204, headers=headers)
+            return _json(body, status, headers)
 
         return run
 
@@ -812,6 +831,43 @@ class FakeDiscord(FakeServer):
         )
         self.calls.append(call)
         return call
+
+    def _take_bucket(
+        self, method: str, route: str, params: Mapping[str, str]
+    ) -> dict[str, str] | None:
+        """Count a message send against its channel's bucket; answer with Discord's
+        rate-limit headers, or a 429 when the bucket is empty."""
+        if self.message_bucket is None or (method, route) != (
+            "POST",
+            "/channels/{channel_id}/messages",
+        ):
+            return None
+        limit, window = self.message_bucket
+        now = time.monotonic()
+        channel = params["channel_id"]
+        hits = [t for t in self._bucket_hits.get(channel, []) if now - t < window]
+        self._bucket_hits[channel] = hits
+        reset_after = window - (now - hits[0]) if hits else window
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Bucket": f"messages-{channel}",
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        }
+        if len(hits) >= limit:
+            headers.update(
+                {
+                    "X-RateLimit-Remaining": "0",
+                    "Retry-After": f"{reset_after:.3f}",
+                    "Via": "1.1 google",
+                }
+            )
+            err = DiscordError(429, 20028, "You are being rate limited.", headers=headers)
+            err.body.update(retry_after=round(reset_after, 3), **{"global": False})
+            raise err
+        hits.append(now)
+        headers["X-RateLimit-Remaining"] = str(limit - len(hits))
+        return headers
 
     def _auth(self, request: web.Request) -> None:
         if request.headers.get("Authorization") != f"Bot {self.token}":
