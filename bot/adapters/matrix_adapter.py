@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientConnectionError
 from nio import (
@@ -43,6 +43,9 @@ from bot.dispatcher import Dispatcher
 from bot.errors import ConfigError
 from bot.render import html
 from bot.render.document import Capabilities, Message, reply
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +142,8 @@ class MatrixAdapter:
         self.client: AsyncClient | None = None
         self.user_id = config.user_id
         self._stopping = asyncio.Event()
+        self._loop_done = asyncio.Event()
+        self._loop_done.set()  # no loop running yet
         self._tasks: set[asyncio.Task[None]] = set()
         self._handled: dict[str, None] = {}  # recent command event ids, oldest first
         # Thread root -> latest event the bot sent in it (the in-reply-to fallback target).
@@ -151,6 +156,13 @@ class MatrixAdapter:
         self.connected = asyncio.Event()
 
     # -- construction and life cycle ------------------------------------------------
+
+    @classmethod
+    def from_app(cls, app: App, **kwargs: Any) -> MatrixAdapter:
+        """The adapter ``unrollbot run`` starts when ``[matrix] enabled = true``."""
+        adapter = cls.from_config(app.config, app.dispatcher, **kwargs)
+        app.prefixes[NAME] = app.config.matrix.command_prefix
+        return adapter
 
     @classmethod
     def from_config(cls, config: Config, dispatcher: Dispatcher, **kwargs: Any) -> MatrixAdapter:
@@ -254,10 +266,19 @@ class MatrixAdapter:
         """Sync until ``stop()``; reconnects with backoff when the server goes away."""
         if self.client is None:
             await self.start()
+        self._loop_done.clear()
+        try:
+            await self._sync_loop()
+        finally:
+            self._loop_done.set()
+
+    async def _sync_loop(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             resp = await self._sync_once()
             if resp is None:
+                if self._stopping.is_set():
+                    return
                 failures += 1
                 if failures == 1:
                     self.connected.clear()
@@ -284,13 +305,17 @@ class MatrixAdapter:
             )
         )
         stop = asyncio.ensure_future(self._stopping.wait())
-        done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
-        if sync not in done:
-            sync.cancel()
-            with contextlib.suppress(asyncio.CancelledError, *TRANSIENT):
+        try:
+            done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Also when run() itself is cancelled: no request may outlive the loop.
+            for fut in (sync, stop):
+                if not fut.done():
+                    fut.cancel()
+        if sync not in done or self._stopping.is_set():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sync
             return None
-        stop.cancel()
         try:
             resp = sync.result()
         except TRANSIENT as exc:
@@ -303,10 +328,18 @@ class MatrixAdapter:
             return None
         return resp if isinstance(resp, SyncResponse) else None
 
+    async def close(self) -> None:
+        await self.stop()
+
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop syncing, let running commands finish (up to ``grace_s``), log out of
         nothing (the device and token stay for the next start)."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
+        # The sync loop ends first, so no request starts on a closed session.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._loop_done.wait(), grace_s)
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=grace_s)
             for task in pending:

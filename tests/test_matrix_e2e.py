@@ -1,0 +1,212 @@
+"""The whole bot on Matrix: the app (dispatcher, unroll, content notes, links, storage,
+delivery) with the Matrix adapter built from config, a real Synapse, the local fake Bluesky
+AppView as upstream, and a person at a second matrix-nio client."""
+
+# Fixtures are imported from tests/conftest_matrix.py and named as test arguments.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.matrix_adapter import MatrixAdapter
+from bot.app import App
+from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig
+from bot.http import HttpClient, HttpSettings
+from bot.sources.bluesky import BlueskySource
+from tests.conftest_matrix import Person, person, register, synapse  # noqa: F401
+from tests.fakes.bluesky_server import FakeBluesky
+from tests.fakes.thread_builder import SynthImage, ThreadBuilder
+from tests.synapse import Account, Synapse
+from tests.test_matrix_adapter import body, joined, notice_from
+
+pytestmark = pytest.mark.synapse
+
+PersonFactory = Callable[..., Awaitable[Person]]
+
+
+@dataclass
+class RunningApp:
+    app: App
+    adapter: MatrixAdapter
+    account: Account
+    task: asyncio.Task[None]
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
+
+
+@pytest.fixture
+async def bsky() -> AsyncIterator[FakeBluesky]:
+    async with FakeBluesky(latency_s=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+async def matrix_app(
+    tmp_path: Path,
+    bsky: FakeBluesky,
+    synapse: Synapse,
+    register: Callable[[str], Account],
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[RunningApp]:
+    account = register("unrollbot")
+    monkeypatch.setenv("TEST_MATRIX_BOT_PASSWORD", account.password)
+    config = Config(
+        storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+        network=NetworkConfig(allow_private_addresses=True, retries=1),
+        matrix=MatrixConfig(
+            enabled=True,
+            homeserver=synapse.url,
+            user_id=account.user_id,
+            password_env="TEST_MATRIX_BOT_PASSWORD",
+            store_path=str(tmp_path / "matrix"),
+        ),
+    )
+    http = HttpClient(HttpSettings(allow_private_addresses=True, retries=1, backoff_base_s=0.01))
+    app = await App.create(
+        config,
+        sources=[BlueskySource(http, bsky.base_url)],
+        extensions=["cogs.content_notes", "cogs.links"],
+    )
+    adapter = MatrixAdapter.from_app(app, sync_timeout_ms=2000)
+    task = asyncio.create_task(app.run([adapter]))
+    await asyncio.wait_for(adapter.connected.wait(), 20)
+    yield RunningApp(app, adapter, account, task)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await app.close()
+    await http.close()
+
+
+def thread_of(bsky: FakeBluesky, n: int, **first: Any) -> list[str]:
+    b = ThreadBuilder()
+    mira = b.author("mira", handle="mira.example.com", name="Mira")
+    keys = b.chain(mira, n)
+    if first:
+        b.update(keys[0], **first)
+    bsky.add_thread(b.build())
+    return keys
+
+
+async def joined_room(human: Person, bot: RunningApp) -> str:
+    room = await human.create_room(invite=(bot.user_id,))
+    await human.wait_for(joined(bot.user_id, room))
+    return room
+
+
+async def test_unroll_posts_header_and_thread_with_fallbacks(
+    person: PersonFactory, matrix_app: RunningApp, bsky: FakeBluesky
+) -> None:
+    keys = thread_of(bsky, 12, images=(SynthImage(alt="a heron in the reeds"),))
+    human = await person()
+    room = await joined_room(human, matrix_app)
+
+    await human.say(room, f"!unroll {bsky.url(keys[4])}")
+    done = await human.wait_for(notice_from(matrix_app.user_id, "Unrolled 12 posts"))
+    header, *posts = [
+        e for e in human.from_user(matrix_app.user_id, room) if e["event_id"] != done[0]["event_id"]
+    ]
+    assert "Thread by Mira (@mira.example.com) · 12 posts" in body(header)
+    assert bsky.url(keys[0]) in body(header)
+    assert "m.relates_to" not in header["content"]
+    assert len(posts) == 12
+    previous = header["event_id"]
+    for i, post in enumerate(posts, start=1):
+        rel = post["content"]["m.relates_to"]
+        assert rel["rel_type"] == "m.thread" and rel["event_id"] == header["event_id"]
+        assert rel["is_falling_back"] is True
+        assert rel["m.in_reply_to"] == {"event_id": previous}
+        assert body(post).startswith(f"{i}/12")
+        assert post["content"]["msgtype"] == "m.notice"
+        previous = post["event_id"]
+    first = posts[0]["content"]
+    assert "a heron in the reeds" in first["body"]
+    assert "<a href=" in first["formatted_body"]
+    # The closing reply links to the header and answers the command.
+    assert f"https://matrix.to/#/{room}/{header['event_id']}" in body(done[0])
+
+
+async def test_moderator_warning_edits_posted_thread_without_leaking(
+    person: PersonFactory, matrix_app: RunningApp, bsky: FakeBluesky
+) -> None:
+    keys = thread_of(bsky, 3)
+    owner = await person("owner")
+    guest = await person("guest")
+    room = await owner.create_room(invite=(matrix_app.user_id, guest.user_id))
+    await owner.wait_for(joined(matrix_app.user_id, room))
+    await guest.client.join(room)
+
+    url = bsky.url(keys[0])
+    await owner.say(room, f"!unroll {url}")
+    await owner.wait_for(notice_from(matrix_app.user_id, "Unrolled 3 posts"))
+    posts = [
+        e
+        for e in owner.from_user(matrix_app.user_id, room)
+        if e["content"].get("m.relates_to", {}).get("rel_type") == "m.thread"
+    ]
+    assert len(posts) == 3
+
+    # A guest (power level 0) is refused and nothing changes.
+    await guest.say(room, f"!cw add {url} suicide")
+    await guest.wait_for(notice_from(matrix_app.user_id, "Only moderators"))
+    await owner.say(room, f"!cw add {url} suicide")
+    await owner.wait_for(notice_from(matrix_app.user_id, "Content warning added"))
+    edits = await owner.wait_for(
+        lambda e: e.get("content", {}).get("m.relates_to", {}).get("rel_type") == "m.replace",
+        count=4,
+    )
+    by_target = {e["content"]["m.relates_to"]["event_id"]: e for e in edits}
+    for i, post in enumerate(posts, start=1):
+        new = by_target[post["event_id"]]["content"]["m.new_content"]
+        assert f"Part {i}/3" not in new["body"], new["body"]
+        assert f"Part {i}/3" not in by_target[post["event_id"]]["content"]["body"]
+        assert "data-mx-spoiler" in new["formatted_body"]
+        assert f"Part {i}/3" in new["formatted_body"]
+
+
+async def test_link_commands_need_the_moderator_level(
+    person: PersonFactory, matrix_app: RunningApp, bsky: FakeBluesky
+) -> None:
+    keys = thread_of(bsky, 2)
+    owner = await person("owner")
+    guest = await person("guest")
+    room = await owner.create_room(invite=(matrix_app.user_id, guest.user_id))
+    await owner.wait_for(joined(matrix_app.user_id, room))
+    await guest.client.join(room)
+    for cmd in (f"!links {bsky.url(keys[0])}", f"!unlink {bsky.url(keys[1])}"):
+        await guest.say(room, cmd)
+    refusals = await guest.wait_for(notice_from(matrix_app.user_id, "Only moderators"), count=2)
+    assert len(refusals) == 2
+    await owner.say(room, f"!links {bsky.url(keys[0])}")
+    [answer] = await owner.wait_for(
+        lambda e: (
+            e.get("sender") == matrix_app.user_id
+            and "Only moderators" not in body(e)
+            and e["content"].get("m.relates_to", {}).get("m.in_reply_to") is not None
+            and e["room_id"] == room
+        )
+    )
+    assert body(answer)
+
+
+async def test_help_and_bad_links_answer_briefly(
+    person: PersonFactory, matrix_app: RunningApp
+) -> None:
+    human = await person()
+    room = await joined_room(human, matrix_app)
+    await human.say(room, "!help")
+    [help_event] = await human.wait_for(notice_from(matrix_app.user_id, "Commands:"))
+    assert "!unroll <url>" in body(help_event)
+    await human.say(room, "!unroll https://example.com/not-a-post")
+    [bad] = await human.wait_for(notice_from(matrix_app.user_id, "Unsupported link"))
+    assert bad["room_id"] == room
