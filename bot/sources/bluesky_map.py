@@ -359,7 +359,3 @@ def placeholder(
         status="unavailable",
         extra=(("unavailable", why),),
     )
-
-
-def unknown_author(did: str) -> Author:
-    return Author(id=did, handle=did, name=did, url=profile_url(did, ""))

@@ -19,11 +19,11 @@ Everything here is pure bookkeeping; the source performs the requests.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from bot.models import Author, Post
+from bot.models import Post
 from bot.sources.bluesky_map import (
-    Malformed,
     as_dict,
     as_list,
     map_post,
@@ -516,14 +516,9 @@ def _sort_time(post: dict[str, Any], record: dict[str, Any]) -> str:
 
 
 def _seconds(a: str, b: str) -> float:
-    from datetime import datetime
-
     try:
         ta = datetime.fromisoformat(a.replace("Z", "+00:00"))
         tb = datetime.fromisoformat(b.replace("Z", "+00:00"))
     except ValueError:
         return 0.0
     return (tb - ta).total_seconds()
-
-
-__all__ = ["Author", "FeedState", "Malformed", "Plan", "Walk"]
