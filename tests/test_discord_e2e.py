@@ -104,6 +104,18 @@ class TagCog(Cog):
         self.calls.append({"url": url, "label": label})
         await ctx.reply(f"Tagged {label}.", private=True)
 
+    @command(
+        "tag suggest",
+        "Suggest a tag for a thread",
+        Param("url", "A link to the thread", kind="url"),
+        Param("kind", "What kind of thread", kind="choice", choices=("art", "science")),
+        Param("note", "Anything to add", required=False),
+        context_menu="Suggest a tag",
+    )
+    async def tag_suggest(self, ctx: Context, url: str, kind: str, note: str | None) -> None:
+        self.calls.append({"url": url, "kind": kind, "note": note})
+        await ctx.reply(f"Suggested {kind}.", private=True)
+
     @command("tag show", "Show the tags")
     async def tag_show(self, ctx: Context) -> None:
         await ctx.reply("No tags.", private=True)
@@ -620,3 +632,23 @@ async def test_a_refused_token_is_a_clear_error(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="refused the bot token"):
             await asyncio.wait_for(adapter.run(), 5)
         await app.close()
+
+
+async def test_a_modal_asks_choices_with_a_select_and_text_with_a_field(bot: Harness) -> None:
+    url = bot.source.add("1300", ["a"])
+    person = bot.fake.new_user("person")
+    msg = await bot.fake.user_message(person, f"what is this? {url}")
+    menu = await bot.fake.context_menu("Suggest a tag", msg, person)
+    await bot.fake.wait_acknowledged(menu)
+    assert menu.callback_type == 9
+    components = menu.callback["data"]["components"]  # type: ignore[index]
+    label, row = components
+    assert label["type"] == 18 and label["component"]["type"] == 3  # a select in a label
+    assert [o["value"] for o in label["component"]["options"]] == ["art", "science"]
+    assert row["type"] == 1 and row["components"][0]["type"] == 4  # a text input
+    assert row["components"][0]["required"] is False
+
+    submit = await bot.fake.modal_submit(menu, {"kind": ["science"], "note": "  "})
+    await bot.settled(submit)
+    assert bot.tags.calls == [{"url": url, "kind": "science", "note": None}]
+    assert submit.ephemeral and "Suggested science" in " ".join(submit.texts())

@@ -236,7 +236,11 @@ class DiscordAdapter:
         for i, ref in enumerate(refs):
             content = contents[i] if i < len(contents) else BLANK
             msg = target.get_partial_message(int(ref.message_id))
-            await msg.edit(content=content, allowed_mentions=NO_MENTIONS)
+            try:
+                await msg.edit(content=content, allowed_mentions=NO_MENTIONS)
+            except discord.NotFound:
+                # Someone deleted it; the other chunks are still worth updating.
+                log.info("discord: message %s is gone; not edited", ref.message_id)
             out.append(ref)
         for content in contents[len(refs) :]:
             # The message grew: the extra chunks follow in the same channel or thread.

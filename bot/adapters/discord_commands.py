@@ -83,7 +83,6 @@ class InteractionContext:
         # The original response is a "thinking…" or progress line, not an answer yet.
         self._placeholder = False
         self._watchdog: asyncio.Task[None] | None = None
-        self.answered = False
 
     # Context protocol ----------------------------------------------------------------
     async def progress(self, text: str) -> None:
@@ -99,7 +98,6 @@ class InteractionContext:
     async def reply(self, message: Message | str, *, private: bool = False) -> None:
         contents = render(reply(message) if isinstance(message, str) else message)
         async with self._lock:
-            self.answered = True
             for content in contents:
                 response = self.interaction.response
                 if not response.is_done():
