@@ -15,8 +15,9 @@ import pytest
 from bot.adapters.matrix_adapter import ENCRYPTED_NOTICE, MatrixAdapter, MatrixStartupError
 from bot.commands import Cog, command
 from bot.config import Config, MatrixConfig
-from bot.context import Context
+from bot.context import Context, Room
 from bot.dispatcher import Dispatcher
+from bot.render.document import Message, para
 from tests.conftest_matrix import (  # noqa: F401
     Person,
     RunningBot,
@@ -242,3 +243,26 @@ async def test_wrong_password_and_token_login(
     mismatch = MatrixAdapter.from_config(other, Dispatcher())
     with pytest.raises(MatrixStartupError, match="belongs to"):
         await mismatch.start()
+
+
+async def test_a_repeated_send_key_posts_once_even_across_a_restart(
+    person: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    bot = await matrix_bot(dispatcher_with(ProbeCog()))
+    human = await person()
+    room = await room_with_bot(human, bot)
+    where = Room("matrix", room, room)
+    msg = Message((para("posted once"),))
+    first = await bot.adapter.send(where, msg, key="delivery-7-3")
+    device = bot.adapter.client.device_id if bot.adapter.client else None
+    await bot.stop()
+
+    # A resumed delivery sends the same message with the same key after a restart.
+    again = await matrix_bot(
+        dispatcher_with(ProbeCog()), account=bot.account, store_dir=bot.store_dir
+    )
+    assert again.adapter.client is not None and again.adapter.client.device_id == device
+    second = await again.adapter.send(where, msg, key="delivery-7-3")
+    assert [r.message_id for r in second] == [r.message_id for r in first]
+    await settle(human, again, room, "end")
+    assert answers(human, bot).count("posted once") == 1
