@@ -33,19 +33,32 @@ def normalise(text: str) -> str:
 class PhraseList:
     phrases: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
+    # All phrases in one pattern: most posts hold none, and one search says so.
+    any: re.Pattern[str] | None = None
 
     def first(self, normalised: str) -> str | None:
         """The first phrase of the list (list order is priority) found in the text."""
+        if self.any is None or not self.any.search(normalised):
+            return None
         for phrase, pattern in zip(self.phrases, self.patterns, strict=True):
             if pattern.search(normalised):
                 return phrase
         return None
 
 
+def _body(phrase: str) -> str:
+    return r"\s+".join(re.escape(w) for w in normalise(phrase).split(" "))
+
+
 def _pattern(phrase: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in normalise(phrase).split(" ")]
     # Whole words: no letter or digit right before or after the phrase.
-    return re.compile(r"(?<![\w])" + r"\s+".join(words) + r"(?![\w])")
+    return re.compile(r"(?<![\w])" + _body(phrase) + r"(?![\w])")
+
+
+def _any(phrases: list[str]) -> re.Pattern[str] | None:
+    if not phrases:
+        return None
+    return re.compile(r"(?<![\w])(?:" + "|".join(_body(p) for p in phrases) + r")(?![\w])")
 
 
 def build(tables: dict[str, dict[str, list[str]]]) -> dict[str, PhraseList]:
@@ -63,7 +76,8 @@ def build(tables: dict[str, dict[str, list[str]]]) -> dict[str, PhraseList]:
                 raise ValueError(f"phrases: {lang}.{role} must be a list of strings")
             merged[role].extend(normalise(p) for p in phrases if p.strip())
     return {
-        role: PhraseList(tuple(ps), tuple(_pattern(p) for p in ps)) for role, ps in merged.items()
+        role: PhraseList(tuple(ps), tuple(_pattern(p) for p in ps), _any(ps))
+        for role, ps in merged.items()
     }
 
 

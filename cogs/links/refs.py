@@ -23,14 +23,28 @@ class Ref:
     user: str | None = None  # the account the link names (lowercased), when it names one
 
 
+# Parsed links remembered (every unroll parses each post's own link; parsing is pure).
+_CACHE_SIZE = 50_000
+
+
 class RefParser:
     def __init__(self, sources: SourceRegistry | None = None) -> None:
         self.sources = sources
+        self._cache: dict[tuple[str, str, str], Ref | None] = {}
 
     def parse(self, url: str, author: Author | None = None) -> Ref | None:
         """The post a link names, or None when it names no post we know of. ``author``
         (the thread's author) lets a Bluesky link by handle resolve to the stable id."""
-        url = url.strip().strip("<>")
+        key = (url, author.handle if author else "", author.id if author else "")
+        if key in self._cache:
+            return self._cache[key]
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        found = self._parse(url.strip().strip("<>"), author)
+        self._cache[key] = found
+        return found
+
+    def _parse(self, url: str, author: Author | None) -> Ref | None:
         ref = self._registry_ref(url)
         if ref is None:
             ref = _fallback_ref(url)
