@@ -70,6 +70,11 @@ class Change:
     summary: str
     states: tuple[tuple[int, LinkState | None, LinkState], ...]
     undone_by: int | None
+    undoes: int | None = None  # for an undo: the change it undid
+
+    @property
+    def link_ids(self) -> set[int]:
+        return {link for link, _, _ in self.states}
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ def _change(row: aiosqlite.Row) -> Change:
         )
         for s in json.loads(row["states"])
     )
-    undone = row["undone_by"]
+    undone, undoes = row["undone_by"], row["undoes"]
     return Change(
         int(row["id"]),
         float(row["at"]),
@@ -127,11 +132,16 @@ def _change(row: aiosqlite.Row) -> Change:
         str(row["summary"]),
         states,
         int(undone) if undone is not None else None,
+        int(undoes) if undoes is not None else None,
     )
 
 
 def _evidence_json(items: EvidenceItems) -> str:
     return json.dumps([{"post": p, "phrase": ph} for p, ph in items], ensure_ascii=False)
+
+
+# Keys per query: far below SQLite's limit on bound parameters, however long the thread.
+_BATCH = 400
 
 
 def _marks(n: int) -> str:
@@ -160,46 +170,44 @@ class LinksRepo:
 
     async def touching(self, keys: Iterable[str], *, active_only: bool = True) -> list[StoredLink]:
         """Links that start from or point to any of these keys (ids or links)."""
-        ks = sorted(set(keys))
-        if not ks:
-            return []
-        m = _marks(len(ks))
-        where = (
-            f"(source_key IN ({m}) OR source_url IN ({m})"
-            f" OR target_key IN ({m}) OR target_url IN ({m}))"
-        )
-        if active_only:
-            where += " AND active = 1"
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM thread_links WHERE {where} ORDER BY id", ks * 4
-        )
-        return [_link(r) for r in rows]
+        columns = ("source_key", "source_url", "target_key", "target_url")
+        return await self._matching(keys, columns, None, active_only)
 
     async def from_source(
         self, keys: Iterable[str], kind: str | None = None, *, active_only: bool = True
     ) -> list[StoredLink]:
+        """Links that start from any of these keys."""
+        return await self._matching(keys, ("source_key", "source_url"), kind, active_only)
+
+    async def _matching(
+        self, keys: Iterable[str], columns: tuple[str, ...], kind: str | None, active_only: bool
+    ) -> list[StoredLink]:
         ks = sorted(set(keys))
-        if not ks:
-            return []
-        m = _marks(len(ks))
-        where = f"(source_key IN ({m}) OR source_url IN ({m}))"
-        params: list[Any] = ks * 2
-        if kind is not None:
-            where += " AND kind = ?"
-            params.append(kind)
-        if active_only:
-            where += " AND active = 1"
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM thread_links WHERE {where} ORDER BY id", params
-        )
-        return [_link(r) for r in rows]
+        found: dict[int, StoredLink] = {}
+        for start in range(0, len(ks), _BATCH):
+            part = ks[start : start + _BATCH]
+            m = _marks(len(part))
+            where = "(" + " OR ".join(f"{c} IN ({m})" for c in columns) + ")"
+            params: list[Any] = part * len(columns)
+            if kind is not None:
+                where += " AND kind = ?"
+                params.append(kind)
+            if active_only:
+                where += " AND active = 1"
+            rows = await self.db.fetchall(
+                f"SELECT {_COLUMNS} FROM thread_links WHERE {where}", params
+            )
+            for row in rows:
+                link = _link(row)
+                found[link.id] = link
+        return [found[k] for k in sorted(found)]
 
     async def alias_map(self, post_ids: Iterable[str]) -> dict[str, str]:
         """Every link form the cache knows for these posts (the core url_aliases): url -> id."""
         ids = sorted(set(post_ids))
         out: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
+        for start in range(0, len(ids), _BATCH):
+            part = ids[start : start + _BATCH]
             rows = await self.db.fetchall(
                 f"SELECT url, post_id FROM url_aliases WHERE post_id IN ({_marks(len(part))})",
                 part,
@@ -212,17 +220,29 @@ class LinksRepo:
         return str(row[0]) if row else None
 
     async def changes_for(self, link_ids: Iterable[int]) -> list[Change]:
-        ids = set(link_ids)
-        if not ids:
-            return []
-        # States are JSON; the record is small, so filter in Python.
-        rows = await self.db.fetchall("SELECT * FROM link_changes ORDER BY id")
-        out = []
-        for row in rows:
-            change = _change(row)
-            if any(link in ids for link, _, _ in change.states):
-                out.append(change)
-        return out
+        """Every recorded change that touched any of these links, oldest first."""
+        ids = sorted(set(link_ids))
+        found: dict[int, Change] = {}
+        for start in range(0, len(ids), _BATCH):
+            part = ids[start : start + _BATCH]
+            rows = await self.db.fetchall(
+                "SELECT c.* FROM link_changes c WHERE c.id IN (SELECT change_id FROM"
+                f" link_change_links WHERE link_id IN ({_marks(len(part))}))",
+                part,
+            )
+            for row in rows:
+                found[int(row["id"])] = _change(row)
+        return [found[k] for k in sorted(found)]
+
+    async def blocking_undo(self, change: Change) -> Change | None:
+        """A later change to the same links that still stands (undo it first), if any."""
+        for later in await self.changes_for(change.link_ids):
+            if later.id <= change.id or later.undone_by is not None:
+                continue
+            if later.undoes is not None and later.undoes > change.id:
+                continue  # it undid something later: nothing of it stands
+            return later
+        return None
 
     async def change(self, change_id: int) -> Change | None:
         row = await self.db.fetchone("SELECT * FROM link_changes WHERE id = ?", (change_id,))
@@ -351,7 +371,9 @@ class LinksRepo:
                 back = before or LinkState(False, after.origin, after.keep_in_place)
                 await self._set_state(conn, link_id, back, actor, now)
                 states.append((link_id, now_state, back))
-            undo_id = await self._log(conn, now, actor, "undo", f"undo change #{change.id}", states)
+            undo_id = await self._log(
+                conn, now, actor, "undo", f"undo change #{change.id}", states, change.id
+            )
             await conn.execute(
                 "UPDATE link_changes SET undone_by = ? WHERE id = ?", (undo_id, change.id)
             )
@@ -408,17 +430,24 @@ class LinksRepo:
         action: str,
         summary: str,
         states: Sequence[tuple[int, LinkState | None, LinkState]],
+        undoes: int | None = None,
     ) -> int:
         data = [
             {"link": i, "before": b.to_dict() if b else None, "after": a.to_dict()}
             for i, b, a in states
         ]
         cur = await conn.execute(
-            "INSERT INTO link_changes (at, actor, action, summary, states) VALUES (?, ?, ?, ?, ?)",
-            (now, actor, action, summary, json.dumps(data)),
+            "INSERT INTO link_changes (at, actor, action, summary, states, undoes)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (now, actor, action, summary, json.dumps(data), undoes),
         )
         assert cur.lastrowid is not None
-        return int(cur.lastrowid)
+        change_id = int(cur.lastrowid)
+        await conn.executemany(
+            "INSERT OR IGNORE INTO link_change_links (change_id, link_id) VALUES (?, ?)",
+            [(change_id, i) for i, _, _ in states],
+        )
+        return change_id
 
 
 def _describe(link: NewLink) -> str:

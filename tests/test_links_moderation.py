@@ -193,3 +193,20 @@ async def test_unlink_without_a_kind_takes_the_moved_posts_link_only(
     assert [lk.kind for lk in (await app.unroller.unroll(SEED_URL)).links] == ["context"]
     assert "Removed 1 link" in await mod(chat, f"unlink {SEED_URL}")
     assert (await app.unroller.unroll(SEED_URL)).links == ()
+
+
+async def test_an_undo_waits_for_later_changes_to_the_same_link(
+    app: App, chat: MemoryAdapter
+) -> None:
+    await app.unroller.unroll(SEED_URL)
+    await mod(chat, f"unlink {MOVED_URL}")  # change 3: the detected move is switched off
+    await mod(chat, f"link {MOVED_URL} belongs {TARGET_URL}")  # 4: a moderator sets it again
+    seed = await app.unroller.unroll(SEED_URL)
+    assert dict(seed.marks)[f"x:{MOVED_POST}"] == f"moved to {TARGET_URL}"
+    assert "came after #3 on the same link; undo #4 first" in await mod(chat, "links-undo 3")
+    assert "Undid change #4" in await mod(chat, "links-undo 4")
+    assert await moved_in(app, TARGET_URL) == []  # back to switched off
+    assert "Undid change #3" in await mod(chat, "links-undo 3")
+    assert await moved_in(app, TARGET_URL) == [f"x:{MOVED_POST}"]
+    seed = await app.unroller.unroll(SEED_URL)  # and back to the author's own words
+    assert dict(seed.marks)[f"x:{MOVED_POST}"].endswith("left here by the author")

@@ -138,6 +138,12 @@ class LinkService:
             raise UsageError(
                 f"Change #{change_id} was already undone (change #{change.undone_by})."
             )
+        later = await self.repo.blocking_undo(change)
+        if later is not None:
+            raise UsageError(
+                f"Change #{later.id} ({later.summary}) came after #{change_id} on the same "
+                f"link; undo #{later.id} first."
+            )
         result = await self.repo.undo(actor, change, self.clock())
         return (
             f"Undid change #{change.id} ({change.summary}) as change #{result.id}. "

@@ -37,6 +37,14 @@ CREATE TABLE link_changes (
     -- JSON list of {"link": id, "before": state or null, "after": state}; a state is
     -- {"active", "origin", "keep_in_place"}. Undo puts every "before" back.
     states TEXT NOT NULL,
-    undone_by INTEGER REFERENCES link_changes (id)
+    undone_by INTEGER REFERENCES link_changes (id),
+    undoes INTEGER REFERENCES link_changes (id)  -- for an undo: the change it undid
 );
-CREATE INDEX link_changes_at ON link_changes (at)
+
+-- Which links each change touched (the changes of a thread's links, without reading all).
+CREATE TABLE link_change_links (
+    change_id INTEGER NOT NULL REFERENCES link_changes (id) ON DELETE CASCADE,
+    link_id INTEGER NOT NULL REFERENCES thread_links (id) ON DELETE CASCADE,
+    PRIMARY KEY (change_id, link_id)
+);
+CREATE INDEX link_change_links_link ON link_change_links (link_id)
