@@ -243,3 +243,29 @@ def test_above_in_a_reply_to_someone_else_names_no_post_of_the_author() -> None:
     )
     t = Thread("x", theirs.url, theirs.id, ME, (theirs, mine, note))
     assert found(t) == []
+
+
+def test_bluesky_links_by_handle_resolve_to_the_authors_stable_id() -> None:
+    did = "did:plc:abcdefghijklmnopqrstuvwx"
+    me = Author(did, "alice.example.com", "Alice", "https://bsky.app/profile/alice.example.com")
+    root = Post(
+        id=f"at://{did}/app.bsky.feed.post/3kaaaaaaaaaa2",
+        url="https://bsky.app/profile/alice.example.com/post/3kaaaaaaaaaa2",
+        author=me,
+        created_at="2026-01-01T00:00:00Z",
+        text="Continued from https://bsky.app/profile/alice.example.com/post/3kbbbbbbbbbb2",
+        links=("https://bsky.app/profile/alice.example.com/post/3kbbbbbbbbbb2",),
+    )
+    other = Post(
+        id=f"at://{did}/app.bsky.feed.post/3kcccccccccc2",
+        url="https://bsky.app/profile/alice.example.com/post/3kcccccccccc2",
+        author=me,
+        created_at="2026-01-01T00:01:00Z",
+        text="For context https://bsky.app/profile/bob.example.com/post/3kdddddddddd2",
+        parent_id=root.id,
+        links=("https://bsky.app/profile/bob.example.com/post/3kdddddddddd2",),
+    )
+    t = Thread("bluesky", root.url, root.id, me, (root, other))
+    assert found(t) == [
+        ("continues", f"at://{did}/app.bsky.feed.post/3kbbbbbbbbbb2", root.id),
+    ]  # and nothing for the link to someone else's post
