@@ -37,7 +37,7 @@ from bot.sources.mastodon_map import (
 
 log = logging.getLogger(__name__)
 
-SLOTS = 4  # requests per round: the HTTP client's per-host concurrency
+MAX_SLOTS = 8  # requests per round at most; fewer when the HTTP client allows fewer
 FILL = 36  # author posts a window aims at, out of PAGE_LIMIT, to absorb rate errors
 MARGIN = 20  # author posts seen after a post before later self-replies are ruled out
 MAX_ROUNDS = 20
@@ -167,6 +167,8 @@ class ThreadCrawl:
         self.requests = 0
         self.rounds = 0
         self.capped = False
+        # Requests per round: what the HTTP client runs at once on one host.
+        self.slots = max(2, min(MAX_SLOTS, api.http.settings.per_host_concurrency))
 
     # -- positions ----------------------------------------------------------------------
     def pos(self, status_id: str, offset: int = 0) -> Pos:
@@ -459,15 +461,19 @@ class ThreadCrawl:
             if self._absent(a.up_pid) or not a.up_pid.isdigit():
                 plan += self._fetch_parent(a.up_pid)  # e.g. a first post replying to others
             else:
-                back_gaps, bottom = self.cov.gaps_below(self.pos(a.top["id"], -1))
+                back_gaps, bottom = self.cov.gaps_below(self.pos(a.top["id"]))
                 holes += [(lo, hi, False) for lo, hi in back_gaps]
                 below = None if bottom is None else bottom // 2 + 1
         if a.open:
             start = min(self.pos(s["id"], 1) for s in a.open)
+            if below is not None:
+                # Posts the backward windows find will want the list after them too:
+                # cover from the first known post now, not in another round.
+                start = min(start, self.pos(a.top["id"], 1))
             fwd_gaps, tail_pos = self.cov.gaps_from(start)
             holes += [(lo, hi, True) for lo, hi in fwd_gaps]
             tail = None if tail_pos is None else (tail_pos - 1) // 2
-        slots = SLOTS - len(plan)
+        slots = self.slots - len(plan)
         reserve = (tail is not None) + (below is not None)
         # Each hole gets the windows its estimated size asks for, within what the
         # frontiers leave; slots nobody else needs split the holes further.
@@ -484,17 +490,26 @@ class ThreadCrawl:
         for i in order:  # then what each is estimated to need
             extra = max(0, min(budget, needs[i] - given[i]))
             given[i], budget = given[i] + extra, budget - extra
-        while budget and not reserve and order:  # spare slots: smaller windows
-            for i in order:
-                if budget:
+        # Spare slots make smaller windows in holes that look big (estimates err).
+        big = [i for i in order if needs[i] >= 2]
+        while budget and not reserve and big:
+            for i in big:
+                if budget and given[i] < 2 * needs[i]:
                     given[i], budget = given[i] + 1, budget - 1
+            if all(given[i] >= 2 * needs[i] for i in big):
+                break
         for (lo, hi, forward), n in zip(holes, given, strict=True):
             for lo_id, hi_id in self._split(lo, hi, n):
                 step = self._forward if forward else self._backward
                 plan.append(
                     step(str(lo_id), str(hi_id)) if forward else step(str(hi_id), str(lo_id))
                 )
-        slots = max(0, SLOTS - len(plan))
+        slots = max(0, self.slots - len(plan))
+        if not self.listing and not self.cov.spans and below is None:
+            # Nothing says yet how long the thread runs (more than 40 posts above the
+            # link would): a first probe of at most four windows, so short threads do
+            # not pay for the longest ones.
+            slots = min(slots, max(0, 4 - len(plan)))
         n_fwd = n_back = 0
         if tail is not None and below is not None:
             n_fwd = max(1, slots // 2)

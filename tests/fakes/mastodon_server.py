@@ -20,6 +20,7 @@ Two instances can stand for a post's origin server and a server that caches it.
 
 from __future__ import annotations
 
+import html
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, json_response
+from tests.fakes.thread_builder import SynthPost, SynthThread
 
 NOT_FOUND = {"error": "Record not found"}
 AUTH_REQUIRED = {"error": "This API requires an authenticated user"}
@@ -100,6 +102,9 @@ class FakeMastodon(FakeServer):
         self._seq = itertools.count(1)
         self.accounts: dict[str, FakeAccount] = {}
         self.statuses: dict[str, FakeStatus] = {}
+        # Site-neutral thread descriptions (tests/fakes/thread_builder.py): key -> status.
+        self.by_key: dict[str, FakeStatus] = {}
+        self.account_by_key: dict[str, FakeAccount] = {}
 
     # ---- ids and urls -------------------------------------------------------------------
 
@@ -201,6 +206,100 @@ class FakeMastodon(FakeServer):
                 self.post(others, f"Reply to {i}", reply_to=st, after_s=interval_s / 3)
             parent = st
         return posts
+
+    # ---- site-neutral threads ------------------------------------------------------------
+
+    def add_thread(self, thread: SynthThread) -> None:
+        """Statuses for a ThreadBuilder description: its times become snowflake ids, its
+        text, links, mentions, tags, images, card, quote and content warning Mastodon's
+        HTML and fields."""
+        for key, author in thread.authors.items():
+            if key not in self.account_by_key:
+                self.account_by_key[key] = self.account(key, author.name)
+        for p in sorted(thread.posts, key=lambda p: p.created_at):
+            ms = int(p.created_at.timestamp() * 1000)
+            st = FakeStatus(
+                id=self._new_id(ms),
+                account=self.account_by_key[p.author],
+                created_ms=ms,
+                content=self._synth_html(p),
+                in_reply_to=self.by_key.get(p.parent) if p.parent else None,
+                visibility=p.visibility,
+                spoiler_text=p.spoiler,
+                sensitive=bool(p.spoiler),
+                media=[
+                    {
+                        "id": f"{p.key}-{i}",
+                        "type": {"gif": "gifv"}.get(img.kind, img.kind),
+                        "url": f"{self.base_url}/media/{p.key}/{i}.png",
+                        "preview_url": f"{self.base_url}/media/{p.key}/{i}-small.png",
+                        "description": img.alt or None,
+                    }
+                    for i, img in enumerate(p.images)
+                ],
+                card=(
+                    {"url": p.card.url, "title": p.card.title, "description": p.card.description}
+                    if p.card
+                    else None
+                ),
+                mentions=[
+                    {
+                        "id": self.account_by_key[m.author].id,
+                        "username": m.author,
+                        "acct": m.author,
+                        "url": f"{self.base_url}/@{m.author}",
+                    }
+                    for m in p.mentions
+                    if m.author in self.account_by_key
+                ],
+                deleted=p.deleted,
+            )
+            quoted = self.by_key.get(p.quote) if p.quote else None
+            if quoted is not None:
+                st.quote = {
+                    "state": "revoked" if p.quote_detached else "accepted",
+                    "quoted_status": None if p.quote_detached else self.status_json(quoted),
+                }
+            self.clock_ms = max(self.clock_ms, ms)
+            self.statuses[st.id] = st
+            self.by_key[p.key] = st
+
+    def _synth_html(self, p: SynthPost) -> str:
+        text = html.escape(p.text)
+        for link in p.links:
+            shown = html.escape(link.shown)
+            anchor = (
+                f'<a href="{html.escape(link.url)}" rel="nofollow noopener" target="_blank">'
+                f'<span class="invisible">https://</span><span class="ellipsis">{shown}'
+                "</span></a>"
+            )
+            text = text.replace(shown, anchor, 1) if shown in text else f"{text} {anchor}"
+        for m in p.mentions:
+            shown = html.escape(m.shown)
+            anchor = (
+                f'<span class="h-card"><a href="{self.base_url}/@{m.author}" '
+                f'class="u-url mention">@<span>{m.author}</span></a></span>'
+            )
+            text = text.replace(shown, anchor, 1) if shown in text else f"{anchor} {text}"
+        for tag in p.tags:
+            anchor = (
+                f'<a href="{self.base_url}/tags/{tag}" class="mention hashtag" rel="tag">'
+                f"#<span>{tag}</span></a>"
+            )
+            text = text.replace(f"#{tag}", anchor, 1)
+        return "<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
+
+    def url(self, key: str) -> str:
+        return self.link(self.by_key[key])
+
+    def uri(self, key: str) -> str:
+        return self.status_uri(self.by_key[key])
+
+    def status_id(self, key: str) -> str:
+        return self.by_key[key].id
+
+    def account_id(self, author_key: str) -> str:
+        return self.account_by_key[author_key].id
 
     def delete(self, st: FakeStatus, *, erase: bool = False) -> None:
         """Delete a post. Recently deleted rows stay in the database (hidden), so
