@@ -652,3 +652,22 @@ async def test_a_modal_asks_choices_with_a_select_and_text_with_a_field(bot: Har
     await bot.settled(submit)
     assert bot.tags.calls == [{"url": url, "kind": "science", "note": None}]
     assert submit.ephemeral and "Suggested science" in " ".join(submit.texts())
+
+
+async def test_twenty_simultaneous_unrolls_are_all_acknowledged_in_time(bot: Harness) -> None:
+    urls = [bot.source.add(f"2{i:03d}", [f"t{i} a", f"t{i} b", f"t{i} c"]) for i in range(20)]
+    bot.source.delay_s = 0.05
+    recs = [await bot.fake.slash("unroll", url=u) for u in urls]
+    for rec in recs:
+        await bot.fake.wait_acknowledged(rec)
+    await asyncio.sleep(0)
+    await bot.adapter.binder.drain(10)
+    worst = max(r.callback_at - r.created for r in recs)  # type: ignore[operator]
+    assert worst < 1.0, worst
+    headers = bot.channel_posts()
+    assert len(headers) == 20 and len(bot.fake.threads) == 20
+    for header in headers:
+        posts = [m["content"] for m in bot.fake.channel_messages(header["id"])]
+        tag = re.search(r"t\d+", posts[0]).group(0)  # type: ignore[union-attr]
+        assert [p.rsplit(" ", 1)[-1] for p in posts] == ["a", "b", "c"]
+        assert all(tag in p for p in posts)

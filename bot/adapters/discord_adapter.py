@@ -76,7 +76,7 @@ class DiscordAdapter:
         api_base_url: str = "",
         gateway_url: str = "",
         guild_ready_timeout: float = 2.0,
-        ack_after_s: float = 2.0,
+        ack_after_s: float = 1.5,  # defer for a quiet handler well before the 3 s
     ) -> None:
         self.app = app
         self.token = token

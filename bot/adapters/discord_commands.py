@@ -224,7 +224,7 @@ class _ParamModal(discord.ui.Modal):
 class CommandBinder:
     """Turns CommandSpecs into a discord.py CommandTree and runs invocations."""
 
-    def __init__(self, adapter: DiscordAdapter, *, ack_after_s: float = 2.0) -> None:
+    def __init__(self, adapter: DiscordAdapter, *, ack_after_s: float = 1.5) -> None:
         self.adapter = adapter
         self.ack_after_s = ack_after_s
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(adapter.client)
