@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_SLOTS = 8  # requests per round at most; fewer when the HTTP client allows fewer
 FILL = 36  # author posts a window aims at, out of PAGE_LIMIT, to absorb rate errors
-MARGIN = 20  # author posts seen after a post before later self-replies are ruled out
+MARGIN = 12  # author posts listed after a post before later self-replies are ruled out
 MAX_ROUNDS = 20
 MAX_REQUESTS = 120
 TOP = 1 << 130  # beyond any position: "up to the present"
