@@ -13,6 +13,15 @@ Built from an in-memory store that tests and benchmarks fill with ``add_thread``
   keeps a reply only when its whole self-thread up to the root is on the same page, as the
   real AppView does.
 - getProfile and resolveHandle answer 400 with the real error bodies.
+
+Use from a test or a script:
+
+    async with FakeBluesky(latency_s=0.05) as fake:
+        fake.add_thread(builder.build())     # every author and post of a ThreadBuilder
+        url = fake.url(keys[0])              # bsky.app link (fake.uri(key): at:// URI)
+        fake.set_author_labels("alice", ("!no-unauthenticated",))
+        fake.add_repost("alice", keys[3], when)
+        ... fake.requests, fake.sequential_round_trips(), fake.inject(path, Fault(...))
 """
 
 from __future__ import annotations
