@@ -14,8 +14,11 @@ import pytest
 from bot.adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.codec import public_thread
+from bot.models import Aside, Author, Post, Thread
 from bot.render import plain
 from bot.render.thread_view import thread_messages
+from cogs.links.apply import apply_links, shown_count
+from storage.links_repo import StoredLink
 from tests.fakes.fxtwitter_server import FxTwitterFake, snowflake_at
 from tests.test_links_fixtures import (
     AUTHOR,
@@ -282,3 +285,43 @@ async def test_quoting_a_post_in_the_middle_of_a_thread_continues_nothing(app: A
     assert r.links == ()
     garden = await app.unroller.unroll(x_url(sid(2, 0)))
     assert garden.continuation is None
+
+
+def test_a_moved_aside_leaves_as_one_line_too() -> None:
+    me = Author("x:1", "me", "Me", "https://x.com/me")
+
+    def p(n: int, parent: int | None) -> Post:
+        return Post(
+            f"x:{n}",
+            x_url(str(n), "me"),
+            me,
+            f"2026-01-01T00:0{n}:00Z",
+            f"post {n}",
+            parent_id=f"x:{parent}" if parent else None,
+        )
+
+    thread = Thread(
+        "x", x_url("1", "me"), "x:1", me, (p(1, None), p(2, 1)), asides=(Aside("x:1", (p(3, 1),)),)
+    )
+    link = StoredLink(
+        1,
+        "belongs_to",
+        "x:3",
+        x_url("3", "me"),
+        "x:9",
+        x_url("9", "me"),
+        "auto",
+        True,
+        False,
+        None,
+        None,
+        (),
+        "detection",
+        0.0,
+        "detection",
+        0.0,
+    )
+    out = apply_links(thread, [link], {"x:1": "x:1", "x:2": "x:2", "x:3": "x:3"})
+    assert [q.status for q in out.asides[0].posts] == ["moved_out"]
+    assert dict(out.marks)["x:3"] == f"moved to {x_url('9', 'me')}"
+    assert shown_count(out) == 2

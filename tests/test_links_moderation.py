@@ -17,6 +17,7 @@ from tests.test_links_fixtures import (
     CONTEXT_URL,
     MOVED_POST,
     SEED_URL,
+    TARGET_ROOT,
     TARGET_URL,
     mod,
     open_app,
@@ -210,3 +211,14 @@ async def test_an_undo_waits_for_later_changes_to_the_same_link(
     assert await moved_in(app, TARGET_URL) == [f"x:{MOVED_POST}"]
     seed = await app.unroller.unroll(SEED_URL)  # and back to the author's own words
     assert dict(seed.marks)[f"x:{MOVED_POST}"].endswith("left here by the author")
+
+
+async def test_a_move_to_a_threads_first_post_goes_to_its_end(
+    app: App, chat: MemoryAdapter
+) -> None:
+    await app.unroller.unroll(SEED_URL)
+    await mod(chat, f"unlink {MOVED_URL}")
+    await mod(chat, f"link {MOVED_URL} belongs {x_url(TARGET_ROOT)}")
+    target = await app.unroller.unroll(TARGET_URL)
+    assert [p.id for p in target.posts][-1] == f"x:{MOVED_POST}"
+    assert target.posts[-1].status == "moved_in"

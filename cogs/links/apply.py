@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from bot.errors import UserError
-from bot.models import Post, Thread, ThreadLink
+from bot.models import Aside, Post, Thread, ThreadLink
 from bot.unroller import Unroller, UnrollRequest
 from cogs.links.detect import Detected, detect, post_keys
 from cogs.links.phrases import PhraseList
@@ -70,9 +70,11 @@ def _beats(a: StoredLink, b: StoredLink) -> bool:
 
 
 def shown_count(thread: Thread) -> int:
-    return sum(1 for p in thread.posts if p.status != "moved_out") + sum(
-        len(a.posts) for a in thread.asides
-    )
+    return sum(1 for p in thread.all_posts if p.status != "moved_out")
+
+
+def _moved_out(post: Post, post_id: str) -> Post:
+    return replace(post, status="moved_out") if post.id == post_id else post
 
 
 def apply_links(thread: Thread, links: Sequence[StoredLink], key_to_post: dict[str, str]) -> Thread:
@@ -80,6 +82,7 @@ def apply_links(thread: Thread, links: Sequence[StoredLink], key_to_post: dict[s
     marks = dict(thread.marks)
     notes = dict(thread.post_notes)
     posts = list(thread.posts)
+    asides = list(thread.asides)
     own = {p.id for p in thread.all_posts}
     shown: list[ThreadLink] = []
     incoming: dict[str, list[Post]] = {}
@@ -102,8 +105,10 @@ def apply_links(thread: Thread, links: Sequence[StoredLink], key_to_post: dict[s
             if link.keep_in_place:
                 marks[source_post] = f"belongs to {link.target_url}; left here by the author"
             else:
-                posts = [
-                    replace(p, status="moved_out") if p.id == source_post else p for p in posts
+                out_id = source_post
+                posts = [replace(p, status="moved_out") if p.id == out_id else p for p in posts]
+                asides = [
+                    Aside(a.after, tuple(_moved_out(p, out_id) for p in a.posts)) for a in asides
                 ]
                 marks[source_post] = f"moved to {link.target_url}"
         elif link.kind == "belongs_to" and target_post is not None:
@@ -129,13 +134,14 @@ def apply_links(thread: Thread, links: Sequence[StoredLink], key_to_post: dict[s
         for p in posts:
             placed.append(p)
             placed.extend(sorted(incoming.pop(p.id, ()), key=lambda m: m.sort_key))
-        # Targets that are asides, or missing from a capped fetch: the end of the thread.
+        # Targets that are asides: the end of the thread.
         leftovers = [m for ms in incoming.values() for m in ms] + at_end
         placed.extend(sorted(leftovers, key=lambda m: m.sort_key))
         posts = placed
     return replace(
         thread,
         posts=tuple(posts),
+        asides=tuple(asides),
         links=(*thread.links, *shown),
         marks=tuple(marks.items()),
         post_notes=tuple(notes.items()),

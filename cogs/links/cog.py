@@ -27,7 +27,11 @@ class LinksCog(Cog):
             kind="url",
         ),
         Param("kind", "What the link says", kind="choice", choices=KINDS),
-        Param("target", "The thread or post it points to", kind="url"),
+        Param(
+            "target",
+            "The post it follows there (the thread's first post: at the end), or the thread",
+            kind="url",
+        ),
         moderator=True,
         examples=(
             "link https://x.com/a/status/3 belongs https://x.com/a/status/1",
