@@ -90,8 +90,9 @@ class TagCog(Cog):
 
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    async def labels(self, ctx: Context, current: str) -> list[str]:
-        return [c for c in ("art", "assistive", "science") if c.startswith(current)]
+    def labels(self, current: str) -> list[tuple[str, str]]:
+        # Plain and context-free is fine too; (shown, value) pairs or plain strings.
+        return [(c, c) for c in ("art", "assistive", "science") if c.startswith(current)]
 
     @command(
         "tag add",

@@ -337,7 +337,16 @@ class CommandBinder:
                 "discord: %s names a missing autocomplete %r", spec.name, param.autocomplete
             )
             return None
-        return method  # type: ignore[no-any-return]
+        takes_ctx = len(inspect.signature(method).parameters) >= 2
+
+        async def suggest(ctx: Any, current: str) -> Sequence[Any]:
+            # A cog method ``(ctx, current)`` or ``(current)``, sync or async.
+            found = method(ctx, current) if takes_ctx else method(current)
+            if inspect.isawaitable(found):
+                found = await found
+            return list(found or ())
+
+        return suggest
 
     def _autocomplete(
         self, source: Callable[[Any, str], Awaitable[Sequence[Any]]]
