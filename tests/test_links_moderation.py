@@ -222,3 +222,11 @@ async def test_a_move_to_a_threads_first_post_goes_to_its_end(
     target = await app.unroller.unroll(TARGET_URL)
     assert [p.id for p in target.posts][-1] == f"x:{MOVED_POST}"
     assert target.posts[-1].status == "moved_in"
+
+
+async def test_unlink_before_anyone_unrolled_the_thread_still_holds(
+    app: App, chat: MemoryAdapter
+) -> None:
+    assert "Removed 1 link" in await mod(chat, f"unlink {MOVED_URL}")
+    seed = await app.unroller.unroll(SEED_URL)
+    assert [lk.kind for lk in seed.links] == ["context"]

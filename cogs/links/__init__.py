@@ -1,5 +1,15 @@
 """The thread-linking index: moved posts, context threads and continuations, found in the
-authors' own words or set by moderators, applied to every unroll."""
+authors' own words or set by moderators, applied to every unroll.
+
+- ``phrases.toml``: the cue phrases, per language; ``detect.py`` reads a thread's own posts
+  with them (pure); ``refs.py`` turns links into keys (stable post ids where possible).
+- ``apply.py``: the unroll processor. It records what detection finds (a link seen before
+  keeps its state, so a moderator's removal holds), then applies every active link that
+  touches the thread: moved posts out (one line) or in (at their place, from the stored
+  copy), context links in the header, the continuation followed after a separator.
+- ``service.py``: link, unlink, undo and list, for ``cog.py`` (chat) and ``cli.py``.
+  A moderator's link beats detection; every change is recorded and can be undone.
+"""
 
 from __future__ import annotations
 

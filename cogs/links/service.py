@@ -155,7 +155,6 @@ class LinkService:
         ref = self._ref(url, "The link")
         thread = await self._thread_of(url)
         if thread is not None:
-            await self.applier.record(thread)
             keys = set(await self._keys(thread))
             shown = thread.url
         else:
@@ -186,12 +185,15 @@ class LinkService:
         return ref.url if ref else url
 
     async def _thread_of(self, url: str) -> Thread | None:
-        """The thread a link is in, from the cache or fetched; None for sites we cannot
-        fetch or when the fetch fails (links to them are still recorded)."""
+        """The thread a link is in, from the cache or fetched, with what its author's
+        posts state recorded (so a decision can act on it before anyone unrolled it);
+        None for sites we cannot fetch or when the fetch fails."""
         try:
-            return await self.unroller.base_thread(url)
+            thread = await self.unroller.base_thread(url)
         except UserError:
             return None
+        await self.applier.record(thread)
+        return thread
 
     async def _keys(self, thread: Thread) -> list[str]:
         return list(await self.applier.key_map(thread))
