@@ -269,3 +269,16 @@ def test_bluesky_links_by_handle_resolve_to_the_authors_stable_id() -> None:
     assert found(t) == [
         ("continues", f"at://{did}/app.bsky.feed.post/3kbbbbbbbbbb2", root.id),
     ]  # and nothing for the link to someone else's post
+
+
+def test_continuation_cues_count_at_the_start_and_end_of_a_thread_only() -> None:
+    middle = thread(
+        post(1, "Notes, part 1"),
+        post(2, f"Part 2: my older notes are at {url(40)}"),
+        post(3, "Part 3"),
+        post(4, "Part 4"),
+        post(5, "The end"),
+    )
+    assert found(middle) == []
+    end = thread(post(1, "A"), post(2, "B"), post(3, "C"), post(4, f"Continued in {url(70)}"))
+    assert found(end) == [("continues", "x:1", "x:70")]

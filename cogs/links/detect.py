@@ -16,6 +16,8 @@ from cogs.links.phrases import PhraseList, normalise, shipped
 from cogs.links.refs import Ref, RefParser, same_author
 
 QUOTE_EVIDENCE = "quotes the author's own earlier post"
+# How many of the author's first (last) posts may say where a thread comes from (goes).
+EDGE = 2
 
 
 @dataclass(frozen=True)
@@ -188,10 +190,13 @@ def _thread_links(r: _Reader, post: Post, here: Ref) -> Iterable[Detected]:
     links = r.post_links(post)
     if not links:
         return []
-    if (phrase := r.cue("continued_from", post)) is not None:
+    at = r.own.index(post)
+    # A thread says where it came from near its start and where it goes near its end
+    # ("part 2" in the middle of a long thread is its own numbering).
+    if at < EDGE and (phrase := r.cue("continued_from", post)) is not None:
         ev = (Evidence(post.url, phrase),)
         return [Detected("continues", link, here, ev) for link in links[:1]]
-    if (phrase := r.cue("continues", post)) is not None:
+    if at >= len(r.own) - EDGE and (phrase := r.cue("continues", post)) is not None:
         ev = (Evidence(post.url, phrase),)
         return [Detected("continues", here, link, ev) for link in links[:1]]
     if (phrase := r.cue("context", post)) is not None:
