@@ -183,3 +183,29 @@ async def test_error_bodies_match_the_real_server(fake: FakeMastodon) -> None:
         assert (err.value.status, err.value.body) == (404, NOT_FOUND)
     finally:
         await client.close()
+
+
+async def test_server_that_ignores_paging_does_not_loop(
+    fake: FakeMastodon, source: MastodonSource
+) -> None:
+    rin = fake.account("rin")
+    posts = fake.thread(rin, 80)
+    # Whatever is asked, the list always answers with the newest 40 posts.
+    same = [fake.status_json(p) for p in reversed(posts[40:])]
+    path = f"/api/v1/accounts/{rin.id}/statuses"
+    fake.inject(path, *[Fault(status=200, body=same)] * 200)
+    got = await unroll(source, fake.link(posts[0]))
+    assert {fake.status_uri(p) for p in posts[:21]} <= set(got.posts)
+    assert len(fake.requests) < 40
+    assert got.notices
+
+
+async def test_odd_ids_in_answers_are_skipped(fake: FakeMastodon, source: MastodonSource) -> None:
+    rin = fake.account("rin")
+    posts = fake.thread(rin, 3)
+    odd = fake.status_json(posts[2]) | {"id": "not-a-snowflake", "uri": "https://x.example/1"}
+    body = {"ancestors": [], "descendants": [fake.status_json(posts[1]), odd]}
+    fake.inject(status_path(posts[0]) + "/context", Fault(status=200, body=body))
+    got = await unroll(source, fake.link(posts[0]))
+    assert "https://x.example/1" not in got.posts
+    assert {fake.status_uri(p) for p in posts} <= set(got.posts)

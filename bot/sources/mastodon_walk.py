@@ -234,10 +234,14 @@ class ThreadCrawl:
         self.ancestors_hint = [s["id"] for s in ancestors.statuses]
 
     def _add_page(self, page: Page, listed: bool = False) -> None:
+        bad = page.malformed
         for s in page.statuses:
+            if self.snowflake and not s["id"].isdigit():
+                bad += 1  # the server mixes id kinds: not a status we can place
+                continue
             self.add(s, listed)
-        if page.malformed:
-            self._note(f"{page.malformed} malformed post(s) from the server were skipped.")
+        if bad:
+            self._note(f"{bad} malformed post(s) from the server were skipped.")
 
     # -- what is known --------------------------------------------------------------------
     def _absent(self, status_id: str) -> bool:
@@ -359,8 +363,16 @@ class ThreadCrawl:
             plan = self._plan_snowflake(a) if self.snowflake else self._plan_paged(a)
             if not plan:
                 return
+            before = self._progress()
             self.rounds += 1
             await asyncio.gather(*(self._guarded(step) for step in plan))
+            if self._progress() == before:
+                # Nothing new came back (failures, or a server that ignores paging).
+                self._note("Some posts of the thread could not be found; it may be incomplete.")
+                return
+
+    def _progress(self) -> tuple[int, int, int, list[tuple[Pos, Pos]]]:
+        return (len(self.by_id), len(self.absent), len(self.ctx_done), list(self.cov.spans))
 
     async def _guarded(self, step: Callable[[], Awaitable[None]]) -> None:
         try:
@@ -396,36 +408,46 @@ class ThreadCrawl:
 
     def _forward(self, min_id: str, max_id: str | None) -> Callable[[], Awaitable[None]]:
         """Oldest statuses above ``min_id`` (below ``max_id``)."""
-
-        async def step() -> None:
-            bounds = {"min_id": min_id} | ({"max_id": max_id} if max_id else {})
-            page = await self._call(self.api.account_statuses(self.base, self.author_id, **bounds))
-            self._add_page(page, listed=True)
-            lo = self.pos(min_id, 1)
-            ids = [s["id"] for s in page.statuses]
-            if len(ids) + page.malformed >= PAGE_LIMIT:
-                hi = max(self.pos(i) for i in ids) if ids else lo
-                self._full_page(lo, hi, len(ids))
-            else:
-                hi = self.pos(max_id, -1) if max_id else self.cov.top
-            self.cov.add(lo, hi)
-
-        return step
+        return self._window(min_id, max_id, forward=True)
 
     def _backward(self, max_id: str, since_id: str | None) -> Callable[[], Awaitable[None]]:
         """Newest statuses below ``max_id`` (above ``since_id``)."""
+        return self._window(since_id, max_id, forward=False)
+
+    def _window(
+        self, after: str | None, before: str | None, *, forward: bool
+    ) -> Callable[[], Awaitable[None]]:
+        """One page of the author's list between two exclusive bounds; what it proves
+        complete joins the coverage."""
 
         async def step() -> None:
-            bounds = {"max_id": max_id} | ({"since_id": since_id} if since_id else {})
+            bounds: dict[str, str] = {}
+            if after:
+                bounds["min_id" if forward else "since_id"] = after
+            if before:
+                bounds["max_id"] = before
             page = await self._call(self.api.account_statuses(self.base, self.author_id, **bounds))
+            lo = self.pos(after, 1) if after else self.cov.bottom
+            hi = self.pos(before, -1) if before else self.cov.top
+            inside = [
+                st
+                for st in page.statuses
+                if (not self.snowflake or st["id"].isdigit()) and lo <= self.pos(st["id"]) <= hi
+            ]
+            if len(inside) < len(page.statuses):
+                # The server answered outside the range asked: keep the posts, trust no
+                # completeness from this page.
+                self._add_page(page)
+                self._note("The server ignored paging; some posts may be missing.")
+                return
             self._add_page(page, listed=True)
-            hi = self.pos(max_id, -1)
-            ids = [s["id"] for s in page.statuses]
-            if len(ids) + page.malformed >= PAGE_LIMIT:
-                lo = min(self.pos(i) for i in ids) if ids else hi
-                self._full_page(lo, hi, len(ids))
-            else:
-                lo = self.pos(since_id, 1) if since_id else self.cov.bottom
+            if len(inside) + page.malformed >= PAGE_LIMIT:
+                found = [self.pos(st["id"]) for st in inside] or [lo if forward else hi]
+                if forward:
+                    hi = max(found)
+                else:
+                    lo = min(found)
+                self._full_page(lo, hi, len(inside))
             self.cov.add(lo, hi)
 
         return step
