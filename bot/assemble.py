@@ -77,8 +77,8 @@ def _find_start(posts: dict[str, Post], anchor: Post, author: Author) -> Post:
         parent = posts.get(cur.parent_id)
         if parent is None or parent.id in seen:
             break
-        if parent.status == "ok" and parent.author.id != author.id:
-            break  # the author replied to someone else: the thread starts here
+        if parent.author.id != author.id:
+            break  # the author replied to someone else (even a deleted post): start here
         seen.add(parent.id)
         cur = parent
     return cur
