@@ -107,3 +107,8 @@ def test_oversized_input_is_cut_not_choked_on() -> None:
 def test_empty_and_plain() -> None:
     assert html_to_text("").text == ""
     assert html_to_text("just text").text == "just text"
+
+
+def test_inline_emoji_images_keep_their_shortcode() -> None:
+    html = 'Nice <img class="emoji" alt=":blobcat:" src="https://p.example/e.png"> one'
+    assert html_to_text(html).text == "Nice :blobcat: one"

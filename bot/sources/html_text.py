@@ -208,6 +208,10 @@ def html_to_text(
         if tag == "br":
             w.line_break()
             continue
+        if tag == "img":
+            # Pleroma/Akkoma inline custom emoji: <img class="emoji" alt=":blob:">.
+            w.text(_SPACES.sub(" ", node.attributes.get("alt") or "").strip())
+            continue
         if tag == "a":
             href = (node.attributes.get("href") or "").strip()
             if href and urlsplit(href).scheme in ("http", "https"):
