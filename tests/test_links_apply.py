@@ -155,13 +155,10 @@ async def test_a_moderator_continuation_beats_the_detected_one(app: App) -> None
     assert a.continuation is not None and a.continuation.posts[0].text == "C1"
 
 
-async def test_the_index_survives_a_restart_and_a_deleted_source_post(
-    tmp_path: Path, fake: FxTwitterFake
-) -> None:
+async def test_the_index_survives_a_restart(tmp_path: Path, fake: FxTwitterFake) -> None:
     db = tmp_path / "restart.sqlite3"
     async with open_app(db, fake) as app:
         await app.unroller.unroll(SEED_URL)
-    fake.remove(MOVED_POST)  # the moved post is deleted upstream afterwards
     async with open_app(db, fake) as app:
         target = await app.unroller.unroll(x_url(BELONGS_TARGET), refresh=True)
     moved = [p for p in target.posts if p.status == "moved_in"]
@@ -170,6 +167,26 @@ async def test_the_index_survives_a_restart_and_a_deleted_source_post(
     # In place: right after the post the author linked, before the one after it.
     ids = [p.id for p in target.posts]
     assert ids.index(f"x:{MOVED_POST}") == ids.index(f"x:{BELONGS_TARGET}") + 1
+
+
+async def test_a_moved_post_deleted_later_is_not_brought_back(
+    app: App, fake: FxTwitterFake
+) -> None:
+    await app.unroller.unroll(SEED_URL)
+    fake.remove(MOVED_POST)
+    seed = await app.unroller.unroll(SEED_URL, refresh=True)  # the cache learns it is gone
+    assert next(p for p in seed.posts if p.id == f"x:{MOVED_POST}").status == "unavailable"
+    target = await app.unroller.unroll(x_url(BELONGS_TARGET))
+    assert [p.status for p in target.posts] == ["ok", "ok", "ok"]
+    assert "Incidentally" not in rendered(target)
+
+
+async def test_a_moved_post_shows_its_latest_words(app: App, fake: FxTwitterFake) -> None:
+    await app.unroller.unroll(x_url(sid(2, 0)))
+    fake.statuses[sid(2, 2)]["text"] = "Worms turn the soil over for you (edited)"
+    await app.unroller.unroll(x_url(sid(2, 0)), refresh=True)
+    soil = await app.unroller.unroll(x_url(sid(1, 0)))
+    assert soil.posts[-1].text == "Worms turn the soil over for you (edited)"
 
 
 async def test_the_seed_keeps_its_moved_post_marked_in_place(app: App) -> None:
@@ -325,3 +342,27 @@ def test_a_moved_aside_leaves_as_one_line_too() -> None:
     assert [q.status for q in out.asides[0].posts] == ["moved_out"]
     assert dict(out.marks)["x:3"] == f"moved to {x_url('9', 'me')}"
     assert shown_count(out) == 2
+
+
+async def test_simultaneous_unrolls_record_each_link_once(app: App) -> None:
+    threads = await asyncio.gather(*(app.unroller.unroll(SEED_URL) for _ in range(8)))
+    assert {len(t.links) for t in threads} == {2}
+    rows = await app.db.fetchall("SELECT kind, COUNT(*) FROM thread_links GROUP BY kind")
+    assert sorted((r[0], r[1]) for r in rows) == [("belongs_to", 1), ("context", 1)]
+    changes = await app.db.fetchall("SELECT action FROM link_changes")
+    assert [r[0] for r in changes] == ["detect", "detect"]
+
+
+async def test_a_loop_of_three_ends_too(app: App, fake: FxTwitterFake) -> None:
+    # C (the end of the A -> B -> C chain) now continues in A.
+    fake.statuses[sid(5, 2)]["text"] = f"C3, continued here: {x_url(sid(3, 0))}"
+    fake.statuses[sid(5, 2)]["raw_text"]["text"] = fake.statuses[sid(5, 2)]["text"]
+    for start in (sid(3, 0), sid(4, 0), sid(5, 0)):
+        thread = await asyncio.wait_for(app.unroller.unroll(x_url(start), refresh=True), 5)
+        seen = []
+        while thread is not None:
+            seen.append(thread.posts[0].text[0])
+            last = thread
+            thread = thread.continuation
+        assert sorted(seen) == ["A", "B", "C"]
+        assert any(n.endswith("shown above.") for n in last.notices)

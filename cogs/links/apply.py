@@ -186,6 +186,7 @@ class LinkApplier:
             log.exception("link detection failed for %s", thread.url)
         key_to_post = await self.key_map(thread)
         links = winners(await self._complete(await self.repo.touching(key_to_post)))
+        links = await self._current_moved_posts(links, key_to_post)
         thread = apply_links(thread, links, key_to_post)
         onward = [
             link
@@ -222,6 +223,25 @@ class LinkApplier:
         out[thread.root_id] = thread.root_id
         for url, post_id in (await self.repo.alias_map(p.id for p in thread.all_posts)).items():
             out.setdefault(url, post_id)
+        return out
+
+    async def _current_moved_posts(
+        self, links: list[StoredLink], key_to_post: dict[str, str]
+    ) -> list[StoredLink]:
+        """Moved-in posts as the cache last saw them: edits show, and a post since deleted
+        (or made unavailable) is not brought back from the index's copy."""
+        out: list[StoredLink] = []
+        for link in links:
+            moved = link.moved_post
+            incoming = link.kind == "belongs_to" and moved is not None
+            if incoming and (key_to_post.get(link.target_key) or key_to_post.get(link.target_url)):
+                assert moved is not None
+                current = await self.unroller.repo.get_post(moved.id)
+                if current is not None and current.status == "unavailable":
+                    continue
+                if current is not None:
+                    link = replace(link, moved_post=current)
+            out.append(link)
         return out
 
     async def _complete(self, links: list[StoredLink]) -> list[StoredLink]:
