@@ -358,11 +358,10 @@ async def test_a_loop_of_three_ends_too(app: App, fake: FxTwitterFake) -> None:
     fake.statuses[sid(5, 2)]["text"] = f"C3, continued here: {x_url(sid(3, 0))}"
     fake.statuses[sid(5, 2)]["raw_text"]["text"] = fake.statuses[sid(5, 2)]["text"]
     for start in (sid(3, 0), sid(4, 0), sid(5, 0)):
-        thread = await asyncio.wait_for(app.unroller.unroll(x_url(start), refresh=True), 5)
-        seen = []
-        while thread is not None:
-            seen.append(thread.posts[0].text[0])
-            last = thread
-            thread = thread.continuation
+        last = await asyncio.wait_for(app.unroller.unroll(x_url(start), refresh=True), 5)
+        seen = [last.posts[0].text[0]]
+        while last.continuation is not None:
+            last = last.continuation
+            seen.append(last.posts[0].text[0])
         assert sorted(seen) == ["A", "B", "C"]
         assert any(n.endswith("shown above.") for n in last.notices)
