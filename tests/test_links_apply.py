@@ -365,3 +365,16 @@ async def test_a_loop_of_three_ends_too(app: App, fake: FxTwitterFake) -> None:
             seen.append(last.posts[0].text[0])
         assert sorted(seen) == ["A", "B", "C"]
         assert any(n.endswith("shown above.") for n in last.notices)
+
+
+async def test_a_known_quote_continuation_costs_no_fetch_later(
+    app: App, fake: FxTwitterFake
+) -> None:
+    now = [1_000_000.0]
+    app.unroller.clock = lambda: now[0]
+    await app.unroller.unroll(x_url(sid(10, 0)))
+    now[0] += 100_000  # every cached thread is stale now
+    before = fake.count()
+    q = await app.unroller.unroll(x_url(sid(10, 0)), refresh=True)
+    assert fake.count() == before + 1  # the thread itself; the quoted one is not checked again
+    assert [link.kind for link in q.links] == ["continues"]

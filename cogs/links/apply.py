@@ -207,7 +207,7 @@ class LinkApplier:
     async def record(self, thread: Thread) -> list[int]:
         """Store what the author's posts state (links seen before keep their state)."""
         found = detect(thread, self.refs, self.phrases)
-        confirmed = [d for d in found if not d.needs_last_post or await self._ends_thread(d)]
+        confirmed = [d for d in found if not d.needs_last_post or await self._confirmed(d)]
         if not confirmed:
             return []
         return await self.repo.record_detected(
@@ -253,6 +253,13 @@ class LinkApplier:
         more = await self.repo.from_source(sources)
         seen = {link.id for link in links}
         return links + [link for link in more if link.id not in seen]
+
+    async def _confirmed(self, found: Detected) -> bool:
+        """A quote continuation holds when the index has it already (no fetch on every
+        unroll), or when the quoted post is the last of its own thread."""
+        if await self.repo.find(found.kind, found.source.key, found.target.key) is not None:
+            return True
+        return await self._ends_thread(found)
 
     async def _ends_thread(self, found: Detected) -> bool:
         """Whether the quoted post is the last post of its own thread."""
