@@ -5,12 +5,14 @@ everyone else is refused without anything changing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.adapters.memory import MemoryAdapter
 from bot.app import App
+from bot.config import XConfig
 from tests.fakes.fxtwitter_server import FxTwitterFake
 from tests.test_links_fixtures import (
     BELONGS_TARGET,
@@ -19,6 +21,7 @@ from tests.test_links_fixtures import (
     SEED_URL,
     TARGET_ROOT,
     TARGET_URL,
+    config,
     mod,
     open_app,
     rendered,
@@ -230,3 +233,20 @@ async def test_unlink_before_anyone_unrolled_the_thread_still_holds(
     assert "Removed 1 link" in await mod(chat, f"unlink {MOVED_URL}")
     seed = await app.unroller.unroll(SEED_URL)
     assert [lk.kind for lk in seed.links] == ["context"]
+
+
+async def test_links_between_sites_we_cannot_fetch_are_still_recorded(tmp_path: Path) -> None:
+    cfg = config(tmp_path / "nofetch.sqlite3", "http://127.0.0.1:9")
+    cfg = replace(cfg, sources=replace(cfg.sources, x=XConfig(enabled=False)))
+    app = await App.create(cfg, extensions=["cogs.links"])
+    try:
+        chat = MemoryAdapter(app.dispatcher)
+        reply = await mod(chat, f"link {SEED_URL} context https://twitter.com/crys_tom/status/1")
+        assert reply.startswith("Linked (change #1)")
+        listing = await mod(chat, f"links {SEED_URL}")
+        assert "context · moderator · active" in listing
+        assert "to   https://x.com/crys_tom/status/1" in listing
+        # Moving a post needs its words once; an unfetchable post gets a clear answer.
+        assert "Could not fetch" in await mod(chat, f"link {MOVED_URL} belongs {TARGET_URL}")
+    finally:
+        await app.close()
