@@ -210,3 +210,35 @@ async def test_help_and_bad_links_answer_briefly(
     await human.say(room, "!unroll https://example.com/not-a-post")
     [bad] = await human.wait_for(notice_from(matrix_app.user_id, "Unsupported link"))
     assert bad["room_id"] == room
+
+
+async def test_private_unroll_goes_to_a_direct_chat(
+    person: PersonFactory, matrix_app: RunningApp, bsky: FakeBluesky
+) -> None:
+    keys = thread_of(bsky, 3)
+    human = await person()
+    room = await joined_room(human, matrix_app)
+    await human.say(room, f"!unroll {bsky.url(keys[0])} private:true")
+    await human.wait_for(notice_from(matrix_app.user_id, "direct chat"))
+
+    # The bot invited the person to a direct chat; the thread is there, not in the room.
+    for _ in range(20):
+        if human.client.invited_rooms:
+            break
+        await human.sync(timeout_ms=500)
+    [dm] = list(human.client.invited_rooms)
+    await human.client.join(dm)
+    posts = await human.wait_for(
+        lambda e: e["room_id"] == dm and notice_from(matrix_app.user_id)(e), count=4
+    )
+    assert "Thread by Mira" in body(posts[0])
+    assert [body(p).split()[0] for p in posts[1:]] == ["1/3", "2/3", "3/3"]
+    in_room = [body(e) for e in human.from_user(matrix_app.user_id, room)]
+    assert len(in_room) == 1 and "direct chat" in in_room[0]
+
+    # The next private answer reuses the same direct chat.
+    await human.say(room, f"!unroll {bsky.url(keys[1])} private:true")
+    await human.wait_for(
+        lambda e: e["room_id"] == dm and notice_from(matrix_app.user_id)(e), count=8
+    )
+    assert not human.client.invited_rooms

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,13 +65,47 @@ async def test_restart_neither_replays_nor_loses_commands(
     await human.wait_for(notice_from(bot.user_id, "before"))
     await bot.stop()
 
-    # Sent while the bot is down: answered once it is back, exactly once.
-    await human.say(room, "!echo while down")
+    # Sent while the bot is down (more than a default sync timeline holds): answered once
+    # it is back, each exactly once.
+    for i in range(15):
+        await human.say(room, f"!echo while down {i}")
     again = await matrix_bot(dispatcher_with(probe), account=bot.account, store_dir=bot.store_dir)
-    await human.wait_for(notice_from(bot.user_id, "while down"))
+    await human.wait_for(notice_from(bot.user_id, "while down 14"))
     await settle(human, again, room, "after")
-    assert answers(human, bot) == ["before", "while down", "after"]
-    assert [c[0] for c in probe.calls] == ["echo"] * 3
+    down = [f"while down {i}" for i in range(15)]
+    assert sorted(answers(human, bot)) == sorted(["before", *down, "after"])
+    assert len(probe.calls) == 17
+
+
+async def test_moderators_are_recognised_after_a_restart(
+    person: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    probe = ProbeCog()
+    bot = await matrix_bot(dispatcher_with(probe))
+    owner = await person("owner")
+    helper = await person("helper")
+    room = await owner.create_room(invite=(bot.user_id, helper.user_id), power={helper.user_id: 50})
+    await owner.wait_for(joined(bot.user_id, room))
+    await helper.client.join(room)
+    await bot.stop()
+
+    # After a restart the incremental sync carries no room state: the levels are read anew.
+    again = await matrix_bot(dispatcher_with(probe), account=bot.account, store_dir=bot.store_dir)
+    await helper.say(room, "!echo as helper")
+    await helper.wait_for(notice_from(again.user_id, "as helper"))
+    assert probe.calls == [("echo", helper.user_id, True)]
+    # A level change is seen at once.
+    await owner.client.room_put_state(
+        room, "m.room.power_levels", {**(await _levels(owner, room)), "users": {}}
+    )
+    await helper.say(room, "!echo demoted")
+    await helper.wait_for(notice_from(again.user_id, "demoted"))
+    assert probe.calls[-1] == ("echo", helper.user_id, False)
+
+
+async def _levels(p: Person, room: str) -> dict[str, Any]:
+    res = await p.client.room_get_state_event(room, "m.room.power_levels")
+    return dict(res.content)  # type: ignore[union-attr]
 
 
 async def test_first_start_ignores_history(

@@ -28,7 +28,9 @@ from nio import (
     InviteInfo,
     JoinError,
     LoginResponse,
+    RoomCreateResponse,
     RoomGetStateResponse,
+    RoomPreset,
     RoomSendResponse,
     SyncError,
     SyncResponse,
@@ -54,8 +56,12 @@ ENCRYPTED_NOTICE = (
     "This room is end-to-end encrypted and I cannot read encrypted messages, so I will not "
     "see commands here. Invite me to an unencrypted room to use me."
 )
+DM_POINTER = "Sent to you in a direct chat (accept my invite if you have not yet)."
 # Shown in place of a message chunk that an edit no longer needs.
 BLANKED = "(merged into the message above)"
+# No presence; a long timeline per room so a burst of commands while the bot was away is
+# not cut off by a "limited" sync.
+SYNC_FILTER = {"presence": {"not_types": ["*"]}, "room": {"timeline": {"limit": 100}}}
 TRANSIENT = (ClientConnectionError, TimeoutError, asyncio.TimeoutError)
 
 
@@ -80,6 +86,28 @@ class Backoff:
         return base * (0.8 + 0.4 * random.random())  # jitter: clients don't retry in step
 
 
+@dataclass
+class RoomAuth:
+    """What decides who is a moderator in a room: its creators, version, power levels."""
+
+    creators: frozenset[str] = frozenset()
+    version: str = "1"
+    levels: dict[str, Any] | None = None
+
+    def apply(self, event: dict[str, Any]) -> None:
+        if event.get("state_key") != "":
+            return
+        content = event.get("content") or {}
+        if event.get("type") == "m.room.create":
+            extra = content.get("additional_creators") or []
+            self.creators = frozenset(
+                [str(event.get("sender", ""))] + [c for c in extra if isinstance(c, str)]
+            )
+            self.version = str(content.get("room_version") or "1")
+        elif event.get("type") == "m.room.power_levels" and isinstance(content, dict):
+            self.levels = content
+
+
 class MatrixContext:
     """What a command handler sees for one Matrix command event."""
 
@@ -92,10 +120,19 @@ class MatrixContext:
         self.event_id = event_id
         self.thread_root = thread_root
         self.typing = False
+        self._pointed_to_dm = False
 
     async def reply(self, message: Message | str, *, private: bool = False) -> None:
-        # Matrix has no ephemeral messages: private answers are replies in the room.
         msg = reply(message) if isinstance(message, str) else message
+        if private and msg.kind != "reply":
+            # Matrix has no ephemeral messages. Short answers (errors, confirmations) stay
+            # a reply in the room; content asked for privately goes to a direct chat.
+            await self.adapter.send_direct(self.user.id, msg)
+            if not self._pointed_to_dm:
+                self._pointed_to_dm = True
+                note = reply(DM_POINTER)
+                await self.adapter.send_reply(self.room, note, self.event_id, self.thread_root)
+            return
         await self.adapter.send_reply(self.room, msg, self.event_id, self.thread_root)
 
     async def progress(self, text: str) -> None:
@@ -150,7 +187,9 @@ class MatrixAdapter:
         self._thread_tail: dict[str, str] = {}
         # Event the bot sent inside a thread -> that thread's root.
         self._thread_of: dict[str, str] = {}
-        self._creators_cache: dict[str, frozenset[str]] = {}
+        self._auth: dict[str, RoomAuth] = {}
+        self._to_join: set[str] = set()
+        self._dm_lock = asyncio.Lock()
         self.reconnects = 0
         self.send_retries = 0
         self.connected = asyncio.Event()
@@ -235,6 +274,7 @@ class MatrixAdapter:
         except BaseException:
             await client.close()
             raise
+        self.connected.set()
         log.info("matrix: logged in as %s (device %s)", client.user_id, client.device_id)
 
     async def _login(self, client: AsyncClient, device_id: str | None) -> None:
@@ -301,7 +341,7 @@ class MatrixAdapter:
             self.client.sync(
                 timeout=self.sync_timeout_ms,
                 since=self.store.state.next_batch,
-                sync_filter={"presence": {"not_types": ["*"]}},
+                sync_filter=SYNC_FILTER,
             )
         )
         stop = asyncio.ensure_future(self._stopping.wait())
@@ -353,6 +393,9 @@ class MatrixAdapter:
         await self._handle_invites(resp)
         for room_id, info in resp.rooms.join.items():
             events = [getattr(e, "source", None) or {} for e in info.timeline.events]
+            state = [getattr(e, "source", None) or {} for e in info.state]
+            self._track_state(room_id, state + events)
+            await self._track_direct(room_id, state + events)
             # On the sync that brings a new room, its timeline starts before the bot
             # joined: those commands were not meant for it.
             for i, src in enumerate(events):
@@ -369,23 +412,28 @@ class MatrixAdapter:
                 await self._tell_encrypted(room_id)
 
     async def _handle_invites(self, resp: SyncResponse) -> None:
+        assert self.client is not None
         for room_id, info in resp.rooms.invite.items():
             inviter = self._inviter(info)
-            allowed = self.config.auto_join and inviter_allowed(
-                inviter or "", self.config.allowed_inviters, self.user_id
-            )
-            assert self.client is not None
-            if not allowed:
+            if not self.config.auto_join:
+                # Left pending: an operator may still accept it by hand.
+                log.info("matrix: invite to %s from %s (auto_join is off)", room_id, inviter)
+                continue
+            if not inviter_allowed(inviter or "", self.config.allowed_inviters, self.user_id):
                 log.info("matrix: declining invite to %s from %s", room_id, inviter)
                 with contextlib.suppress(*TRANSIENT):
                     await self.client.room_leave(room_id)
                 continue
             log.info("matrix: joining %s (invited by %s)", room_id, inviter)
+            self._to_join.add(room_id)
+        for room_id in sorted(self._to_join):
             try:
                 res = await self.client.join(room_id)
             except TRANSIENT as exc:
-                log.warning("matrix: joining %s failed, the next sync retries: %r", room_id, exc)
+                # An invite shows up in one sync only: keep it and try after the next one.
+                log.warning("matrix: joining %s failed, will retry: %r", room_id, exc)
                 continue
+            self._to_join.discard(room_id)
             if isinstance(res, JoinError):
                 log.warning("matrix: cannot join %s: %s", room_id, res)
 
@@ -461,39 +509,55 @@ class MatrixAdapter:
             self._handled.pop(next(iter(self._handled)))
 
     async def power_of(self, room_id: str, user_id: str) -> int:
-        """A member's power level, as the room's current state says (nio keeps the power
-        levels up to date from sync; the creators come from the create event)."""
-        assert self.client is not None
-        room = self.client.rooms.get(room_id)
-        version = str(getattr(room, "room_version", None) or "1")
-        creators = await self._creators(room_id)
-        levels: dict[str, Any] | None = None
-        if room is not None:
-            pl = room.power_levels
-            levels = {"users": dict(pl.users), "users_default": pl.defaults.users_default}
-        return user_power(levels, user_id, creators=creators, room_version=version)
+        """A member's power level as the room's current state says. The state is read
+        from the server once per room (after a restart an incremental sync carries none)
+        and then kept current from the power-level events that sync delivers."""
+        auth = self._auth.get(room_id) or await self._load_auth(room_id)
+        if auth is None:
+            return user_power(None, user_id)
+        return user_power(auth.levels, user_id, creators=auth.creators, room_version=auth.version)
 
-    async def _creators(self, room_id: str) -> frozenset[str]:
-        """The room's creators: the create event's sender plus ``additional_creators``.
-        The create event never changes, so one state request per room is enough."""
-        cached = self._creators_cache.get(room_id)
-        if cached is not None:
-            return cached
+    async def _load_auth(self, room_id: str) -> RoomAuth | None:
         assert self.client is not None
         try:
             res = await self.client.room_get_state(room_id)
         except TRANSIENT:
-            return frozenset()  # not cached: asked again next time
-        found: set[str] = set()
-        for event in getattr(res, "events", None) or []:
-            if isinstance(event, dict) and event.get("type") == "m.room.create":
-                found.add(str(event.get("sender", "")))
-                extra = (event.get("content") or {}).get("additional_creators") or []
-                found.update(c for c in extra if isinstance(c, str))
+            return None
         if not isinstance(res, RoomGetStateResponse):
-            return frozenset(found)
-        self._creators_cache[room_id] = frozenset(found)
-        return self._creators_cache[room_id]
+            log.warning("matrix: cannot read the state of %s: %s", room_id, res)
+            return None
+        auth = RoomAuth()
+        for event in res.events:
+            if isinstance(event, dict):
+                auth.apply(event)
+        self._auth[room_id] = auth
+        return auth
+
+    async def _track_direct(self, room_id: str, events: list[dict[str, Any]]) -> None:
+        """Forget a direct chat the person left, so the next private answer opens a new one
+        instead of going where nobody reads it."""
+        dms = self.store.state.direct_rooms
+        for event in events:
+            user = event.get("state_key")
+            membership = (event.get("content") or {}).get("membership")
+            if (
+                event.get("type") == "m.room.member"
+                and isinstance(user, str)
+                and dms.get(user) == room_id
+                and membership in ("leave", "ban")
+            ):
+                del dms[user]
+                await self.store.save()
+                assert self.client is not None
+                with contextlib.suppress(*TRANSIENT):
+                    await self.client.room_leave(room_id)
+
+    def _track_state(self, room_id: str, events: list[dict[str, Any]]) -> None:
+        auth = self._auth.get(room_id)
+        if auth is None:
+            return  # read in full when first needed
+        for event in events:
+            auth.apply(event)
 
     async def _run_command(
         self, room_id: str, sender: str, event_id: str, thread_root: str | None, text: str
@@ -595,6 +659,31 @@ class MatrixAdapter:
             await self._send_event(ref.channel, _replacement(ref.message_id, blank), None)
             out.append(ref)
         return out
+
+    async def send_direct(self, user_id: str, message: Message) -> list[MessageRef]:
+        room_id = await self._direct_room(user_id)
+        try:
+            return await self.send(Room(NAME, room_id, room_id), message)
+        except MatrixSendError:
+            # The person left or the room is gone: open a new direct chat once.
+            room_id = await self._direct_room(user_id, stale=room_id)
+            return await self.send(Room(NAME, room_id, room_id), message)
+
+    async def _direct_room(self, user_id: str, stale: str | None = None) -> str:
+        """The direct chat with a user, created (and remembered) on first use."""
+        async with self._dm_lock:
+            assert self.client is not None
+            known = self.store.state.direct_rooms.get(user_id)
+            if known and known != stale:
+                return known
+            res = await self.client.room_create(
+                is_direct=True, invite=(user_id,), preset=RoomPreset.trusted_private_chat
+            )
+            if not isinstance(res, RoomCreateResponse):
+                raise MatrixSendError(f"cannot open a direct chat with {user_id}: {res}")
+            self.store.state.direct_rooms[user_id] = res.room_id
+            await self.store.save()
+            return str(res.room_id)
 
     def link_to(self, ref: MessageRef) -> str | None:
         return f"https://matrix.to/#/{ref.channel}/{ref.message_id}"

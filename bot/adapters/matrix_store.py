@@ -1,7 +1,8 @@
 """What the Matrix adapter keeps across restarts, in one small JSON file under
 ``[matrix] store_path``: the sync token (so a restart never replays history), the device id
 (so restarts reuse one device instead of piling up new ones) and the rooms already told
-that the bot cannot read encrypted messages (so it says so once)."""
+that the bot cannot read encrypted messages (so it says so once) and the direct chats it
+opened for private answers."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class MatrixState:
     device_id: str | None = None
     user_id: str | None = None
     told_encrypted: list[str] = field(default_factory=list)
+    direct_rooms: dict[str, str] = field(default_factory=dict)  # user id -> room id
 
 
 class MatrixStore:
@@ -39,11 +41,17 @@ class MatrixStore:
         if not isinstance(raw, dict):
             raise ValueError(f"the Matrix state file {self.path} is not a JSON object")
         told = raw.get("told_encrypted") or []
+        direct = raw.get("direct_rooms") or {}
         self.state = MatrixState(
             next_batch=_str_or_none(raw.get("next_batch")),
             device_id=_str_or_none(raw.get("device_id")),
             user_id=_str_or_none(raw.get("user_id")),
             told_encrypted=[t for t in told if isinstance(t, str)],
+            direct_rooms={
+                str(k): v
+                for k, v in (direct.items() if isinstance(direct, dict) else ())
+                if isinstance(v, str)
+            },
         )
         return self.state
 
