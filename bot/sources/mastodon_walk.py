@@ -578,33 +578,29 @@ class ThreadCrawl:
 
     def _plan_paged(self, a: Analysis) -> list[Callable[[], Awaitable[None]]]:
         """Ids without a clock in them: one page of the author's list per round from the
-        earliest unfinished post, with context re-anchored below and above."""
+        earliest unfinished post (pages cannot be cut ahead of time), and context calls
+        that settle unfinished posts twenty levels at a time, newest first (they also
+        find the thread's continuation)."""
         plan: list[Callable[[], Awaitable[None]]] = []
         if a.up_pid is not None:
             plan += self._fetch_parent(a.up_pid)
         if a.open:
             first = min(a.open, key=lambda s: _sort_key(s["id"]))
-            _, tail = self.cov.gaps_from(self.pos(first["id"], 1))
-            if tail is not None:
-                # The tail starts just above a known id: the newest id a page ended at.
-                cursor = self._id_at(tail)
+            gaps, tail = self.cov.gaps_from(self.pos(first["id"], 1))
+            start = gaps[0][0] if gaps else tail
+            if start is not None:
+                # Positions here sit just above an id seen: where to page on from.
+                ids = {_sort_key(sid): sid for sid in self.by_id}
+                cursor = ids.get(start[0])
                 if cursor is not None:
                     plan.append(self._forward(cursor, None))
-            deepest = max(
-                (s for s in a.open if s["id"] not in self.ctx_done),
-                key=lambda s: _sort_key(s["id"]),
-                default=None,
-            )
-            if deepest is not None:
-                plan.append(self._fetch_context(deepest["id"]))
+            newest_first = sorted(a.open, key=lambda s: _sort_key(s["id"]), reverse=True)
+            for s in newest_first:
+                if len(plan) >= self.slots:
+                    break
+                if s["id"] not in self.ctx_done:
+                    plan.append(self._fetch_context(s["id"]))
         return plan
-
-    def _id_at(self, tail: Pos) -> str | None:
-        key = tail[0]
-        for sid in self.by_id:
-            if _sort_key(sid) == key:
-                return sid
-        return None
 
     # -- the answer -----------------------------------------------------------------------
     def result(self) -> FetchedPosts:
