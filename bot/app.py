@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.config import Config
-from bot.delivery import Deliverer
+from bot.context import ChatAdapter, Room
+from bot.delivery import Deliverer, thread_name
 from bot.dispatcher import Dispatcher
 from bot.http import HttpClient, HttpSettings
-from bot.render.thread_view import Decide, default_decide
+from bot.render.thread_view import Decide, default_decide, thread_messages
 from bot.sources import SourceRegistry
 from bot.sources.base import Source
 from bot.unroller import Unroller
@@ -101,6 +102,25 @@ class App:
             await http.close()
             raise
         return app
+
+    async def resume_pending(self, adapter: ChatAdapter) -> int:
+        """Finish command deliveries a crash or restart interrupted (subscriptions resume
+        their own). Each message carries its idempotency key, so nothing posts twice where
+        the platform dedupes. Returns how many deliveries were resumed."""
+        resumed = 0
+        for record in await self.deliveries.pending(adapter.name):
+            if record.origin != "command":
+                continue
+            room = Room(adapter.name, record.scope, record.channel)
+            try:
+                thread = await self.unroller.unroll(record.thread_url, scope=record.scope)
+                messages = thread_messages(thread, await self.decide_for(record.scope))
+                await self.deliverer.resume(adapter, room, record.id, messages, thread_name(thread))
+                resumed += 1
+            except Exception as exc:
+                log.warning("could not resume delivery %s: %r", record.id, exc)
+                await self.deliveries.finish(record.id, "failed", str(exc))
+        return resumed
 
     async def start_cogs(self) -> None:
         for cog in self.dispatcher.cogs:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], Awaitable[None]]
 
 
-def _thread_name(thread: Thread) -> str:
+def thread_name(thread: Thread) -> str:
     first = next((p.text for p in thread.posts if p.text.strip()), "")
     first = " ".join(first.split())
     name = f"@{thread.author.handle}: {first}" if first else f"Thread by @{thread.author.handle}"
@@ -58,7 +58,7 @@ class Deliverer:
             now=self.clock(),
         )
         return await self.resume(
-            adapter, room, delivery_id, messages, _thread_name(thread), progress
+            adapter, room, delivery_id, messages, thread_name(thread), progress
         )
 
     async def resume(

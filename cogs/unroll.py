@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from bot.commands import Cog, Param, command
 from bot.context import Context, MessageRef
 from bot.delivery import Deliverer
+from bot.models import Thread
+from bot.render.document import Message
 from bot.render.thread_view import Decide, default_decide, thread_messages
 from bot.unroller import Unroller
-from storage.deliveries_repo import DeliveryRepo
+from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
 
 DecideFor = Callable[[str | None], Awaitable[Decide]]
 
@@ -30,6 +33,7 @@ class UnrollCog(Cog):
         self.deliverer = deliverer
         self.deliveries = deliveries
         self.decide_for = decide_for
+        self._posting: dict[tuple[str, str, str], asyncio.Lock] = {}
 
     @command(
         "unroll",
@@ -58,6 +62,28 @@ class UnrollCog(Cog):
             for message in messages:
                 await ctx.reply(message, private=True)
             return
+        # One delivery per thread and channel at a time: a second request waits and then
+        # links to the first instead of posting the thread twice.
+        key = (ctx.adapter.name, ctx.room.channel, thread.root_id)
+        lock = self._posting.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                record = await self._deliver_once(ctx, thread, messages, refresh)
+        finally:
+            if not lock.locked() and self._posting.get(key) is lock:
+                del self._posting[key]
+        if record is None:
+            return
+        ref = MessageRef(
+            ctx.adapter.name, ctx.room.channel, record.header_message or "", record.chat_thread
+        )
+        where = ctx.adapter.link_to(ref)
+        count = len(thread.posts) + sum(len(a.posts) for a in thread.asides)
+        await ctx.reply(f"Unrolled {count} posts" + (f": {where}" if where else "."), private=True)
+
+    async def _deliver_once(
+        self, ctx: Context, thread: Thread, messages: list[Message], refresh: bool
+    ) -> DeliveryRecord | None:
         since = self.unroller.clock() - self.unroller.cache_ttl_s
         recent = await self.deliveries.recent_in_channel(
             ctx.adapter.name, ctx.room.channel, thread.root_id, since
@@ -74,14 +100,8 @@ class UnrollCog(Cog):
                 "This thread was already unrolled here"
                 + (f": {where}" if where else " a moment ago; scroll up to its header.")
             )
-            return
+            return None
         await ctx.progress(f"Posting {len(messages) - 1} messages…")
-        record = await self.deliverer.deliver(
+        return await self.deliverer.deliver(
             ctx.adapter, ctx.room, thread, messages, progress=ctx.progress
         )
-        ref = MessageRef(
-            ctx.adapter.name, ctx.room.channel, record.header_message or "", record.chat_thread
-        )
-        where = ctx.adapter.link_to(ref)
-        count = len(thread.posts) + sum(len(a.posts) for a in thread.asides)
-        await ctx.reply(f"Unrolled {count} posts" + (f": {where}" if where else "."), private=True)

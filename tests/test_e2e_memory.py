@@ -163,3 +163,38 @@ async def test_delivery_resumes_after_a_failure_without_repeating(
     numbers = [s.text.split()[0] for s in chat.sent[1:]]
     assert numbers == [f"{i}/6" for i in range(1, 7)]  # each post exactly once, in order
     assert await app.deliveries.pending("memory") == []
+
+
+async def test_two_simultaneous_unrolls_in_one_channel_post_once(
+    app: App, bsky: FakeBluesky
+) -> None:
+    keys = _chain(bsky, 4)
+    chat = MemoryAdapter(app.dispatcher)
+    first, second = await asyncio.gather(
+        chat.command(f"unroll {bsky.url(keys[0])}"), chat.command(f"unroll {bsky.url(keys[0])}")
+    )
+    headers = [s for s in chat.sent if s.thread is None]
+    assert len(headers) == 1
+    texts = [r.text for r in first.replies + second.replies]
+    assert any("already unrolled here" in t for t in texts)
+
+
+async def test_restart_resumes_an_interrupted_delivery(app: App, bsky: FakeBluesky) -> None:
+    keys = _chain(bsky, 5)
+
+    class Dying(MemoryAdapter):
+        async def send(self, room, message, *, thread=None, key=None):  # type: ignore[no-untyped-def]
+            if len(self.sent) == 3:
+                raise ConnectionError("process killed")
+            return await super().send(room, message, thread=thread, key=key)
+
+    dying = Dying(app.dispatcher)
+    await dying.command(f"unroll {bsky.url(keys[0])}")
+    # A new adapter instance after the restart, sharing what the platform already shows.
+    revived = MemoryAdapter(app.dispatcher)
+    revived.sent = list(dying.sent)
+    revived.threads = dict(dying.threads)
+    assert await app.resume_pending(revived) == 1
+    numbers = [s.text.split()[0] for s in revived.sent if s.thread]
+    assert numbers == [f"{i}/5" for i in range(1, 6)]
+    assert await app.resume_pending(revived) == 0

@@ -94,6 +94,8 @@ class DiscordAdapter:
         # Channel id -> guild id, for links to messages and threads.
         self._guild_of: dict[str, str] = {}
         self._closing = False
+        self._resumed = False
+        self._resume_task: asyncio.Task[int] | None = None
 
     @classmethod
     def from_config(
@@ -130,6 +132,11 @@ class DiscordAdapter:
                 self._guild_of[str(channel.id)] = str(guild.id)
         self.ready.set()
         log.info("discord: ready as %s in %d servers", self.client.user, len(self.client.guilds))
+        if not self._resumed:
+            # Once per process: finish deliveries a restart interrupted (nonces keep the
+            # message that was in flight from posting twice).
+            self._resumed = True
+            self._resume_task = asyncio.create_task(self.app.resume_pending(self))
 
     async def run(self) -> None:
         try:
