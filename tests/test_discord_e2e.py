@@ -673,3 +673,11 @@ async def test_twenty_simultaneous_unrolls_are_all_acknowledged_in_time(bot: Har
         tag = re.search(r"t\d+", posts[0]).group(0)  # type: ignore[union-attr]
         assert [p.rsplit(" ", 1)[-1] for p in posts] == ["a", "b", "c"]
         assert all(tag in p for p in posts)
+
+
+async def test_content_warning_categories_autocomplete(bot: Harness) -> None:
+    mod = bot.fake.new_user("mod", moderator=True)
+    rec = await bot.fake.autocomplete("cw policy", "category", mod, category="s")
+    await bot.fake.wait_acknowledged(rec)
+    names = [c["value"] for c in rec.callback["data"]["choices"]]  # type: ignore[index]
+    assert names == ["suicide", "self-harm", "sexual-violence", "substance-use"]

@@ -151,6 +151,12 @@ class ContentNotesCog(Cog):
             return " Posted copies could not be updated; they change on the next unroll."
         return f" Updated {edited} posted message{'s' if edited != 1 else ''}." if edited else ""
 
+    def suggest_categories(self, current: str) -> list[str]:
+        """Category ids completing the last word typed (earlier words are kept)."""
+        head, _, last = current.rpartition(" ")
+        prefix = f"{head} " if head else ""
+        return [prefix + c for c in CATEGORY_IDS if c.startswith(last.lower())]
+
     @command(
         "cw add",
         "Put a content warning on a thread, for every later unroll in every room",
@@ -160,6 +166,7 @@ class ContentNotesCog(Cog):
             "Categories (e.g. suicide self-harm), then an optional reason",
             kind="rest",
             required=False,
+            autocomplete="suggest_categories",
         ),
         Param("reason", "Why, in your words (shown with the note)", required=False),
         moderator=True,
@@ -202,7 +209,9 @@ class ContentNotesCog(Cog):
         "cw remove",
         "Remove a content warning from a thread (one category, or all)",
         Param("url", "A link to the thread (any of its posts)", kind="url"),
-        Param("category", "Only this category", required=False),
+        Param(
+            "category", "Only this category", required=False, autocomplete="suggest_categories"
+        ),
         moderator=True,
         examples=("cw remove https://bsky.app/profile/alice.example/post/3kabc suicide",),
     )
@@ -226,7 +235,11 @@ class ContentNotesCog(Cog):
     @command(
         "cw policy",
         "How this server shows content in a category: show, note, warn (spoiler) or hide",
-        Param("category", "A category: " + ", ".join(CATEGORY_IDS)),
+        Param(
+            "category",
+            "A category: " + ", ".join(CATEGORY_IDS),
+            autocomplete="suggest_categories",
+        ),
         Param("action", "show | note | warn | hide", kind="choice", choices=ACTIONS),
         moderator=True,
         examples=("cw policy mental-health warn", "cw policy death-grief show"),
