@@ -185,3 +185,24 @@ async def test_recent_posts(fake: FakeMastodon, source: MastodonSource) -> None:
     # A fresh source (after a restart) finds the account again from the Author alone.
     again = await MastodonSource(source.api.http).recent_posts(author, 2)
     assert [p.text for p in again.posts.values()] == ["newest", "continued"]
+
+
+async def test_poll_options_follow_the_text(fake: FakeMastodon, source: MastodonSource) -> None:
+    rin = fake.account("rin")
+    st = fake.post(rin, "Which lane?")
+    st.poll = {"id": "9", "options": [{"title": "Painted"}, {"title": "Protected"}, {"x": 1}]}
+    post = await fetch_post(source, fake, st)
+    assert post.text == "Which lane?\n\n○ Painted\n○ Protected"
+
+
+async def test_link_to_a_boost_unrolls_the_boosted_post(
+    fake: FakeMastodon, source: MastodonSource
+) -> None:
+    rin, kofi = fake.account("rin"), fake.account("kofi")
+    posts = fake.thread(rin, 3)
+    boost = fake.boost(kofi, posts[0])
+    ref = source.parse(fake.link(boost))
+    assert ref is not None
+    got = await source.fetch(ref, 500)
+    assert got.anchor_id == fake.status_uri(posts[0])
+    assert {fake.status_uri(p) for p in posts} == set(got.posts)

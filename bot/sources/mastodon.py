@@ -26,6 +26,7 @@ from bot.sources.mastodon_map import (
     SHOWN_VISIBILITY,
     guess_parent_uri,
     host_of,
+    is_status,
     map_author,
     map_status,
     status_uri,
@@ -76,6 +77,14 @@ class MastodonSource:
         link = self._link(ref)
         crawl = ThreadCrawl(self.api, link.base, max_posts)
         await crawl.start(link.status_id)
+        boosted = crawl.anchor.get("reblog")
+        if is_status(boosted):
+            # A link to a boost: unroll the boosted post.
+            assert isinstance(boosted, dict)
+            again = ThreadCrawl(self.api, link.base, max_posts)
+            again.rounds, again.requests = crawl.rounds, crawl.requests
+            await again.start(boosted["id"])
+            crawl = again
         origin = self._origin_of(crawl.anchor, link)
         if origin is not None:
             crawl = await self._from_origin(crawl, origin, max_posts)

@@ -162,6 +162,10 @@ def map_status(
         links.append(card.url)
     if quote is not None and quote.url:
         links.append(quote.url)
+    text = content.text
+    options = _poll_options(status)
+    if options:
+        text = "\n".join([text, "", *(f"○ {o}" for o in options)]).strip()
     notes: tuple[ContentNote, ...] = ()
     spoiler = _str(status, "spoiler_text").strip()
     if spoiler:
@@ -175,7 +179,7 @@ def map_status(
         url=_opt_str(status, "url") or uri,
         author=map_author(status["account"], base),
         created_at=_str(status, "created_at"),
-        text=content.text,
+        text=text,
         parent_id=parent_id,
         root_id=root_id,
         media=_media(status),
@@ -186,6 +190,12 @@ def map_status(
         visibility=_str(status, "visibility", "public"),
         extra=tuple(extra),
     )
+
+
+def _poll_options(status: dict[str, Any]) -> list[str]:
+    poll = status.get("poll")
+    raw = poll.get("options") if isinstance(poll, dict) else None
+    return [t for o in raw if (t := _str(o, "title").strip())] if isinstance(raw, list) else []
 
 
 def guess_parent_uri(status: dict[str, Any], base: str) -> str | None:

@@ -71,6 +71,8 @@ class FakeStatus:
     card: dict[str, Any] | None = None
     quote: Any = None  # raw JSON for the "quote" field
     mentions: list[dict[str, Any]] = field(default_factory=list)
+    poll: dict[str, Any] | None = None
+    reblog: FakeStatus | None = None  # set for a boost
     deleted: bool = False
     # A reply whose parent was erased for good: no parent id, but still "a reply to".
     erased_parent_account: FakeAccount | None = None
@@ -301,6 +303,12 @@ class FakeMastodon(FakeServer):
     def account_id(self, author_key: str) -> str:
         return self.account_by_key[author_key].id
 
+    def boost(self, account: FakeAccount, st: FakeStatus) -> FakeStatus:
+        """A boost of ``st`` by ``account`` (a status of its own, with ``reblog``)."""
+        b = self.post(account, html="", after_s=1)
+        b.reblog = st
+        return b
+
     def delete(self, st: FakeStatus, *, erase: bool = False) -> None:
         """Delete a post. Recently deleted rows stay in the database (hidden), so
         context still walks through them; ``erase`` removes the row, which clears its
@@ -402,14 +410,14 @@ class FakeMastodon(FakeServer):
             "quotes_count": 0,
             "edited_at": None,
             "content": st.content,
-            "reblog": None,
+            "reblog": self.status_json(st.reblog) if st.reblog else None,
             "account": self.account_json(st.account),
             "media_attachments": st.media,
             "mentions": st.mentions,
             "tags": [],
             "emojis": [],
             "card": st.card,
-            "poll": None,
+            "poll": st.poll,
             "quote": st.quote,
         }
 
@@ -511,6 +519,8 @@ class FakeMastodon(FakeServer):
         rows = [s for s in self.statuses.values() if s.account is acc and s.visible]
         if q.get("exclude_replies") in ("true", "1"):
             rows = [s for s in rows if s.in_reply_to is None or s.in_reply_to.account is acc]
+        if q.get("exclude_reblogs") in ("true", "1"):
+            rows = [s for s in rows if s.reblog is None]
         if q.get("only_media") in ("true", "1"):
             rows = [s for s in rows if s.media]
         key = self._key
