@@ -342,6 +342,7 @@ def test_a_moved_aside_leaves_as_one_line_too() -> None:
     assert [q.status for q in out.asides[0].posts] == ["moved_out"]
     assert dict(out.marks)["x:3"] == f"moved to {x_url('9', 'me')}"
     assert shown_count(out) == 2
+    assert "· 2 posts" in rendered(out)
 
 
 async def test_simultaneous_unrolls_record_each_link_once(app: App) -> None:

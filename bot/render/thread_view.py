@@ -116,7 +116,7 @@ def header_message(thread: Thread, decide: Decide, count: int | None = None) -> 
     a = thread.author
     who = f"{a.name} (@{a.handle})" if a.name and a.name != a.handle else f"@{a.handle}"
     n = count if count is not None else sum(1 for p in thread.posts if p.status != "moved_out")
-    n += sum(len(x.posts) for x in thread.asides)
+    n += sum(1 for x in thread.asides for p in x.posts if p.status != "moved_out")
     blocks: list[Block] = [
         Block(
             "heading",
