@@ -36,6 +36,7 @@ def translate(exc: Exception, base: str, what: str) -> UserError:
     if isinstance(exc, HttpError):
         body = exc.body if isinstance(exc.body, dict) else {}
         message = body.get("error") if isinstance(body.get("error"), str) else ""
+        message = " ".join(message.split())[:120]  # upstream text: one short line
         if exc.status in (404, 410):
             return NotFound(f"{host} says {what} was not found or is not public.")
         if exc.status == 401:
@@ -55,7 +56,8 @@ def translate(exc: Exception, base: str, what: str) -> UserError:
             return UpstreamUnavailable(f"{host} is having trouble (HTTP {exc.status}); try later.")
         return UpstreamUnavailable(f"{host} answered HTTP {exc.status} for {what}.")
     if isinstance(exc, TransportError):
-        return UpstreamUnavailable(f"{host} could not be reached or answered badly: {exc}")
+        detail = " ".join(str(exc).split())[:200]
+        return UpstreamUnavailable(f"{host} could not be reached or answered badly: {detail}")
     return UpstreamUnavailable(f"{host} failed: {exc}")
 
 
