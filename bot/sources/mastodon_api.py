@@ -35,8 +35,8 @@ def translate(exc: Exception, base: str, what: str) -> UserError:
         return UsageError(f"{host} is not an address the bot may contact.")
     if isinstance(exc, HttpError):
         body = exc.body if isinstance(exc.body, dict) else {}
-        message = body.get("error") if isinstance(body.get("error"), str) else ""
-        message = " ".join(message.split())[:120]  # upstream text: one short line
+        raw = body.get("error")
+        message = " ".join(raw.split())[:120] if isinstance(raw, str) else ""  # one short line
         if exc.status in (404, 410):
             return NotFound(f"{host} says {what} was not found or is not public.")
         if exc.status == 401:

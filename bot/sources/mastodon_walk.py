@@ -6,8 +6,9 @@ self-replies) returns 40 posts per call, and on Mastodon the ids are snowflakes
 (``id >> 16`` is a millisecond timestamp): from the posting rate already seen we cut the
 time after the thread's first post into windows of about 36 of the author's posts and ask
 for several windows at once (``min_id``/``max_id``), then fill whatever a window could not
-hold in the next round. Servers whose ids are not snowflakes are paged one page at a time,
-with ``context`` re-anchored at the deepest post found.
+hold in the next round (coverage bookkeeping in mastodon_coverage.py). Servers whose ids
+are not snowflakes are paged one page at a time, with ``context`` re-anchored at
+unfinished posts alongside.
 
 "Complete" is checked, not assumed: a post is finished when its ``replies_count`` (public
 and unlisted replies) is matched by replies we have, or when the author's statuses are
@@ -19,15 +20,15 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import NotFound, Refused, UserError
 from bot.models import FetchedPosts, Post
 from bot.sources.mastodon_api import PAGE_LIMIT, MastodonApi, Page
+from bot.sources.mastodon_coverage import TOP, Coverage, Pos, is_snowflake, sort_key
 from bot.sources.mastodon_map import (
     SHOWN_VISIBILITY,
     guess_parent_uri,
@@ -42,98 +43,6 @@ FILL = 36  # author posts a window aims at, out of PAGE_LIMIT, to absorb rate er
 MARGIN = 12  # author posts listed after a post before later self-replies are ruled out
 MAX_ROUNDS = 20
 MAX_REQUESTS = 120
-TOP = 1 << 130  # beyond any position: "up to the present"
-_MIN_SNOWFLAKE_MS = 1_400_000_000_000  # 2014: Mastodon snowflakes started in 2017
-
-
-def is_snowflake(status_id: str) -> bool:
-    if not status_id.isdigit() or len(status_id) > 24:
-        return False
-    ms = int(status_id) >> 16
-    return _MIN_SNOWFLAKE_MS <= ms <= (time.time() + 365 * 86400) * 1000
-
-
-# Positions order ids and the gaps between them. Snowflake mode: id x sits at 2x, just
-# above it is 2x+1 (= just below x+1). Other ids: (sort key, -1|0|1).
-Pos = Any
-
-
-def _sort_key(status_id: str) -> tuple[int, int, str]:
-    if status_id.isdigit():
-        return (0, int(status_id), "")
-    return (1, len(status_id), status_id)
-
-
-@dataclass
-class Coverage:
-    """Position intervals where the author's status list is known to be complete."""
-
-    numeric: bool
-    spans: list[tuple[Pos, Pos]] = field(default_factory=list)
-
-    @property
-    def top(self) -> Pos:
-        return TOP if self.numeric else ((TOP,), 0)
-
-    @property
-    def bottom(self) -> Pos:
-        return 0 if self.numeric else ((-1,), 0)
-
-    def _after(self, p: Pos) -> Pos:
-        return p + 1 if self.numeric else (p[0], p[1] + 1)
-
-    def _before(self, p: Pos) -> Pos:
-        return p - 1 if self.numeric else (p[0], p[1] - 1)
-
-    def _touch(self, hi: Pos, lo: Pos) -> bool:
-        return bool(lo <= hi or lo == self._after(hi))
-
-    def add(self, lo: Pos, hi: Pos) -> None:
-        if hi < lo:
-            return
-        merged: list[tuple[Pos, Pos]] = []
-        for a, b in sorted([*self.spans, (lo, hi)]):
-            if merged and self._touch(merged[-1][1], a):
-                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-            else:
-                merged.append((a, b))
-        self.spans = merged
-
-    def span_at(self, p: Pos) -> tuple[Pos, Pos] | None:
-        for a, b in self.spans:
-            if a <= p <= b:
-                return (a, b)
-        return None
-
-    def gaps_from(self, start: Pos) -> tuple[list[tuple[Pos, Pos]], Pos | None]:
-        """Uncovered intervals from ``start`` up to the highest covered point, and where
-        the uncovered tail begins (None when covered to the present)."""
-        gaps: list[tuple[Pos, Pos]] = []
-        cur = start
-        for a, b in self.spans:
-            if b < cur:
-                continue
-            if a > cur:
-                gaps.append((cur, self._before(a)))
-            if b >= self.top:
-                return gaps, None
-            cur = self._after(b)
-        return gaps, cur
-
-    def gaps_below(self, start: Pos) -> tuple[list[tuple[Pos, Pos]], Pos | None]:
-        """The same downwards: gaps below ``start`` and where the uncovered bottom
-        region ends (None when covered to the beginning)."""
-        gaps: list[tuple[Pos, Pos]] = []
-        cur = start
-        for a, b in reversed(self.spans):
-            if a > cur:
-                continue
-            if b < cur:
-                gaps.append((self._after(b), cur))
-            if a <= self.bottom:
-                return gaps, None
-            cur = self._before(a)
-        return gaps, cur
 
 
 @dataclass
@@ -174,7 +83,7 @@ class ThreadCrawl:
     def pos(self, status_id: str, offset: int = 0) -> Pos:
         if self.snowflake:
             return 2 * int(status_id) + offset
-        return (_sort_key(status_id), offset)
+        return (sort_key(status_id), offset)
 
     # -- state ------------------------------------------------------------------------
     def add(self, status: dict[str, Any], listed: bool = False) -> None:
@@ -302,11 +211,11 @@ class ThreadCrawl:
         grow(top)
         # Self-replies whose parent is hidden or deleted: the context still lists them
         # below the posts they descend from; the author's list shows them in time order.
-        top_key = _sort_key(top["id"])
+        top_key = sort_key(top["id"])
         grown = True
         while grown:
             grown = False
-            for s in sorted(self.by_id.values(), key=lambda s: _sort_key(s["id"])):
+            for s in sorted(self.by_id.values(), key=lambda s: sort_key(s["id"])):
                 if s["id"] not in in_tree and self._orphan_of_thread(s, top_key, tree):
                     grow(s)
                     grown = True
@@ -322,13 +231,13 @@ class ThreadCrawl:
             s["account"]["id"] != author
             or s.get("in_reply_to_account_id") != author
             or (pid and pid in self.by_id)
-            or _sort_key(s["id"]) <= top_key
+            or sort_key(s["id"]) <= top_key
         ):
             return False
         if s["id"] in self.below_tree:
             return True  # a descendant of a thread post, per the server's context
         if pid:
-            return _sort_key(pid) > top_key and self._absent(pid)
+            return sort_key(pid) > top_key and self._absent(pid)
         # The parent was erased (its id is gone too): accept a listed self-reply that
         # sits in a complete stretch of the list which also holds the thread.
         span = self.cov.span_at(self.pos(s["id"]))
@@ -585,16 +494,16 @@ class ThreadCrawl:
         if a.up_pid is not None:
             plan += self._fetch_parent(a.up_pid)
         if a.open:
-            first = min(a.open, key=lambda s: _sort_key(s["id"]))
+            first = min(a.open, key=lambda s: sort_key(s["id"]))
             gaps, tail = self.cov.gaps_from(self.pos(first["id"], 1))
             start = gaps[0][0] if gaps else tail
             if start is not None:
                 # Positions here sit just above an id seen: where to page on from.
-                ids = {_sort_key(sid): sid for sid in self.by_id}
+                ids = {sort_key(sid): sid for sid in self.by_id}
                 cursor = ids.get(start[0])
                 if cursor is not None:
                     plan.append(self._forward(cursor, None))
-            newest_first = sorted(a.open, key=lambda s: _sort_key(s["id"]), reverse=True)
+            newest_first = sorted(a.open, key=lambda s: sort_key(s["id"]), reverse=True)
             for s in newest_first:
                 if len(plan) >= self.slots:
                     break
