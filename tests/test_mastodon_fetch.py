@@ -257,3 +257,21 @@ async def test_erased_post_leaves_a_gap_not_a_cut(
     assert len(thread.posts) == 80
     assert thread.posts[50].status == "unavailable"
     assert thread.posts[51].text == "Post 52/80"
+
+
+async def test_popular_thread_whose_replies_crowd_the_context(
+    fake: FakeMastodon, source: MastodonSource
+) -> None:
+    rin = fake.account("rin")
+    fans = [fake.account(f"fan{i}") for i in range(5)]
+    posts: list[FakeStatus] = []
+    parent = None
+    for i in range(30):
+        parent = fake.post(rin, f"Post {i + 1}/30", reply_to=parent)
+        posts.append(parent)
+        for fan in fans:  # replies land before the next post: they come first in the tree
+            fake.post(fan, "so true", reply_to=parent, after_s=5)
+    got = await unroll(source, fake.link(posts[0]))
+    assert set(got.posts) == uris(fake, posts)
+    assert len(assemble(got, 500).posts) == 30
+    assert fake.sequential_round_trips() <= 3
