@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from io import StringIO
 from pathlib import Path
 
 import pytest
 
+from bot.adapters.console import ConsoleAdapter
 from bot.cli import main
 from tests.fakes.fxtwitter_server import FxTwitterFake
 from tests.test_links_fixtures import (
@@ -106,3 +108,14 @@ async def test_command_line_errors_are_one_line_with_an_exit_code(
         assert code == 2 and "invalid choice" in err
         code, _, err = await cli(capsys, cfg, "links-undo", "7")
         assert code == 4 and "There is no change #7" in err
+
+
+async def test_the_console_user_is_a_moderator(tmp_path: Path) -> None:
+    async with seeded_fake() as fake, open_app(tmp_path / "console.sqlite3", fake) as app:
+        out = StringIO()
+        lines = f"/unlink {x_url(MOVED_POST)}\n/links {SEED_URL}\n"
+        console = ConsoleAdapter(app.dispatcher, app.sources, stdin=StringIO(lines), stdout=out)
+        await console.run()
+        text = out.getvalue()
+        assert "Removed 1 link (change #3)" in text
+        assert "change #3: unlink by console:you" in text
