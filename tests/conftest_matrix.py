@@ -53,6 +53,8 @@ class Person:
     async def sync(self, timeout_ms: int = 0) -> None:
         resp = await self.client.sync(timeout=timeout_ms)
         assert isinstance(resp, SyncResponse), resp
+        if self.client.olm is not None:
+            await crypto_upkeep(self.client)
         for room_id, info in resp.rooms.join.items():
             for ev in info.timeline.events:
                 src = dict(ev.source)
@@ -87,7 +89,9 @@ class Person:
 
     async def say(self, room_id: str, body: str, **extra: Any) -> str:
         content = {"msgtype": "m.text", "body": body, **extra}
-        resp = await self.client.room_send(room_id, "m.room.message", content)
+        resp = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
         event_id = getattr(resp, "event_id", None)
         assert event_id, resp
         return str(event_id)
@@ -122,27 +126,51 @@ class Person:
         ]
 
 
-async def connect(synapse: Synapse, account: Account) -> AsyncClient:
+async def connect(
+    synapse: Synapse, account: Account, crypto_dir: Path | None = None
+) -> AsyncClient:
+    """A client for ``account``; with ``crypto_dir`` it reads and writes encrypted rooms."""
     client = AsyncClient(
         synapse.url,
         account.user_id,
         device_id=account.device_id,
-        config=AsyncClientConfig(max_timeouts=2, request_timeout=15),
+        store_path=str(crypto_dir or ""),
+        config=AsyncClientConfig(
+            max_timeouts=2, request_timeout=15, encryption_enabled=crypto_dir is not None
+        ),
     )
-    client.access_token = account.access_token
-    client.user_id = account.user_id
+    if crypto_dir is not None:
+        await asyncio.to_thread(crypto_dir.mkdir, parents=True, exist_ok=True)
+        client.restore_login(account.user_id, account.device_id, account.access_token)
+        await crypto_upkeep(client)
+    else:
+        client.access_token = account.access_token
+        client.user_id = account.user_id
     return client
+
+
+async def crypto_upkeep(client: AsyncClient) -> None:
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    if client.should_claim_keys:
+        await client.keys_claim(client.get_users_for_key_claiming())
+    await client.send_to_device_messages()
 
 
 @pytest.fixture
 async def person(
-    synapse: Synapse, register: Callable[[str], Account]
-) -> AsyncIterator[Callable[[str], Awaitable[Person]]]:
-    """Factory: a logged-in human, synced once so only new events are collected."""
+    synapse: Synapse, register: Callable[[str], Account], tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[Person]]]:
+    """Factory: a logged-in human, synced once so only new events are collected;
+    ``e2e=True`` gives the person encryption keys."""
     clients: list[AsyncClient] = []
 
-    async def make(name: str = "human") -> Person:
-        client = await connect(synapse, register(name))
+    async def make(name: str = "human", e2e: bool = False) -> Person:
+        account = register(name)
+        crypto = tmp_path / f"crypto-{account.localpart}" if e2e else None
+        client = await connect(synapse, account, crypto)
         clients.append(client)
         p = Person(client)
         await client.sync(timeout=0)
@@ -206,7 +234,7 @@ async def matrix_bot(
     ) -> RunningBot:
         account = account or register("bot")
         store_dir = store_dir or tmp_path / f"store-{len(bots)}"
-        adapter_kwargs = {
+        adapter_kwargs: dict[str, Any] = {
             k: overrides.pop(k)
             for k in ("backoff", "sync_timeout_ms", "send_deadline_s", "max_command_age_s")
             if k in overrides

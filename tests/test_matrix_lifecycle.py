@@ -7,10 +7,12 @@ encrypted rooms, and start-up errors a person running the bot can act on."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.adapters.matrix_adapter import ENCRYPTED_NOTICE, MatrixAdapter, MatrixStartupError
@@ -301,3 +303,47 @@ async def test_a_repeated_send_key_posts_once_even_across_a_restart(
     assert [r.message_id for r in second] == [r.message_id for r in first]
     await settle(human, again, room, "end")
     assert answers(human, bot).count("posted once") == 1
+
+
+async def test_with_encryption_enabled_the_bot_works_in_encrypted_rooms(
+    person: PersonFactory, matrix_bot: BotFactory, synapse: Synapse
+) -> None:
+    pytest.importorskip("vodozemac", reason="needs matrix-nio[e2e]")
+    probe = ProbeCog()
+    bot = await matrix_bot(dispatcher_with(probe), encryption=True)
+    assert bot.adapter.e2e
+    human = await person(e2e=True)
+    room = await room_with_bot(human, bot, encrypted=True)
+    await human.sync()
+    cmd = await human.say(room, "!echo whispered")
+    [answer] = await human.wait_for(notice_from(bot.user_id, "whispered"))
+    # It travelled encrypted, and the human's client decrypted it.
+    raw = await raw_event(synapse, human, room, answer["event_id"])
+    assert raw["type"] == "m.room.encrypted"
+    assert "whispered" not in json.dumps(raw)
+    assert answer["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": cmd}}
+    assert not [e for e in human.from_user(bot.user_id) if body(e) == ENCRYPTED_NOTICE]
+
+    # Threads and edits work encrypted too, and survive a restart of the bot.
+    await human.say(room, "!story")
+    await human.wait_for(notice_from(bot.user_id, ""), count=5)
+    await bot.stop()
+    again = await matrix_bot(
+        dispatcher_with(probe), account=bot.account, store_dir=bot.store_dir, encryption=True
+    )
+    await human.say(room, "!warn")
+    await human.wait_for(notice_from(again.user_id, "Warning applied."))
+    edits = await human.wait_for(
+        lambda e: e.get("content", {}).get("m.relates_to", {}).get("rel_type") == "m.replace",
+        count=3,
+    )
+    assert edits[0]["content"]["m.new_content"]["body"] == "[Content warning: spiders]"
+
+
+async def raw_event(synapse: Synapse, p: Person, room: str, event_id: str) -> dict[str, Any]:
+    """The event as the server stores it (no client-side decryption)."""
+    url = f"{synapse.url}/_matrix/client/v3/rooms/{room}/event/{event_id}"
+    headers = {"Authorization": f"Bearer {p.client.access_token}"}
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
+        data: dict[str, Any] = await resp.json()
+        return data

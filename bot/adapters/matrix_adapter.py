@@ -36,6 +36,8 @@ from nio import (
     SyncResponse,
     WhoamiResponse,
 )
+from nio.crypto import ENCRYPTION_ENABLED
+from nio.exceptions import LocalProtocolError, SendRetryError
 
 from bot.adapters.matrix_rules import command_text, inviter_allowed, thread_root_of, user_power
 from bot.adapters.matrix_store import MatrixStore
@@ -190,6 +192,8 @@ class MatrixAdapter:
         self._auth: dict[str, RoomAuth] = {}
         self._to_join: set[str] = set()
         self._dm_lock = asyncio.Lock()
+        self.e2e = config.encryption and ENCRYPTION_ENABLED
+        self._full_state_next = True
         self.reconnects = 0
         self.send_retries = 0
         self.connected = asyncio.Event()
@@ -231,10 +235,11 @@ class MatrixAdapter:
                 )
         except ConfigError as exc:
             raise MatrixStartupError(str(exc)) from None
-        if m.encryption:
+        if m.encryption and not ENCRYPTION_ENABLED:
             log.warning(
-                "matrix.encryption = true: encrypted rooms are not supported by this version; "
-                "the bot will tell such rooms once that it cannot read them"
+                "matrix.encryption = true but matrix-nio's encryption support is not "
+                "installed (pip install 'matrix-nio[e2e]'); encrypted rooms are told once "
+                "that the bot cannot read them"
             )
         return cls(m, dispatcher, store_dir=config.resolve_path(m.store_path), **kwargs)
 
@@ -246,16 +251,29 @@ class MatrixAdapter:
         except ValueError as exc:
             raise MatrixStartupError(str(exc)) from None
         hs = self.config.homeserver
+        crypto_dir = None
+        if self.e2e:
+            # nio keeps the device's keys and sessions here (SQLite).
+            crypto_dir = self.store.dir / "crypto"
+            crypto_dir.mkdir(parents=True, exist_ok=True)
         # max_timeouts=0: connection errors come back to us at once; our loops back off.
         client = AsyncClient(
             hs,
             self.config.user_id,
             device_id=state.device_id,
-            config=AsyncClientConfig(max_timeouts=0, request_timeout=30),
+            store_path=str(crypto_dir) if crypto_dir else "",
+            config=AsyncClientConfig(
+                max_timeouts=0,
+                request_timeout=30,
+                encryption_enabled=self.e2e,
+                store_sync_tokens=False,
+            ),
         )
         self.client = client
         try:
             await self._login(client, state.device_id)
+            if self.e2e:
+                await self._crypto_upkeep()
             if state.next_batch is None:
                 first = await client.sync(timeout=0, full_state=True)
                 if not isinstance(first, SyncResponse):
@@ -292,6 +310,12 @@ class MatrixAdapter:
                 )
             client.user_id = who.user_id
             client.device_id = who.device_id or device_id or ""
+            if self.e2e:
+                if not who.device_id:
+                    raise MatrixStartupError(
+                        "matrix.encryption needs a device: the access token has none"
+                    )
+                client.restore_login(who.user_id, who.device_id, self._access_token)
             return
         assert self._password is not None
         res = await client.login(self._password, device_name=self.config.device_name)
@@ -331,6 +355,8 @@ class MatrixAdapter:
                 log.info("matrix: reconnected after %d failed syncs", failures)
             failures = 0
             self.connected.set()
+            if self.e2e:
+                await self._crypto_upkeep()
             await self._handle_sync(resp)
             self.store.state.next_batch = resp.next_batch
             await self.store.save()
@@ -342,6 +368,9 @@ class MatrixAdapter:
                 timeout=self.sync_timeout_ms,
                 since=self.store.state.next_batch,
                 sync_filter=SYNC_FILTER,
+                # The first sync after a start carries every room's state, so the client
+                # knows which rooms are encrypted and who is in them.
+                full_state=self._full_state_next or None,
             )
         )
         stop = asyncio.ensure_future(self._stopping.wait())
@@ -361,12 +390,30 @@ class MatrixAdapter:
         except TRANSIENT as exc:
             log.warning("matrix: sync failed, will retry: %r", exc)
             return None
+        if isinstance(resp, SyncResponse):
+            self._full_state_next = False
         if isinstance(resp, SyncError):
             if resp.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
                 raise MatrixStartupError(f"matrix: the homeserver logged the bot out: {resp}")
             log.warning("matrix: sync error, will retry: %s", resp)
             return None
         return resp if isinstance(resp, SyncResponse) else None
+
+    async def _crypto_upkeep(self) -> None:
+        """What nio's sync_forever does for encryption between syncs: publish our keys,
+        learn others' devices, open sessions and send the queued room keys."""
+        client = self.client
+        assert client is not None
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except TRANSIENT as exc:
+            log.warning("matrix: key upkeep failed, will retry after the next sync: %r", exc)
 
     async def close(self) -> None:
         await self.stop()
@@ -408,7 +455,7 @@ class MatrixAdapter:
                 except Exception:
                     # One odd event must not stop the bot from reading the rest.
                     log.exception("matrix: cannot handle event %s", src.get("event_id"))
-            if self._is_encrypted(room_id):
+            if not self.e2e and self._is_encrypted(room_id):
                 await self._tell_encrypted(room_id)
 
     async def _handle_invites(self, resp: SyncResponse) -> None:
@@ -484,7 +531,12 @@ class MatrixAdapter:
         if sender == self.user_id or event_id in self._handled:
             return
         if src.get("type") == "m.room.encrypted":
-            await self._tell_encrypted(room_id)
+            # Still encrypted after nio's decryption: either we have no encryption support
+            # (say so once) or the sender has not shared the key with this device.
+            if self.e2e:
+                log.warning("matrix: cannot decrypt %s in %s", event_id, room_id)
+            else:
+                await self._tell_encrypted(room_id)
             return
         if src.get("type") != "m.room.message":
             return
@@ -698,9 +750,14 @@ class MatrixAdapter:
         while True:
             attempt += 1
             try:
-                resp = await self.client.room_send(room_id, "m.room.message", content, tx_id=txn)
-            except TRANSIENT as exc:
+                # Bots cannot verify devices interactively: trust on first use.
+                resp = await self.client.room_send(
+                    room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
+                )
+            except (*TRANSIENT, SendRetryError) as exc:
                 problem = repr(exc)
+            except LocalProtocolError as exc:
+                raise MatrixSendError(f"sending to {room_id} failed: {exc}") from None
             else:
                 if isinstance(resp, RoomSendResponse):
                     return str(resp.event_id)
