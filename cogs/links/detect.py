@@ -76,6 +76,7 @@ class _Reader:
             if p.author.id == thread.author.id and p.status not in ("unavailable",)
         ]
         self.by_id = {p.id: p for p in self.own}
+        self.at = {p.id: i for i, p in enumerate(self.own)}
         self.inside = thread_keys(thread, refs)
         self.text = {p.id: normalise(p.text) for p in self.own}
 
@@ -99,14 +100,14 @@ class _Reader:
         if post.parent_id is not None:
             # A reply to someone else's post names no post of the author's: no guess.
             return self.by_id.get(post.parent_id)
-        at = self.own.index(post)
+        at = self.at[post.id]
         return self.own[at - 1] if at > 0 else None
 
     def following(self, post: Post) -> Post | None:
         for p in self.own:
             if p.parent_id == post.id:
                 return p
-        at = self.own.index(post)
+        at = self.at[post.id]
         return self.own[at + 1] if at + 1 < len(self.own) else None
 
 
@@ -190,7 +191,7 @@ def _thread_links(r: _Reader, post: Post, here: Ref) -> Iterable[Detected]:
     links = r.post_links(post)
     if not links:
         return []
-    at = r.own.index(post)
+    at = r.at[post.id]
     # A thread says where it came from near its start and where it goes near its end
     # ("part 2" in the middle of a long thread is its own numbering).
     if at < EDGE and (phrase := r.cue("continued_from", post)) is not None:
