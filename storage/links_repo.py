@@ -255,6 +255,8 @@ class LinksRepo:
         removed stays removed, one a moderator set stays theirs; an active automatic link
         gets fresh evidence. Returns the ids of links new to the index."""
         new_ids: list[int] = []
+        if not await self._any_news(links):
+            return new_ids  # the usual case on a re-unroll: no write, no lock
         async with self.db.transaction() as conn:
             for link in links:
                 async with conn.execute(
@@ -282,6 +284,22 @@ class LinksRepo:
                 )
                 new_ids.append(link_id)
         return new_ids
+
+    async def _any_news(self, links: Sequence[NewLink]) -> bool:
+        for link in links:
+            row = await self.db.fetchone(
+                "SELECT origin, active, evidence, keep_in_place FROM thread_links"
+                " WHERE kind = ? AND source_key = ? AND target_key = ?",
+                (link.kind, link.source_key, link.target_key),
+            )
+            if row is None:
+                return True
+            if row["origin"] == "auto" and row["active"]:
+                if row["evidence"] != _evidence_json(link.evidence):
+                    return True
+                if bool(row["keep_in_place"]) != link.keep_in_place:
+                    return True
+        return False
 
     async def set_link(
         self,
