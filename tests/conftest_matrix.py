@@ -1,4 +1,5 @@
-"""Fixtures for the Matrix tests: a real Synapse and a person at a second matrix-nio client.
+"""Fixtures for the Matrix tests: a real Synapse, a person at a second matrix-nio client,
+the adapter on its own, and the whole app with the adapter and a fake Bluesky upstream.
 
 Test modules import the fixtures they use (``from tests.conftest_matrix import ...``). The
 homeserver is shared by the whole test process (``shared_synapse``), so importing the
@@ -8,9 +9,11 @@ fixture into several modules still starts one server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,12 @@ import pytest
 from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, SyncResponse
 
 from bot.adapters.matrix_adapter import Backoff, MatrixAdapter
-from bot.config import MatrixConfig
+from bot.app import App
+from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig
 from bot.dispatcher import Dispatcher
+from bot.http import HttpClient, HttpSettings
+from bot.sources.bluesky import BlueskySource
+from tests.fakes.bluesky_server import FakeBluesky
 from tests.synapse import Account, Synapse, shared_synapse
 
 
@@ -257,3 +264,79 @@ async def matrix_bot(
     for bot in bots:
         if bot.task is not None:
             await bot.stop()
+
+
+@dataclass
+class RunningApp:
+    app: App
+    adapter: MatrixAdapter
+    account: Account
+    task: asyncio.Task[None]
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
+
+
+@pytest.fixture
+async def bsky() -> AsyncIterator[FakeBluesky]:
+    async with FakeBluesky(latency_s=0.01) as server:
+        yield server
+
+
+AppFactory = Callable[..., Awaitable[RunningApp]]
+
+
+@pytest.fixture
+async def start_app(
+    tmp_path: Path,
+    bsky: FakeBluesky,
+    synapse: Synapse,
+    register: Callable[[str], Account],
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[AppFactory]:
+    """Factory: the app with the given features and the Matrix adapter from config,
+    running as ``unrollbot run`` runs it."""
+    started: list[tuple[RunningApp, HttpClient]] = []
+
+    async def start(
+        extensions: tuple[str, ...] = ("cogs.content_notes", "cogs.links"),
+    ) -> RunningApp:
+        account = register("unrollbot")
+        monkeypatch.setenv("TEST_MATRIX_BOT_PASSWORD", account.password)
+        config = Config(
+            storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+            network=NetworkConfig(allow_private_addresses=True, retries=1),
+            matrix=MatrixConfig(
+                enabled=True,
+                homeserver=synapse.url,
+                user_id=account.user_id,
+                password_env="TEST_MATRIX_BOT_PASSWORD",
+                store_path=str(tmp_path / "matrix"),
+            ),
+        )
+        http = HttpClient(
+            HttpSettings(allow_private_addresses=True, retries=1, backoff_base_s=0.01)
+        )
+        app = await App.create(
+            config, sources=[BlueskySource(http, bsky.base_url)], extensions=list(extensions)
+        )
+        adapter = MatrixAdapter.from_app(app, sync_timeout_ms=2000)
+        task = asyncio.create_task(app.run([adapter]))
+        await asyncio.wait_for(adapter.connected.wait(), 20)
+        running = RunningApp(app, adapter, account, task)
+        started.append((running, http))
+        return running
+
+    yield start
+    for running, http in started:
+        running.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running.task
+        await running.app.close()
+        await http.close()
+
+
+@pytest.fixture
+async def matrix_app(start_app: AppFactory) -> RunningApp:
+    return await start_app()

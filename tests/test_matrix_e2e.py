@@ -7,85 +7,28 @@ AppView as upstream, and a person at a second matrix-nio client."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from bot.adapters.matrix_adapter import MatrixAdapter
-from bot.app import App
-from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig
-from bot.http import HttpClient, HttpSettings
-from bot.sources.bluesky import BlueskySource
-from tests.conftest_matrix import Person, person, register, synapse  # noqa: F401
+from tests.conftest_matrix import (  # noqa: F401
+    Person,
+    RunningApp,
+    bsky,
+    matrix_app,
+    person,
+    register,
+    start_app,
+    synapse,
+)
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import SynthImage, ThreadBuilder
-from tests.synapse import Account, Synapse
 from tests.test_matrix_adapter import body, joined, notice_from
 
 pytestmark = pytest.mark.synapse
 
 PersonFactory = Callable[..., Awaitable[Person]]
-
-
-@dataclass
-class RunningApp:
-    app: App
-    adapter: MatrixAdapter
-    account: Account
-    task: asyncio.Task[None]
-
-    @property
-    def user_id(self) -> str:
-        return self.account.user_id
-
-
-@pytest.fixture
-async def bsky() -> AsyncIterator[FakeBluesky]:
-    async with FakeBluesky(latency_s=0.01) as server:
-        yield server
-
-
-@pytest.fixture
-async def matrix_app(
-    tmp_path: Path,
-    bsky: FakeBluesky,
-    synapse: Synapse,
-    register: Callable[[str], Account],
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[RunningApp]:
-    account = register("unrollbot")
-    monkeypatch.setenv("TEST_MATRIX_BOT_PASSWORD", account.password)
-    config = Config(
-        storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
-        network=NetworkConfig(allow_private_addresses=True, retries=1),
-        matrix=MatrixConfig(
-            enabled=True,
-            homeserver=synapse.url,
-            user_id=account.user_id,
-            password_env="TEST_MATRIX_BOT_PASSWORD",
-            store_path=str(tmp_path / "matrix"),
-        ),
-    )
-    http = HttpClient(HttpSettings(allow_private_addresses=True, retries=1, backoff_base_s=0.01))
-    app = await App.create(
-        config,
-        sources=[BlueskySource(http, bsky.base_url)],
-        extensions=["cogs.content_notes", "cogs.links"],
-    )
-    adapter = MatrixAdapter.from_app(app, sync_timeout_ms=2000)
-    task = asyncio.create_task(app.run([adapter]))
-    await asyncio.wait_for(adapter.connected.wait(), 20)
-    yield RunningApp(app, adapter, account, task)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await app.close()
-    await http.close()
 
 
 def thread_of(bsky: FakeBluesky, n: int, **first: Any) -> list[str]:
