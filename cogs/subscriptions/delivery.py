@@ -1,0 +1,275 @@
+"""Posting followed threads into rooms through the outbox, exactly once.
+
+A subscription's thread is marked ``delivering`` before the outbox plans it and
+``delivered`` after; the outbox marks every message as it goes. After a crash the
+``delivering`` rows are resumed from the outbox (unsent messages only, same idempotency
+keys), never planned again. Posts the author adds later are whatever the thread has that
+the outbox never planned, so they are appended once however often this runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from bot.context import MessageRef, Room
+from bot.delivery import Deliverer, thread_name
+from bot.models import Thread
+from bot.render.document import Message, para
+from bot.render.thread_view import Decide, header_message, thread_messages
+from bot.unroller import Unroller, UnrollRequest
+from cogs.subscriptions.clock import Clock
+from cogs.subscriptions.filters import rejection
+from cogs.subscriptions.model import AuthorThread, Subscription, SubThread
+from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
+from storage.subscriptions_repo import SubscriptionsRepo
+
+log = logging.getLogger(__name__)
+
+ORIGIN = "subscription"
+DecideFor = Callable[[str | None], Awaitable[Decide]]
+
+
+def post_count(thread: Thread) -> int:
+    return sum(1 for p in thread.posts if p.status != "moved_out") + sum(
+        len(a.posts) for a in thread.asides
+    )
+
+
+def align(record: DeliveryRecord, thread: Thread, decide: Decide) -> list[Message]:
+    """Messages for a planned delivery's positions, rendered from the thread as it is now:
+    sent positions are skipped by the outbox, so only unsent ones need their content."""
+    full = thread_messages(thread, decide)
+    by_post = {m.post_id: m for m in full if m.post_id}
+    out: list[Message] = []
+    for plan in record.messages:
+        if plan.position == 0:
+            out.append(full[0])
+        elif plan.post_id and plan.post_id in by_post:
+            out.append(by_post[plan.post_id])
+        elif plan.post_id:
+            out.append(Message((para("[this post is unavailable]"),), post_id=plan.post_id))
+        elif plan.position < len(full) and full[plan.position].post_id is None:
+            out.append(full[plan.position])
+        else:
+            out.append(Message((para("…"),), kind="notice"))
+    return out
+
+
+class ThreadDelivery:
+    def __init__(
+        self,
+        repo: SubscriptionsRepo,
+        unroller: Unroller,
+        deliverer: Deliverer,
+        deliveries: DeliveryRepo,
+        adapters: Mapping[str, Any],
+        decide_for: DecideFor,
+        clock: Clock,
+    ) -> None:
+        self.repo = repo
+        self.unroller = unroller
+        self.deliverer = deliverer
+        self.deliveries = deliveries
+        self.adapters = adapters
+        self.decide_for = decide_for
+        self.clock = clock
+        self.delivered = 0
+        self.appended = 0
+        # Called with (subscription, thread root, clock time) after a thread is posted.
+        self.on_delivered: Callable[[Subscription, str, float], None] | None = None
+
+    async def processed(self, base: Thread, scope: str) -> Thread:
+        """The thread with every feature applied (thread links, content notes), as /unroll
+        would show it in that room; this also feeds the thread-linking index."""
+        request = UnrollRequest(base.url, scope=scope)
+        thread = base
+        for processor in self.unroller.processors:
+            thread = await processor(thread, request)
+        return thread
+
+    @staticmethod
+    def room(sub: Subscription) -> Room:
+        return Room(sub.adapter, sub.scope, sub.channel)
+
+    async def handle(
+        self, sub: Subscription, row: AuthorThread, base: Thread, st: SubThread | None
+    ) -> None:
+        """Post a settled thread to one subscription, append what it gained, or skip it."""
+        adapter = self.adapters.get(sub.adapter)
+        if adapter is None:
+            await self.repo.set_result(sub.id, error=f"the {sub.adapter} adapter is not running")
+            return
+        now = self.clock.now()
+        thread = await self.processed(base, sub.scope)
+        decide = await self.decide_for(sub.scope)
+        if st is not None and st.state == "delivered" and st.delivery_id is not None:
+            await self._append(adapter, sub, row, thread, decide, st)
+            return
+        reason = rejection(sub.filters, thread)
+        if reason is not None:
+            await self.repo.set_sub_thread(
+                SubThread(sub.id, row.root_id, "skipped", reason, row.version, None, None, None),
+                now,
+            )
+            return
+        # Record the intent before the outbox plans anything: a crash from here on is
+        # resumed, not repeated.
+        intent = SubThread(sub.id, row.root_id, "delivering", None, row.version, None, now, None)
+        await self.repo.set_sub_thread(intent, now)
+        messages = thread_messages(thread, decide)
+        try:
+            record = await self.deliverer.deliver(
+                adapter, self.room(sub), thread, messages, origin=ORIGIN
+            )
+        except Exception as exc:
+            log.warning("posting %s to %s failed: %r", row.url, sub.channel, exc)
+            await self.repo.set_result(sub.id, error=f"posting failed: {exc}")
+            return
+        done = replace(
+            intent, state="delivered", delivery_id=record.id, header_count=post_count(thread)
+        )
+        await self.repo.set_sub_thread(done, self.clock.now())
+        await self.repo.set_result(
+            sub.id, last_thread_url=thread.url, last_delivered_at=self.clock.now()
+        )
+        self.delivered += 1
+        if self.on_delivered is not None:
+            self.on_delivered(sub, row.root_id, self.clock.now())
+
+    async def _append(
+        self,
+        adapter: Any,
+        sub: Subscription,
+        row: AuthorThread,
+        thread: Thread,
+        decide: Decide,
+        st: SubThread,
+    ) -> None:
+        assert st.delivery_id is not None
+        record = await self.deliveries.get(st.delivery_id)
+        if record is None:  # the outbox row is gone: nothing to append to
+            await self.repo.set_sub_thread(replace(st, version=row.version), self.clock.now())
+            return
+        planned = {m.post_id for m in record.messages if m.post_id}
+        messages = thread_messages(thread, decide)
+        new = [m for m in messages[1:] if m.post_id and m.post_id not in planned]
+        if new:
+            busy = replace(st, state="delivering", version=row.version)
+            await self.repo.set_sub_thread(busy, self.clock.now())
+            try:
+                record = await self.deliverer.append(adapter, self.room(sub), record, new)
+            except Exception as exc:
+                log.warning("appending to %s in %s failed: %r", row.url, sub.channel, exc)
+                await self.repo.set_result(sub.id, error=f"appending failed: {exc}")
+                return
+            self.appended += len(new)
+        count = await self._update_header(adapter, record, thread, decide, st.header_count)
+        await self.repo.set_sub_thread(
+            replace(st, state="delivered", version=row.version, header_count=count),
+            self.clock.now(),
+        )
+
+    async def _update_header(
+        self,
+        adapter: Any,
+        record: DeliveryRecord,
+        thread: Thread,
+        decide: Decide,
+        shown: int | None,
+    ) -> int | None:
+        """Edit the header's post count where the platform allows edits."""
+        count = post_count(thread)
+        if count == shown:
+            return shown
+        header = next((m for m in record.messages if m.position == 0), None)
+        if header is None or not header.sent or not header.message_ids:
+            return shown
+        if not adapter.capabilities.edits:
+            return shown
+        refs = [MessageRef(adapter.name, record.channel, mid) for mid in header.message_ids]
+        try:
+            await adapter.edit(refs, header_message(thread, decide))
+        except Exception as exc:
+            log.warning("editing the header of delivery %s failed: %r", record.id, exc)
+            return shown
+        return count
+
+    async def resume_unfinished(self, stuck_before: float | None = None) -> int:
+        """Finish deliveries a crash (or a failed send) left half done. Returns how many
+        were resumed."""
+        resumed = 0
+        for st in await self.repo.unfinished():
+            if stuck_before is not None and (st.planned_at or 0) > stuck_before:
+                continue
+            sub = await self.repo.subscription(st.subscription)
+            if sub is None:
+                continue
+            adapter = self.adapters.get(sub.adapter)
+            if adapter is None:
+                continue
+            try:
+                if await self._resume_one(adapter, sub, st):
+                    resumed += 1
+            except Exception as exc:
+                log.warning("resuming %s in %s failed: %r", st.root_id, sub.channel, exc)
+                await self.repo.set_result(sub.id, error=f"posting failed: {exc}")
+        return resumed
+
+    async def _find_planned(self, adapter: Any, sub: Subscription, st: SubThread) -> int | None:
+        if st.delivery_id is not None:
+            return st.delivery_id
+        # The outbox row planned for this intent is the one of this thread, channel and
+        # origin that no other subscription thread claims.
+        claimed = await self.repo.delivered_ids()
+        for rec in await self.deliveries.for_thread(st.root_id, adapter.name):
+            if rec.channel == sub.channel and rec.origin == ORIGIN and rec.id not in claimed:
+                return rec.id
+        return None
+
+    async def _resume_one(self, adapter: Any, sub: Subscription, st: SubThread) -> bool:
+        now = self.clock.now()
+        delivery_id = await self._find_planned(adapter, sub, st)
+        if delivery_id is None:
+            # The crash came before the outbox planned anything: post it afresh later.
+            await self.repo.set_sub_thread(
+                replace(st, state="skipped", reason="interrupted; to be posted", version=0),
+                now,
+            )
+            return False
+        record = await self.deliveries.get(delivery_id)
+        assert record is not None
+        base = await self.unroller.repo.load(record.thread_root)
+        if base is None:
+            base = await self.unroller.base_thread(record.thread_url)
+        thread = await self.processed(base, sub.scope)
+        decide = await self.decide_for(sub.scope)
+        if record.state != "sent":
+            messages = align(record, thread, decide)
+            record = await self.deliverer.resume(
+                adapter, self.room(sub), record.id, messages, thread_name(thread)
+            )
+        first = st.delivery_id is None or st.header_count is None
+        # Version 0: the next look at this thread appends anything the crash kept from
+        # being planned and corrects the header count.
+        await self.repo.set_sub_thread(
+            replace(
+                st,
+                state="delivered",
+                delivery_id=record.id,
+                version=0,
+                # Unknown after a crash: the next look compares and edits if needed.
+                header_count=None if first else st.header_count,
+            ),
+            self.clock.now(),
+        )
+        if first:
+            await self.repo.set_result(
+                sub.id, last_thread_url=thread.url, last_delivered_at=self.clock.now()
+            )
+            self.delivered += 1
+            if self.on_delivered is not None:
+                self.on_delivered(sub, st.root_id, self.clock.now())
+        return True

@@ -1,0 +1,132 @@
+"""Polling followed authors: one poll per author however many rooms follow it, inside each
+host's request budget, with adaptive intervals and backoff; what a poll finds is recorded
+per author, and the first successful poll of a new subscription records what already
+exists so only later threads are posted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from bot.models import Author, FetchedPosts
+from bot.sources import SourceRegistry
+from cogs.subscriptions.clock import Clock
+from cogs.subscriptions.grouping import group_posts
+from cogs.subscriptions.model import WatchedAuthor
+from cogs.subscriptions.ratelimit import HostLimiter
+from cogs.subscriptions.scheduler import Bounds, after_error, after_success, classify
+from storage.subscriptions_repo import SubscriptionsRepo
+
+log = logging.getLogger(__name__)
+
+# Posts asked for per poll: one page on Mastodon (40), well under Bluesky's 100.
+POLL_LIMIT = 40
+# Threads remembered per author (older ones cannot receive appends any more).
+KEEP_THREADS = 200
+
+
+@runtime_checkable
+class AuthorSource(Protocol):
+    name: str
+
+    async def resolve_author(self, spec: str) -> Author | None: ...
+
+    async def recent_posts(self, author: Author, limit: int) -> FetchedPosts: ...
+
+
+@dataclass(frozen=True)
+class PollResult:
+    author: WatchedAuthor
+    ok: bool
+    changed: tuple[str, ...] = ()
+    deferred: bool = False  # the host's budget was spent: tried again later
+
+
+def author_sources(registry: SourceRegistry) -> list[AuthorSource]:
+    """Sources that can list an author's posts; the generic Mastodon one last."""
+    found = [s for s in registry.sources if isinstance(s, AuthorSource)]
+    return sorted(found, key=lambda s: s.name == "mastodon")
+
+
+def host_of(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return ""
+
+
+class Poller:
+    def __init__(
+        self,
+        repo: SubscriptionsRepo,
+        registry: SourceRegistry,
+        limiter: HostLimiter,
+        clock: Clock,
+        bounds: Bounds,
+        on_refused: Callable[[WatchedAuthor], Awaitable[None]] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.registry = registry
+        self.limiter = limiter
+        self.clock = clock
+        self.bounds = bounds
+        self.on_refused = on_refused
+        self.polls = 0
+
+    def source(self, name: str) -> AuthorSource | None:
+        return next((s for s in author_sources(self.registry) if s.name == name), None)
+
+    async def poll(self, a: WatchedAuthor) -> PollResult:
+        source = self.source(a.source)
+        now = self.clock.now()
+        if source is None:
+            a = replace(
+                a,
+                last_error=f"the {a.source} source is not enabled",
+                last_error_at=now,
+                next_poll_at=now + self.bounds.max_s,
+            )
+            await self.repo.save_poll_state(a)
+            return PollResult(a, ok=False)
+        wait = self.limiter.reserve(a.host, 1)
+        if wait > 0:
+            a = replace(a, next_poll_at=now + wait)
+            await self.repo.save_poll_state(a)
+            return PollResult(a, ok=False, deferred=True)
+        self.polls += 1
+        who = Author(id=a.author_id, handle=a.handle, name=a.name, url=a.url)
+        try:
+            fetched = await source.recent_posts(who, POLL_LIMIT)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            now = self.clock.now()
+            updated, kind = after_error(a, now, exc, self.bounds)
+            if kind == "rate_limited":
+                until = self.limiter.close(a.host, classify(exc)[2])
+                updated = replace(updated, next_poll_at=max(updated.next_poll_at, until))
+            log.info("poll of %s failed (%s): %s", a.key, kind, updated.last_error or exc)
+            await self.repo.save_poll_state(updated)
+            if kind == "refused" and self.on_refused is not None:
+                await self.on_refused(updated)
+            return PollResult(updated, ok=False)
+        now = self.clock.now()
+        known = await self.repo.known_posts(a.id)
+        observed = group_posts(fetched, who, known, now)
+        changed = await self.repo.record(a.id, observed, now)
+        # A fresh author's first poll only fills the table: that is not activity.
+        active = bool(changed) and a.last_poll_at is not None
+        updated = after_success(a, now, active, self.bounds)
+        refreshed = next(
+            (p.author for p in fetched.posts.values() if p.author.id == a.author_id), None
+        )
+        if refreshed is not None:
+            updated = replace(updated, handle=refreshed.handle, name=refreshed.name)
+        await self.repo.save_poll_state(updated)
+        if len(known) > KEEP_THREADS * 10:
+            await self.repo.prune_threads(a.id, KEEP_THREADS)
+        return PollResult(updated, ok=True, changed=tuple(changed))

@@ -1,0 +1,118 @@
+"""Per-host request budgets for polling. Mastodon allows 300 requests per 5 minutes per
+IP address; Bluesky's public AppView about 3000. Polls take only part of each budget so
+users' own unrolls through the same address still fit, and a 429 closes the host until
+its Retry-After has passed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from cogs.subscriptions.clock import Clock
+
+WINDOW_S = 300.0
+DEFAULT_PER_WINDOW = 300  # Mastodon's documented per-IP limit
+BLUESKY_PER_WINDOW = 3000
+# The share of a host's budget polling may use.
+POLL_SHARE = 0.8
+# Without Retry-After, a 429 closes the host for this long.
+DEFAULT_429_PAUSE_S = 60.0
+
+
+@dataclass
+class _Bucket:
+    capacity: float
+    rate: float  # tokens per second
+    tokens: float
+    updated: float
+    closed_until: float = 0.0
+    used: int = 0
+    throttled: int = 0
+    history: list[float] = field(default_factory=list)
+
+
+class HostLimiter:
+    def __init__(
+        self,
+        clock: Clock,
+        limits: dict[str, int] | None = None,
+        default_per_window: int = DEFAULT_PER_WINDOW,
+        share: float = POLL_SHARE,
+        keep_history: bool = False,
+    ) -> None:
+        self.clock = clock
+        self.limits = dict(limits or {})
+        self.default_per_window = default_per_window
+        self.share = share
+        self.keep_history = keep_history
+        self._buckets: dict[str, _Bucket] = {}
+        self.rate_limited: defaultdict[str, int] = defaultdict(int)
+
+    def per_window(self, host: str) -> int:
+        return self.limits.get(host, self.default_per_window)
+
+    def _bucket(self, host: str) -> _Bucket:
+        b = self._buckets.get(host)
+        now = self.clock.now()
+        if b is None:
+            allowed = self.per_window(host) * self.share
+            # Start with a fifth of the window so a restart cannot burst a full budget.
+            b = _Bucket(allowed, allowed / WINDOW_S, allowed / 5, now)
+            self._buckets[host] = b
+        elif now > b.updated:
+            b.tokens = min(b.capacity, b.tokens + (now - b.updated) * b.rate)
+            b.updated = now
+        return b
+
+    def reserve(self, host: str, cost: float = 1.0) -> float:
+        """Take ``cost`` requests from the host's budget and return 0, or take nothing and
+        return how many seconds to wait before asking again."""
+        b = self._bucket(host)
+        now = self.clock.now()
+        if b.closed_until > now:
+            b.throttled += 1
+            return b.closed_until - now
+        if b.tokens >= cost:
+            b.tokens -= cost
+            b.used += int(cost)
+            if self.keep_history:
+                b.history.extend([now] * int(cost))
+            return 0.0
+        b.throttled += 1
+        return (cost - b.tokens) / b.rate
+
+    def refund(self, host: str, cost: float) -> None:
+        b = self._bucket(host)
+        b.tokens = min(b.capacity, b.tokens + cost)
+
+    def charge(self, host: str, cost: float) -> None:
+        """Requests that went out beyond what was reserved (the budget may go negative)."""
+        b = self._bucket(host)
+        b.tokens -= cost
+        b.used += int(cost)
+        if self.keep_history:
+            b.history.extend([self.clock.now()] * int(cost))
+
+    def close(self, host: str, retry_after: float | None) -> float:
+        """The host answered 429: send nothing to it until Retry-After has passed."""
+        b = self._bucket(host)
+        pause = retry_after if retry_after is not None else DEFAULT_429_PAUSE_S
+        b.closed_until = max(b.closed_until, self.clock.now() + pause)
+        b.tokens = min(b.tokens, 0.0)
+        self.rate_limited[host] += 1
+        return b.closed_until
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        return {
+            host: {
+                "used": b.used,
+                "throttled": b.throttled,
+                "per_window": self.per_window(host),
+                "rate_limited": self.rate_limited.get(host, 0),
+            }
+            for host, b in self._buckets.items()
+        }
+
+    def history(self, host: str) -> list[float]:
+        b = self._buckets.get(host)
+        return list(b.history) if b else []

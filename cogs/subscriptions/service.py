@@ -1,0 +1,296 @@
+"""The subscriptions engine: poll what is due, post what has settled, resume what a crash
+interrupted. Platform-free; the cog wires it to commands and the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from bot.config import SubscriptionsConfig
+from bot.delivery import Deliverer
+from bot.errors import NotFound, Refused
+from bot.models import Thread
+from bot.sources import SourceRegistry
+from bot.unroller import Unroller
+from cogs.subscriptions.clock import Clock
+from cogs.subscriptions.delivery import DecideFor, ThreadDelivery
+from cogs.subscriptions.model import AuthorThread, Subscription, SubThread, WatchedAuthor
+from cogs.subscriptions.poller import Poller, host_of
+from cogs.subscriptions.ratelimit import BLUESKY_PER_WINDOW, HostLimiter
+from cogs.subscriptions.scheduler import Bounds
+from cogs.subscriptions.settle import activity_time, is_settled, settles_at
+from storage.deliveries_repo import DeliveryRepo
+from storage.subscriptions_repo import ObservedThread, SubscriptionsRepo
+
+log = logging.getLogger(__name__)
+
+# A delivery still "delivering" this long after it was planned failed and is retried.
+STUCK_S = 120.0
+# Authors polled at the same time.
+CONCURRENCY = 16
+# Rooms a settled thread is posted to at the same time.
+ROOM_CONCURRENCY = 8
+
+
+def needs(st: SubThread | None, row: AuthorThread) -> bool:
+    """Whether a subscription has something to do with a thread."""
+    if st is None:
+        return True
+    if st.state in ("old", "delivering"):
+        return False
+    return st.version < row.version
+
+
+class SubscriptionService:
+    def __init__(
+        self,
+        *,
+        repo: SubscriptionsRepo,
+        registry: SourceRegistry,
+        unroller: Unroller,
+        deliverer: Deliverer,
+        deliveries: DeliveryRepo,
+        adapters: Mapping[str, Any],
+        decide_for: DecideFor,
+        settings: SubscriptionsConfig,
+        max_posts: int,
+        clock: Clock,
+        bluesky_host: str = "public.api.bsky.app",
+        limiter: HostLimiter | None = None,
+    ) -> None:
+        self.repo = repo
+        self.unroller = unroller
+        self.settings = settings
+        self.max_posts = max_posts
+        self.clock = clock
+        self.bluesky_host = bluesky_host
+        self.bounds = Bounds(settings.min_poll_interval_s, settings.max_poll_interval_s)
+        self.limiter = limiter or HostLimiter(clock, {bluesky_host: BLUESKY_PER_WINDOW})
+        self.poller = Poller(repo, registry, self.limiter, clock, self.bounds, self._refused)
+        self.delivery = ThreadDelivery(
+            repo, unroller, deliverer, deliveries, adapters, decide_for, clock
+        )
+        self.full_fetches = 0
+        self._resumed = False
+        self._to_process: set[int] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- hosts --------------------------------------------------------------------------
+
+    def host_for(self, source: str, author_url: str, author_id: str) -> str:
+        if source == "bluesky":
+            return self.bluesky_host
+        return host_of(author_url) or host_of(author_id) or source
+
+    # ---- one round ----------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Resume interrupted deliveries, poll every due author, post what settled."""
+        now = self.clock.now()
+        if not self._resumed:
+            await self.delivery.resume_unfinished()
+            self._resumed = True
+        else:
+            await self.delivery.resume_unfinished(stuck_before=now - STUCK_S)
+        due = await self.repo.due_authors(now)
+        extra = self._to_process - {a.id for a in due}
+        self._to_process = set()
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(a: WatchedAuthor) -> None:
+            async with gate:
+                try:
+                    await self.poll_author(a)
+                except Exception:
+                    log.exception("polling %s failed", a.key)
+
+        await asyncio.gather(*(one(a) for a in due))
+        for a in (await self.repo.authors(extra)).values():
+            try:
+                await self.process(a)
+            except Exception:
+                log.exception("processing %s failed", a.key)
+
+    async def poll_author(self, a: WatchedAuthor) -> bool:
+        result = await self.poller.poll(a)
+        if not result.ok:
+            return False
+        await self.prime(result.author)
+        await self.process(result.author)
+        return True
+
+    def wake(self, author: int | None = None) -> None:
+        """Run a round soon (a new subscription, a backfill)."""
+        if author is not None:
+            self._to_process.add(author)
+        self._wake.set()
+
+    async def _refused(self, a: WatchedAuthor) -> None:
+        # Threads written while the author opted out are never posted: when that ends,
+        # the next poll records them as old, like a new subscription's first poll.
+        await self.repo.set_primed([s.id for s in await self.repo.subscriptions_of(a.id)], False)
+
+    async def prime(self, a: WatchedAuthor) -> None:
+        subs = [s for s in await self.repo.subscriptions_of(a.id) if not s.primed]
+        if not subs:
+            return
+        threads = sorted(
+            (t for t in (await self.repo.threads(a.id)).values() if t.kind == "thread"),
+            key=lambda t: (t.root_created_at, t.root_id),
+            reverse=True,
+        )
+        now = self.clock.now()
+        for sub in subs:
+            backfill = {t.root_id for t in threads[: sub.backfill]}
+            old = [(t.root_id, t.version) for t in threads if t.root_id not in backfill]
+            await self.repo.prime(sub.id, old, now)
+            if backfill:
+                self._to_process.add(a.id)
+
+    # ---- settling and posting -----------------------------------------------------------
+
+    async def process(self, a: WatchedAuthor) -> None:
+        """Post the author's settled threads to every subscription that needs them, and
+        make sure the author is polled again when the next thread would settle."""
+        current = await self.repo.author(a.id)
+        if current is None or current.state != "active":
+            return
+        a = current
+        subs = [s for s in await self.repo.subscriptions_of(a.id) if s.primed]
+        if not subs:
+            return
+        rows = await self.repo.threads(a.id)
+        sts = await self.repo.sub_threads([s.id for s in subs])
+        now = self.clock.now()
+        next_settle: float | None = None
+        for row in sorted(rows.values(), key=lambda t: t.activity_at):
+            if row.kind != "thread":
+                continue
+            waiting = [s for s in subs if needs(sts.get((s.id, row.root_id)), row)]
+            if not waiting:
+                continue
+            settle_s = self.settings.settle_s
+            if not is_settled(row.activity_at, row.post_count, now, settle_s, self.max_posts):
+                at = settles_at(row.activity_at, row.post_count, settle_s, self.max_posts)
+                next_settle = at if next_settle is None else min(next_settle, at)
+                continue
+            try:
+                later = await self._settle(a, row, waiting)
+            except Exception:
+                log.exception("posting %s failed", row.url)
+                continue
+            if later is not None:
+                next_settle = later if next_settle is None else min(next_settle, later)
+        if next_settle is not None:
+            fresh = await self.repo.author(a.id)
+            if fresh is not None and fresh.next_poll_at > next_settle:
+                # Poll right when the thread would settle, to confirm nothing was added.
+                await self.repo.save_poll_state(replace(fresh, next_poll_at=next_settle))
+
+    async def _settle(
+        self, a: WatchedAuthor, row: AuthorThread, waiting: list[Subscription]
+    ) -> float | None:
+        """Fetch the whole thread once, reconcile it with what the polls saw, and post it
+        to the waiting subscriptions if it is still settled. Returns when to look again if
+        it turned out not to be settled."""
+        now = self.clock.now()
+        wait = self.limiter.reserve(a.host, 1 + row.post_count // 10)
+        if wait > 0:
+            return now + wait
+        self.full_fetches += 1
+        try:
+            base = await self.unroller.base_thread(row.url, refresh=True)
+        except (Refused, NotFound) as exc:
+            # Deleted or no longer public: never posted.
+            log.info("thread %s is not available: %s", row.url, exc)
+            await self.repo.set_thread_kind(a.id, row.root_id, "hidden")
+            return None
+        observed = self._observe(a, base, now)
+        if observed.root_id != row.root_id:
+            await self.repo.merge_thread(a.id, row.root_id, observed, now)
+        else:
+            await self.repo.record(a.id, [observed], now)
+        fresh = await self.repo.thread(a.id, observed.root_id)
+        if fresh is None:
+            return None
+        first = base.posts[0] if base.posts else None
+        if first is not None and first.status == "ok" and first.parent_id is not None:
+            # The author's chain starts as a reply to someone else: not a thread of theirs.
+            await self.repo.set_thread_kind(a.id, fresh.root_id, "reply")
+            return None
+        if not is_settled(
+            fresh.activity_at, fresh.post_count, now, self.settings.settle_s, self.max_posts
+        ):
+            return settles_at(
+                fresh.activity_at, fresh.post_count, self.settings.settle_s, self.max_posts
+            )
+        subs = await self.repo.subscriptions_of(a.id)
+        sts = await self.repo.sub_threads([s.id for s in subs])
+        targets = [s for s in subs if s.primed and needs(sts.get((s.id, fresh.root_id)), fresh)]
+        gate = asyncio.Semaphore(ROOM_CONCURRENCY)
+
+        async def one(sub: Subscription) -> None:
+            async with gate:
+                try:
+                    await self.delivery.handle(sub, fresh, base, sts.get((sub.id, fresh.root_id)))
+                except Exception:
+                    log.exception("posting %s to %s failed", fresh.url, sub.channel)
+
+        await asyncio.gather(*(one(s) for s in targets))
+        return None
+
+    def _observe(self, a: WatchedAuthor, thread: Thread, now: float) -> ObservedThread:
+        mine = [p for p in thread.all_posts if p.status == "ok" and p.author.id == a.author_id]
+        newest = max((activity_time(p.created_at, now) for p in mine), default=now)
+        first = thread.posts[0] if thread.posts else None
+        return ObservedThread(
+            root_id=thread.root_id,
+            url=thread.url,
+            root_created_at=first.created_at if first is not None else "",
+            activity_at=newest,
+            post_ids=tuple(p.id for p in mine),
+        )
+
+    # ---- running in the background ------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("a subscriptions round failed")
+            nxt = await self.repo.next_poll_at()
+            now = self.clock.now()
+            delay = self.bounds.max_s if nxt is None else nxt - now
+            await self._sleep_or_wake(min(max(delay, 1.0), self.bounds.max_s))
+
+    async def _sleep_or_wake(self, delay: float) -> None:
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            self._wake.clear()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run_forever(), name="subscriptions")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
