@@ -327,3 +327,26 @@ async def test_slow_work_shows_typing(person: PersonFactory, matrix_bot: BotFact
             break
     else:
         raise AssertionError("the bot kept typing after it answered")
+
+
+async def test_a_command_inside_a_thread_is_answered_in_that_thread(
+    person: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    bot = await matrix_bot(dispatcher_with(ProbeCog()))
+    human = await person()
+    room = await room_with_bot(human, bot)
+    root = await human.say(room, "a topic")
+    relation = {
+        "rel_type": "m.thread",
+        "event_id": root,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": root},
+    }
+    cmd = await human.say(room, "!echo in the thread", **{"m.relates_to": relation})
+    [answer] = await human.wait_for(notice_from(bot.user_id, "in the thread"))
+    assert answer["content"]["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": root,
+        "is_falling_back": False,  # a real reply to the command, not a fallback
+        "m.in_reply_to": {"event_id": cmd},
+    }
