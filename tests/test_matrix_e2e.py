@@ -76,7 +76,7 @@ async def test_unroll_posts_header_and_thread_with_fallbacks(
     assert "a heron in the reeds" in first["body"]
     assert "<a href=" in first["formatted_body"]
     # The closing reply links to the header and answers the command.
-    assert f"https://matrix.to/#/{room}/{header['event_id']}" in body(done[0])
+    assert f"https://matrix.to/#/{room}/{header['event_id']}?via=localhost" in body(done[0])
 
 
 async def test_moderator_warning_edits_posted_thread_without_leaking(

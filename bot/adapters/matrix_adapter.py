@@ -39,7 +39,13 @@ from nio import (
 from nio.crypto import ENCRYPTION_ENABLED
 from nio.exceptions import LocalProtocolError, SendRetryError
 
-from bot.adapters.matrix_rules import command_text, inviter_allowed, thread_root_of, user_power
+from bot.adapters.matrix_rules import (
+    command_text,
+    inviter_allowed,
+    server_of,
+    thread_root_of,
+    user_power,
+)
 from bot.adapters.matrix_store import MatrixStore
 from bot.config import Config, MatrixConfig, secret
 from bot.context import MessageRef, Room, User
@@ -738,7 +744,9 @@ class MatrixAdapter:
             return str(res.room_id)
 
     def link_to(self, ref: MessageRef) -> str | None:
-        return f"https://matrix.to/#/{ref.channel}/{ref.message_id}"
+        # "via" names a server that can route the link (room ids carry none from v12 on).
+        via = server_of(self.user_id)
+        return f"https://matrix.to/#/{ref.channel}/{ref.message_id}?via={via}"
 
     async def _send_event(self, room_id: str, content: dict[str, Any], txn: str | None) -> str:
         """Send one event, retrying transient failures with the same transaction id, so a
