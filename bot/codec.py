@@ -110,7 +110,7 @@ def link_to_dict(link: ThreadLink) -> dict[str, Any]:
 # --- the public JSON output -------------------------------------------------------------
 
 
-def public_post(p: Post, notes: tuple[ContentNote, ...] = ()) -> dict[str, Any]:
+def public_post(p: Post, notes: tuple[ContentNote, ...] = (), mark: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": p.id,
         "url": p.url,
@@ -130,11 +130,14 @@ def public_post(p: Post, notes: tuple[ContentNote, ...] = ()) -> dict[str, Any]:
         out["card"] = {"url": p.card.url, "title": p.card.title, "description": p.card.description}
     if notes:
         out["content_notes"] = [note_to_dict(n) for n in notes]
+    if mark:
+        out["mark"] = mark
     return out
 
 
 def public_thread(t: Thread) -> dict[str, Any]:
     post_notes = dict(t.post_notes)
+    marks = dict(t.marks)
     out: dict[str, Any] = {
         "source": t.source,
         "url": t.url,
@@ -144,9 +147,14 @@ def public_thread(t: Thread) -> dict[str, Any]:
             "name": t.author.name,
             "url": t.author.url,
         },
-        "posts": [public_post(p, post_notes.get(p.id, ())) for p in t.posts],
+        "posts": [public_post(p, post_notes.get(p.id, ()), marks.get(p.id, "")) for p in t.posts],
         "asides": [
-            {"after": a.after, "posts": [public_post(p, post_notes.get(p.id, ())) for p in a.posts]}
+            {
+                "after": a.after,
+                "posts": [
+                    public_post(p, post_notes.get(p.id, ()), marks.get(p.id, "")) for p in a.posts
+                ],
+            }
             for a in t.asides
         ],
         "links": [link_to_dict(link) for link in t.links],

@@ -78,7 +78,7 @@ class UnrollCog(Cog):
             ctx.adapter.name, ctx.room.channel, record.header_message or "", record.chat_thread
         )
         where = ctx.adapter.link_to(ref)
-        count = len(thread.posts) + sum(len(a.posts) for a in thread.asides)
+        count = sum(1 for p in thread.all_posts if p.status != "moved_out")
         await ctx.reply(f"Unrolled {count} posts" + (f": {where}" if where else "."), private=True)
 
     async def _deliver_once(

@@ -89,7 +89,7 @@ def post_message(
     decision = decide(notes)
     head = [Block("heading", (Inline(label.strip(), style="bold"),))] if label.strip() else []
     if mark:
-        head.append(Block("note", (Inline(mark),)))
+        head.append(Block("para", (Inline(mark, style="italic"),)))
     if decision.action == "hide":
         blocks = (
             *head,
