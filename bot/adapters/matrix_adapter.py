@@ -292,8 +292,9 @@ class MatrixAdapter:
             await self.store.save()
         except TRANSIENT as exc:
             await client.close()
+            why = str(exc) or type(exc).__name__
             raise MatrixStartupError(
-                f"cannot reach the Matrix homeserver at {hs} (matrix.homeserver): {exc!r}"
+                f"cannot reach the Matrix homeserver at {hs} (matrix.homeserver): {why}"
             ) from None
         except BaseException:
             await client.close()
