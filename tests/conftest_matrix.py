@@ -45,6 +45,9 @@ def register(synapse: Synapse) -> Callable[[str], Account]:
     return make
 
 
+PERSON_FILTER = {"room": {"timeline": {"limit": 200}}}
+
+
 class Person:
     """A human at a real matrix-nio client: sends text, watches the room's timeline."""
 
@@ -58,7 +61,8 @@ class Person:
         return str(self.client.user_id)
 
     async def sync(self, timeout_ms: int = 0) -> None:
-        resp = await self.client.sync(timeout=timeout_ms)
+        # A long timeline: a burst of bot events between two syncs must not be cut off.
+        resp = await self.client.sync(timeout=timeout_ms, sync_filter=PERSON_FILTER)
         assert isinstance(resp, SyncResponse), resp
         if self.client.olm is not None:
             await crypto_upkeep(self.client)

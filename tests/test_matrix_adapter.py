@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.matrix_adapter import BLANKED
 from bot.commands import Cog, Param, command
-from bot.context import Context, MessageRef
+from bot.context import Context, MessageRef, Room
 from bot.dispatcher import Dispatcher
 from bot.render.document import Message, para
 from cogs.help import HelpCog
@@ -350,3 +351,40 @@ async def test_a_command_inside_a_thread_is_answered_in_that_thread(
         "is_falling_back": False,  # a real reply to the command, not a fallback
         "m.in_reply_to": {"event_id": cmd},
     }
+
+
+async def test_an_edit_that_grows_adds_events_and_one_that_shrinks_blanks_them(
+    person: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    bot = await matrix_bot(dispatcher_with(ProbeCog()))
+    human = await person()
+    room_id = await room_with_bot(human, bot)
+    room = Room("matrix", room_id, room_id)
+    [header] = await bot.adapter.send(room, Message((para("Header"),), kind="header"))
+    thread = await bot.adapter.start_thread(room, header, "t")
+    [post] = await bot.adapter.send(room, Message((para("short"),)), thread=thread)
+
+    long_text = " ".join(f"word{i}" for i in range(4000))  # over one event's budget
+    grown = await bot.adapter.edit([post], Message((para(long_text),)))
+    assert grown[0] == post and len(grown) >= 2
+    for ref in grown[1:]:
+        assert ref.thread_id == header.message_id
+    shrunk = await bot.adapter.edit(grown, Message((para("short again"),)))
+    assert [r.message_id for r in shrunk] == [r.message_id for r in grown]
+
+    def replaced(target: str) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in human.events
+            if e.get("content", {}).get("m.relates_to", {}).get("event_id") == target
+            and e["content"]["m.relates_to"].get("rel_type") == "m.replace"
+        ]
+
+    await human.wait_for(lambda e: bool(replaced(grown[-1].message_id)))
+    assert replaced(post.message_id)[-1]["content"]["m.new_content"]["body"] == "short again"
+    for ref in grown[1:]:
+        assert replaced(ref.message_id)[-1]["content"]["m.new_content"]["body"] == BLANKED
+    # The added events continue the thread, with the reply fallback.
+    extra = [e for e in human.events if e.get("event_id") == grown[1].message_id]
+    assert extra[0]["content"]["m.relates_to"]["rel_type"] == "m.thread"
+    assert extra[0]["content"]["m.relates_to"]["is_falling_back"] is True
