@@ -704,15 +704,15 @@ class MatrixAdapter:
         if len(chunks) > len(refs) and refs:
             # The message grew: the rest goes after it, in the same thread.
             last = refs[-1]
-            thread = MessageRef(NAME, last.channel, last.message_id, last.thread_id)
+            previous = last.message_id
             for chunk in chunks[len(refs) :]:
                 content = _content(chunk)
-                if thread.thread_id:
+                if last.thread_id:
                     content["m.relates_to"] = _thread_relation(
-                        thread.thread_id, last.message_id, falling_back=True
+                        last.thread_id, previous, falling_back=True
                     )
-                event_id = await self._send_event(last.channel, content, None)
-                out.append(MessageRef(NAME, last.channel, event_id, last.thread_id))
+                previous = await self._send_event(last.channel, content, None)
+                out.append(MessageRef(NAME, last.channel, previous, last.thread_id))
         for ref in refs[len(chunks) :]:
             blank = html.HtmlChunk(BLANKED, f"<p><em>{BLANKED}</em></p>")
             await self._send_event(ref.channel, _replacement(ref.message_id, blank), None)
