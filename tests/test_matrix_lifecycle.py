@@ -347,3 +347,27 @@ async def raw_event(synapse: Synapse, p: Person, room: str, event_id: str) -> di
     async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as resp:
         data: dict[str, Any] = await resp.json()
         return data
+
+
+async def test_a_revoked_token_means_logging_in_again(
+    person: PersonFactory, matrix_bot: BotFactory, synapse: Synapse
+) -> None:
+    bot = await matrix_bot(dispatcher_with(ProbeCog()))
+    human = await person()
+    room = await room_with_bot(human, bot)
+    assert bot.adapter.client is not None
+    old_token = bot.adapter.client.access_token
+    # Someone logs the bot's session out (an admin, a password change elsewhere).
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{synapse.url}/_matrix/client/v3/logout",
+            headers={"Authorization": f"Bearer {old_token}"},
+            json={},
+        ) as resp,
+    ):
+        assert resp.status == 200
+    await human.say(room, "!echo still answering")
+    await human.wait_for(notice_from(bot.user_id, "still answering"))
+    assert bot.adapter.relogins == 1
+    assert bot.adapter.client.access_token != old_token

@@ -198,10 +198,12 @@ class MatrixAdapter:
         self._auth: dict[str, RoomAuth] = {}
         self._to_join: set[str] = set()
         self._dm_lock = asyncio.Lock()
+        self._login_lock = asyncio.Lock()
         self.e2e = config.encryption and ENCRYPTION_ENABLED
         self._full_state_next = True
         self.reconnects = 0
         self.send_retries = 0
+        self.relogins = 0
         self.connected = asyncio.Event()
 
     # -- construction and life cycle ------------------------------------------------
@@ -370,6 +372,7 @@ class MatrixAdapter:
 
     async def _sync_once(self) -> SyncResponse | None:
         assert self.client is not None
+        token = self.client.access_token
         sync = asyncio.ensure_future(
             self.client.sync(
                 timeout=self.sync_timeout_ms,
@@ -401,10 +404,33 @@ class MatrixAdapter:
             self._full_state_next = False
         if isinstance(resp, SyncError):
             if resp.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
-                raise MatrixStartupError(f"matrix: the homeserver logged the bot out: {resp}")
+                await self._login_again(resp, token)
+                return None
             log.warning("matrix: sync error, will retry: %s", resp)
             return None
         return resp if isinstance(resp, SyncResponse) else None
+
+    async def _login_again(self, why: object, failed_token: str | None) -> None:
+        """The token was revoked (logout, password change). With a password the bot logs
+        in again on the same device; with a fixed access token it cannot, and stops."""
+        if self._password is None:
+            raise MatrixStartupError(
+                f"matrix: the homeserver no longer accepts the access token: {why}"
+            )
+        assert self.client is not None
+        async with self._login_lock:
+            # A login on a device revokes its other tokens: log in once, not per caller.
+            if self.client.access_token != failed_token:
+                return
+            log.warning("matrix: the homeserver logged the bot out (%s); logging in again", why)
+            try:
+                await self._login(self.client, self.client.device_id)
+            except TRANSIENT as exc:
+                log.warning("matrix: logging in again failed, will retry: %r", exc)
+                return
+            self.relogins += 1
+        if self.e2e:
+            await self._crypto_upkeep()
 
     async def _crypto_upkeep(self) -> None:
         """What nio's sync_forever does for encryption between syncs: publish our keys,
@@ -758,6 +784,7 @@ class MatrixAdapter:
         attempt = 0
         while True:
             attempt += 1
+            token = self.client.access_token
             try:
                 # Bots cannot verify devices interactively: trust on first use.
                 resp = await self.client.room_send(
@@ -770,6 +797,9 @@ class MatrixAdapter:
             else:
                 if isinstance(resp, RoomSendResponse):
                     return str(resp.event_id)
+                if getattr(resp, "status_code", None) == "M_UNKNOWN_TOKEN" and attempt < 3:
+                    await self._login_again(resp, token)
+                    continue
                 status = getattr(getattr(resp, "transport_response", None), "status", 0) or 0
                 if status < 500:
                     raise MatrixSendError(f"sending to {room_id} failed: {resp}")
