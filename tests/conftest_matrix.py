@@ -25,6 +25,7 @@ from bot.app import App
 from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig
 from bot.dispatcher import Dispatcher
 from bot.http import HttpClient, HttpSettings
+from bot.sources.base import Source
 from bot.sources.bluesky import BlueskySource
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.synapse import Account, Synapse, shared_synapse
@@ -305,6 +306,7 @@ async def start_app(
 
     async def start(
         extensions: tuple[str, ...] = ("cogs.content_notes", "cogs.links"),
+        more_sources: Callable[[HttpClient], list[Source]] = lambda http: [],
     ) -> RunningApp:
         account = register("unrollbot")
         monkeypatch.setenv("TEST_MATRIX_BOT_PASSWORD", account.password)
@@ -323,7 +325,9 @@ async def start_app(
             HttpSettings(allow_private_addresses=True, retries=1, backoff_base_s=0.01)
         )
         app = await App.create(
-            config, sources=[BlueskySource(http, bsky.base_url)], extensions=list(extensions)
+            config,
+            sources=[BlueskySource(http, bsky.base_url), *more_sources(http)],
+            extensions=list(extensions),
         )
         adapter = MatrixAdapter.from_app(app, sync_timeout_ms=2000)
         task = asyncio.create_task(app.run([adapter]))

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from bot.sources.mastodon import MastodonSource
 from tests.conftest_matrix import (  # noqa: F401
+    AppFactory,
     Person,
     RunningApp,
     bsky,
@@ -23,6 +25,7 @@ from tests.conftest_matrix import (  # noqa: F401
     synapse,
 )
 from tests.fakes.bluesky_server import FakeBluesky
+from tests.fakes.mastodon_server import FakeMastodon
 from tests.fakes.thread_builder import SynthImage, ThreadBuilder
 from tests.test_matrix_adapter import body, joined, notice_from
 
@@ -185,3 +188,37 @@ async def test_private_unroll_goes_to_a_direct_chat(
         lambda e: e["room_id"] == dm and notice_from(matrix_app.user_id)(e), count=8
     )
     assert not human.client.invited_rooms
+
+
+async def test_mastodon_thread_with_an_author_warning(
+    person: PersonFactory, start_app: AppFactory
+) -> None:
+    async with FakeMastodon(latency_s=0.01) as masto:
+        rin = masto.account("rin")
+        first = masto.post(rin, "A thread about my week")
+        middle = masto.post(
+            rin,
+            html='<p>the hard part <a href="https://example.org/x">source</a></p>'
+            "<script>alert(1)</script>",
+            reply_to=first,
+            spoiler_text="self-harm mention",
+        )
+        masto.post(rin, "better now", reply_to=middle)
+        app = await start_app(more_sources=lambda http: [MastodonSource(http)])
+        human = await person()
+        room = await joined_room(human, app)
+        await human.say(room, f"!unroll {masto.link(first)}")
+        await human.wait_for(notice_from(app.user_id, "Unrolled 3 posts"))
+    posts = [
+        e
+        for e in human.from_user(app.user_id, room)
+        if e["content"].get("m.relates_to", {}).get("rel_type") == "m.thread"
+    ]
+    assert len(posts) == 3
+    warned = posts[1]["content"]
+    assert "the hard part" not in warned["body"]
+    assert "self-harm mention" in warned["body"]
+    assert "data-mx-spoiler" in warned["formatted_body"]
+    assert "the hard part" in warned["formatted_body"]
+    assert "<script" not in warned["formatted_body"]
+    assert "better now" in posts[2]["content"]["body"]
