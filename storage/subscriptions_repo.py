@@ -154,6 +154,13 @@ class SubscriptionsRepo:
                 out[int(row["id"])] = _author(row)
         return out
 
+    async def followed_author_ids(self) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT author FROM subscriptions s JOIN sub_authors a ON a.id = s.author"
+            " WHERE a.state = 'active'"
+        )
+        return [int(r[0]) for r in rows]
+
     async def due_authors(self, now: float, limit: int = 1000) -> list[WatchedAuthor]:
         """Authors to poll now: not paused, followed somewhere, due; earliest first."""
         rows = await self.db.fetchall(

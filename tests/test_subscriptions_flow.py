@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,9 @@ from bot.config import (
     StorageConfig,
     SubscriptionsConfig,
 )
-from bot.context import Room
+from bot.context import MessageRef, Room
 from bot.http import HttpClient, HttpSettings
+from bot.render.document import Message
 from bot.sources.bluesky import BlueskySource
 from bot.sources.mastodon import MastodonSource
 from cogs.subscriptions.clock import ManualClock
@@ -91,33 +93,41 @@ class Bot:
         return self.bsky.count(FEED)
 
 
+async def make_app(
+    tmp_path: Path, bsky: FakeBluesky, clock: ManualClock
+) -> tuple[App, SubscriptionsCog, HttpClient]:
+    config = Config(
+        storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+        network=NetworkConfig(allow_private_addresses=True, retries=0),
+        sources=SourcesConfig(bluesky=BlueskyConfig(appview_url=bsky.base_url)),
+        subscriptions=SubscriptionsConfig(
+            min_poll_interval_s=60, max_poll_interval_s=900, settle_s=600, max_backfill=5
+        ),
+    )
+    # No retries inside the client: a 429 reaches the poller, which honours it.
+    http = HttpClient(HttpSettings(allow_private_addresses=True, retries=0))
+    sources = [BlueskySource(http, bsky.base_url), MastodonSource(http, handle_scheme="http")]
+    app = await App.create(config, sources=sources, extensions=[])  # type: ignore[list-item]
+    cog = SubscriptionsCog.from_app(app, clock=clock)
+    app.dispatcher.register(cog)
+    return app, cog, http
+
+
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
     async with FakeBluesky() as bsky, FakeMastodon(start_ms=int(START * 1000)) as masto:
-        config = Config(
-            storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
-            network=NetworkConfig(allow_private_addresses=True, retries=0),
-            sources=SourcesConfig(bluesky=BlueskyConfig(appview_url=bsky.base_url)),
-            subscriptions=SubscriptionsConfig(
-                min_poll_interval_s=60, max_poll_interval_s=900, settle_s=600, max_backfill=5
-            ),
-        )
-        # No retries inside the client: a 429 reaches the poller, which honours it.
-        http = HttpClient(HttpSettings(allow_private_addresses=True, retries=0))
-        sources = [BlueskySource(http, bsky.base_url), MastodonSource(http, handle_scheme="http")]
-        app = await App.create(config, sources=sources, extensions=[])  # type: ignore[list-item]
         clock = ManualClock(START)
-        cog = SubscriptionsCog.from_app(app, clock=clock)
-        app.dispatcher.register(cog)
+        app, cog, http = await make_app(tmp_path, bsky, clock)
         chat = MemoryAdapter(app.dispatcher)
         app.adapters["memory"] = chat
         b = ThreadBuilder(start=datetime.fromtimestamp(START - 86400 * 3, UTC))
         b.author("alice", handle="alice.example.com", name="Alice")
         b.author("bob", handle="bob.example.com", name="Bob")
         bsky.add_thread(b.build())  # the accounts exist before they post
-        yield Bot(app, cog, chat, clock, bsky, masto, b)
-        await cog.stop()
-        await app.close()
+        bot = Bot(app, cog, chat, clock, bsky, masto, b)
+        yield bot
+        await bot.cog.stop()
+        await bot.app.close()
         await http.close()
 
 
@@ -349,3 +359,43 @@ async def test_background_loop_runs_on_the_manual_clock(bot: Bot) -> None:
     await bot.clock.sleepers()
     [header] = bot.headers()
     assert len(bot.in_thread(header)) == 2
+
+
+class FlakyChat(MemoryAdapter):
+    """The in-memory platform, failing every send after the first ``fail_after``."""
+
+    fail_after: int | None = None
+
+    async def send(self, room: Room, message: Message, **kw: Any) -> list[MessageRef]:
+        if self.fail_after is not None and len(self.sent) >= self.fail_after:
+            raise ConnectionError("the chat platform went away")
+        return await super().send(room, message, **kw)
+
+
+async def test_restart_in_the_middle_of_a_delivery_resumes_it(bot: Bot, tmp_path: Path) -> None:
+    chat = FlakyChat(bot.app.dispatcher)
+    bot.chat = chat
+    bot.app.adapters["memory"] = chat
+    await bot.say("subscribe alice.example.com")
+    bot.thread("alice", 6)
+    chat.fail_after = 3  # header and two posts, then the process "dies"
+    await bot.run(700)
+    assert len(chat.sent) == 3
+    await bot.cog.stop()
+    await bot.app.close()
+    # A new process on the same database; the platform kept what it received.
+    app, cog, http = await make_app(tmp_path, bot.bsky, bot.clock)
+    try:
+        chat.fail_after = None
+        chat.dispatcher = app.dispatcher
+        app.adapters["memory"] = chat
+        bot.app, bot.cog = app, cog
+        await bot.run(60)
+        [header] = bot.headers()
+        assert [t.split("\n")[-1] for t in bot.in_thread(header)] == [
+            f"Part {i}/6" for i in range(1, 7)
+        ]
+        await bot.run(1800)
+        assert len(chat.sent) == 7
+    finally:
+        await http.close()

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 # Posts asked for per poll: one page on Mastodon (40), well under Bluesky's 100.
 POLL_LIMIT = 40
+# A first poll with backfill asks for more, so the last N threads are likely all in it.
+BACKFILL_POSTS_PER_THREAD = 25
+MAX_POLL_LIMIT = 300
 # Threads remembered per author (older ones cannot receive appends any more).
 KEEP_THREADS = 200
 
@@ -80,7 +83,7 @@ class Poller:
     def source(self, name: str) -> AuthorSource | None:
         return next((s for s in author_sources(self.registry) if s.name == name), None)
 
-    async def poll(self, a: WatchedAuthor) -> PollResult:
+    async def poll(self, a: WatchedAuthor, backfill: int = 0) -> PollResult:
         source = self.source(a.source)
         now = self.clock.now()
         if source is None:
@@ -100,7 +103,10 @@ class Poller:
         self.polls += 1
         who = Author(id=a.author_id, handle=a.handle, name=a.name, url=a.url)
         try:
-            fetched = await source.recent_posts(who, POLL_LIMIT)
+            limit = POLL_LIMIT
+            if backfill:
+                limit = min(MAX_POLL_LIMIT, max(POLL_LIMIT, backfill * BACKFILL_POSTS_PER_THREAD))
+            fetched = await source.recent_posts(who, limit)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

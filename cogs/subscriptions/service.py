@@ -95,6 +95,8 @@ class SubscriptionService:
         if not self._resumed:
             await self.delivery.resume_unfinished()
             self._resumed = True
+            # Threads a crash kept from being posted are posted now, not at the next poll.
+            self._to_process |= set(await self.repo.followed_author_ids())
         else:
             await self.delivery.resume_unfinished(stuck_before=now - STUCK_S)
         due = await self.repo.due_authors(now)
@@ -117,7 +119,9 @@ class SubscriptionService:
                 log.exception("processing %s failed", a.key)
 
     async def poll_author(self, a: WatchedAuthor) -> bool:
-        result = await self.poller.poll(a)
+        subs = await self.repo.subscriptions_of(a.id)
+        backfill = max((s.backfill for s in subs if not s.primed), default=0)
+        result = await self.poller.poll(a, backfill)
         if not result.ok:
             return False
         await self.prime(result.author)
