@@ -29,7 +29,7 @@ from storage.threads_repo import ThreadRepo
 log = logging.getLogger(__name__)
 
 # Feature modules loaded at start-up; each has ``async def setup(app: App) -> None``.
-EXTENSIONS: list[str] = ["cogs.links", "cogs.content_notes"]
+EXTENSIONS: list[str] = ["cogs.links", "cogs.content_notes", "cogs.subscriptions"]
 
 
 class Adapter(Protocol):

@@ -16,6 +16,8 @@ def register(table: Register) -> None:
     """Each feature adds its subcommands here."""
     from cogs.content_notes.cli import register_cli as register_notes
     from cogs.links.cli import register_cli as register_links
+    from cogs.subscriptions.cli import register_cli as register_subscriptions
 
     register_links(table)
     register_notes(table)
+    register_subscriptions(table)

@@ -4,6 +4,7 @@ settling pass in no time."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -399,3 +400,20 @@ async def test_restart_in_the_middle_of_a_delivery_resumes_it(bot: Bot, tmp_path
         assert len(chat.sent) == 7
     finally:
         await http.close()
+
+
+async def test_command_line_lists_every_subscription(
+    bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    await bot.say("subscribe alice.example.com min_posts:2")
+    await bot.say("subscribe bob.example.com", room=Room("memory", "scope-2", "elsewhere"))
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n')
+    code = await asyncio.to_thread(main, ["subscriptions", "--config", str(config)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "[memory scope-1] • @alice.example.com (Bluesky) in channel-1 · active" in out
+    assert "min_posts 2" in out
+    assert "[memory scope-2] • @bob.example.com (Bluesky) in elsewhere" in out

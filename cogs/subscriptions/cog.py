@@ -62,6 +62,39 @@ def _author_keys(a: WatchedAuthor) -> set[str]:
     }
 
 
+def describe(sub: Subscription, a: WatchedAuthor, now: float, show_channel: bool = False) -> str:
+    """One line per subscription: author, state, last thread, problems, filters."""
+    name = SOURCE_NAMES.get(a.source, a.source)
+    parts = [f"• @{a.handle} ({name})"]
+    if show_channel:
+        parts[0] += f" in {sub.channel}"
+    if a.state == "refused":
+        state = f"not posted: {a.reason}"
+    elif a.state == "paused":
+        state = f"paused {a.reason} Subscribe again to retry."
+    elif a.failures:
+        state = (
+            f"failing ({a.failures} in a row, next try in {ago(a.next_poll_at - now)}):"
+            f" {a.last_error}"
+        )
+    elif not sub.primed:
+        state = "waiting for the first check"
+    else:
+        checked = f"checked {ago(now - a.last_poll_at)} ago" if a.last_poll_at else "new"
+        state = f"active, {checked}, every {ago(a.interval_s)}"
+    parts.append(state)
+    if sub.last_thread_url:
+        when = ago(now - (sub.last_delivered_at or now))
+        parts.append(f"last thread: {sub.last_thread_url} ({when} ago)")
+    else:
+        parts.append("no thread posted yet")
+    if sub.last_error:
+        parts.append(f"last problem: {sub.last_error}")
+    if sub.filters.describe():
+        parts.append(sub.filters.describe())
+    return " · ".join(parts)
+
+
 class SubscriptionsCog(Cog):
     def __init__(self, app: App, service: SubscriptionService) -> None:
         self.app = app
@@ -293,33 +326,4 @@ class SubscriptionsCog(Cog):
         await ctx.reply("\n".join(lines))
 
     def describe(self, sub: Subscription, a: WatchedAuthor, show_channel: bool = False) -> str:
-        now = self.service.clock.now()
-        name = SOURCE_NAMES.get(a.source, a.source)
-        parts = [f"• @{a.handle} ({name})"]
-        if show_channel:
-            parts[0] += f" in {sub.channel}"
-        if a.state == "refused":
-            state = f"not posted: {a.reason}"
-        elif a.state == "paused":
-            state = f"paused: {a.reason}. Subscribe again to retry"
-        elif a.failures:
-            state = (
-                f"failing ({a.failures} in a row, next try in {ago(a.next_poll_at - now)}):"
-                f" {a.last_error}"
-            )
-        elif not sub.primed:
-            state = "waiting for the first check"
-        else:
-            checked = f"checked {ago(now - a.last_poll_at)} ago" if a.last_poll_at else "new"
-            state = f"active, {checked}, every {ago(a.interval_s)}"
-        parts.append(state)
-        if sub.last_thread_url:
-            when = ago(now - (sub.last_delivered_at or now))
-            parts.append(f"last thread: {sub.last_thread_url} ({when} ago)")
-        else:
-            parts.append("no thread posted yet")
-        if sub.last_error:
-            parts.append(f"last problem: {sub.last_error}")
-        if sub.filters.describe():
-            parts.append(sub.filters.describe())
-        return " · ".join(parts)
+        return describe(sub, a, self.service.clock.now(), show_channel)

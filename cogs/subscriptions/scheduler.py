@@ -110,7 +110,7 @@ def after_error(
         return replace(
             a,
             state="paused",
-            reason=f"paused after {failures} failed polls in a row: {message}",
+            reason=f"after {failures} failed polls in a row: {message}",
             failures=failures,
             last_error=message,
             last_error_at=now,
