@@ -99,16 +99,17 @@ def _importable() -> bool:
     return done.returncode == 0
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the test process dies, even by SIGKILL, so no
-    homeserver outlives a crashed test run (Linux; elsewhere atexit has to do)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+# Runs in the child before Synapse: ask the kernel for SIGTERM when the test process dies,
+# even by SIGKILL, so no homeserver outlives a crashed run (Linux; elsewhere atexit has
+# to do). Done in the child itself, because preexec_fn is unsafe with threads around.
+_LAUNCHER = """
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL("libc.so.6").prctl(1, int(signal.SIGTERM), 0, 0, 0)
+except (OSError, AttributeError):
+    pass
+os.execv(sys.argv[1], sys.argv[1:])
+"""
 
 
 def free_port() -> int:
@@ -211,13 +212,13 @@ class Synapse:
         if not self.config_path.exists():
             self.setup()
         out = open(self.data / "stdout.log", "ab")  # noqa: SIM115 - owned by the child
+        cmd = [str(PYTHON), "-m", "synapse.app.homeserver", "-c", str(self.config_path)]
         self.proc = subprocess.Popen(
-            [str(PYTHON), "-m", "synapse.app.homeserver", "-c", str(self.config_path)],
+            [str(PYTHON), "-c", _LAUNCHER, *cmd],
             cwd=self.data,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
         )
         out.close()
         self._wait_ready(timeout_s)
