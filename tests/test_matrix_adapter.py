@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.matrix_adapter import BLANKED
+from bot.adapters.matrix_content import BLANKED
 from bot.commands import Cog, Param, command
 from bot.context import Context, MessageRef, Room
 from bot.dispatcher import Dispatcher

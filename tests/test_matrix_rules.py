@@ -8,6 +8,8 @@ import pytest
 
 from bot.adapters.matrix_rules import (
     CREATOR_POWER,
+    Backoff,
+    RoomAuth,
     command_text,
     creators_privileged,
     inviter_allowed,
@@ -113,3 +115,32 @@ async def test_state_file_round_trip_and_damage(tmp_path: Path) -> None:
     (tmp_path / "m" / "matrix-state.json").write_text("{not json")
     with pytest.raises(ValueError, match="cannot read the Matrix state file"):
         MatrixStore(tmp_path / "m").load()
+
+
+def test_room_auth_follows_create_and_power_level_events() -> None:
+    auth = RoomAuth()
+    auth.apply(
+        {
+            "type": "m.room.create",
+            "state_key": "",
+            "sender": "@c:h",
+            "content": {"room_version": "12", "additional_creators": ["@d:h", 5]},
+        }
+    )
+    auth.apply({"type": "m.room.power_levels", "state_key": "", "content": {"users": {}}})
+    assert auth.creators == frozenset({"@c:h", "@d:h"}) and auth.version == "12"
+    levels = {"users": {"@m:h": 50}}
+    auth.apply({"type": "m.room.power_levels", "state_key": "", "content": levels})
+    auth.apply({"type": "m.room.power_levels", "state_key": "x", "content": {}})  # ignored
+    assert auth.levels == levels
+    power = user_power(auth.levels, "@d:h", creators=auth.creators, room_version=auth.version)
+    assert power == CREATOR_POWER
+
+
+def test_backoff_grows_to_its_cap_with_jitter() -> None:
+    b = Backoff(initial_s=1.0, max_s=8.0)
+    delays = [b.delay(n) for n in range(1, 8)]
+    assert 0.8 <= delays[0] <= 1.2
+    assert 1.6 <= delays[1] <= 2.4
+    assert all(d <= 8.0 * 1.2 for d in delays)
+    assert delays[-1] >= 8.0 * 0.8

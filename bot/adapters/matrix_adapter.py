@@ -14,11 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientConnectionError
@@ -39,7 +37,16 @@ from nio import (
 from nio.crypto import ENCRYPTION_ENABLED
 from nio.exceptions import LocalProtocolError, SendRetryError
 
+from bot.adapters.matrix_content import (
+    blank_chunk,
+    notice_content,
+    replacement,
+    thread_relation,
+)
+from bot.adapters.matrix_context import MatrixContext
 from bot.adapters.matrix_rules import (
+    Backoff,
+    RoomAuth,
     command_text,
     inviter_allowed,
     server_of,
@@ -64,12 +71,10 @@ ENCRYPTED_NOTICE = (
     "This room is end-to-end encrypted and I cannot read encrypted messages, so I will not "
     "see commands here. Invite me to an unencrypted room to use me."
 )
-DM_POINTER = "Sent to you in a direct chat (accept my invite if you have not yet)."
-# Shown in place of a message chunk that an edit no longer needs.
-BLANKED = "(merged into the message above)"
 # No presence; a long timeline per room so a burst of commands while the bot was away is
 # not cut off by a "limited" sync.
 SYNC_FILTER = {"presence": {"not_types": ["*"]}, "room": {"timeline": {"limit": 100}}}
+DEFAULT_BACKOFF = Backoff()
 TRANSIENT = (ClientConnectionError, TimeoutError, asyncio.TimeoutError)
 
 
@@ -79,73 +84,6 @@ class MatrixStartupError(ConfigError):
 
 class MatrixSendError(Exception):
     """A send that failed for good (forbidden, unknown room) or kept failing."""
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff for reconnects and send retries (asyncio sleeps only)."""
-
-    initial_s: float = 0.5
-    max_s: float = 30.0
-    factor: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.initial_s * self.factor ** max(attempt - 1, 0), self.max_s)
-        return base * (0.8 + 0.4 * random.random())  # jitter: clients don't retry in step
-
-
-@dataclass
-class RoomAuth:
-    """What decides who is a moderator in a room: its creators, version, power levels."""
-
-    creators: frozenset[str] = frozenset()
-    version: str = "1"
-    levels: dict[str, Any] | None = None
-
-    def apply(self, event: dict[str, Any]) -> None:
-        if event.get("state_key") != "":
-            return
-        content = event.get("content") or {}
-        if event.get("type") == "m.room.create":
-            extra = content.get("additional_creators") or []
-            self.creators = frozenset(
-                [str(event.get("sender", ""))] + [c for c in extra if isinstance(c, str)]
-            )
-            self.version = str(content.get("room_version") or "1")
-        elif event.get("type") == "m.room.power_levels" and isinstance(content, dict):
-            self.levels = content
-
-
-class MatrixContext:
-    """What a command handler sees for one Matrix command event."""
-
-    def __init__(
-        self, adapter: MatrixAdapter, room: Room, user: User, event_id: str, thread_root: str | None
-    ) -> None:
-        self.adapter = adapter
-        self.room = room
-        self.user = user
-        self.event_id = event_id
-        self.thread_root = thread_root
-        self.typing = False
-        self._pointed_to_dm = False
-
-    async def reply(self, message: Message | str, *, private: bool = False) -> None:
-        msg = reply(message) if isinstance(message, str) else message
-        if private and msg.kind != "reply":
-            # Matrix has no ephemeral messages. Short answers (errors, confirmations) stay
-            # a reply in the room; content asked for privately goes to a direct chat.
-            await self.adapter.send_direct(self.user.id, msg)
-            if not self._pointed_to_dm:
-                self._pointed_to_dm = True
-                note = reply(DM_POINTER)
-                await self.adapter.send_reply(self.room, note, self.event_id, self.thread_root)
-            return
-        await self.adapter.send_reply(self.room, msg, self.event_id, self.thread_root)
-
-    async def progress(self, text: str) -> None:
-        self.typing = True
-        await self.adapter.set_typing(self.room.channel, True)
 
 
 class MatrixAdapter:
@@ -166,7 +104,7 @@ class MatrixAdapter:
         store_dir: str,
         password: str | None = None,
         access_token: str | None = None,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
         sync_timeout_ms: int = 30_000,
         send_deadline_s: float = 600.0,
         max_command_age_s: float = 900.0,
@@ -686,10 +624,10 @@ class MatrixAdapter:
         root = (thread.thread_id or thread.message_id) if thread else None
         refs: list[MessageRef] = []
         for i, chunk in enumerate(html.render(message, self.capabilities.max_length)):
-            content = _content(chunk)
+            content = notice_content(chunk)
             if root is not None:
                 tail = self._thread_tail.get(root, root)
-                content["m.relates_to"] = _thread_relation(root, tail, falling_back=True)
+                content["m.relates_to"] = thread_relation(root, tail, falling_back=True)
             txn = f"{key}-{i}" if key else None
             event_id = await self._send_event(room.channel, content, txn)
             if root is not None:
@@ -704,11 +642,9 @@ class MatrixAdapter:
         """Answer a command: a rich reply, inside the command's thread when it had one."""
         refs: list[MessageRef] = []
         for chunk in html.render(message, self.capabilities.max_length):
-            content = _content(chunk)
+            content = notice_content(chunk)
             if thread_root is not None:
-                content["m.relates_to"] = _thread_relation(
-                    thread_root, to_event, falling_back=False
-                )
+                content["m.relates_to"] = thread_relation(thread_root, to_event, falling_back=False)
             else:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": to_event}}
             event_id = await self._send_event(room.channel, content, None)
@@ -725,23 +661,22 @@ class MatrixAdapter:
         chunks = html.render(message, self.capabilities.max_length)
         out: list[MessageRef] = []
         for ref, chunk in zip(refs, chunks, strict=False):
-            await self._send_event(ref.channel, _replacement(ref.message_id, chunk), None)
+            await self._send_event(ref.channel, replacement(ref.message_id, chunk), None)
             out.append(ref)
         if len(chunks) > len(refs) and refs:
             # The message grew: the rest goes after it, in the same thread.
             last = refs[-1]
             previous = last.message_id
             for chunk in chunks[len(refs) :]:
-                content = _content(chunk)
+                content = notice_content(chunk)
                 if last.thread_id:
-                    content["m.relates_to"] = _thread_relation(
+                    content["m.relates_to"] = thread_relation(
                         last.thread_id, previous, falling_back=True
                     )
                 previous = await self._send_event(last.channel, content, None)
                 out.append(MessageRef(NAME, last.channel, previous, last.thread_id))
         for ref in refs[len(chunks) :]:
-            blank = html.HtmlChunk(BLANKED, f"<p><em>{BLANKED}</em></p>")
-            await self._send_event(ref.channel, _replacement(ref.message_id, blank), None)
+            await self._send_event(ref.channel, replacement(ref.message_id, blank_chunk()), None)
             out.append(ref)
         return out
 
@@ -809,35 +744,6 @@ class MatrixAdapter:
             log.warning("matrix: send to %s failed (%s), retrying", room_id, problem)
             self.send_retries += 1
             await asyncio.sleep(self.backoff.delay(attempt))
-
-
-def _content(chunk: html.HtmlChunk) -> dict[str, Any]:
-    content: dict[str, Any] = dict(chunk.content("m.notice"))
-    # Copied text must never ping anyone: declare that this event mentions nobody.
-    content["m.mentions"] = {}
-    return content
-
-
-def _thread_relation(root: str, reply_to: str, *, falling_back: bool) -> dict[str, Any]:
-    return {
-        "rel_type": "m.thread",
-        "event_id": root,
-        "is_falling_back": falling_back,
-        "m.in_reply_to": {"event_id": reply_to},
-    }
-
-
-def _replacement(event_id: str, chunk: html.HtmlChunk) -> dict[str, Any]:
-    new = _content(chunk)
-    return {
-        "msgtype": "m.notice",
-        "body": f"* {chunk.body}",
-        "format": "org.matrix.custom.html",
-        "formatted_body": f"* {chunk.formatted_body}",
-        "m.new_content": new,
-        "m.mentions": {},
-        "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
-    }
 
 
 __all__ = ["Backoff", "MatrixAdapter", "MatrixContext", "MatrixSendError", "MatrixStartupError"]

@@ -1,9 +1,12 @@
 """Pure rules of the Matrix adapter: who may invite the bot, what counts as a command,
-who is a moderator. No network, so each rule is tested on its own."""
+who is a moderator (from the room's create and power-level events), how long to back off.
+No network, so each rule is tested on its own."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 # Matrix defaults when a room has no m.room.power_levels event or omits a key.
@@ -98,8 +101,45 @@ def thread_root_of(content: Mapping[str, Any]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff for reconnects and send retries (asyncio sleeps only)."""
+
+    initial_s: float = 0.5
+    max_s: float = 30.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.initial_s * self.factor ** max(attempt - 1, 0), self.max_s)
+        return base * (0.8 + 0.4 * random.random())  # jitter: clients don't retry in step
+
+
+@dataclass
+class RoomAuth:
+    """What decides who is a moderator in a room: its creators, version, power levels."""
+
+    creators: frozenset[str] = frozenset()
+    version: str = "1"
+    levels: dict[str, Any] | None = None
+
+    def apply(self, event: dict[str, Any]) -> None:
+        if event.get("state_key") != "":
+            return
+        content = event.get("content") or {}
+        if event.get("type") == "m.room.create":
+            extra = content.get("additional_creators") or []
+            self.creators = frozenset(
+                [str(event.get("sender", ""))] + [c for c in extra if isinstance(c, str)]
+            )
+            self.version = str(content.get("room_version") or "1")
+        elif event.get("type") == "m.room.power_levels" and isinstance(content, dict):
+            self.levels = content
+
+
 __all__ = [
     "CREATOR_POWER",
+    "Backoff",
+    "RoomAuth",
     "command_text",
     "creators_privileged",
     "inviter_allowed",
