@@ -206,6 +206,7 @@ class SubscriptionsCog(Cog):
             interval_s=self.service.bounds.min_s,
             now=now,
         )
+        self.service.poller.warmed(watched.id)
         if watched.state == "paused":
             # A moderator naming the author again is the cue to try again.
             watched = await self._revive(watched, now)

@@ -96,25 +96,25 @@ class ThreadDelivery:
 
     async def handle(
         self, sub: Subscription, row: AuthorThread, base: Thread, st: SubThread | None
-    ) -> None:
-        """Post a settled thread to one subscription, append what it gained, or skip it."""
+    ) -> bool:
+        """Post a settled thread to one subscription, append what it gained, or skip it.
+        False when the room could not take it now (tried again later)."""
         adapter = self.adapters.get(sub.adapter)
         if adapter is None:
             await self.repo.set_result(sub.id, error=f"the {sub.adapter} adapter is not running")
-            return
+            return False
         now = self.clock.now()
         thread = await self.processed(base, sub.scope)
         decide = await self.decide_for(sub.scope)
         if st is not None and st.state == "delivered" and st.delivery_id is not None:
-            await self._append(adapter, sub, row, thread, decide, st)
-            return
+            return await self._append(adapter, sub, row, thread, decide, st)
         reason = rejection(sub.filters, thread)
         if reason is not None:
             await self.repo.set_sub_thread(
                 SubThread(sub.id, row.root_id, "skipped", reason, row.version, None, None, None),
                 now,
             )
-            return
+            return True
         # Record the intent before the outbox plans anything: a crash from here on is
         # resumed, not repeated.
         intent = SubThread(sub.id, row.root_id, "delivering", None, row.version, None, now, None)
@@ -127,7 +127,7 @@ class ThreadDelivery:
         except Exception as exc:
             log.warning("posting %s to %s failed: %r", row.url, sub.channel, exc)
             await self.repo.set_result(sub.id, error=f"posting failed: {exc}")
-            return
+            return True  # planned: resumed from the outbox, not planned again
         done = replace(
             intent, state="delivered", delivery_id=record.id, header_count=post_count(thread)
         )
@@ -138,6 +138,7 @@ class ThreadDelivery:
         self.delivered += 1
         if self.on_delivered is not None:
             self.on_delivered(sub, row.root_id, self.clock.now())
+        return True
 
     async def _append(
         self,
@@ -147,12 +148,12 @@ class ThreadDelivery:
         thread: Thread,
         decide: Decide,
         st: SubThread,
-    ) -> None:
+    ) -> bool:
         assert st.delivery_id is not None
         record = await self.deliveries.get(st.delivery_id)
         if record is None:  # the outbox row is gone: nothing to append to
             await self.repo.set_sub_thread(replace(st, version=row.version), self.clock.now())
-            return
+            return True
         planned = {m.post_id for m in record.messages if m.post_id}
         messages = thread_messages(thread, decide)
         new = [m for m in messages[1:] if m.post_id and m.post_id not in planned]
@@ -164,13 +165,14 @@ class ThreadDelivery:
             except Exception as exc:
                 log.warning("appending to %s in %s failed: %r", row.url, sub.channel, exc)
                 await self.repo.set_result(sub.id, error=f"appending failed: {exc}")
-                return
+                return True  # planned: resumed from the outbox
             self.appended += len(new)
         count = await self._update_header(adapter, record, thread, decide, st.header_count)
         await self.repo.set_sub_thread(
             replace(st, state="delivered", version=row.version, header_count=count),
             self.clock.now(),
         )
+        return True
 
     async def _update_header(
         self,

@@ -79,6 +79,11 @@ class Poller:
         self.bounds = bounds
         self.on_refused = on_refused
         self.polls = 0
+        self._warm: set[int] = set()
+
+    def warmed(self, author: int) -> None:
+        """The source just resolved this author (its account id is cached there)."""
+        self._warm.add(author)
 
     def source(self, name: str) -> AuthorSource | None:
         return next((s for s in author_sources(self.registry) if s.name == name), None)
@@ -95,9 +100,10 @@ class Poller:
             )
             await self.repo.save_poll_state(a)
             return PollResult(a, ok=False)
-        wait = self.limiter.reserve(a.host, 1)
-        if wait > 0:
-            a = replace(a, next_poll_at=now + wait)
+        # After a restart the Mastodon source looks the account up again before listing.
+        cost = 2 if a.source == "mastodon" and a.id not in self._warm else 1
+        if self.limiter.reserve(a.host, cost) > 0:
+            a = replace(a, next_poll_at=now + self.limiter.slot(a.host, cost))
             await self.repo.save_poll_state(a)
             return PollResult(a, ok=False, deferred=True)
         self.polls += 1
@@ -121,9 +127,16 @@ class Poller:
                 await self.on_refused(updated)
             return PollResult(updated, ok=False)
         now = self.clock.now()
+        self._warm.add(a.id)
         known = await self.repo.known_posts(a.id)
-        observed = group_posts(fetched, who, known, now)
-        changed = await self.repo.record(a.id, observed, now)
+        # Only threads with posts not seen before are written: a quiet author's poll
+        # costs one small update.
+        observed = [
+            ob
+            for ob in group_posts(fetched, who, known, now)
+            if any(known.get(pid) != ob.root_id for pid in ob.post_ids)
+        ]
+        changed = await self.repo.record(a.id, observed, now) if observed else []
         # A fresh author's first poll only fills the table: that is not activity.
         active = bool(changed) and a.last_poll_at is not None
         updated = after_success(a, now, active, self.bounds)

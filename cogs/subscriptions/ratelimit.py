@@ -26,6 +26,7 @@ class _Bucket:
     tokens: float
     updated: float
     closed_until: float = 0.0
+    queued_until: float = 0.0  # the last slot handed to a deferred request
     used: int = 0
     throttled: int = 0
     history: list[float] = field(default_factory=list)
@@ -56,8 +57,9 @@ class HostLimiter:
         now = self.clock.now()
         if b is None:
             allowed = self.per_window(host) * self.share
-            # Start with a fifth of the window so a restart cannot burst a full budget.
-            b = _Bucket(allowed, allowed / WINDOW_S, allowed / 5, now)
+            # Start nearly empty: a restart must not add a burst on top of what the last
+            # process sent in the same window.
+            b = _Bucket(allowed, allowed / WINDOW_S, allowed / 10, now)
             self._buckets[host] = b
         elif now > b.updated:
             b.tokens = min(b.capacity, b.tokens + (now - b.updated) * b.rate)
@@ -80,6 +82,15 @@ class HostLimiter:
             return 0.0
         b.throttled += 1
         return (cost - b.tokens) / b.rate
+
+    def slot(self, host: str, cost: float = 1.0) -> float:
+        """Seconds until a deferred request may go: deferred requests get successive
+        slots at the host's rate instead of all coming back at the same moment."""
+        b = self._bucket(host)
+        now = self.clock.now()
+        start = max(b.queued_until, now + max(0.0, (cost - b.tokens) / b.rate), b.closed_until)
+        b.queued_until = start + cost / b.rate
+        return start - now
 
     def refund(self, host: str, cost: float) -> None:
         b = self._bucket(host)

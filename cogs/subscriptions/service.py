@@ -77,6 +77,8 @@ class SubscriptionService:
         self.full_fetches = 0
         self._resumed = False
         self._to_process: set[int] = set()
+        # Authors with a thread some subscription still waits for (not settled yet).
+        self._waiting: set[int] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -100,14 +102,14 @@ class SubscriptionService:
         else:
             await self.delivery.resume_unfinished(stuck_before=now - STUCK_S)
         due = await self.repo.due_authors(now)
-        extra = self._to_process - {a.id for a in due}
-        self._to_process = set()
+        forced, self._to_process = self._to_process, set()
+        extra = forced - {a.id for a in due}
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(a: WatchedAuthor) -> None:
             async with gate:
                 try:
-                    await self.poll_author(a)
+                    await self.poll_author(a, force=a.id in forced)
                 except Exception:
                     log.exception("polling %s failed", a.key)
 
@@ -118,14 +120,18 @@ class SubscriptionService:
             except Exception:
                 log.exception("processing %s failed", a.key)
 
-    async def poll_author(self, a: WatchedAuthor) -> bool:
+    async def poll_author(self, a: WatchedAuthor, force: bool = False) -> bool:
         subs = await self.repo.subscriptions_of(a.id)
-        backfill = max((s.backfill for s in subs if not s.primed), default=0)
+        unprimed = [s for s in subs if not s.primed]
+        backfill = max((s.backfill for s in unprimed), default=0)
         result = await self.poller.poll(a, backfill)
         if not result.ok:
             return False
-        await self.prime(result.author)
-        await self.process(result.author)
+        if unprimed:
+            await self.prime(result.author)
+        # Nothing new and nothing waiting to settle: no need to look at the threads.
+        if result.changed or unprimed or force or a.id in self._waiting:
+            await self.process(result.author)
         return True
 
     def wake(self, author: int | None = None) -> None:
@@ -187,10 +193,13 @@ class SubscriptionService:
                 later = await self._settle(a, row, waiting)
             except Exception:
                 log.exception("posting %s failed", row.url)
-                continue
+                later = now + self.bounds.min_s  # try again soon
             if later is not None:
                 next_settle = later if next_settle is None else min(next_settle, later)
-        if next_settle is not None:
+        if next_settle is None:
+            self._waiting.discard(a.id)
+        else:
+            self._waiting.add(a.id)
             fresh = await self.repo.author(a.id)
             if fresh is not None and fresh.next_poll_at > next_settle:
                 # Poll right when the thread would settle, to confirm nothing was added.
@@ -238,15 +247,18 @@ class SubscriptionService:
         targets = [s for s in subs if s.primed and needs(sts.get((s.id, fresh.root_id)), fresh)]
         gate = asyncio.Semaphore(ROOM_CONCURRENCY)
 
-        async def one(sub: Subscription) -> None:
+        async def one(sub: Subscription) -> bool:
             async with gate:
                 try:
-                    await self.delivery.handle(sub, fresh, base, sts.get((sub.id, fresh.root_id)))
+                    st = sts.get((sub.id, fresh.root_id))
+                    return await self.delivery.handle(sub, fresh, base, st)
                 except Exception:
                     log.exception("posting %s to %s failed", fresh.url, sub.channel)
+                    return False
 
-        await asyncio.gather(*(one(s) for s in targets))
-        return None
+        done = await asyncio.gather(*(one(s) for s in targets))
+        # A room that could not take it (adapter down, send failed) is tried again later.
+        return None if all(done) else now + self.bounds.min_s
 
     def _observe(self, a: WatchedAuthor, thread: Thread, now: float) -> ObservedThread:
         mine = [p for p in thread.all_posts if p.status == "ok" and p.author.id == a.author_id]
