@@ -164,3 +164,27 @@ async def test_console_runs_piped_lines_and_hides_nothing_it_should_show(
     assert "4/4" in out
     assert "Unsupported link" in out
     assert "Fetching the thread" in err  # progress goes to stderr when piped
+
+
+async def test_run_stops_cleanly_on_sigterm_while_the_console_waits(config: Path) -> None:
+    import signal
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        "--config",
+        str(config),
+        stdin=asyncio.subprocess.PIPE,  # kept open: the console is waiting for a line
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"/help\n")
+    await proc.stdin.drain()
+    first = await asyncio.wait_for(proc.stdout.readline(), 30)
+    assert first.startswith(b"Commands:")
+    proc.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(proc.wait(), 10)
+    assert code == 0

@@ -8,8 +8,10 @@ lines are run one after another and the console exits at the end of input.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import sys
+import threading
 from typing import TextIO
 
 from bot.context import MessageRef, Room, User
@@ -158,18 +160,36 @@ class ConsoleAdapter:
     async def run(self) -> None:
         if self.interactive:
             self._write("unrollbot console. Paste a thread link or type /help. Ctrl-D quits.\n")
-        loop = asyncio.get_running_loop()
+        lines = self._read_lines()
         while True:
             if self.interactive:
                 self._write("> ")
-            line = await loop.run_in_executor(None, self.stdin.readline)
-            if not line:
+            line = await lines.get()
+            if line is None:
                 break
             try:
                 await self.handle_line(line)
             except EOFError:
                 break
         self._stop_spinner()
+
+    def _read_lines(self) -> asyncio.Queue[str | None]:
+        """Lines from stdin, read by a daemon thread: a blocking read must never keep the
+        process from shutting down on SIGTERM."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def reader() -> None:
+            try:
+                for line in iter(self.stdin.readline, ""):
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+            except (OSError, ValueError):
+                pass
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        threading.Thread(target=reader, name="console-stdin", daemon=True).start()
+        return queue
 
     async def close(self) -> None:
         self._stop_spinner()

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from bot.config import DiscordConfig
 
 log = logging.getLogger(__name__)
+# The bot never joins voice: the library's start-up warnings about voice packages are noise.
+logging.getLogger("discord.client").addFilter(
+    lambda record: "voice will NOT be supported" not in record.getMessage()
+)
 
 NAME = "discord"
 THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440
