@@ -45,6 +45,11 @@ def baseline_rss_mb() -> float:
     return rss
 
 
+def _read(req: urllib.request.Request) -> bytes:
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return bytes(resp.read())
+
+
 async def bot_devices(synapse: Synapse, account: Account) -> int:
     """Wait until the bot has logged in to Matrix (a device of its own beside ours)."""
     while True:
@@ -52,8 +57,8 @@ async def bot_devices(synapse: Synapse, account: Account) -> int:
             f"{synapse.url}/_matrix/client/v3/devices",
             headers={"Authorization": f"Bearer {account.access_token}"},
         )
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            devices = json.loads(resp.read())["devices"]
+        body = await asyncio.to_thread(_read, req)
+        devices = json.loads(body)["devices"]
         if len(devices) > 1:
             return len(devices)
         await asyncio.sleep(0.2)
@@ -140,7 +145,7 @@ store_path = "matrix-store"
             stop_s = time.monotonic() - start
 
         print(f"matrix: the bot logged in ({matrix_devices} devices on its account)")
-        print(f"idle RSS with discord + matrix + console running: {idle_rss:.0f} MB (target < 150 MB)")
+        print(f"idle RSS, discord + matrix + console running: {idle_rss:.0f} MB (target < 150)")
         print(f"baseline: bare interpreter importing the same libraries: {base_rss:.0f} MB")
         print(f"ratio: {idle_rss / base_rss:.2f}x the baseline")
 
