@@ -34,7 +34,7 @@ from cogs.subscriptions.cog import SubscriptionsCog
 from tests.fakes.base import Fault
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.mastodon_server import FakeMastodon
-from tests.fakes.thread_builder import ThreadBuilder
+from tests.fakes.thread_builder import SynthLink, ThreadBuilder
 
 FEED = "/xrpc/app.bsky.feed.getAuthorFeed"
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC).timestamp()
@@ -417,3 +417,50 @@ async def test_command_line_lists_every_subscription(
     assert "[memory scope-1] • @alice.example.com (Bluesky) in channel-1 · active" in out
     assert "min_posts 2" in out
     assert "[memory scope-2] • @bob.example.com (Bluesky) in elsewhere" in out
+
+
+async def test_posted_threads_feed_the_thread_linking_index(bot: Bot) -> None:
+    from cogs.links import service_of, setup
+
+    await setup(bot.app)  # the links feature hooks into every unroll as a processor
+    await bot.say("subscribe alice.example.com")
+    first = bot.thread("alice", 2, text="Soil")
+    url = bot.bsky.url(first[0])
+    follow_up = bot.b.post("alice", f"More, continued here: {url}", links=(SynthLink(url, url),))
+    bot.bsky.add_thread(bot.b.build())
+    await bot.run(700)
+    assert len(bot.headers()) == 2
+    described = await service_of(bot.app).describe(bot.bsky.url(follow_up))
+    assert "continues" in described and url.split("/")[-1] in described
+
+
+async def test_platform_without_edits_still_gets_appends(bot: Bot) -> None:
+    from bot.render.document import Capabilities
+
+    chat = MemoryAdapter(
+        bot.app.dispatcher,
+        Capabilities(max_length=2000, markup="plain", spoilers=True, threads=True, edits=False),
+    )
+    bot.chat = chat
+    bot.app.adapters["memory"] = chat
+    await bot.say("subscribe alice.example.com")
+    keys = bot.thread("alice", 2)
+    await bot.run(700)
+    bot.add_replies("alice", keys[-1], 1)
+    await bot.run(700)
+    [header] = bot.headers()
+    assert "2 posts" in header.text and not header.edits  # no edits on this platform
+    assert len(bot.in_thread(header)) == 3
+
+
+async def test_first_check_failing_still_posts_nothing_old(bot: Bot) -> None:
+    bot.thread("alice", 3, ago_s=7200)
+    bot.bsky.inject(FEED, Fault(503, {"error": "Unavailable"}))
+    reply = await bot.say("subscribe alice.example.com")
+    assert "The first check did not work" in reply and "nothing old will be posted" in reply
+    await bot.run(1800)
+    assert bot.chat.sent == []
+    bot.thread("alice", 2, text="New")
+    await bot.run(700)
+    [header] = bot.headers()
+    assert bot.in_thread(header)[0].endswith("New 1/2")

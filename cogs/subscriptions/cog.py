@@ -256,12 +256,15 @@ class SubscriptionsCog(Cog):
             )
             if backfill:
                 lines.append(f"The latest {backfill} will be posted shortly.")
-        else:
-            error = watched.last_error if watched else None
+        elif watched is not None and watched.failures:
             lines.append(
-                "The first check did not work"
-                + (f" ({error})" if error else "")
-                + "; it is retried automatically and nothing old will be posted."
+                f"The first check did not work ({watched.last_error}); it is retried "
+                "automatically and nothing old will be posted."
+            )
+        else:
+            lines.append(
+                "The first check is queued behind other requests to that server; nothing "
+                "old will be posted."
             )
         if filters.describe():
             lines.append(f"Filters: {filters.describe()}.")
