@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientConnectionError
@@ -143,6 +143,9 @@ class MatrixAdapter:
         self.send_retries = 0
         self.relogins = 0
         self.connected = asyncio.Event()
+        # Called once after the first sync (the app resumes interrupted deliveries).
+        self.on_ready: Callable[[MatrixAdapter], Awaitable[object]] | None = None
+        self._ready_task: asyncio.Task[object] | None = None
 
     # -- construction and life cycle ------------------------------------------------
 
@@ -151,6 +154,7 @@ class MatrixAdapter:
         """The adapter ``unrollbot run`` starts when ``[matrix] enabled = true``."""
         adapter = cls.from_config(app.config, app.dispatcher, **kwargs)
         app.prefixes[NAME] = app.config.matrix.command_prefix
+        adapter.on_ready = app.resume_pending
         return adapter
 
     @classmethod
@@ -307,6 +311,15 @@ class MatrixAdapter:
             await self._handle_sync(resp)
             self.store.state.next_batch = resp.next_batch
             await self.store.save()
+            if self.on_ready is not None and self._ready_task is None:
+                self._ready_task = asyncio.create_task(self._run_on_ready(self.on_ready))
+
+    async def _run_on_ready(self, hook: Callable[[MatrixAdapter], Awaitable[object]]) -> object:
+        try:
+            return await hook(self)
+        except Exception:
+            log.exception("matrix: start-up hook failed")
+            return None
 
     async def _sync_once(self) -> SyncResponse | None:
         assert self.client is not None
