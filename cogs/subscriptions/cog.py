@@ -225,7 +225,7 @@ class SubscriptionsCog(Cog):
         if watched.last_poll_at is not None and watched.state == "active":
             await self.service.prime(watched)  # already polled for another room
         else:
-            await self.service.poll_author(watched)
+            await self.service.poll_author(watched, priority=True)
         self.service.wake(watched.id)
         await ctx.reply(await self._subscribed_text(sub.id, who, backfill, filters))
 

@@ -88,7 +88,9 @@ class Poller:
     def source(self, name: str) -> AuthorSource | None:
         return next((s for s in author_sources(self.registry) if s.name == name), None)
 
-    async def poll(self, a: WatchedAuthor, backfill: int = 0) -> PollResult:
+    async def poll(
+        self, a: WatchedAuthor, backfill: int = 0, *, priority: bool = False
+    ) -> PollResult:
         source = self.source(a.source)
         now = self.clock.now()
         if source is None:
@@ -102,7 +104,7 @@ class Poller:
             return PollResult(a, ok=False)
         # After a restart the Mastodon source looks the account up again before listing.
         cost = 2 if a.source == "mastodon" and a.id not in self._warm else 1
-        if self.limiter.reserve(a.host, cost) > 0:
+        if self.limiter.reserve(a.host, cost, priority=priority) > 0:
             a = replace(a, next_poll_at=now + self.limiter.slot(a.host, cost))
             await self.repo.save_poll_state(a)
             return PollResult(a, ok=False, deferred=True)

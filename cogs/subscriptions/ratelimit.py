@@ -15,6 +15,9 @@ DEFAULT_PER_WINDOW = 300  # Mastodon's documented per-IP limit
 BLUESKY_PER_WINDOW = 3000
 # The share of a host's budget polling may use.
 POLL_SHARE = 0.8
+# The part of the budget routine polls leave free for settling threads and new
+# subscriptions, so a busy host does not delay a finished thread behind routine polls.
+PRIORITY_SHARE = 0.1
 # Without Retry-After, a 429 closes the host for this long.
 DEFAULT_429_PAUSE_S = 60.0
 
@@ -66,29 +69,35 @@ class HostLimiter:
             b.updated = now
         return b
 
-    def reserve(self, host: str, cost: float = 1.0) -> float:
+    def _keep(self, b: _Bucket, priority: bool) -> float:
+        return 0.0 if priority else b.capacity * PRIORITY_SHARE
+
+    def reserve(self, host: str, cost: float = 1.0, *, priority: bool = False) -> float:
         """Take ``cost`` requests from the host's budget and return 0, or take nothing and
-        return how many seconds to wait before asking again."""
+        return how many seconds to wait before asking again. Routine requests leave a
+        small part of the budget to ``priority`` ones."""
         b = self._bucket(host)
         now = self.clock.now()
         if b.closed_until > now:
             b.throttled += 1
             return b.closed_until - now
-        if b.tokens >= cost:
+        keep = self._keep(b, priority)
+        if b.tokens - cost >= keep:
             b.tokens -= cost
             b.used += int(cost)
             if self.keep_history:
                 b.history.extend([now] * int(cost))
             return 0.0
         b.throttled += 1
-        return (cost - b.tokens) / b.rate
+        return (cost + keep - b.tokens) / b.rate
 
     def slot(self, host: str, cost: float = 1.0) -> float:
-        """Seconds until a deferred request may go: deferred requests get successive
-        slots at the host's rate instead of all coming back at the same moment."""
+        """Seconds until a deferred routine request may go: deferred requests get
+        successive slots at the host's rate instead of all coming back at once."""
         b = self._bucket(host)
         now = self.clock.now()
-        start = max(b.queued_until, now + max(0.0, (cost - b.tokens) / b.rate), b.closed_until)
+        need = max(0.0, (cost + self._keep(b, False) - b.tokens) / b.rate)
+        start = max(b.queued_until, now + need, b.closed_until)
         b.queued_until = start + cost / b.rate
         return start - now
 

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from bot.config import SubscriptionsConfig
@@ -77,8 +76,10 @@ class SubscriptionService:
         self.full_fetches = 0
         self._resumed = False
         self._to_process: set[int] = set()
-        # Authors with a thread some subscription still waits for (not settled yet).
-        self._waiting: set[int] = set()
+        # When to look again at an author's threads that some subscription waits for: at
+        # that moment the thread is fetched whole (which also shows any post added since
+        # the last poll), without waiting for the author's next poll.
+        self._settle_due: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -102,6 +103,10 @@ class SubscriptionService:
         else:
             await self.delivery.resume_unfinished(stuck_before=now - STUCK_S)
         due = await self.repo.due_authors(now)
+        for author, at in list(self._settle_due.items()):
+            if at <= now:
+                del self._settle_due[author]
+                self._to_process.add(author)
         forced, self._to_process = self._to_process, set()
         extra = forced - {a.id for a in due}
         gate = asyncio.Semaphore(CONCURRENCY)
@@ -120,17 +125,19 @@ class SubscriptionService:
             except Exception:
                 log.exception("processing %s failed", a.key)
 
-    async def poll_author(self, a: WatchedAuthor, force: bool = False) -> bool:
+    async def poll_author(
+        self, a: WatchedAuthor, force: bool = False, *, priority: bool = False
+    ) -> bool:
         subs = await self.repo.subscriptions_of(a.id)
         unprimed = [s for s in subs if not s.primed]
         backfill = max((s.backfill for s in unprimed), default=0)
-        result = await self.poller.poll(a, backfill)
+        result = await self.poller.poll(a, backfill, priority=priority)
         if not result.ok:
             return False
         if unprimed:
             await self.prime(result.author)
         # Nothing new and nothing waiting to settle: no need to look at the threads.
-        if result.changed or unprimed or force or a.id in self._waiting:
+        if result.changed or unprimed or force:
             await self.process(result.author)
         return True
 
@@ -197,13 +204,9 @@ class SubscriptionService:
             if later is not None:
                 next_settle = later if next_settle is None else min(next_settle, later)
         if next_settle is None:
-            self._waiting.discard(a.id)
+            self._settle_due.pop(a.id, None)
         else:
-            self._waiting.add(a.id)
-            fresh = await self.repo.author(a.id)
-            if fresh is not None and fresh.next_poll_at > next_settle:
-                # Poll right when the thread would settle, to confirm nothing was added.
-                await self.repo.save_poll_state(replace(fresh, next_poll_at=next_settle))
+            self._settle_due[a.id] = next_settle
 
     async def _settle(
         self, a: WatchedAuthor, row: AuthorThread, waiting: list[Subscription]
@@ -212,7 +215,7 @@ class SubscriptionService:
         to the waiting subscriptions if it is still settled. Returns when to look again if
         it turned out not to be settled."""
         now = self.clock.now()
-        wait = self.limiter.reserve(a.host, 1 + row.post_count // 10)
+        wait = self.limiter.reserve(a.host, 1 + row.post_count // 10, priority=True)
         if wait > 0:
             return now + wait
         self.full_fetches += 1
@@ -282,9 +285,9 @@ class SubscriptionService:
                 raise
             except Exception:
                 log.exception("a subscriptions round failed")
-            nxt = await self.repo.next_poll_at()
+            times = [t for t in (await self.repo.next_poll_at(), *self._settle_due.values()) if t]
             now = self.clock.now()
-            delay = self.bounds.max_s if nxt is None else nxt - now
+            delay = min(times) - now if times else self.bounds.max_s
             await self._sleep_or_wake(min(max(delay, 1.0), self.bounds.max_s))
 
     async def _sleep_or_wake(self, delay: float) -> None:
