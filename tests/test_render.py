@@ -138,3 +138,11 @@ def test_truncated_and_notices_in_header() -> None:
     thread = _thread(_post("p1"), truncated=True, notices=("Later posts may be missing.",))
     header = _texts(thread)[0]
     assert "Cut after 1 posts" in header and "Later posts may be missing." in header
+
+
+def test_escaping_touches_only_what_discord_would_read_as_markup() -> None:
+    text = "Self-harm (and #hashtags) stay readable; *this* and [that](x) do not format\n- a list"
+    out = markdown.escape(text)
+    assert "Self-harm (and #hashtags) stay readable" in out
+    assert "\\*this\\*" in out and "\\[that\\](x)" in out
+    assert out.endswith("\n\\- a list")

@@ -13,8 +13,10 @@ from bot.render.chunking import split_text
 from bot.render.document import Block, Inline, Message, join_blocks
 
 _URL = re.compile(r"https?://[^\s<>]+")
-_SPECIAL = re.compile(r"([\\*_~`|>\[\]()#-])")
-_LINE_START = re.compile(r"^(\s*)([-+*#>]|\d+\.)(?=\s)", re.MULTILINE)
+# Characters that are markup anywhere in a line; a masked link needs "[", so "(" is safe.
+_SPECIAL = re.compile(r"([\\*_~`|\[\]<])")
+# Markup only at the start of a line: headings, subtext, quotes, lists.
+_LINE_START = re.compile(r"^([ \t]*)([#>+-]|\d+(?=\.\s))", re.MULTILINE)
 
 
 def escape(text: str) -> str:
@@ -26,7 +28,8 @@ def escape(text: str) -> str:
         out.append(m.group(0))
         pos = m.end()
     out.append(_escape_plain(text[pos:]))
-    return "".join(out)
+    # Line-start markup is judged on the whole text (URLs never start with it).
+    return _LINE_START.sub(r"\1\\\2", "".join(out))
 
 
 def _escape_plain(text: str) -> str:
