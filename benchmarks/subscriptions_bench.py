@@ -3,7 +3,8 @@ servers (half on the Bluesky fake, half on five Mastodon fakes), one simulated h
 manual clock, the real sources, storage and outbox.
 
     .venv/bin/python -m benchmarks.subscriptions_bench [--authors 5000] [--rooms 500]
-        [--minutes 60] [--rooms-per-author 2] [--active 0.1] [--latency-ms 2]
+        [--minutes 60] [--drain-minutes 20] [--rooms-per-author 2] [--active 0.1]
+        [--latency-ms 2]
 
 During the hour a share of the authors (``--active``) write a new thread of 1 to 6 posts;
 every thread is expected in every room that follows its author, once. Prints requests per
@@ -228,7 +229,12 @@ async def run(args: argparse.Namespace) -> None:
     end = START + minutes * 60
     counts = {h.name: 0 for h in hosts}
     bsky_dirty = False
-    while clock.now() < end:
+    # After the hour, a quiet drain: threads still queued get their chance, none are new.
+    stop = end + args.drain_minutes * 60
+    in_hour: dict[tuple[int, str], int] = {}
+    while clock.now() < stop:
+        if clock.now() >= end and not in_hour:
+            in_hour = {k: len(v) for k, v in delivered_at.items()}
         await clock.advance(STEP_S)
         now = clock.now()
         while ei < len(events) and events[ei][0] <= now:
@@ -296,10 +302,11 @@ async def run(args: argparse.Namespace) -> None:
     )
 
     expected = 0
-    delays: list[float] = []
-    missing = doubled = 0
+    delays: dict[str, list[float]] = {"Bluesky": [], "Mastodon": []}
+    missing = late = doubled = 0
     for p in plans:
         settle = p.last_at + config.subscriptions.settle_s
+        kind = "Bluesky" if p.author < n_bsky else "Mastodon"
         for sub in subs_of[author_ids[p.author]]:
             if settle > end - 60:
                 continue  # settles too close to the end to count
@@ -310,20 +317,24 @@ async def run(args: argparse.Namespace) -> None:
             elif len(got) > 1:
                 doubled += 1
             if got:
-                delays.append(got[0] - settle)
+                delays[kind].append(got[0] - settle)
+                late += (sub.id, p.root_id) not in in_hour
     headers = Counter((s.ref.channel, s.text.split("\n")[1]) for s in chat.sent if s.thread is None)
     print(
         f"\nthreads: {len(plans)} written; posted {sum(len(v) for v in delivered_at.values())}"
-        f" times into rooms; {expected} expected (settled before the last minute), "
-        f"{missing} missing, {doubled} doubled, "
+        f" times into rooms; {expected} expected (settled before the last minute): "
+        f"{expected - missing - late} before the end, {late} during the "
+        f"{args.drain_minutes} min drain, {missing} never, {doubled} doubled, "
         f"{sum(1 for c in headers.values() if c > 1)} duplicate headers in chat"
     )
-    if delays:
-        q = statistics.quantiles(delays, n=100)
-        median = statistics.median(delays)
+    for kind, values in delays.items():
+        if len(values) < 2:
+            continue
+        q = statistics.quantiles(values, n=100)
         print(
-            f"delay from settling to delivery (simulated s): median {median:.1f}, "
-            f"p95 {q[94]:.1f}, max {max(delays):.1f}"
+            f"delay from settling to delivery, {kind} authors (simulated s, {len(values)} "
+            f"deliveries): median {statistics.median(values):.1f}, p90 {q[89]:.1f}, "
+            f"p95 {q[94]:.1f}, max {max(values):.1f}"
         )
     db_mb = sum(f.stat().st_size for f in tmp.glob("bench.sqlite3*")) / 1e6  # noqa: ASYNC240
     table_counts = await repo.counts()
@@ -347,6 +358,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--active", type=float, default=0.1, help="share of authors posting")
     parser.add_argument("--latency-ms", type=float, default=2.0)
+    parser.add_argument("--drain-minutes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     asyncio.run(run(parser.parse_args()))
 
