@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from bot.models import (
-    Aside,
     Author,
     ContentNote,
     LinkCard,
@@ -167,6 +166,3 @@ def public_thread(t: Thread) -> dict[str, Any]:
         out["continuation"] = public_thread(t.continuation)
     return out
 
-
-def aside_to_dict(a: Aside) -> dict[str, Any]:
-    return {"after": a.after, "posts": [p.id for p in a.posts]}

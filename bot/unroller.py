@@ -70,14 +70,6 @@ class Unroller:
             thread = await processor(thread, request)
         return thread
 
-    async def cached(self, url: str) -> Thread | None:
-        """The stored thread for a link if it is fresh, without any request."""
-        _, ref = self.sources.parse(url)
-        thread = await self.repo.find_by_url(ref.url)
-        if thread is not None and self.clock() - thread.fetched_at <= self.cache_ttl_s:
-            return thread
-        return None
-
     async def base_thread(self, url: str, *, refresh: bool = False) -> Thread:
         """The assembled thread, from the cache when fresh, else fetched once however many
         callers ask at the same time."""
