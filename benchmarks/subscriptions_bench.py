@@ -53,7 +53,6 @@ from tests.fakes.mastodon_server import FakeAccount, FakeMastodon
 from tests.fakes.thread_builder import ThreadBuilder
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC).timestamp()
-MASTODON_HOSTS = 5
 STEP_S = 5.0
 
 
@@ -85,7 +84,7 @@ async def run(args: argparse.Namespace) -> None:
     bsky = FakeBluesky(latency_s=latency)
     mastos = [
         FakeMastodon(latency_s=latency, start_ms=int((START - 2 * 86400) * 1000))
-        for _ in range(MASTODON_HOSTS)
+        for _ in range(args.mastodon_hosts)
     ]
     for server in (bsky, *mastos):
         await server.start()
@@ -103,7 +102,7 @@ async def run(args: argparse.Namespace) -> None:
     bsky.add_thread(b.build())
     accounts: list[tuple[FakeMastodon, FakeAccount]] = []
     for i in range(n_masto):
-        m = mastos[i % MASTODON_HOSTS]
+        m = mastos[i % args.mastodon_hosts]
         acc = m.account(f"m{i}")
         m.thread(acc, 2, label=f"old m{i}")
         accounts.append((m, acc))
@@ -261,7 +260,7 @@ async def run(args: argparse.Namespace) -> None:
             p.root_id = bsky.uri(p.root_id[1:])
     print(
         f"authors {args.authors} ({n_bsky} Bluesky, {n_masto} Mastodon on "
-        f"{MASTODON_HOSTS} hosts), rooms {args.rooms}, subscriptions "
+        f"{args.mastodon_hosts} hosts), rooms {args.rooms}, subscriptions "
         f"{sum(len(v) for v in subs_of.values())}, simulated {minutes} min, "
         f"fake latency {args.latency_ms} ms"
     )
@@ -314,6 +313,12 @@ async def run(args: argparse.Namespace) -> None:
             got = delivered_at.get((sub.id, p.root_id), [])
             if not got:
                 missing += 1
+                if args.debug and missing <= 6:
+                    aid = author_ids[p.author]
+                    print("MISSING", p, await repo.author(aid))
+                    print("   threads", await repo.threads(aid))
+                    print("   sub", await repo.sub_threads([sub.id]), sub.primed)
+                    print("   settle_due", service._settle_due.get(aid), clock.now())
             elif len(got) > 1:
                 doubled += 1
             if got:
@@ -359,7 +364,9 @@ def main() -> None:
     parser.add_argument("--active", type=float, default=0.1, help="share of authors posting")
     parser.add_argument("--latency-ms", type=float, default=2.0)
     parser.add_argument("--drain-minutes", type=int, default=20)
+    parser.add_argument("--mastodon-hosts", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--debug", action="store_true")
     asyncio.run(run(parser.parse_args()))
 
 

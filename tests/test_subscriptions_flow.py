@@ -464,3 +464,16 @@ async def test_first_check_failing_still_posts_nothing_old(bot: Bot) -> None:
     await bot.run(700)
     [header] = bot.headers()
     assert bot.in_thread(header)[0].endswith("New 1/2")
+
+
+async def test_thread_written_after_subscribing_counts_even_if_the_first_check_is_late(
+    bot: Bot,
+) -> None:
+    bot.thread("alice", 2, text="Before", ago_s=3600)
+    bot.bsky.inject(FEED, *[Fault(503, {"error": "Unavailable"})] * 2)
+    await bot.say("subscribe alice.example.com")
+    await bot.run(30)
+    bot.thread("alice", 2, text="After")  # written while the first check still fails
+    await bot.run(900)
+    [header] = bot.headers()
+    assert bot.in_thread(header)[0].endswith("After 1/2")

@@ -21,7 +21,7 @@ from cogs.subscriptions.model import AuthorThread, Subscription, SubThread, Watc
 from cogs.subscriptions.poller import Poller, host_of
 from cogs.subscriptions.ratelimit import BLUESKY_PER_WINDOW, HostLimiter
 from cogs.subscriptions.scheduler import Bounds
-from cogs.subscriptions.settle import activity_time, is_settled, settles_at
+from cogs.subscriptions.settle import activity_time, is_settled, parse_time, settles_at
 from storage.deliveries_repo import DeliveryRepo
 from storage.subscriptions_repo import ObservedThread, SubscriptionsRepo
 
@@ -133,6 +133,10 @@ class SubscriptionService:
         backfill = max((s.backfill for s in unprimed), default=0)
         result = await self.poller.poll(a, backfill, priority=priority)
         if not result.ok:
+            if force:
+                # The poll waits for budget or failed, but a thread may be due to settle:
+                # that goes ahead on what earlier polls saw.
+                await self.process(result.author)
             return False
         if unprimed:
             await self.prime(result.author)
@@ -163,10 +167,19 @@ class SubscriptionService:
         )
         now = self.clock.now()
         for sub in subs:
+            # What was written before the subscription is old, however late the first
+            # poll came (a busy server); after an opt-out ended, what was written before
+            # that moment is old too.
+            seen_before = bool(await self.repo.sub_threads([sub.id]))
+            cutoff = now if seen_before else sub.created_at
             backfill = {t.root_id for t in threads[: sub.backfill]}
-            old = [(t.root_id, t.version) for t in threads if t.root_id not in backfill]
+            old = [
+                (t.root_id, t.version)
+                for t in threads
+                if t.root_id not in backfill and (parse_time(t.root_created_at) or 0) < cutoff
+            ]
             await self.repo.prime(sub.id, old, now)
-            if backfill:
+            if len(old) < len(threads):
                 self._to_process.add(a.id)
 
     # ---- settling and posting -----------------------------------------------------------
