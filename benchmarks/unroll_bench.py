@@ -103,9 +103,8 @@ async def bluesky_case(n: int, latency: float, http: HttpClient, tmp: Path) -> t
 async def mastodon_case(
     n: int, latency: float, http: HttpClient, tmp: Path
 ) -> tuple[Run, Run, int]:
-    from tests.fakes.mastodon_server import FakeMastodon
-
     from bot.sources.mastodon import MastodonSource
+    from tests.fakes.mastodon_server import FakeMastodon
 
     b = ThreadBuilder()
     alice, bob = b.author("alice"), b.author("bob")
