@@ -27,7 +27,7 @@ import time
 import tracemalloc
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.adapters.memory import MemoryAdapter
@@ -95,7 +95,8 @@ async def run(args: argparse.Namespace) -> None:
     # ---- authors with a little history ------------------------------------------------
     n_bsky = args.authors // 2
     n_masto = args.authors - n_bsky
-    b = ThreadBuilder(start=datetime.fromtimestamp(START - 86400, UTC))
+    # History: every post a day or so before the run (the builder ticks 1 s per post).
+    b = ThreadBuilder(start=datetime.fromtimestamp(START - 86400, UTC), step=timedelta(seconds=1))
     for i in range(n_bsky):
         key = b.author(f"b{i}", handle=f"b{i}.example.com", name=f"B {i}")
         b.chain(key, 2, text=f"old b{i}")

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # A delivery still "delivering" this long after it was planned failed and is retried.
 STUCK_S = 120.0
+# A first check later than this after subscribing judges old threads by their dates.
+LATE_FIRST_CHECK_S = 120.0
 # Authors polled at the same time.
 CONCURRENCY = 16
 # Rooms a settled thread is posted to at the same time.
@@ -42,6 +44,15 @@ def needs(st: SubThread | None, row: AuthorThread) -> bool:
     if st.state in ("old", "delivering"):
         return False
     return st.version < row.version
+
+
+def _is_old(t: AuthorThread, late: bool, subscribed_at: float) -> bool:
+    """Whether a thread existed before a subscription: everything the first check finds,
+    unless that check came late; then the thread's own date decides."""
+    if not late:
+        return True
+    created = parse_time(t.root_created_at)
+    return created is None or created < subscribed_at
 
 
 class SubscriptionService:
@@ -171,12 +182,12 @@ class SubscriptionService:
             # poll came (a busy server); after an opt-out ended, what was written before
             # that moment is old too.
             seen_before = bool(await self.repo.sub_threads([sub.id]))
-            cutoff = now if seen_before else sub.created_at
+            late = not seen_before and now - sub.created_at > LATE_FIRST_CHECK_S
             backfill = {t.root_id for t in threads[: sub.backfill]}
             old = [
                 (t.root_id, t.version)
                 for t in threads
-                if t.root_id not in backfill and (parse_time(t.root_created_at) or 0) < cutoff
+                if t.root_id not in backfill and _is_old(t, late, sub.created_at)
             ]
             await self.repo.prime(sub.id, old, now)
             if len(old) < len(threads):
@@ -228,7 +239,10 @@ class SubscriptionService:
         to the waiting subscriptions if it is still settled. Returns when to look again if
         it turned out not to be settled."""
         now = self.clock.now()
-        wait = self.limiter.reserve(a.host, 1 + row.post_count // 10, priority=True)
+        # A whole thread: Mastodon asks for the status and its context, Bluesky for the
+        # thread, and both again every ten or so levels.
+        cost = (2 if a.source == "mastodon" else 1) + row.post_count // 10
+        wait = self.limiter.reserve(a.host, cost, priority=True)
         if wait > 0:
             return now + wait
         self.full_fetches += 1
@@ -239,7 +253,8 @@ class SubscriptionService:
             log.info("thread %s is not available: %s", row.url, exc)
             await self.repo.set_thread_kind(a.id, row.root_id, "hidden")
             return None
-        observed = self._observe(a, base, now)
+        known = set(await self.repo.known_posts(a.id))
+        observed = self._observe(a, base, row, known, now)
         if observed.root_id != row.root_id:
             await self.repo.merge_thread(a.id, row.root_id, observed, now)
         else:
@@ -276,9 +291,19 @@ class SubscriptionService:
         # A room that could not take it (adapter down, send failed) is tried again later.
         return None if all(done) else now + self.bounds.min_s
 
-    def _observe(self, a: WatchedAuthor, thread: Thread, now: float) -> ObservedThread:
+    def _observe(
+        self, a: WatchedAuthor, thread: Thread, row: AuthorThread, known: set[str], now: float
+    ) -> ObservedThread:
         mine = [p for p in thread.all_posts if p.status == "ok" and p.author.id == a.author_id]
-        newest = max((activity_time(p.created_at, now) for p in mine), default=now)
+        # Only posts not seen before can move the thread's activity on (a post dated in
+        # the future must not look new at every fetch).
+        newest = max(
+            (
+                activity_time(p.created_at, now if p.id not in known else row.activity_at)
+                for p in mine
+            ),
+            default=row.activity_at,
+        )
         first = thread.posts[0] if thread.posts else None
         return ObservedThread(
             root_id=thread.root_id,
