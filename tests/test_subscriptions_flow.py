@@ -477,3 +477,14 @@ async def test_thread_written_after_subscribing_counts_even_if_the_first_check_i
     await bot.run(900)
     [header] = bot.headers()
     assert bot.in_thread(header)[0].endswith("After 1/2")
+
+
+async def test_post_dated_in_the_future_is_posted_once_and_not_fetched_again(bot: Bot) -> None:
+    await bot.say("subscribe alice.example.com")
+    bot.thread("alice", 2, text="Future", ago_s=-3600)  # the client's clock is an hour ahead
+    await bot.run(700)
+    [header] = bot.headers()  # settled from when it was first seen, not its date
+    fetched = bot.bsky.count("/xrpc/app.bsky.feed.getPostThread")
+    await bot.run(3600)
+    assert bot.bsky.count("/xrpc/app.bsky.feed.getPostThread") == fetched
+    assert bot.headers() == [header] and len(bot.in_thread(header)) == 2
