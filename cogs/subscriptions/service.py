@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 # A delivery still "delivering" this long after it was planned failed and is retried.
 STUCK_S = 120.0
-# A first check later than this after subscribing judges old threads by their dates.
-LATE_FIRST_CHECK_S = 120.0
+# Dates further ahead of the bot's clock than this are not believed.
+FUTURE_SLACK_S = 300.0
 # Authors polled at the same time.
 CONCURRENCY = 16
 # Rooms a settled thread is posted to at the same time.
@@ -46,13 +46,12 @@ def needs(st: SubThread | None, row: AuthorThread) -> bool:
     return st.version < row.version
 
 
-def _is_old(t: AuthorThread, late: bool, subscribed_at: float) -> bool:
-    """Whether a thread existed before a subscription: everything the first check finds,
-    unless that check came late; then the thread's own date decides."""
-    if not late:
-        return True
+def _is_old(t: AuthorThread, cutoff: float, now: float) -> bool:
+    """Whether a thread was written before a subscription started (its first check may
+    come later on a busy server). A date that cannot be read, or lies in the future,
+    counts as old: the thread was there when it was first seen."""
     created = parse_time(t.root_created_at)
-    return created is None or created < subscribed_at
+    return created is None or created < cutoff or created > now + FUTURE_SLACK_S
 
 
 class SubscriptionService:
@@ -181,13 +180,13 @@ class SubscriptionService:
             # What was written before the subscription is old, however late the first
             # poll came (a busy server); after an opt-out ended, what was written before
             # that moment is old too.
-            seen_before = bool(await self.repo.sub_threads([sub.id]))
-            late = not seen_before and now - sub.created_at > LATE_FIRST_CHECK_S
+            # After an opt-out ended, everything that exists now is old.
+            cutoff = now if await self.repo.sub_threads([sub.id]) else sub.created_at
             backfill = {t.root_id for t in threads[: sub.backfill]}
             old = [
                 (t.root_id, t.version)
                 for t in threads
-                if t.root_id not in backfill and _is_old(t, late, sub.created_at)
+                if t.root_id not in backfill and _is_old(t, cutoff, now)
             ]
             await self.repo.prime(sub.id, old, now)
             if len(old) < len(threads):
