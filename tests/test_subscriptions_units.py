@@ -235,3 +235,16 @@ async def test_manual_clock_wakes_sleepers_in_order() -> None:
     await clock.advance(100)
     assert woke == [("a", 10), ("b", 20)] and clock.now() == 115
     await asyncio.gather(*tasks)
+
+
+def test_old_threads_are_judged_by_date_against_the_subscription() -> None:
+    from cogs.subscriptions.model import AuthorThread
+    from cogs.subscriptions.service import _is_old
+
+    def t(created: str) -> AuthorThread:
+        return AuthorThread(1, "r", "u", created, T0, T0, 1, 1, "thread")
+
+    assert _is_old(t("2026-06-01T11:59:00Z"), T0, T0 + 600)  # before subscribing
+    assert not _is_old(t("2026-06-01T12:05:00Z"), T0, T0 + 600)  # after, first check late
+    assert _is_old(t("2027-01-01T00:00:00Z"), T0, T0 + 600)  # a date in the future
+    assert _is_old(t("garbage"), T0, T0 + 600)
