@@ -143,21 +143,7 @@ class Walk:
         anchor_post = self.posts[self.anchor]
         self.author = anchor_post.author.id
         self.root = anchor_post.root_id or self.anchor
-        child = self.anchor
-        parent = thread.get("parent")
-        while parent is not None:
-            node = as_dict(parent, "thread.parent")
-            kind = opt_str(node, "$type")
-            if kind.endswith(THREAD_VIEW):
-                uri = self._add_view(node.get("post"))
-                self.children.setdefault(uri, set()).add(child)
-            else:
-                uri = req_str(node, "uri", "thread.parent")
-                self._add_hole(uri, None, "blocked" if kind.endswith(BLOCKED) else "deleted")
-                self.children.setdefault(uri, set()).add(child)
-            self.ancestors.append(uri)
-            child = uri
-            parent = node.get("parent") if kind.endswith(THREAD_VIEW) else None
+        self.ancestors.extend(self._climb(thread, self.anchor))
 
     def add_thread(self, body: Any) -> None:
         """A later getPostThread (gap fill or descent); its parent chain joins gaps."""
@@ -165,21 +151,27 @@ class Walk:
         kind = opt_str(thread, "$type")
         if not kind.endswith(THREAD_VIEW):
             return
-        child = self._add_node(thread, None)
+        self._climb(thread, self._add_node(thread, None))
+
+    def _climb(self, thread: dict[str, Any], child: str) -> list[str]:
+        """Join the parent chain above ``child``; the ancestors' URIs, nearest first. A
+        deleted or blocked parent ends the chain (the AppView sends nothing above it)."""
+        chain: list[str] = []
         parent = thread.get("parent")
         while parent is not None:
             node = as_dict(parent, "thread.parent")
             kind = opt_str(node, "$type")
             if kind.endswith(THREAD_VIEW):
                 uri = self._add_view(node.get("post"))
-                self.children.setdefault(uri, set()).add(child)
                 parent = node.get("parent")
             else:
                 uri = req_str(node, "uri", "thread.parent")
                 self._add_hole(uri, None, "blocked" if kind.endswith(BLOCKED) else "deleted")
-                self.children.setdefault(uri, set()).add(child)
                 parent = None
+            self.children.setdefault(uri, set()).add(child)
+            chain.append(uri)
             child = uri
+        return chain
 
     def _add_node(self, node: dict[str, Any], parent_uri: str | None) -> str:
         kind = opt_str(node, "$type")
