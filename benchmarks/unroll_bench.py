@@ -21,11 +21,12 @@ from typing import Any
 
 from bot.http import HttpClient, HttpSettings
 from bot.sources import SourceRegistry
+from bot.sources.base import Source
 from bot.unroller import Unroller
 from storage.db import Database
 from storage.threads_repo import ThreadRepo
 from tests.fakes.base import FakeServer
-from tests.fakes.thread_builder import ThreadBuilder
+from tests.fakes.thread_builder import SynthThread, ThreadBuilder
 
 
 @dataclass
@@ -44,6 +45,39 @@ async def measure(server: FakeServer, job: Callable[[], Awaitable[int]]) -> Run:
     return Run(posts, len(server.requests), server.sequential_round_trips(), elapsed)
 
 
+def busy_thread(n: int) -> tuple[SynthThread, list[str]]:
+    """An n-post self-thread with others' replies scattered through it."""
+    b = ThreadBuilder()
+    alice, bob = b.author("alice"), b.author("bob")
+    keys = b.chain(alice, n)
+    for i in range(0, n, 7):
+        b.reply(bob, keys[i], "a reply from someone else")
+    return b.build(), keys
+
+
+async def compare(
+    server: FakeServer,
+    source: Source,
+    link: str,
+    naive: Callable[[], Awaitable[int]],
+    db_path: Path,
+) -> tuple[Run, Run, int]:
+    """unrollbot (fresh, then cached) and the baseline, on the same server."""
+    db = await Database.open(str(db_path))
+    try:
+        unroller = Unroller(SourceRegistry([source]), ThreadRepo(db), max_posts=500)
+
+        async def ours() -> int:
+            return len((await unroller.unroll(link)).posts)
+
+        fast = await measure(server, ours)
+        cached = await measure(server, ours)
+        slow = await measure(server, naive)
+        return fast, slow, cached.requests
+    finally:
+        await db.close()
+
+
 # --- Bluesky ---------------------------------------------------------------------------
 
 
@@ -51,21 +85,9 @@ async def bluesky_case(n: int, latency: float, http: HttpClient, tmp: Path) -> t
     from bot.sources.bluesky import BlueskySource
     from tests.fakes.bluesky_server import FakeBluesky
 
-    b = ThreadBuilder()
-    alice, bob = b.author("alice"), b.author("bob")
-    keys = b.chain(alice, n)
-    for i in range(0, n, 7):  # others' replies scattered through the thread
-        b.reply(bob, keys[i], "a reply from someone else")
+    thread, keys = busy_thread(n)
     async with FakeBluesky(latency_s=latency) as server:
-        server.add_thread(b.build())
-        source = BlueskySource(http, server.base_url)
-        db = await Database.open(str(tmp / f"bsky-{n}.sqlite3"))
-        unroller = Unroller(SourceRegistry([source]), ThreadRepo(db), max_posts=500)
-        link = server.url(keys[n // 2])  # a link into the middle, the usual case
-
-        async def ours() -> int:
-            t = await unroller.unroll(link)
-            return len(t.posts)
+        server.add_thread(thread)
 
         async def naive() -> int:
             # One getPostThread per post with depth 1, following the author's earliest reply.
@@ -90,11 +112,9 @@ async def bluesky_case(n: int, latency: float, http: HttpClient, tmp: Path) -> t
                 uri = mine[0]["post"]["uri"] if mine else ""
             return count
 
-        fast = await measure(server, ours)
-        cached = await measure(server, ours)
-        slow = await measure(server, naive)
-        await db.close()
-        return fast, slow, cached.requests
+        source = BlueskySource(http, server.base_url)
+        link = server.url(keys[n // 2])  # a link into the middle, the usual case
+        return await compare(server, source, link, naive, tmp / f"bsky-{n}.sqlite3")
 
 
 # --- Mastodon --------------------------------------------------------------------------
@@ -106,21 +126,9 @@ async def mastodon_case(
     from bot.sources.mastodon import MastodonSource
     from tests.fakes.mastodon_server import FakeMastodon
 
-    b = ThreadBuilder()
-    alice, bob = b.author("alice"), b.author("bob")
-    keys = b.chain(alice, n)
-    for i in range(0, n, 7):
-        b.reply(bob, keys[i], "a reply from someone else")
+    thread, keys = busy_thread(n)
     async with FakeMastodon(latency_s=latency) as server:
-        server.add_thread(b.build())
-        source = MastodonSource(http)
-        db = await Database.open(str(tmp / f"masto-{n}.sqlite3"))
-        unroller = Unroller(SourceRegistry([source]), ThreadRepo(db), max_posts=500)
-        link = server.url(keys[n // 2])
-
-        async def ours() -> int:
-            t = await unroller.unroll(link)
-            return len(t.posts)
+        server.add_thread(thread)
 
         async def naive() -> int:
             # One context call per post, following the author's earliest direct reply.
@@ -140,11 +148,8 @@ async def mastodon_case(
                 status_id = min(kids, key=lambda s: s["created_at"])["id"] if kids else ""
             return count
 
-        fast = await measure(server, ours)
-        cached = await measure(server, ours)
-        slow = await measure(server, naive)
-        await db.close()
-        return fast, slow, cached.requests
+        link = server.url(keys[n // 2])
+        return await compare(server, MastodonSource(http), link, naive, tmp / f"masto-{n}.sqlite3")
 
 
 CASES = {"bluesky": bluesky_case, "mastodon": mastodon_case}
