@@ -158,26 +158,22 @@ class DeliveryRepo:
     async def for_thread(
         self, thread_root: str, adapter: str | None = None
     ) -> list[DeliveryRecord]:
-        rows = await self.db.fetchall(
+        return await self._records(
             "SELECT id FROM deliveries WHERE thread_root = ? AND (? IS NULL OR adapter = ?)"
             " ORDER BY id",
             (thread_root, adapter, adapter),
         )
-        out = []
-        for r in rows:
-            rec = await self.get(int(r[0]))
-            if rec is not None:
-                out.append(rec)
-        return out
 
     async def pending(self, adapter: str) -> list[DeliveryRecord]:
-        rows = await self.db.fetchall(
+        return await self._records(
             "SELECT id FROM deliveries WHERE adapter = ? AND state = 'pending' ORDER BY id",
             (adapter,),
         )
+
+    async def _records(self, sql: str, params: tuple[object, ...]) -> list[DeliveryRecord]:
         out = []
-        for r in rows:
-            rec = await self.get(int(r[0]))
+        for row in await self.db.fetchall(sql, params):
+            rec = await self.get(int(row[0]))
             if rec is not None:
                 out.append(rec)
         return out

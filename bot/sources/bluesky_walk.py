@@ -336,19 +336,26 @@ class Walk:
         chain.sort(key=lambda u: (self._time(u), u))
         self.chain = chain
 
+    def _unknown_own_parent(self, post: Post) -> str | None:
+        """The parent of one of the author's thread posts, when it is the author's own and
+        we have not seen it (a gap to fill, or a deleted post)."""
+        parent = post.parent_id
+        if (
+            parent
+            and post.author.id == self.author
+            and post.root_id == self.root
+            and not self._known(parent)
+            and uri_did(parent) == self.author
+        ):
+            return parent
+        return None
+
     def _holes_for_unknown_parents(self) -> None:
         """A parent of the author's that the feed should have shown (the feed reaches back
         past its creation time) but did not was deleted: keep its place."""
         for post in list(self.posts.values()):
-            parent = post.parent_id
-            if (
-                parent
-                and post.author.id == self.author
-                and post.root_id == self.root
-                and not self._known(parent)
-                and uri_did(parent) == self.author
-                and self.feed.covers(self._time(parent))
-            ):
+            parent = self._unknown_own_parent(post)
+            if parent and self.feed.covers(self._time(parent)):
                 self._add_hole(parent, None, "deleted")
 
     def gaps(self) -> list[str]:
@@ -357,14 +364,8 @@ class Walk:
         if self.top_gap:
             found[self.top_gap] = self._time(self.first)
         for post in self.posts.values():
-            parent = post.parent_id
-            if (
-                parent
-                and post.author.id == self.author
-                and post.root_id == self.root
-                and not self._known(parent)
-                and uri_did(parent) == self.author
-            ):
+            parent = self._unknown_own_parent(post)
+            if parent:
                 when = post.created_at
                 if parent not in found or when < found[parent]:
                     found[parent] = when

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from bot.errors import UsageError
@@ -75,9 +76,16 @@ def _id_or_error(seg: str, url: str) -> str:
     return seg
 
 
-def parse_status_link(url: str) -> StatusLink | None:
-    """The server and status id a post link names; None when it is not such a link.
-    Raises UsageError for a link that is clearly a fediverse post link but malformed."""
+class _Split(NamedTuple):
+    scheme: str
+    netloc: str
+    segs: list[str]  # path segments, without the old web app's "/web" prefix
+    web: bool  # the path had that prefix
+    credentials: bool  # user:password@ in the link
+
+
+def _split(url: str) -> _Split | None:
+    """A web link to a host that may run the Mastodon API, in parts; None otherwise."""
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").lower()
@@ -86,21 +94,26 @@ def parse_status_link(url: str) -> StatusLink | None:
         return None
     if parts.scheme not in ("http", "https") or not host or is_other_source_host(host):
         return None
-    if parts.username or parts.password:
-        return None
     netloc = f"{host}:{port}" if port else host
-    segs = [unquote(s) for s in parts.path.split("/")]
-    if segs and segs[0] == "":
-        segs = segs[1:]
-    while segs and segs[-1] == "":
-        segs.pop()
-    if segs and segs[0] == "web":
-        segs = segs[1:]
+    segs = [unquote(s) for s in parts.path.split("/") if s]
+    web = bool(segs) and segs[0] == "web"
+    return _Split(
+        parts.scheme, netloc, segs[1:] if web else segs, web, bool(parts.username or parts.password)
+    )
+
+
+def parse_status_link(url: str) -> StatusLink | None:
+    """The server and status id a post link names; None when it is not such a link.
+    Raises UsageError for a link that is clearly a fediverse post link but malformed."""
+    split = _split(url)
+    if split is None or split.credentials:
+        return None
+    scheme, netloc, segs = split.scheme, split.netloc, split.segs
     if len(segs) >= 1 and segs[-1] == "activity" and len(segs) == 5:
         segs = segs[:-1]  # /users/<u>/statuses/<id>/activity: the Create activity
 
     def link(path: str, status_id: str) -> StatusLink:
-        return StatusLink(parts.scheme, netloc, status_id, f"{parts.scheme}://{netloc}{path}")
+        return StatusLink(scheme, netloc, status_id, f"{scheme}://{netloc}{path}")
 
     if not segs:
         return None
@@ -128,7 +141,7 @@ def parse_status_link(url: str) -> StatusLink | None:
             raise UsageError(f"That fediverse post link has an invalid user name: {url}")
         sid = _id_or_error(segs[3], url)
         return link(f"/users/{segs[1]}/statuses/{sid}", sid)
-    if head in ("statuses", "notice") and parts.path.startswith(("/web/statuses", "/notice")):
+    if (head == "statuses" and split.web) or (head == "notice" and not split.web):
         if len(segs) != 2:
             raise UsageError(f"That fediverse post link is incomplete or malformed: {url}")
         sid = _id_or_error(segs[1], url)
@@ -140,20 +153,12 @@ def parse_status_link(url: str) -> StatusLink | None:
 def parse_profile_link(url: str) -> tuple[str, str, str] | None:
     """``(scheme, host, acct)`` for ``https://host/@user[@remote]`` or
     ``https://host/users/user``; None otherwise."""
-    try:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
+    split = _split(url)
+    if split is None:
         return None
-    if parts.scheme not in ("http", "https") or not host or is_other_source_host(host):
-        return None
-    netloc = f"{host}:{port}" if port else host
-    segs = [unquote(s) for s in parts.path.split("/") if s]
-    if segs and segs[0] == "web":
-        segs = segs[1:]
+    scheme, netloc, segs = split.scheme, split.netloc, split.segs
     if len(segs) == 1 and segs[0].startswith("@") and _user_ok(segs[0][1:]):
-        return parts.scheme, netloc, segs[0][1:]
+        return scheme, netloc, segs[0][1:]
     if len(segs) == 2 and segs[0] == "users" and _user_ok(segs[1]) and "@" not in segs[1]:
-        return parts.scheme, netloc, segs[1]
+        return scheme, netloc, segs[1]
     return None
