@@ -253,8 +253,6 @@ class HttpClient:
                 except BlockedAddress:
                     raise
                 except aiohttp.ClientConnectorError as exc:
-                    if isinstance(exc.__cause__, BlockedAddress) or "private" in str(exc):
-                        raise BlockedAddress(str(exc)) from exc
                     raise TransportError(f"cannot connect to {host}: {exc}") from exc
                 except (TimeoutError, aiohttp.ClientError) as exc:
                     raise TransportError(f"request to {host} failed: {exc!r}") from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 
 import pytest
@@ -28,12 +30,12 @@ class Echo(FakeServer):
                 body=b"[" + b"1," * 100_000 + b"1]", content_type="application/json"
             )
 
-        async def redirect_private(request: web.Request) -> web.Response:
-            raise web.HTTPFound("http://10.0.0.1/secret")
+        async def redirect_away(request: web.Request) -> web.Response:
+            raise web.HTTPFound("file:///etc/passwd")
 
         app.router.add_get("/ok", ok)
         app.router.add_get("/big", big)
-        app.router.add_get("/redirect", redirect_private)
+        app.router.add_get("/redirect", redirect_away)
 
 
 async def test_user_agent_is_descriptive(http: HttpClient) -> None:
@@ -130,13 +132,27 @@ async def test_guard_checks_resolved_addresses() -> None:
         await resolver.close()
 
 
-async def test_redirect_to_a_private_address_is_refused() -> None:
-    # Allowed to reach the loopback fake, but a redirect to plain http elsewhere is checked
-    # again; with the guard on (below) even the first hop is refused.
-    strict = HttpClient(HttpSettings(retries=0))
+async def test_a_name_resolving_to_a_private_address_is_refused_end_to_end() -> None:
+    # This machine's own name resolves to one of its addresses (private on test hosts).
+    name = socket.gethostname()
     try:
-        async with Echo() as server:
-            with pytest.raises(BlockedAddress):
-                await strict.get_json(f"{server.base_url}/redirect")
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, 443)}
+    except OSError:
+        pytest.skip("this machine's name does not resolve")
+    if not all(ipaddress.ip_address(a).is_private for a in addresses):
+        pytest.skip("this machine's name resolves to a public address")
+    client = HttpClient(HttpSettings(retries=0))
+    try:
+        with pytest.raises(BlockedAddress, match="private or reserved"):
+            await client.get_json(f"https://{name}/x")
     finally:
-        await strict.close()
+        await client.close()
+
+
+async def test_every_redirect_is_checked_again(http: HttpClient) -> None:
+    # The loopback fake is allowed here; the hop it redirects to (not a web address) is
+    # refused, so each redirect goes through the guard, not just the first request.
+    async with Echo() as server:
+        with pytest.raises(BlockedAddress, match="not a web address"):
+            await http.get_json(f"{server.base_url}/redirect")
+        assert server.count("/redirect") == 1
