@@ -165,4 +165,3 @@ def public_thread(t: Thread) -> dict[str, Any]:
     if t.continuation is not None:
         out["continuation"] = public_thread(t.continuation)
     return out
-

@@ -3,7 +3,9 @@ placeholders for deleted posts, caps, and the mapping onto neutral models."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from bot.errors import NotFound, Refused
 from bot.http import HttpClient, HttpSettings
 from bot.models import ContentNote, LinkCard, Media, Quote
 from bot.sources.x import NOTICE_SINGLE_POST, XSource
+from bot.sources.x_mapping import map_status
 from tests.fakes.base import Fault
 from tests.fakes.fxtwitter_server import (
     FxTwitterFake,
@@ -472,3 +475,59 @@ async def test_a_protected_ancestor_by_someone_else_becomes_a_placeholder(
     assert hidden.status == "unavailable" and hidden.text == ""
     assert hidden.author.handle == "locked"
     assert got.posts[xid(answer)].text == "public answer"
+
+
+# -- polls ------------------------------------------------------------------------------
+
+
+async def test_poll_choices_votes_and_state_follow_the_text(http: HttpClient) -> None:
+    ended = make_status(
+        _id(40),
+        KESTREL,
+        "Which runner size?",
+        poll=[("small", 1), ("large", 3)],
+        poll_ends_at="2026-05-15T15:40:02Z",
+        replies=0,
+    )
+    open_poll = make_status(
+        snowflake_at("2099-01-01T00:00:00Z"),
+        KESTREL,
+        "Next topic?",
+        poll=[("caching", 0), ("sharding", 0)],
+        replies=0,
+    )
+    fake = FxTwitterFake()
+    fake.add(ended, open_poll)
+    await fake.start()
+    try:
+        source = XSource(http, fake.base_url)
+        got = await source.fetch(ref_for(source, ended), max_posts=5)
+        assert got.posts[xid(ended)].text == (
+            "Which runner size?\n\n○ small: 1 vote (25%)\n○ large: 3 votes (75%)\n"
+            "4 votes · poll ended 2026-05-15 15:40 UTC"
+        )
+        assert got.posts[xid(ended)].links == ()
+        got = await source.fetch(ref_for(source, open_poll), max_posts=5)
+        assert got.posts[xid(open_poll)].text == (
+            "Next topic?\n\n○ caching: 0 votes (0%)\n○ sharding: 0 votes (0%)\n"
+            "0 votes · poll open until 2099-01-02 00:00 UTC"
+        )
+    finally:
+        await fake.stop()
+
+
+def test_recorded_poll_answer_shows_every_choice() -> None:
+    # The project's sibling "shared" folder (a worktree sits one level deeper).
+    repo = Path(__file__).resolve().parents[1]
+    found = [d / "shared" / "real_replay" / "data" for d in (repo.parent, repo.parent.parent)]
+    recording = next((d / "fxtwitter.json" for d in found if d.is_dir()), None)
+    if recording is None or not recording.exists():
+        pytest.skip("recorded real answers (../shared/real_replay/data) are not present")
+    body = json.loads(recording.read_text())["responses"]["/2/thread/1899954694652309701"][1]
+    post = map_status(body["status"], "status")
+    assert post.text.endswith(
+        "○ MISC Freelancer: 2 votes (9.1%)\n○ Anvil Carrack: 6 votes (27.3%)\n"
+        "○ Drake Cutlass (Any?): 5 votes (22.7%)\n○ Origin 600i: 9 votes (40.9%)\n"
+        "22 votes · poll ended 2025-03-16 22:44 UTC"
+    )
+    assert post.text.startswith("You can only pick ONE ship")

@@ -227,6 +227,66 @@ def _quote(status: dict[str, Any]) -> Quote | None:
     return Quote(url=url, author=handle, text=_expand_text(quote))
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
+def _poll_end(poll: dict[str, Any]) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(opt_str(poll, "ends_at").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _poll_state(poll: dict[str, Any], now: datetime) -> str:
+    """ "poll ended …" / "poll open until …": from ``ends_at`` against ``now``, since
+    ``time_left_en`` is the service's wording at the time it answered and goes stale in
+    a cached thread; that wording only when there is no end time."""
+    end = _poll_end(poll)
+    if end is not None:
+        when = end.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return f"poll ended {when}" if end <= now else f"poll open until {when}"
+    left = opt_str(poll, "time_left_en").strip().lower()
+    if left == "final results":
+        return "poll ended"
+    return "poll open" if left.endswith(" left") else ""
+
+
+def _votes(n: float) -> str:
+    return f"{int(n):,} vote" + ("" if n == 1 else "s")
+
+
+def poll_lines(status: dict[str, Any], now: datetime | None = None) -> list[str]:
+    """A poll as text lines, one per choice with its votes and share, then the total and
+    whether voting has ended; [] when the status has no readable poll."""
+    poll = opt_dict(status.get("poll"))
+    raw = poll.get("choices") if poll else None
+    if poll is None or not isinstance(raw, list):
+        return []
+    lines: list[str] = []
+    for choice in raw:
+        if not isinstance(choice, dict) or not (label := opt_str(choice, "label").strip()):
+            continue
+        count, share = _number(choice.get("count")), _number(choice.get("percentage"))
+        if count is None:
+            lines.append(f"○ {label}")
+        else:
+            lines.append(
+                f"○ {label}: {_votes(count)}" + (f" ({share:g}%)" if share is not None else "")
+            )
+    if not lines:
+        return []
+    total = _number(poll.get("total_votes"))
+    state = _poll_state(poll, now or datetime.now(UTC))
+    footer = [f for f in (_votes(total) if total is not None else "", state) if f]
+    if footer:
+        lines.append(" · ".join(footer))
+    return lines
+
+
 def _links(text: str, card: LinkCard | None, quote: Quote | None) -> tuple[str, ...]:
     found = [m.group(0).rstrip(".,;:!?)]}'’”…") for m in _URL_IN_TEXT.finditer(text)]
     if card is not None:
@@ -244,6 +304,10 @@ def map_status(status: dict[str, Any], where: str, root_id: str | None = None) -
     card = _card(status)
     quote = _quote(status)
     parent = parent_of(status)
+    links = _links(text, card, quote)
+    if poll := poll_lines(status):
+        # After the links are taken: poll choices are not the author's links.
+        text = "\n".join([text, "", *poll]).strip()
     lang = opt_str(status, "lang")
     return Post(
         id=post_id(snowflake),
@@ -256,7 +320,7 @@ def map_status(status: dict[str, Any], where: str, root_id: str | None = None) -
         media=_media(status),
         card=card,
         quote=quote,
-        links=_links(text, card, quote),
+        links=links,
         content_notes=(SENSITIVE_NOTE,) if status.get("possibly_sensitive") is True else (),
         extra=(("lang", lang),) if lang else (),
     )

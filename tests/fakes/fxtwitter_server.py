@@ -10,6 +10,8 @@ like the service where it matters to us:
   ``mode="single_list"`` answers with only the focal post in ``thread``;
 - deleted or withheld posts come back as tombstones (inside a thread, as a quote, or as a
   404 for the linked post); protected accounts get 401; unknown ids 404; bad ids 400;
+- polls come as ``poll`` with per-choice counts and shares, the end time and the
+  "time left" wording, outside ``text``, as FxEmbed answers;
 - ``text`` has t.co links expanded while ``raw_text`` keeps the t.co links and facets,
   unless ``expand_links=False`` (older instances);
 - faults (429 with Retry-After, 5xx, hangs, malformed bodies) come from ``FakeServer.inject``.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import web
@@ -98,6 +100,8 @@ def make_status(
     sensitive: bool = False,
     replies: int = 1,
     mention_prefix: str = "",
+    poll: list[tuple[str, int]] | None = None,
+    poll_ends_at: str = "",
 ) -> dict[str, Any]:
     """A v2 ``APITwitterStatus``. ``text`` is the displayed text with full URLs; each URL
     becomes a t.co link with a url facet in ``raw_text``, as X stores it. ``photos`` and
@@ -199,9 +203,42 @@ def make_status(
         }
     if card is not None:
         status["card"] = card
+    if poll is not None:
+        ends = poll_ends_at or (when + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status["poll"] = make_poll(poll, ends)
     if quote is not None:
         status["quote"] = quote
     return status
+
+
+def make_poll(choices: list[tuple[str, int]], ends_at: str) -> dict[str, Any]:
+    """FxTwitter's ``APIPoll``: shares to one decimal, the total, the end time and the
+    English "time left" as of the answer ("Final results" once voting is over)."""
+    total = sum(votes for _, votes in choices)
+    return {
+        "ends_at": ends_at,
+        "time_left_en": _time_left(datetime.fromisoformat(ends_at.replace("Z", "+00:00"))),
+        "total_votes": total,
+        "choices": [
+            {
+                "label": label,
+                "count": votes,
+                "percentage": round(votes / total * 100, 1) if total else 0,
+            }
+            for label, votes in choices
+        ],
+    }
+
+
+def _time_left(ends: datetime) -> str:
+    left = (ends - datetime.now(UTC)).total_seconds()
+    if left <= 0:
+        return "Final results"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if left >= size:
+            n = int(left // size)
+            return f"{n} {unit}{'' if n == 1 else 's'} left"
+    return "1 second left"
 
 
 def make_tombstone(
@@ -344,6 +381,10 @@ class FxTwitterFake(FakeServer):
             status["quote"] = make_tombstone(self.gone[quote["id"]], quote["id"])
         if not self.expand_links:
             status["text"] = status["raw_text"]["text"]
+        if isinstance(status.get("poll"), dict):
+            # The wording is the service's at answer time, like the real one.
+            ends = datetime.fromisoformat(status["poll"]["ends_at"].replace("Z", "+00:00"))
+            status["poll"]["time_left_en"] = _time_left(ends)
         return status
 
 
