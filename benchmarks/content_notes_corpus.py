@@ -5,7 +5,8 @@
 Each hand-written post appears a few times, the way it could be posted on different
 platforms: as written, lower-cased and unpunctuated, with a typo, with a platform's
 decoration (hashtags, emoji, "thread 🧵"). Dev and test never share a written post; the
-test posts were written before the lexicon was tuned on dev.
+test posts were written before the lexicon was tuned on dev. The project's earlier
+labelled set (explicit wording, tuned against) is folded into dev.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
 L = tuple[str, ...]
+EARLIER = DATA / "content_notes_labelled.jsonl"
 
 TEST: dict[L, list[str]] = {
     ("suicide",): [
@@ -357,7 +359,7 @@ def build(written: dict[L, list[str]], split: str, seed: int) -> list[dict[str, 
     rng = random.Random(seed)
     rows: list[dict[str, object]] = []
     for labels, texts in written.items():
-        per_post = 6 if not labels else 4
+        per_post = 6 if not labels else 3
         for text in texts:
             for v in variants(text, labels, rng, per_post):
                 rows.append({"text": v, "labels": list(labels), "split": split})
@@ -371,6 +373,11 @@ def main() -> int:
         raise SystemExit(f"dev and test share posts: {sorted(shared)}")
     for split, written, seed in (("test", TEST, 13), ("dev", DEV, 31)):
         rows = build(written, split, seed)
+        if split == "dev":
+            for line in EARLIER.read_text("utf-8").splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    rows.append({"text": item["text"], "labels": item["labels"], "split": "dev"})
         path = DATA / f"content_notes_{split}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
         neutral = sum(1 for r in rows if not r["labels"])
