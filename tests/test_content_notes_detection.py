@@ -184,7 +184,7 @@ def test_labelled_set_quality_floor() -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.content_notes_eval import DEFAULT_DATA, evaluate, load
 
-    rows = load(DEFAULT_DATA)
+    rows = load(*DEFAULT_DATA)
     assert len(rows) >= 150
     labelled = {c for _, labels, _ in rows for c in labels}
     assert labelled >= {

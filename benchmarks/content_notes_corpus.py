@@ -1,0 +1,389 @@
+"""Builds the dev and test sets for the content-notes benchmark from hand-written posts.
+
+    .venv/bin/python -m benchmarks.content_notes_corpus
+
+Each hand-written post appears a few times, the way it could be posted on different
+platforms: as written, lower-cased and unpunctuated, with a typo, with a platform's
+decoration (hashtags, emoji, "thread 🧵"). Dev and test never share a written post; the
+test posts were written before the lexicon was tuned on dev. The project's earlier
+labelled set (explicit wording, tuned against) is folded into dev.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+L = tuple[str, ...]
+EARLIER = DATA / "content_notes_labelled.jsonl"
+
+TEST: dict[L, list[str]] = {
+    ("suicide",): [
+        "honestly im so tired of living, every day is the same fight",
+        "Some nights I just don't want to wake up anymore. Not being dramatic, just tired.",
+        "my sister told me she'd been thinking about ending it. i didnt know what to say",
+        "Wrote a note last night. Tore it up this morning. Still here I guess",
+        "If you ever feel like you want to end your life please reach out, the lines are open 24/7",
+        "he tried to take his own life in march and nobody at work knows",
+        "been having suicidal thoughts again since the breakup",
+        "i keep thinking everyone would be better off without me",
+    ],
+    ("self-harm",): [
+        "tonight I cut again after 200 days clean. im so angry at myself",
+        "relapsed on sh last week, arms are a mess, wearing hoodies in july",
+        "she used to burn herself with lighters in school, told me years later",
+        "the urge to hurt myself is back and loud today",
+        "my scars are white now. 3 years since i last self harmed",
+        "found my kid's razor blades hidden in a pencil case. how do I talk to her",
+        "my therapist asked if I'd been hurting myself and I lied",
+        "clean from self harm for 1 year today!!! 🎉",
+    ],
+    ("eating-disorders",): [
+        "been restricting again, like 500 calories a day, and i feel in control for once",
+        "purging after every meal for two weeks now and my throat hurts",
+        "my anorexia recovery has been so up and down this year",
+        "she's been skipping meals and hiding food in her room, I think it's an ED",
+        "binged and purged last night, back to day 1",
+        "recovering from bulimia means eating 3 meals even when my brain screams",
+        "stop posting 'what i eat in a day' with 900 cals, it's pro ana content",
+        "ED voice is loud today. had breakfast anyway.",
+    ],
+    ("sexual-violence",): [
+        "some guy on the bus tried to grope me and everyone just looked away",
+        "got catcalled three times on the way to work today. at 8am.",
+        "I was groomed by a teacher when I was 14 and only now understand it",
+        "he raped me and my friends still hang out with him",
+        "a man kept touching me at the bar even after i said no, security did nothing",
+        "she was sexually assaulted at a party in first year",
+        "the coach was grooming kids for years and the club covered it up",
+        "reported the harassment to HR, he kept sending me pics I never asked for",
+    ],
+    ("abuse",): [
+        "my ex used to scream at me and throw things, I thought it was normal",
+        "growing up my dad hit us with a belt. took me 20 years to call it abuse",
+        "she controls his money, his phone, who he sees. that's abuse",
+        "left an abusive relationship 6 months ago and still flinch at loud voices",
+        "my mom would lock me in my room without food for days",
+        "he choked me during a fight and then cried and said sorry",
+        "years of being told I was worthless by my own parents",
+        "domestic violence shelters in my city are full again",
+    ],
+    ("trauma",): [
+        "the flashbacks from the accident still hit me when i hear sirens",
+        "my ptsd has been bad since the fireworks started",
+        "got diagnosed with cptsd today, a lot of things make sense now",
+        "started EMDR for childhood trauma, session 3 was rough",
+        "I still can't sit with my back to a door after the deployment",
+        "nightmares every night since the shooting at my school",
+        "the trauma from that hospital stay lives in my body",
+        "my startle response is so bad coworkers think im jumpy lol",
+    ],
+    ("substance-use",): [
+        "I relapsed last night after 8 months. back to day one",
+        "90 days sober today, never thought id make it",
+        "my brother overdosed on fentanyl in his car",
+        "drinking a bottle of wine every night alone isn't 'self care' i know",
+        "went to my first AA meeting. didn't talk but i stayed",
+        "been using again, hiding it from my wife",
+        "pills got me through college, then they got me",
+        "withdrawals are hell, day 3 of no opiates",
+    ],
+    ("mental-health",): [
+        "started prozac last month and the fog is finally lifting",
+        "upped my sertraline to 100mg, side effects are rough",
+        "lexapro has made me so numb, talking to my doc next week",
+        "my depression is kicking my ass this week, couldnt shower",
+        "had a panic attack in the grocery store and left my cart",
+        "diagnosed bipolar 2 at 30, relieved honestly",
+        "first session with a new therapist tomorrow, wish me luck",
+        "the psych ward was not like the movies",
+    ],
+    ("death-grief",): [
+        "so sorry for your loss, your mum was a wonderful woman",
+        "I lost my dad in October and christmas feels impossible",
+        "my grandma passed away peacefully this morning",
+        "it's been a year since we buried my brother",
+        "we had to put our dog down today. house is so quiet",
+        "lost your dad so young, I can't imagine. thinking of you",
+        "my best friend died in a car crash last week",
+        "rip to my uncle, gone too soon",
+    ],
+    ("suicide", "death-grief"): [
+        "my cousin took his own life on sunday. we buried him today",
+    ],
+    ("substance-use", "mental-health"): [
+        "on antidepressants and still drinking every night, my therapist is worried",
+    ],
+    (): [
+        "this game is killing me, lost 5 ranked matches in a row",
+        "I'm dead 😂 that video of the cat",
+        "finally cut the cord, no more cable bills",
+        "just a starving artist trying to pay rent with commissions",
+        "double shot of espresso and I'm ready",
+        "overdosed on coffee again, hands shaking at my desk lol",
+        "she killed it on stage last night 🔥",
+        "lost my keys again, third time this week",
+        "the new policy is restricting access to the API for free accounts",
+        "cut the onions thin and fry till golden",
+        "dying to see the new season",
+        "Arsenal absolutely murdered them in the second half",
+        "new study: statins cut heart attack risk in older adults",
+        "my tomatoes finally ripened, garden is going wild",
+        "the bass drop on this track is insane",
+        "parliament votes on the budget tomorrow",
+        "my code is a disaster and the deploy just died",
+        "that exam absolutely destroyed me",
+        "planted garlic today, fingers crossed for spring",
+        "new GPU drivers fixed the stutter finally",
+        "he shot a 68 in the final round, incredible golf",
+        "the referee robbed us of a penalty",
+        "anyone know a good sourdough starter recipe",
+        "our band plays the Roxy on friday, come through",
+        "senate committee hearing on AI regulation today",
+        "the battery on this phone is dead by noon",
+        "cutting back on sugar this month, wish me luck",
+        "i could eat a horse right now",
+        "she's addicted to that new puzzle game",
+        "went for a run in the rain, legs are gone",
+        "this heat is unbearable, send ice",
+        "our server crashed during the launch, fun times",
+        "trying a new ramen place downtown",
+        "the kids' soccer team won the final!",
+        "finished the book, the ending wrecked me",
+        "pruned the roses, hope they forgive me",
+        "vote in the local elections, it matters",
+        "my cat knocked my coffee onto the keyboard",
+        "spent all day debugging a race condition",
+        "new vinyl came in the mail today",
+        "our flight got delayed 4 hours, airport pizza it is",
+        "this meeting could've been an email",
+        "the hospital opened a new cancer wing, great news for the town",
+        "fed the sourdough, named him Gerald",
+        "killing time before the concert",
+        "bought a new drill, time to ruin some walls",
+        "traffic on the M25 is dead stopped",
+        "the boss fight in this game is brutal",
+        "my knee rehab is going well, back to squats soon",
+        "release notes: fixed a crash when the cache is empty",
+    ],
+}
+
+DEV: dict[L, list[str]] = {
+    ("suicide",): [
+        "i dont want to be here anymore. not like leaving, like not existing",
+        "He said he wanted to kill himself and laughed it off, I'm worried",
+        "passive suicidal ideation is such a normal part of my week it scares me",
+        "thinking about how nobody would notice if i was gone",
+        "Called the crisis line at 3am. The woman was so kind.",
+        "my friend attempted last year and we never talk about it",
+        "sometimes i wish i could just not wake up",
+        "what's the point of living if it's always this",
+    ],
+    ("self-harm",): [
+        "cut myself again last night, first time since january",
+        "how do i hide self harm scars for a wedding",
+        "the urge to cut is so strong after fights with my mom",
+        "I used to scratch myself until I bled when I was anxious",
+        "teen self-harm rates up again according to the new report",
+        "been clean from sh for 40 days",
+        "she was hurting herself and none of us noticed",
+        "first summer in shorts since i stopped cutting",
+    ],
+    ("eating-disorders",): [
+        "restricting food again, I know, I know",
+        "my anorexia told me I didn't deserve lunch today",
+        "bulimia recovery day 12, kept dinner down",
+        "binge eating at midnight and crying after, every night",
+        "starving myself before the wedding like it's normal",
+        "I throw up after I eat when I'm stressed",
+        "eating disorder treatment waitlists are 9 months here",
+        "still counting calories in my head years after recovery",
+    ],
+    ("sexual-violence",): [
+        "he groped me at the work party and my boss laughed",
+        "I was raped at 19 and it took me a decade to say it",
+        "catcalling isn't a compliment, it's harassment",
+        "my uncle molested me and the family chose him",
+        "she was drugged and assaulted on a night out",
+        "survivor of sexual assault here, the trial starts monday",
+        "he kept grooming her online pretending to be 15",
+        "someone spiked my drink at the club last weekend",
+    ],
+    ("abuse",): [
+        "my stepdad beat me when he was drunk",
+        "emotional abuse doesn't leave bruises but it's real",
+        "my ex isolated me from all my friends, took years to see it",
+        "child abuse reports spike in the holidays",
+        "he'd punch walls next to my head so he 'never hit me'",
+        "I grew up with an abusive father and an absent mother",
+        "narcissistic abuse recovery is a lonely road",
+        "she hit me in front of the kids again",
+    ],
+    ("trauma",): [
+        "ptsd from the war never really leaves you",
+        "flashbacks every time someone raises their voice",
+        "trauma therapy is exhausting but it's working",
+        "the crash left me traumatised, can't drive on motorways",
+        "childhood trauma shows up in the weirdest ways",
+        "hypervigilant all the time, can't relax in crowds",
+        "nightmares about the fire every night this week",
+        "c-ptsd diagnosis at 35, finally some answers",
+    ],
+    ("substance-use",): [
+        "six months clean from heroin today",
+        "my dad's alcoholism ruined every holiday",
+        "relapsed after a year sober, starting over",
+        "coke every weekend is not a personality, trust me",
+        "detox was the worst 5 days of my life",
+        "blacked out again, can't remember getting home",
+        "lost my brother to an overdose in 2019",
+        "been drinking to sleep for months now",
+    ],
+    ("mental-health",): [
+        "new to zoloft, does the nausea go away",
+        "my anxiety is through the roof today",
+        "on wellbutrin and lamotrigine now, feeling more stable",
+        "depressed for weeks, can't get out of bed",
+        "got my ADHD diagnosis at 28",
+        "started therapy finally, first step",
+        "mental health days should be normal at work",
+        "the side effects of my meds are awful, gained 10kg",
+    ],
+    ("death-grief",): [
+        "my mom passed last tuesday, still can't believe it",
+        "sorry for your loss, he was a good man",
+        "lost my grandpa to covid in 2020",
+        "the funeral is on friday, writing the eulogy now",
+        "grief comes in waves, today was a big one",
+        "our cat died in her sleep last night",
+        "rest in peace to my neighbour, what a gentle soul",
+        "a year without my husband today",
+    ],
+    ("suicide", "death-grief"): [
+        "lost my best friend to suicide in may",
+    ],
+    ("substance-use", "trauma"): [
+        "drank to forget the flashbacks for years",
+    ],
+    (): [
+        "this level is killing me, 40 attempts",
+        "lmaooo I'm dying at this thread",
+        "cut the cord with my old phone plan",
+        "starving, what's for dinner",
+        "extra shot of espresso please",
+        "I think I overdosed on caffeine today lol",
+        "you killed it at the presentation!",
+        "lost my wallet on the train",
+        "restricting access to admin tools for contractors",
+        "cut the carrots into batons",
+        "our striker shot from 30 yards and scored",
+        "new vaccine trial results look promising",
+        "harvested the first zucchini of the year",
+        "this album is so good it hurts",
+        "the election results are in",
+        "python 3.13 is out, benchmarks look good",
+        "recipe: roast chicken with lemon and thyme",
+        "that movie was a total bomb",
+        "dead tired after the double shift",
+        "the wifi died during my call",
+        "knee surgery went fine, physio next week",
+        "my plants are dying, too much water?",
+        "gym day, legs destroyed",
+        "new keyboard smells like plastic",
+        "match tonight, we need a win",
+        "the economy added 200k jobs",
+        "sowing seeds for the allotment",
+        "band practice ran late again",
+        "team standup in 5",
+        "I'm obsessed with this new show",
+        "baking bread on a sunday morning",
+        "lost the game in overtime, gutted",
+        "drinking a coffee watching the rain",
+        "my dog ate a sock again",
+        "my laptop died mid-save",
+        "fantasy football draft tonight",
+        "new bike lane opened downtown",
+        "I literally can't with this weather",
+        "overtime pay finally came through",
+        "the hospital parking fees are outrageous",
+    ],
+}
+
+_EMOJI = [" 😭", " 💔", " 🙃", " 😂", " 🙏", " 💀", ""]
+_TAGS = {
+    "suicide": "#mentalhealthmatters",
+    "self-harm": "#recovery",
+    "eating-disorders": "#edrecovery",
+    "sexual-violence": "#metoo",
+    "abuse": "#survivor",
+    "trauma": "#healing",
+    "substance-use": "#sobriety",
+    "mental-health": "#mentalhealth",
+    "death-grief": "#grief",
+}
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    words = text.split()
+    long = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha()]
+    if not long:
+        return text
+    i = rng.choice(long)
+    w = words[i]
+    j = rng.randrange(1, len(w) - 1)
+    words[i] = w[:j] + w[j + 1 :] if rng.random() < 0.5 else w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    return " ".join(words)
+
+
+def variants(text: str, labels: L, rng: random.Random, n: int) -> list[str]:
+    """The same post as it might appear on a few platforms."""
+    out = [text]
+    casual = re.sub(r"[.,!?']", "", text.lower())
+    out.append(casual + rng.choice(_EMOJI))
+    out.append(_typo(text, rng))
+    tag = " ".join(_TAGS[c] for c in labels[:1]) if labels and rng.random() < 0.5 else ""
+    out.append(f"{text} {tag}".strip() if tag else f"thread 🧵 {text}")
+    out.append(text.upper() if len(text) < 60 else text + " ...")
+    out.append(f"> {text}\n\nsame tbh")
+    seen: list[str] = []
+    for v in out[: n + 1]:
+        if v not in seen:
+            seen.append(v)
+    return seen[:n]
+
+
+def build(written: dict[L, list[str]], split: str, seed: int) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    rows: list[dict[str, object]] = []
+    for labels, texts in written.items():
+        per_post = 6 if not labels else 3
+        for text in texts:
+            for v in variants(text, labels, rng, per_post):
+                rows.append({"text": v, "labels": list(labels), "split": split})
+    rng.shuffle(rows)
+    return rows
+
+
+def main() -> int:
+    shared = {t for ts in TEST.values() for t in ts} & {t for ts in DEV.values() for t in ts}
+    if shared:
+        raise SystemExit(f"dev and test share posts: {sorted(shared)}")
+    for split, written, seed in (("test", TEST, 13), ("dev", DEV, 31)):
+        rows = build(written, split, seed)
+        if split == "dev":
+            for line in EARLIER.read_text("utf-8").splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    rows.append({"text": item["text"], "labels": item["labels"], "split": "dev"})
+        path = DATA / f"content_notes_{split}.jsonl"
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+        neutral = sum(1 for r in rows if not r["labels"])
+        print(f"{path.name}: {len(rows)} posts, {neutral} neutral")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
