@@ -6,6 +6,7 @@ variables named in the file, never from the file itself.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 import types
@@ -157,6 +158,21 @@ def _type_name(tp: Any) -> str:
     )
 
 
+def _given(value: Any) -> str:
+    """What the file holds, named so a quoted value is not mistaken for the right type."""
+    if isinstance(value, str):
+        return f"the string {json.dumps(value)}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
 def _convert(value: Any, tp: Any, path: str) -> Any:
     origin = get_origin(tp)
     if is_dataclass(tp):
@@ -177,19 +193,19 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         return {str(k): _convert(v, val_tp, f"{path}.{k}") for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true or false, got {value!r}")
+            raise ConfigError(f"{path}: expected true or false, got {_given(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: expected a whole number, got {value!r}")
+            raise ConfigError(f"{path}: expected a whole number, got {_given(value)}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path}: expected a number, got {value!r}")
+            raise ConfigError(f"{path}: expected a number, got {_given(value)}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {value!r}")
+            raise ConfigError(f"{path}: expected a string, got {_given(value)}")
         return value
     raise ConfigError(f"{path}: unsupported type")  # pragma: no cover
 
