@@ -206,7 +206,7 @@ def test_labelled_set_quality_floor() -> None:
     [
         ("tonight I cut again after 200 days clean", "self-harm", "i cut again"),
         (
-            "been restricting, maybe 500 calories a day",
+            "restricting to 500 calories a day",
             "eating-disorders",
             "restricting … calories",
         ),
