@@ -135,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _num(value: object) -> float:
+    assert isinstance(value, float)
+    return value
+
+
 def report(split: str, result: dict[str, object], errors: bool) -> None:
     print(f"\n== {split}: {result['posts']} posts ({result['neutral_posts']} neutral)")
     print(
@@ -155,7 +160,7 @@ def report(split: str, result: dict[str, object], errors: bool) -> None:
     print(f"{'macro':<18}{macro['precision']:>10.2f}{macro['recall']:>8.2f}")
     print(
         f"neutral posts flagged: {result['neutral_flagged']}/{result['neutral_posts']} "
-        f"({100 * float(result['neutral_flagged_rate']):.1f}%); "
+        f"({100 * _num(result['neutral_flagged_rate']):.1f}%); "
         f"exact match {result['exact_match']:.2f}; {result['ms_per_post']:.2f} ms/post"
     )
     if errors:

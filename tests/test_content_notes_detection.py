@@ -185,7 +185,8 @@ def test_labelled_set_quality_floor() -> None:
     from benchmarks.content_notes_eval import DEFAULT_DATA, evaluate, load
 
     rows = load(*DEFAULT_DATA)
-    assert len(rows) >= 150
+    assert len(rows) >= 1000 and 2 * sum(1 for r in rows if not r[1]) >= len(rows)
+    rows = [r for r in rows if r[2] == "dev"]
     labelled = {c for _, labels, _ in rows for c in labels}
     assert labelled >= {
         "suicide", "self-harm", "eating-disorders", "sexual-violence", "abuse",
@@ -198,3 +199,89 @@ def test_labelled_set_quality_floor() -> None:
     tricky = {r[0] for r in rows if not r[1]}
     assert "This is the killer feature nobody talks about." in tricky
     assert json.dumps(result["errors"])  # serialisable for --json
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("tonight I cut again after 200 days clean", "self-harm", "i cut again"),
+        (
+            "restricting to 500 calories a day",
+            "eating-disorders",
+            "restricting … calories",
+        ),
+        ("I relapsed last night after 8 months", "substance-use", "i relapsed"),
+        ("started prozac last month", "mental-health", "prozac"),
+        ("some guy tried to grope me on the bus", "sexual-violence", "grope"),
+        ("got catcalled on the way to work", "sexual-violence", "catcalled"),
+        ("so sorry for your loss, she was lovely", "death-grief", "so sorry for your loss"),
+        ("you lost your dad so young", "death-grief", "lost your dad"),
+        ("my grandma passed away this morning", "death-grief", "my grandma passed away"),
+        ("honestly so tired of living", "suicide", "tired of living"),
+    ],
+)
+def test_phrase_patterns_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes
+    assert words in notes[category]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lost my keys again, third time this week",
+        "the new policy is restricting access to the API",
+        "she killed it on stage last night",
+        "dying to see the new season",
+        "cut the onions thin and fry till golden",
+        "overdosed on coffee again lol",
+        "my plants are dying, too much water?",
+        "restricting access to admin tools for the whole summer, then food trucks",
+    ],
+)
+def test_negative_contexts_stay_quiet(clf: Classifier, text: str) -> None:
+    assert clf.classify(text) == ()
+
+
+def test_proximity_needs_the_words_close() -> None:
+    clf = Classifier.default({"eating-disorders": ["skipping ~2 {meal|meals}"]})
+    assert categories(clf, "skipping most meals") == {"eating-disorders"}
+    assert categories(clf, "skipping class today because the meals at school are bad") == set()
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("restricting ~ food", "number of words"),
+        ("restricting ~99 food", "number of words"),
+        ("~3 food", "reads 'phrase ~N phrase'"),
+        ("a ~2 b ~2 c", "only two phrases"),
+    ],
+)
+def test_malformed_pattern_in_config_is_reported(entry: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=r"content_notes\.extra_terms") as info:
+        load_lexicon({"eating-disorders": [entry]})
+    assert message in str(info.value)
+
+
+def test_eval_runner_on_a_small_file(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_eval import evaluate, load
+
+    data = tmp_path / "small.jsonl"
+    rows_in = [
+        {"text": "I relapsed last night", "labels": ["substance-use"], "split": "test"},
+        {"text": "lost my keys", "labels": [], "split": "test"},
+        {"text": "the game is killing me", "labels": ["suicide"], "split": "test"},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows_in), "utf-8")
+    result = evaluate(load(data), Classifier.default())
+    per_cat = result["per_category"]
+    assert isinstance(per_cat, dict)
+    assert per_cat["substance-use"]["recall"] == 1.0
+    assert per_cat["suicide"]["fn"] == 1
+    assert result["neutral_flagged"] == 0 and result["neutral_posts"] == 1

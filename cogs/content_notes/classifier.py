@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from bot.models import ContentNote
 from cogs.content_notes.categories import ORDER
-from cogs.content_notes.lexicon import GLOBAL, Lexicon, Term, load_lexicon
+from cogs.content_notes.lexicon import GLOBAL, Lexicon, NearRule, Term, load_lexicon
 from cogs.content_notes.normalize import Token, tokenize
 
 MAX_SUFFIX = 6  # letters a prefix entry may be followed by ("suicid" + "ality")
@@ -132,6 +132,12 @@ class Classifier:
         self.lexicon = lexicon
         self._terms = _Index(lexicon.terms)
         self._ignores = _Index(lexicon.ignores)
+        # Each proximity rule's halves, indexed once; the rule fires when both are found.
+        self._near: list[tuple[NearRule, _Index, _Index]] = [
+            (rule, _Index(rule.left), _Index(rule.right)) for rule in lexicon.near
+        ]
+        # One pass over every left half first: most posts match none and skip the rules.
+        self._near_gate = _Index(t for r in lexicon.near for t in r.left)
 
     @classmethod
     def default(cls, extra_terms: Mapping[str, Iterable[str]] | None = None) -> Classifier:
@@ -143,6 +149,9 @@ class Classifier:
         if not tokens:
             return []
         hits = self._terms.find(tokens)
+        near_words: dict[tuple[int, int], str] = {}
+        if self._near and self._near_gate.find(tokens):
+            hits.extend(self._near_hits(text, tokens, near_words))
         ignored = self._ignores.find(tokens)
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:
@@ -171,11 +180,34 @@ class Classifier:
             else:
                 runs.append([a, b])
         out = [
-            Detection(cat, _words(text, tokens, a, b), a, b)
+            Detection(cat, near_words.get((a, b)) or _words(text, tokens, a, b), a, b)
             for cat, runs in spans.items()
             for a, b in runs
         ]
         out.sort(key=lambda d: (d.first, d.last))
+        return out
+
+    def _near_hits(
+        self, text: str, tokens: list[Token], words: dict[tuple[int, int], str]
+    ) -> list[tuple[Term, int, int]]:
+        """Proximity rules whose two halves are close enough; the hit spans both halves
+        and quotes them as "restricting … calories"."""
+        out: list[tuple[Term, int, int]] = []
+        for rule, left, right in self._near:
+            lefts = left.find(tokens)
+            if not lefts:
+                continue
+            for _, a, b in lefts:
+                for _, c, d in right.find(tokens):
+                    gap = c - b if c >= b else a - d
+                    if 0 <= gap <= rule.window:
+                        first, last = min(a, c), max(b, d)
+                        one, two = sorted(((a, b), (c, d)))
+                        words[(first, last)] = (
+                            f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
+                        )
+                        out.append((Term(rule.category, (), False, rule.entry), first, last))
+                        break
         return out
 
     def classify(self, text: str) -> tuple[ContentNote, ...]:

@@ -4,8 +4,12 @@ Entry syntax (the same in the data file and in ``[content_notes] extra_terms``):
 ``"eating disorder"`` matches the words in order, plurals and case folded, and also the
 joined form (``#eatingdisorders``); a trailing ``*`` matches word endings of up to six
 letters (``suicid*`` -> suicidal, suicidality); ``{kin}`` expands to every word of a group
-from the ``[groups]`` table. ``ignore`` phrases cancel a match they overlap
-("dying to see it"), per category or under ``[global]``.
+from the ``[groups]`` table; ``{my|your|her}`` lists alternatives in place, and an empty
+alternative makes the slot optional (``cut {|myself} again``). ``A ~N B`` is a proximity
+rule: phrase A with phrase B at most N words before or after it ("restricting ~5 {food}"),
+so a common word counts only in its telling company. ``ignore`` phrases cancel a match
+they overlap ("dying to see it"), per category or under ``[global]``. Each category takes
+``terms`` (words) and ``patterns`` (phrases and proximity rules), the same syntax.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from cogs.content_notes.categories import BY_ID
 from cogs.content_notes.normalize import deleet, fold, normalise_phrase
 
 GLOBAL = "*"  # category of ignore phrases that apply to every category
-_GROUP = re.compile(r"\{([a-z_]+)\}")
+_GROUP = re.compile(r"\{([^{}]*)\}")
+_NEAR = re.compile(r"^(?P<a>.*?)\s+~(?P<n>\S*)\s+(?P<b>.*)$")
+MAX_NEAR = 12  # words between the two halves of a proximity rule
 MIN_PREFIX = 4  # a shorter prefix would catch unrelated words
 
 
@@ -35,9 +41,19 @@ class Term:
 
 
 @dataclass(frozen=True)
+class NearRule:
+    category: str
+    left: tuple[Term, ...]
+    right: tuple[Term, ...]
+    window: int  # most words from the end of one half to the start of the other
+    entry: str
+
+
+@dataclass(frozen=True)
 class Lexicon:
     terms: tuple[Term, ...]
     ignores: tuple[Term, ...]  # category GLOBAL applies to all
+    near: tuple[NearRule, ...] = ()
 
     def extended(self, extra_terms: Mapping[str, Iterable[str]] | None) -> Lexicon:
         """A copy with a server's extra terms added (validated like the shipped ones)."""
@@ -46,6 +62,7 @@ class Lexicon:
         if not isinstance(extra_terms, Mapping):
             raise ConfigError("content_notes.extra_terms must be a table of category = [terms]")
         added: list[Term] = []
+        near: list[NearRule] = []
         for category, entries in extra_terms.items():
             path = f"content_notes.extra_terms.{category}"
             if category not in BY_ID or category == "other":
@@ -56,8 +73,34 @@ class Lexicon:
             for entry in entries:
                 if not isinstance(entry, str):
                     raise ConfigError(f"{path}: {entry!r} is not text")
-                added.extend(compile_entry(category, entry, {}, path))
-        return Lexicon(self.terms + tuple(added), self.ignores)
+                compile_any(category, entry, {}, path, added, near)
+        return Lexicon(self.terms + tuple(added), self.ignores, self.near + tuple(near))
+
+
+def compile_any(
+    category: str,
+    entry: str,
+    groups: Mapping[str, list[str]],
+    where: str,
+    terms: list[Term],
+    near: list[NearRule],
+) -> None:
+    """A term or phrase into ``terms``, a proximity rule (``A ~N B``) into ``near``."""
+    if "~" not in entry:
+        terms.extend(compile_entry(category, entry, groups, where))
+        return
+    m = _NEAR.match(entry.strip())
+    if not m or not m.group("a").strip() or not m.group("b").strip():
+        raise ConfigError(f"{where}: {entry!r}: a proximity rule reads 'phrase ~N phrase'")
+    if not m.group("n").isdigit() or not 1 <= int(m.group("n")) <= MAX_NEAR:
+        raise ConfigError(
+            f"{where}: {entry!r}: '~' must be followed by a number of words from 1 to {MAX_NEAR}"
+        )
+    if "~" in m.group("b"):
+        raise ConfigError(f"{where}: {entry!r}: a proximity rule joins only two phrases")
+    left = tuple(compile_entry(category, m.group("a"), groups, where))
+    right = tuple(compile_entry(category, m.group("b"), groups, where))
+    near.append(NearRule(category, left, right, int(m.group("n")), entry))
 
 
 def compile_entry(
@@ -71,6 +114,9 @@ def compile_entry(
             m = _GROUP.search(e)
             if not m:
                 nxt.append(e)
+                continue
+            if "|" in m.group(1):
+                nxt.extend(e[: m.start()] + word + e[m.end() :] for word in m.group(1).split("|"))
                 continue
             if m.group(1) not in groups:
                 raise ConfigError(f"{where}: {entry!r} names an unknown group {{{m.group(1)}}}")
@@ -113,6 +159,7 @@ def parse_lexicon(data: Mapping[str, Any], where: str = "lexicon") -> Lexicon:
         groups[name] = words
     terms: list[Term] = []
     ignores: list[Term] = []
+    near: list[NearRule] = []
     for key, section in data.items():
         if key == "groups":
             continue
@@ -121,15 +168,21 @@ def parse_lexicon(data: Mapping[str, Any], where: str = "lexicon") -> Lexicon:
         if not isinstance(section, Mapping):
             raise ConfigError(f"{where}: [{key}] must be a table")
         category = GLOBAL if key == "global" else key
-        for field_name, sink in (("terms", terms), ("ignore", ignores)):
+        unknown = set(section) - {"terms", "patterns", "ignore"}
+        if unknown:
+            raise ConfigError(f"{where}: [{key}] has unknown keys {sorted(unknown)}")
+        for field_name, sink in (("terms", terms), ("patterns", terms), ("ignore", ignores)):
             entries = section.get(field_name, [])
             if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
                 raise ConfigError(f"{where}: {key}.{field_name} must be a list of phrases")
-            if category == GLOBAL and field_name == "terms" and entries:
+            if category == GLOBAL and field_name != "ignore" and entries:
                 raise ConfigError(f"{where}: [global] takes only ignore phrases")
             for entry in entries:
-                sink.extend(compile_entry(category, entry, groups, f"{where}: {key}"))
-    return Lexicon(tuple(terms), tuple(ignores))
+                if field_name == "ignore":
+                    sink.extend(compile_entry(category, entry, groups, f"{where}: {key}"))
+                else:
+                    compile_any(category, entry, groups, f"{where}: {key}.{field_name}", sink, near)
+    return Lexicon(tuple(terms), tuple(ignores), tuple(near))
 
 
 _SHIPPED: Lexicon | None = None
