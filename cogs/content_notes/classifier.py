@@ -197,8 +197,9 @@ class Classifier:
             lefts = left.find(tokens)
             if not lefts:
                 continue
+            rights = right.find(tokens)  # once per rule, not once per left match
             for _, a, b in lefts:
-                for _, c, d in right.find(tokens):
+                for _, c, d in rights:
                     gap = c - b if c >= b else a - d
                     if 0 <= gap <= rule.window:
                         first, last = min(a, c), max(b, d)
