@@ -57,9 +57,10 @@ class App:
         self.adapters: dict[str, Any] = {}
         # Features replace this to apply room policies (content notes).
         self.decision_provider: Any = None
-        # Text prefixes per adapter, for help texts.
-        self.prefixes: dict[str, str] = {"console": "/", "memory": "/"}
-        self.dispatcher.register(HelpCog(self.dispatcher, self.prefixes))
+        # Text prefixes per adapter, for replies that name commands.
+        self.prefixes: dict[str, str] = self.dispatcher.prefixes
+        self.prefixes.update({"console": "/", "memory": "/"})
+        self.dispatcher.register(HelpCog(self.dispatcher))
         self.dispatcher.register(
             UnrollCog(self.unroller, self.deliverer, self.deliveries, self.decide_for)
         )

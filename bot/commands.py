@@ -145,7 +145,7 @@ def parse_text_args(spec: CommandSpec, text: str) -> dict[str, Any]:
     try:
         words = shlex.split(text)
     except ValueError as exc:
-        raise UsageError(f"Could not read the arguments ({exc}). Usage: {spec.usage}") from None
+        raise UsageError(f"Could not read the arguments ({exc}).", spec.usage) from None
     by_name = {p.name: p for p in spec.params}
     values: dict[str, Any] = {}
     positional: list[str] = []
@@ -168,11 +168,11 @@ def parse_text_args(spec: CommandSpec, text: str) -> dict[str, Any]:
         if positional:
             values[param.name] = _convert(param, positional.pop(0))
     if positional:
-        raise UsageError(f"Too many arguments: {' '.join(positional)!r}. Usage: {spec.usage}")
+        raise UsageError(f"Too many arguments: {' '.join(positional)!r}.", spec.usage)
     for param in spec.params:
         if param.name not in values:
             if param.required:
-                raise UsageError(f"Missing {param.name}. Usage: {spec.usage}")
+                raise UsageError(f"Missing {param.name}.", spec.usage)
             values[param.name] = param.default
     return values
 
@@ -184,7 +184,7 @@ def check_args(spec: CommandSpec, args: dict[str, Any]) -> dict[str, Any]:
         raw = args.get(param.name)
         if raw is None:
             if param.required:
-                raise UsageError(f"Missing {param.name}. Usage: {spec.usage}")
+                raise UsageError(f"Missing {param.name}.", spec.usage)
             out[param.name] = param.default
         elif isinstance(raw, str):
             out[param.name] = _convert(param, raw)

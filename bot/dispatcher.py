@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.commands import Cog, CommandSpec, check_args, parse_text_args
 from bot.context import Context
-from bot.errors import PermissionDenied, UserError
+from bot.errors import PermissionDenied, UserError, reply_text
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,12 @@ class Dispatcher:
     def __init__(self) -> None:
         self.specs: dict[str, CommandSpec] = {}
         self.cogs: list[Cog] = []
+        # The text prefix each adapter's commands start with ("!" on Matrix); "/" elsewhere
+        # (Discord's slash commands, the console). Replies name commands with it.
+        self.prefixes: dict[str, str] = {}
+
+    def prefix(self, adapter: str) -> str:
+        return self.prefixes.get(adapter, "/")
 
     def register(self, cog: Cog) -> None:
         self.cogs.append(cog)
@@ -45,24 +51,47 @@ class Dispatcher:
     def group_names(self) -> set[str]:
         return {s.group for s in self.specs.values() if s.group}
 
+    def group(self, name: str) -> list[CommandSpec]:
+        """The commands of a group ("cw" holds "cw add", "cw list", ...), by name."""
+        return sorted(
+            (s for s in self.specs.values() if s.group == name.lower()), key=lambda s: s.name
+        )
+
+    def lookup(self, text: str, prefix: str) -> tuple[list[CommandSpec], str | None]:
+        """What a user asking about ``text`` means: one command, or a group's commands.
+        Tolerates the chat prefix and any case ("help /CW add"). The second value names
+        the group when a group was asked for."""
+        wanted = " ".join(text.strip().split()).lower()
+        for p in {prefix, "/", "!"}:
+            if wanted.startswith(p):
+                wanted = wanted[len(p) :].lstrip()
+        found = self.find(wanted)
+        if found is not None and not found[1]:
+            return [found[0]], None
+        if wanted in self.group_names():
+            return self.group(wanted), wanted
+        return [], None
+
     async def handle_text(self, ctx: Context, text: str) -> bool:
         """Run a text command (prefix already removed). Returns False when ``text`` names
         no command (an unknown command gets a hint unless it is empty)."""
+        prefix = self.prefix(ctx.room.adapter)
         found = self.find(text)
         if found is None:
             word = text.strip().split(maxsplit=1)[0].lower() if text.strip() else ""
             if word in self.group_names():
-                subs = sorted(s.name for s in self.specs.values() if s.group == word)
-                await ctx.reply(f"Usage: {' | '.join(subs)}", private=True)
+                await ctx.reply(self.group_text(word, prefix, ctx.user.is_moderator), private=True)
                 return True
             if word:
-                await ctx.reply(f"Unknown command {word!r}. Try help.", private=True)
+                await ctx.reply(
+                    f"Unknown command {word!r}. Type {prefix}help for the commands.", private=True
+                )
             return False
         spec, rest = found
         try:
             args = parse_text_args(spec, rest)
         except UserError as exc:
-            await ctx.reply(str(exc), private=True)
+            await ctx.reply(reply_text(exc, prefix), private=True)
             return True
         await self.invoke(ctx, spec, args)
         return True
@@ -71,15 +100,16 @@ class Dispatcher:
         """Run a command with already-split arguments (typed or text)."""
         try:
             if spec.moderator and not ctx.user.is_moderator:
+                name = self.prefix(ctx.room.adapter) + spec.name
                 raise PermissionDenied(
-                    f"Only moderators can use {spec.name} (it needs the Manage Messages "
+                    f"Only moderators can use {name} (it needs the Manage Messages "
                     "permission on Discord or the moderator power level on Matrix)."
                 )
             checked = check_args(spec, args)
             assert spec.handler is not None
             await spec.handler(ctx, **checked)
         except UserError as exc:
-            await ctx.reply(str(exc), private=True)
+            await ctx.reply(reply_text(exc, self.prefix(ctx.room.adapter)), private=True)
         except Exception:
             log.exception(
                 "command %r failed (adapter=%s room=%s user=%s args=%r)",
@@ -90,6 +120,16 @@ class Dispatcher:
                 args,
             )
             await ctx.reply(APOLOGY, private=True)
+
+    def group_text(self, group: str, prefix: str, moderator: bool = True) -> str:
+        lines = [f"{prefix}{group} commands:"]
+        for spec in self.group(group):
+            tag = " (moderators)" if spec.moderator else ""
+            if spec.moderator and not moderator:
+                tag = " (moderators only)"
+            lines.append(f"  {prefix}{spec.usage} - {spec.description}{tag}")
+        lines.append(f"Type {prefix}help <command> for details.")
+        return "\n".join(lines)
 
     def help_text(self, prefix: str = "", moderator: bool = True) -> str:
         lines = ["Commands:"]

@@ -11,9 +11,28 @@ class UserError(Exception):
 
 
 class UsageError(UserError):
-    """Bad command usage or arguments."""
+    """Bad command usage or arguments. ``usage`` (a command's usage line, without the
+    chat prefix) is appended as "Usage: ..." with the prefix of the place it is shown."""
 
     exit_code = 2
+
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+    def text(self, prefix: str = "") -> str:
+        if self.usage is None:
+            return self.message
+        return f"{self.message} Usage: {prefix}{self.usage}"
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def reply_text(exc: UserError, prefix: str) -> str:
+    """What a user sees for ``exc`` in a chat whose commands start with ``prefix``."""
+    return exc.text(prefix) if isinstance(exc, UsageError) else str(exc)
 
 
 class UnsupportedLink(UsageError):

@@ -59,6 +59,50 @@ class TransportError(Exception):
     """Connection failures, timeouts, oversized or malformed bodies."""
 
 
+class Unreachable(TransportError):
+    """The host could not be reached at all: its name does not resolve, it refuses the
+    connection, or the connection times out. Kept apart from a server that answered
+    badly, because the user's next step differs (check the address vs. try again)."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host}: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class TimedOut(TransportError):
+    """The host accepted the connection but sent no complete answer in time."""
+
+
+def connect_failure(exc: BaseException) -> str:
+    """Why a connection could not be made, in words (for aiohttp and OS errors)."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "no such host (the name does not resolve)"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        exc = exc.os_error
+    if isinstance(exc, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(exc, TimeoutError):
+        return "the connection timed out"
+    if isinstance(exc, socket.gaierror):
+        return "no such host (the name does not resolve)"
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
+
+
+def _unreachable(host: str, exc: aiohttp.ClientConnectorError) -> Unreachable:
+    return Unreachable(host, connect_failure(exc))
+
+
+def transport_message(exc: TransportError, service: str) -> str:
+    """One line for a user: could not reach ``service``, or it answered unusably."""
+    if isinstance(exc, Unreachable):
+        return f"Could not reach {service} ({exc.reason}). Check the address or try again later."
+    if isinstance(exc, TimedOut):
+        return f"{service} did not answer in time. Try again in a moment."
+    detail = " ".join(str(exc).split())[:200]
+    return f"{service} did not answer properly ({detail}). Try again in a moment."
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     user_agent: str = DEFAULT_USER_AGENT
@@ -253,8 +297,12 @@ class HttpClient:
                 except BlockedAddress:
                     raise
                 except aiohttp.ClientConnectorError as exc:
-                    raise TransportError(f"cannot connect to {host}: {exc}") from exc
-                except (TimeoutError, aiohttp.ClientError) as exc:
+                    raise _unreachable(host, exc) from exc
+                except aiohttp.ConnectionTimeoutError as exc:
+                    raise Unreachable(host, "the connection timed out") from exc
+                except TimeoutError as exc:
+                    raise TimedOut(f"no answer from {host} in time") from exc
+                except aiohttp.ClientError as exc:
                     raise TransportError(f"request to {host} failed: {exc!r}") from exc
             body = _decode_json(raw)
             if status >= 400:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from bot.assemble import assemble
 from bot.errors import NotFound, UpstreamUnavailable, UserError
-from bot.http import BlockedAddress, HttpError, TransportError
+from bot.http import BlockedAddress, HttpError, TransportError, transport_message
 from bot.models import PostRef, Thread
 from bot.sources import SourceRegistry
 from bot.sources.base import Source
@@ -111,7 +111,7 @@ class Unroller:
                 f"{ref.source} answered with HTTP {exc.status}; try again later."
             ) from None
         except TransportError as exc:
-            raise UpstreamUnavailable(f"{ref.source} is unavailable: {exc}") from None
+            raise UpstreamUnavailable(transport_message(exc, ref.source)) from None
         thread = assemble(fetched, self.max_posts)
         thread = replace(thread, fetched_at=self.clock())
         await self.repo.save(thread, {ref.url: fetched.anchor_id})

@@ -8,28 +8,42 @@ from bot.dispatcher import Dispatcher
 
 
 class HelpCog(Cog):
-    def __init__(self, dispatcher: Dispatcher, prefix_for: dict[str, str] | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
-        # The text prefix each adapter uses ("/" on the console, "!" on Matrix).
-        self.prefix_for = prefix_for or {}
 
     @command(
         "help",
         "List the commands, or explain one",
-        Param("command", "A command to explain", required=False, kind="rest"),
+        Param(
+            "command",
+            "A command or group to explain, e.g. cw or cw add",
+            required=False,
+            kind="rest",
+        ),
+        examples=("help", "help cw", "help cw add"),
     )
     async def help(self, ctx: Context, command: str | None = None) -> None:
-        prefix = self.prefix_for.get(ctx.room.adapter, "/")
-        if command:
-            found = self.dispatcher.find(command)
-            if found is None:
-                await ctx.reply(f"No command named {command!r}.", private=True)
-                return
-            spec = found[0]
-            text = f"{prefix}{spec.usage}\n{spec.description}"
-            if spec.examples:
-                text += "\nExamples:\n" + "\n".join(f"  {prefix}{e}" for e in spec.examples)
+        prefix = self.dispatcher.prefix(ctx.room.adapter)
+        moderator = ctx.user.is_moderator
+        if not command:
+            text = self.dispatcher.help_text(prefix, moderator=moderator)
+            text += f"\nType {prefix}help <command> for details, e.g. {prefix}help cw."
             await ctx.reply(text, private=True)
             return
-        text = self.dispatcher.help_text(prefix, moderator=ctx.user.is_moderator)
+        specs, group = self.dispatcher.lookup(command, prefix)
+        if group is not None:
+            await ctx.reply(self.dispatcher.group_text(group, prefix, moderator), private=True)
+            return
+        if not specs:
+            await ctx.reply(
+                f"No command named {command.strip()!r}. Type {prefix}help for the list.",
+                private=True,
+            )
+            return
+        spec = specs[0]
+        text = f"{prefix}{spec.usage}\n{spec.description}"
+        if spec.moderator:
+            text += "\nModerators only."
+        if spec.examples:
+            text += "\nExamples:\n" + "\n".join(f"  {prefix}{e}" for e in spec.examples)
         await ctx.reply(text, private=True)

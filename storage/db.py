@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -41,6 +42,20 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+def _check_path(path: str) -> None:
+    """Name the usual mistakes in [storage] path before SQLite's generic "unable to open"."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise DatabaseError(
+            f"cannot open database {path}: that is a folder; give a file name inside it"
+        )
+    parent = target.parent
+    if not parent.is_dir():
+        raise DatabaseError(f"cannot open database {path}: the folder {parent} does not exist")
+
+
 class Database:
     """Wraps one connection. Writes are serialised by a lock so a multi-statement
     repository method is one transaction."""
@@ -52,6 +67,7 @@ class Database:
 
     @classmethod
     async def open(cls, path: str) -> Database:
+        _check_path(path)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except Exception as exc:  # sqlite3.OperationalError and friends
@@ -64,6 +80,11 @@ class Database:
                 await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA busy_timeout = 5000")
             await db.migrate()
+        except sqlite3.Error as exc:
+            # SQLite only reads the file at the first statement, so a file that is not a
+            # database (or is read-only, or locked) shows up here rather than at connect.
+            await conn.close()
+            raise DatabaseError(f"cannot use database {path}: {exc}") from exc
         except BaseException:
             await conn.close()
             raise

@@ -71,9 +71,10 @@ class ProbeCog(Cog):
 
 def dispatcher_with(*cogs: Cog) -> Dispatcher:
     d = Dispatcher()
+    d.prefixes["matrix"] = "!"
     for cog in cogs:
         d.register(cog)
-    d.register(HelpCog(d, {"matrix": "!"}))
+    d.register(HelpCog(d))
     return d
 
 
@@ -287,8 +288,10 @@ async def test_unknown_and_malformed_commands_get_a_short_answer(
     room = await room_with_bot(human, bot)
     await human.say(room, "?nosuch thing")
     [a] = await human.wait_for(notice_from(bot.user_id, "Unknown command"))
+    assert body(a) == "Unknown command 'nosuch'. Type ?help for the commands."  # this room's prefix
     await human.say(room, '?echo "unclosed')
     [b] = await human.wait_for(notice_from(bot.user_id, "Could not read the arguments"))
+    assert "Usage: ?echo" in body(b)
     await human.say(room, "!echo wrong prefix")
     await human.say(room, "?echo right prefix")
     await human.wait_for(notice_from(bot.user_id, "right prefix"))

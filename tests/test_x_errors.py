@@ -111,7 +111,7 @@ async def test_timeouts_become_upstream_unavailable(fake: FxTwitterFake) -> None
     fake.inject(THREAD_PATH, *[Fault(200, {}, hang_s=0.3)] * 2)
     http = HttpClient(settings(timeout_s=0.1, retries=1))
     try:
-        with pytest.raises(UpstreamUnavailable, match="did not answer usably"):
+        with pytest.raises(UpstreamUnavailable, match="did not answer in time"):
             await XSource(http, fake.base_url).fetch(REF, 50)
     finally:
         await http.close()
@@ -171,7 +171,7 @@ async def test_malformed_answers_are_reported_clearly(
     fake.inject(THREAD_PATH, *[Fault(200, raw, {"Content-Type": "application/json"})] * 3)
     with pytest.raises(UpstreamUnavailable, match=r"FxTwitter API at 127\.0\.0\.1") as info:
         await source.fetch(REF, 50)
-    assert "Try again later" in str(info.value)
+    assert "Try again" in str(info.value)
 
 
 async def test_a_malformed_parent_during_the_walk_is_reported(fake: FxTwitterFake) -> None:

@@ -20,6 +20,7 @@ from bot.render import plain
 from bot.render.document import Capabilities, Message
 from bot.sources import SourceRegistry
 
+PROMPT = "> "
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -41,18 +42,22 @@ class ConsoleAdapter:
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        interactive: bool | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.sources = sources
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self.interactive = self.stdin.isatty()
+        self.interactive = self.stdin.isatty() if interactive is None else interactive
         self.room = Room(self.name, "console", "console")
         self.user = User("console", "you", is_moderator=True)
         self._ids = itertools.count(1)
         self.hidden: dict[int, Message] = {}
         self._spinner: asyncio.Task[None] | None = None
+        # True while the prompt is the last thing on screen and a line is awaited: output
+        # arriving then (a thread still being posted, a subscription) redraws the prompt.
+        self._at_prompt = False
 
     # ChatAdapter
     async def send(
@@ -120,8 +125,15 @@ class ConsoleAdapter:
                 self.stderr.write("\r\033[K")
 
     def _write(self, text: str) -> None:
+        if self._at_prompt:
+            text = f"\r\033[K{text}{PROMPT}"
         self.stdout.write(text)
         self.stdout.flush()
+
+    def _prompt(self) -> None:
+        if self.interactive:
+            self._write(PROMPT)
+            self._at_prompt = True
 
     @property
     def adapter(self) -> ConsoleAdapter:
@@ -162,9 +174,9 @@ class ConsoleAdapter:
             self._write("unrollbot console. Paste a thread link or type /help. Ctrl-D quits.\n")
         lines = self._read_lines()
         while True:
-            if self.interactive:
-                self._write("> ")
+            self._prompt()
             line = await lines.get()
+            self._at_prompt = False
             if line is None:
                 break
             try:

@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+import aiohttp
 import discord
 import yarl
 
@@ -24,6 +25,7 @@ from bot.adapters.discord_commands import CommandBinder
 from bot.adapters.discord_format import MAX_CONTENT, NO_MENTIONS, api_base, nonce_for, render
 from bot.context import MessageRef, Room
 from bot.errors import ConfigError, PermissionDenied
+from bot.http import connect_failure
 from bot.render.document import Capabilities, Message
 
 if TYPE_CHECKING:
@@ -147,6 +149,13 @@ class DiscordAdapter:
             await self.client.start(self.token)
         except discord.LoginFailure as exc:
             raise ConfigError(f"Discord refused the bot token: {exc}") from None
+        except (aiohttp.ClientConnectionError, OSError, TimeoutError) as exc:
+            # discord.py retries a dropped gateway itself; this is the first connection.
+            where = discord.http.Route.BASE
+            raise ConfigError(
+                f"cannot reach Discord at {where} (check the network, or discord.api_base_url):"
+                f" {connect_failure(exc)}"
+            ) from None
         finally:
             await self.close()
 

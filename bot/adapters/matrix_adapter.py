@@ -114,6 +114,8 @@ class MatrixAdapter:
             raise MatrixStartupError("matrix: no password or access token given")
         self.config = config
         self.dispatcher = dispatcher
+        # Replies that name a command ("Type !help") use the prefix this room types.
+        dispatcher.prefixes[NAME] = config.command_prefix
         self.store = MatrixStore(store_dir)
         self._password = password
         self._access_token = access_token
@@ -153,7 +155,6 @@ class MatrixAdapter:
     def from_app(cls, app: App, **kwargs: Any) -> MatrixAdapter:
         """The adapter ``unrollbot run`` starts when ``[matrix] enabled = true``."""
         adapter = cls.from_config(app.config, app.dispatcher, **kwargs)
-        app.prefixes[NAME] = app.config.matrix.command_prefix
         adapter.on_ready = app.resume_pending
         return adapter
 

@@ -23,7 +23,7 @@ import asyncio
 from typing import Any
 
 from bot.errors import NotFound, Refused, UpstreamUnavailable, UserError
-from bot.http import BlockedAddress, HttpClient, HttpError, TransportError
+from bot.http import BlockedAddress, HttpClient, HttpError, TransportError, transport_message
 from bot.models import Author, FetchedPosts, Post, PostRef
 from bot.sources.bluesky_map import (
     Malformed,
@@ -83,9 +83,7 @@ class BlueskySource:
         except HttpError as exc:
             raise self._http_error(exc) from None
         except TransportError as exc:
-            raise UpstreamUnavailable(
-                f"Bluesky did not answer properly ({exc}). Try again in a moment."
-            ) from None
+            raise UpstreamUnavailable(transport_message(exc, "Bluesky")) from None
         except BlockedAddress as exc:
             raise UpstreamUnavailable(f"The Bluesky address is not allowed: {exc}") from None
         if not isinstance(body, dict):

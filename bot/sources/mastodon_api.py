@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError, UserError
-from bot.http import BlockedAddress, HttpClient, HttpError, TransportError
+from bot.http import BlockedAddress, HttpClient, HttpError, TransportError, transport_message
 from bot.sources.mastodon_map import is_status
 
 # Mastodon's cap for account statuses per page.
@@ -56,8 +56,7 @@ def translate(exc: Exception, base: str, what: str) -> UserError:
             return UpstreamUnavailable(f"{host} is having trouble (HTTP {exc.status}); try later.")
         return UpstreamUnavailable(f"{host} answered HTTP {exc.status} for {what}.")
     if isinstance(exc, TransportError):
-        detail = " ".join(str(exc).split())[:200]
-        return UpstreamUnavailable(f"{host} could not be reached or answered badly: {detail}")
+        return UpstreamUnavailable(transport_message(exc, host))
     return UpstreamUnavailable(f"{host} failed: {exc}")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import NotFound, Refused, UpstreamUnavailable
-from bot.http import BlockedAddress, HttpClient, HttpError, TransportError
+from bot.http import BlockedAddress, HttpClient, HttpError, TransportError, transport_message
 from bot.models import Author, FetchedPosts, Post, PostRef
 
 from .x_links import canonical_url, parse_x_url
@@ -245,8 +245,7 @@ class XSource:
             raise self._http_error(exc, snowflake) from None
         except TransportError as exc:
             raise UpstreamUnavailable(
-                f"The FxTwitter API at {self._api_host} did not answer usably ({exc}). "
-                "Try again later."
+                transport_message(exc, f"The FxTwitter API at {self._api_host}")
             ) from None
         except BlockedAddress as exc:
             raise UpstreamUnavailable(

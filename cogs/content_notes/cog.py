@@ -193,7 +193,7 @@ class ContentNotesCog(Cog):
             cats = ["other"]
             reason = reason or "content warning added by a moderator"
         if "other" in cats and not reason:
-            raise UsageError("The category other needs a reason: cw add <url> other <reason>")
+            raise UsageError("The category other needs a reason.", "cw add <url> other <reason>")
         if len(reason) > MAX_REASON:
             raise UsageError(f"The reason is too long (at most {MAX_REASON} characters).")
         key, link = await self.resolve(url)
@@ -209,9 +209,7 @@ class ContentNotesCog(Cog):
         "cw remove",
         "Remove a content warning from a thread (one category, or all)",
         Param("url", "A link to the thread (any of its posts)", kind="url"),
-        Param(
-            "category", "Only this category", required=False, autocomplete="suggest_categories"
-        ),
+        Param("category", "Only this category", required=False, autocomplete="suggest_categories"),
         moderator=True,
         examples=("cw remove https://bsky.app/profile/alice.example/post/3kabc suicide",),
     )

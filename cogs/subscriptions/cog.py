@@ -318,7 +318,8 @@ class SubscriptionsCog(Cog):
         subs = await self.repo.subscriptions_in(ctx.room.adapter, ctx.room.scope, channel)
         if not subs:
             where = "here" if not everywhere else "in this space"
-            await ctx.reply(f"No authors are followed {where}. Use subscribe <author>.")
+            prefix = self.app.dispatcher.prefix(ctx.room.adapter)
+            await ctx.reply(f"No authors are followed {where}. Use {prefix}subscribe <author>.")
             return
         authors = await self.repo.authors(s.author for s in subs)
         where = "this channel" if not everywhere else "this space"
