@@ -174,7 +174,7 @@ async def test_non_moderators_are_refused(app: App, chat: MemoryAdapter, command
     before = await mod(chat, f"links {SEED_URL}")
     ctx = await chat.command(command, user="visitor", moderator=False)
     assert [r.text.split(" (")[0] for r in ctx.replies] == [
-        f"Only moderators can use {command.split()[0]}"
+        f"Only moderators can use /{command.split()[0]}"
     ]
     assert await mod(chat, f"links {SEED_URL}") == before
 
