@@ -445,6 +445,15 @@ async def test_unroll_thread_menu_uses_the_first_supported_link(bot: Harness) ->
     assert header["author"]["id"] == bot.fake.application_id and url in header["content"]
     assert len(bot.fake.channel_messages(header["id"])) == 2
 
+    # A link copied with the end of its sentence is the same link.
+    other = bot.source.add("701", ["three", "four"])
+    sentence = await bot.fake.user_message(person, f"Read this thread: {other}.")
+    rec = await bot.fake.context_menu("Unroll thread", sentence, person)
+    await bot.settled(rec)
+    assert bot.source.fetches == 2
+    header = bot.channel_posts()[-1]
+    assert other in header["content"] and f"{other}." not in header["content"]
+
     no_link = await bot.fake.user_message(person, "nothing to see")
     rec = await bot.fake.context_menu("Unroll thread", no_link, person)
     await bot.settled(rec)

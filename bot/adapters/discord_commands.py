@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from functools import partial
@@ -27,7 +26,6 @@ from discord import app_commands
 from bot.adapters.discord_format import NO_MENTIONS, render
 from bot.commands import CommandSpec, Param
 from bot.context import Room, User
-from bot.errors import UnsupportedLink
 from bot.render.document import Message, reply
 
 if TYPE_CHECKING:
@@ -37,7 +35,7 @@ log = logging.getLogger(__name__)
 
 GUILD_ONLY = app_commands.AppCommandContext(guild=True)
 MODERATOR = discord.Permissions(manage_messages=True)
-_URL = re.compile(r"https?://[^\s<>|()\[\]]+")
+
 _TEXT_PARAMS = ("str", "url", "rest", "int", "choice")
 MAX_MODAL_FIELDS = 5
 
@@ -478,12 +476,11 @@ class CommandBinder:
             return None
         texts = [message.content] + [e.url or "" for e in message.embeds]
         for text in texts:
-            for url in _URL.findall(text or ""):
-                try:
-                    app.sources.parse(url)
-                except UnsupportedLink:
-                    continue
-                return str(url)
+            # The same link finder as everywhere else: a link copied with the sentence's
+            # closing "." or ")" still works.
+            found = app.sources.find_links(text or "")
+            if found:
+                return found[0]
         return None
 
     async def drain(self, within: float) -> None:
