@@ -338,20 +338,22 @@ def _typo(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def variants(text: str, labels: L, rng: random.Random, n: int) -> list[str]:
-    """The same post as it might appear on a few platforms."""
-    out = [text]
+def variants(text: str, labels: L, rng: random.Random, n: int) -> list[tuple[str, str]]:
+    """The same post as it might appear on a few platforms, each with its form's name
+    (the benchmark reports the generated typos apart: the typo reader undoes exactly
+    this kind of slip, so their recall says little about wording)."""
+    out = [("written", text)]
     casual = re.sub(r"[.,!?']", "", text.lower())
-    out.append(casual + rng.choice(_EMOJI))
-    out.append(_typo(text, rng))
+    out.append(("casual", casual + rng.choice(_EMOJI)))
+    out.append(("typo", _typo(text, rng)))
     tag = " ".join(_TAGS[c] for c in labels[:1]) if labels and rng.random() < 0.5 else ""
-    out.append(f"{text} {tag}".strip() if tag else f"thread 🧵 {text}")
-    out.append(text.upper() if len(text) < 60 else text + " ...")
-    out.append(f"> {text}\n\nsame tbh")
-    seen: list[str] = []
-    for v in out[: n + 1]:
-        if v not in seen:
-            seen.append(v)
+    out.append(("decorated", f"{text} {tag}".strip() if tag else f"thread 🧵 {text}"))
+    out.append(("shouted", text.upper() if len(text) < 60 else text + " ..."))
+    out.append(("quoted", f"> {text}\n\nsame tbh"))
+    seen: list[tuple[str, str]] = []
+    for form, v in out[: n + 1]:
+        if v not in {t for _, t in seen}:
+            seen.append((form, v))
     return seen[:n]
 
 
@@ -361,8 +363,8 @@ def build(written: dict[L, list[str]], split: str, seed: int) -> list[dict[str, 
     for labels, texts in written.items():
         per_post = 6 if not labels else 3
         for text in texts:
-            for v in variants(text, labels, rng, per_post):
-                rows.append({"text": v, "labels": list(labels), "split": split})
+            for form, v in variants(text, labels, rng, per_post):
+                rows.append({"text": v, "labels": list(labels), "split": split, "form": form})
     rng.shuffle(rows)
     return rows
 

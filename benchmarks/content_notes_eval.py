@@ -29,7 +29,7 @@ DATA = Path(__file__).resolve().parent / "data"
 DEFAULT_DATA = (DATA / "content_notes_dev.jsonl", DATA / "content_notes_test.jsonl")
 
 
-Row = tuple[str, set[str], str]
+Row = tuple[str, set[str], str, str]  # text, labels, split, form
 
 
 def load(*paths: Path) -> list[Row]:
@@ -52,7 +52,7 @@ def _load_one(path: Path) -> list[Row]:
         unknown = labels - set(CATEGORY_IDS)
         if unknown:
             raise SystemExit(f"{path}:{n}: unknown categories {sorted(unknown)}")
-        rows.append((item["text"], labels, item.get("split", "dev")))
+        rows.append((item["text"], labels, item.get("split", "dev"), item.get("form", "")))
     return rows
 
 
@@ -64,7 +64,8 @@ def evaluate(rows: list[Row], classifier: Classifier) -> dict[str, object]:
     errors = []
     neutral = neutral_flagged = 0
     started = time.perf_counter()
-    for text, gold, _ in rows:
+    forms: dict[str, list[int]] = {}  # form -> [labels found, labels expected]
+    for text, gold, _, form in rows:
         found = {n.category for n in text_notes(text, classifier) if n.category != "other"}
         for c in cats:
             if c in found and c in gold:
@@ -73,6 +74,10 @@ def evaluate(rows: list[Row], classifier: Classifier) -> dict[str, object]:
                 fp[c] += 1
             elif c in gold:
                 fn[c] += 1
+        if form and gold:
+            counts = forms.setdefault(form, [0, 0])
+            counts[0] += len(found & gold)
+            counts[1] += len(gold)
         if not gold:
             neutral += 1
             neutral_flagged += bool(found)
@@ -113,6 +118,7 @@ def evaluate(rows: list[Row], classifier: Classifier) -> dict[str, object]:
         "neutral_flagged_rate": ratio(neutral_flagged, neutral) if neutral else 0.0,
         "exact_match": 1 - len(errors) / len(rows) if rows else 1.0,
         "ms_per_post": 1000 * elapsed / len(rows) if rows else 0.0,
+        "recall_by_form": {f: ratio(a, b) for f, (a, b) in sorted(forms.items())},
         "errors": errors,
     }
 
@@ -125,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = load(*args.data)
     classifier = Classifier.default()
-    splits = sorted({split for _, _, split in rows})
+    splits = sorted({split for _, _, split, _ in rows})
     results = {split: evaluate([r for r in rows if r[2] == split], classifier) for split in splits}
     if args.json:
         print(json.dumps(results, indent=2))
@@ -163,6 +169,10 @@ def report(split: str, result: dict[str, object], errors: bool) -> None:
         f"({100 * _num(result['neutral_flagged_rate']):.1f}%); "
         f"exact match {result['exact_match']:.2f}; {result['ms_per_post']:.2f} ms/post"
     )
+    by_form = result["recall_by_form"]
+    assert isinstance(by_form, dict)
+    if by_form:
+        print("recall by form: " + ", ".join(f"{f} {r:.2f}" for f, r in by_form.items()))
     if errors:
         wrong = result["errors"]
         assert isinstance(wrong, list)

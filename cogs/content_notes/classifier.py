@@ -16,8 +16,16 @@ from functools import lru_cache
 
 from bot.models import ContentNote
 from cogs.content_notes.categories import ORDER
-from cogs.content_notes.lexicon import GLOBAL, Lexicon, NearRule, Term, load_lexicon
+from cogs.content_notes.lexicon import (
+    GLOBAL,
+    Lexicon,
+    NearRule,
+    Term,
+    load_lexicon,
+    shipped_lexicon,
+)
 from cogs.content_notes.normalize import Token, tokenize
+from cogs.content_notes.typos import TypoReader, lexicon_words, shipped_real_words
 
 MAX_SUFFIX = 6  # letters a prefix entry may be followed by ("suicid" + "ality")
 MAX_REASON_WORDS = 6
@@ -127,9 +135,22 @@ def _words(text: str, tokens: list[Token], first: int, last: int) -> str:
     return "".join(parts).lower()
 
 
+_TYPOS: TypoReader | None = None
+
+
+def shipped_typo_reader() -> TypoReader:
+    """Typos of the shipped lexicon's words (built once; a server's extra terms are matched
+    as written, since the list of real words to leave alone covers shipped words only)."""
+    global _TYPOS
+    if _TYPOS is None:
+        _TYPOS = TypoReader(lexicon_words(shipped_lexicon()), shipped_real_words())
+    return _TYPOS
+
+
 class Classifier:
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, typos: TypoReader | None = None) -> None:
         self.lexicon = lexicon
+        self._typos = typos if typos is not None else shipped_typo_reader()
         self._terms = _Index(lexicon.terms)
         self._ignores = _Index(lexicon.ignores)
         # Each proximity rule's halves, indexed once; the rule fires when both are found.
@@ -145,7 +166,7 @@ class Classifier:
 
     def detect(self, text: str) -> list[Detection]:
         """Every surviving match, in text order."""
-        tokens = tokenize(text)
+        tokens = self._typos.read(tokenize(text))
         if not tokens:
             return []
         hits = self._terms.find(tokens)
