@@ -186,7 +186,8 @@ def default_sources(config: Config, http: HttpClient) -> list[Source]:
 
         found.append(XSource(http, cfg.x.api_url))
     if cfg.mastodon.enabled:
+        from bot.config import mastodon_tokens
         from bot.sources.mastodon import MastodonSource
 
-        found.append(MastodonSource(http))
+        found.append(MastodonSource(http, tokens=mastodon_tokens(cfg.mastodon)))
     return found

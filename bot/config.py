@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -44,6 +45,8 @@ class BlueskyConfig:
 @dataclass(frozen=True)
 class MastodonConfig:
     enabled: bool = True
+    # Server host -> name of the environment variable holding an access token for it.
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,7 @@ def parse_config(text: str, base_dir: str = ".") -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}") from None
     cfg = _build(Config, data)
+    _check_tokens(cfg.sources.mastodon.tokens)
     s = cfg.subscriptions
     if s.min_poll_interval_s > s.max_poll_interval_s:
         raise ConfigError(
@@ -246,6 +250,34 @@ def parse_config(text: str, base_dir: str = ".") -> Config:
             f"({s.min_poll_interval_s} > {s.max_poll_interval_s})"
         )
     return _replace_base(cfg, base_dir)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOKEN_HOST = re.compile(r"[a-z0-9]([a-z0-9\-]{0,62}\.)*[a-z0-9\-]{1,63}(:\d{1,5})?")
+
+
+def _check_tokens(tokens: dict[str, str]) -> None:
+    """Keys are server hosts, values name environment variables (never the secret)."""
+    for host, env in tokens.items():
+        path = f"sources.mastodon.tokens.{json.dumps(host)}"
+        if not _TOKEN_HOST.fullmatch(host):
+            raise ConfigError(
+                f"{path}: the key must be a server's host name in lower case, such as "
+                '"gts.example.org" (no https://, no path)'
+            )
+        if not _ENV_NAME.fullmatch(env):
+            raise ConfigError(
+                f"{path}: must name the environment variable that holds the token "
+                f'(letters, digits and _, e.g. "GTS_TOKEN"), not the token itself'
+            )
+
+
+def mastodon_tokens(cfg: MastodonConfig) -> dict[str, str]:
+    """Host -> access token, read from the environment variables the config names."""
+    return {
+        host: secret(env, f"sources.mastodon.tokens.{json.dumps(host)}")
+        for host, env in cfg.tokens.items()
+    }
 
 
 def _replace_base(cfg: Config, base_dir: str) -> Config:

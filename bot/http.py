@@ -290,6 +290,11 @@ class HttpClient:
                         if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
                             current = urljoin(str(resp.url), resp.headers["Location"])
                             send_params = None
+                            if urlsplit(current).netloc != host and headers:
+                                # A server's access token never follows a redirect elsewhere.
+                                headers = {
+                                    k: v for k, v in headers.items() if k.lower() != "authorization"
+                                }
                             continue
                         raw = await self._read_capped(resp)
                         resp_headers = {k: v for k, v in resp.headers.items()}

@@ -16,6 +16,7 @@ fetch() gathers a whole self-thread (bookkeeping in mastodon_walk.py):
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from bot.errors import NotFound, UsageError, UserError
@@ -45,8 +46,15 @@ log = logging.getLogger(__name__)
 class MastodonSource:
     name = "mastodon"
 
-    def __init__(self, http: HttpClient, *, handle_scheme: str = "https") -> None:
-        self.api = MastodonApi(http)
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        handle_scheme: str = "https",
+        tokens: Mapping[str, str] | None = None,
+    ) -> None:
+        # ``tokens``: host -> access token, for servers that answer only signed-in apps.
+        self.api = MastodonApi(http, tokens)
         # Scheme for servers named only by a handle (@user@host); tests use plain http.
         self.handle_scheme = handle_scheme
         # Account uri -> (API base, account id), so polling skips the lookup.
@@ -185,6 +193,8 @@ class MastodonSource:
         for s in page.statuses:
             if s.get("visibility") not in SHOWN_VISIBILITY:
                 continue
+            if s.get("in_reply_to_account_id") not in (None, account_id):
+                continue  # a reply to someone else (servers that list every reply)
             parent = by_id.get(s.get("in_reply_to_id") or "")
             parent_uri = status_uri(parent, base) if parent else guess_parent_uri(s, base)
             post = map_status(s, base, parent_uri, None)

@@ -11,7 +11,11 @@ posts). It enforces what the real server does to anonymous callers:
   ``min_id`` paging with ``Link`` headers, ``exclude_replies`` dropping only replies to
   other accounts, ``X-RateLimit-*`` headers;
 * 404 ``Record not found`` for missing, deleted and non-public posts; 401 when the server
-  requires login.
+  requires login, unless the request carries the server's access token;
+* ``software`` "pleroma" or "gotosocial" plays those servers where they differ:
+  ``exclude_replies`` drops every reply (Pleroma) or self-replies that mention anyone
+  (GoToSocial), and GoToSocial answers 401 to every anonymous API call; NodeInfo and
+  ``/api/v1/instance`` name the software.
 
 Ids are Mastodon snowflakes (``ms << 16 | sequence``) or, with ``id_style="flake"``,
 fixed-length base62 strings that sort like Pleroma's FlakeIDs but carry no usable clock.
@@ -34,6 +38,15 @@ from tests.fakes.thread_builder import SynthPost, SynthThread
 
 NOT_FOUND = {"error": "Record not found"}
 AUTH_REQUIRED = {"error": "This API requires an authenticated user"}
+GTS_AUTH_REQUIRED = {"error": "Unauthorized: token not supplied"}
+BAD_TOKEN = {"error": "The access token is invalid"}
+# What /api/v1/instance says as its version, per software.
+INSTANCE_VERSION = {
+    "mastodon": "4.3.2",
+    "pleroma": "2.7.2 (compatible; Pleroma 2.6.3)",
+    "akkoma": "2.7.2 (compatible; Akkoma 3.13.2)",
+    "gotosocial": "0.17.3+git-7a3c4ff",
+}
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ANCESTORS_LIMIT = 40
 DESCENDANTS_LIMIT = 60
@@ -93,10 +106,14 @@ class FakeMastodon(FakeServer):
         id_style: str = "snowflake",
         start_ms: int | None = None,
         require_auth: bool = False,
+        software: str = "mastodon",
+        token: str | None = None,
     ) -> None:
         super().__init__(latency_s)
         self.id_style = id_style
-        self.require_auth = require_auth
+        self.software = software
+        self.require_auth = require_auth or software == "gotosocial"
+        self.token = token  # the access token that opens a login-only server
         # The store's clock: 60 days ago by default, so ids are plausible snowflakes.
         self.clock_ms = (
             start_ms if start_ms is not None else int(time.time() * 1000) - 60 * 86_400_000
@@ -457,6 +474,9 @@ class FakeMastodon(FakeServer):
         return [s for s in shown if self_reply(s)] + [s for s in shown if not self_reply(s)]
 
     def routes(self, app: web.Application) -> None:
+        app.router.add_get("/.well-known/nodeinfo", self._nodeinfo_index)
+        app.router.add_get("/nodeinfo/2.0", self._nodeinfo)
+        app.router.add_get("/api/v1/instance", self._instance)
         app.router.add_get("/api/v1/statuses/{id}", self._status)
         app.router.add_get("/api/v1/statuses/{id}/context", self._context)
         app.router.add_get("/api/v1/accounts/lookup", self._lookup)
@@ -469,21 +489,55 @@ class FakeMastodon(FakeServer):
             "X-RateLimit-Reset": _iso(int(time.time() * 1000) + 300_000),
         }
 
+    async def _nodeinfo_index(self, request: web.Request) -> web.Response:
+        rel = "http://nodeinfo.diaspora.software/ns/schema/2.0"
+        return json_response({"links": [{"rel": rel, "href": f"{self.base_url}/nodeinfo/2.0"}]})
+
+    async def _nodeinfo(self, request: web.Request) -> web.Response:
+        version = INSTANCE_VERSION.get(self.software, "1.0").split(" ")[0]
+        body = {
+            "version": "2.0",
+            "software": {"name": self.software, "version": version},
+            "protocols": ["activitypub"],
+            "openRegistrations": False,
+            "usage": {"users": {"total": len(self.accounts)}},
+        }
+        return json_response(body)
+
+    async def _instance(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        version = INSTANCE_VERSION.get(self.software, "1.0")
+        return json_response({"uri": self.host, "title": "Fake", "version": version})
+
+    def _denied(self, request: web.Request) -> web.Response | None:
+        """401 for a login-only server, unless the request carries its token."""
+        given = request.headers.get("Authorization", "")
+        if self.token is not None and given == f"Bearer {self.token}":
+            return None
+        if given:
+            return json_response(BAD_TOKEN, 401)
+        if not self.require_auth:
+            return None
+        return json_response(
+            GTS_AUTH_REQUIRED if self.software == "gotosocial" else AUTH_REQUIRED, 401
+        )
+
     def _visible_status(self, request: web.Request) -> FakeStatus | None:
         st = self.statuses.get(request.match_info["id"])
         return st if st is not None and st.visible else None
 
     async def _status(self, request: web.Request) -> web.Response:
-        if self.require_auth:
-            return json_response(AUTH_REQUIRED, 401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         st = self._visible_status(request)
         if st is None:
             return json_response(NOT_FOUND, 404)
         return json_response(self.status_json(st), headers=self._headers())
 
     async def _context(self, request: web.Request) -> web.Response:
-        if self.require_auth:
-            return json_response(AUTH_REQUIRED, 401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         st = self._visible_status(request)
         if st is None:
             return json_response(NOT_FOUND, 404)
@@ -494,8 +548,8 @@ class FakeMastodon(FakeServer):
         return json_response(body, headers=self._headers())
 
     async def _lookup(self, request: web.Request) -> web.Response:
-        if self.require_auth:
-            return json_response(AUTH_REQUIRED, 401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         acct = request.query.get("acct", "").removeprefix("@")
         for acc in self.accounts.values():
             name = acc.username if acc.domain is None else f"{acc.username}@{acc.domain}"
@@ -503,9 +557,17 @@ class FakeMastodon(FakeServer):
                 return json_response(self.account_json(acc), headers=self._headers())
         return json_response(NOT_FOUND, 404)
 
+    def _kept_self_reply(self, st: FakeStatus, acc: FakeAccount) -> bool:
+        """Whether ``exclude_replies`` keeps this reply: Mastodon keeps self-replies,
+        Pleroma none, GoToSocial those that mention nobody."""
+        assert st.in_reply_to is not None
+        if st.in_reply_to.account is not acc or self.software in ("pleroma", "akkoma"):
+            return False
+        return not (self.software == "gotosocial" and st.mentions)
+
     async def _account_statuses(self, request: web.Request) -> web.Response:
-        if self.require_auth:
-            return json_response(AUTH_REQUIRED, 401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         acc = self.accounts.get(request.match_info["id"])
         if acc is None:
             return json_response(NOT_FOUND, 404)
@@ -518,7 +580,7 @@ class FakeMastodon(FakeServer):
             return json_response([], headers=self._headers())
         rows = [s for s in self.statuses.values() if s.account is acc and s.visible]
         if q.get("exclude_replies") in ("true", "1"):
-            rows = [s for s in rows if s.in_reply_to is None or s.in_reply_to.account is acc]
+            rows = [s for s in rows if s.in_reply_to is None or self._kept_self_reply(s, acc)]
         if q.get("exclude_reblogs") in ("true", "1"):
             rows = [s for s in rows if s.reblog is None]
         if q.get("only_media") in ("true", "1"):
