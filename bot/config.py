@@ -176,6 +176,11 @@ def _given(value: Any) -> str:
     return type(value).__name__
 
 
+def _key(key: str) -> str:
+    """A table key as TOML writes it: quoted unless bare (a host name has dots)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_\-]+", key) else json.dumps(key)
+
+
 def _convert(value: Any, tp: Any, path: str) -> Any:
     origin = get_origin(tp)
     if is_dataclass(tp):
@@ -193,7 +198,7 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a table")
         _, val_tp = get_args(tp)
-        return {str(k): _convert(v, val_tp, f"{path}.{k}") for k, v in value.items()}
+        return {str(k): _convert(v, val_tp, f"{path}.{_key(str(k))}") for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: expected true or false, got {_given(value)}")
@@ -259,7 +264,7 @@ _TOKEN_HOST = re.compile(r"[a-z0-9]([a-z0-9\-]{0,62}\.)*[a-z0-9\-]{1,63}(:\d{1,5
 def _check_tokens(tokens: dict[str, str]) -> None:
     """Keys are server hosts, values name environment variables (never the secret)."""
     for host, env in tokens.items():
-        path = f"sources.mastodon.tokens.{json.dumps(host)}"
+        path = f"sources.mastodon.tokens.{_key(host)}"
         if not _TOKEN_HOST.fullmatch(host):
             raise ConfigError(
                 f"{path}: the key must be a server's host name in lower case, such as "
@@ -274,10 +279,17 @@ def _check_tokens(tokens: dict[str, str]) -> None:
 
 def mastodon_tokens(cfg: MastodonConfig) -> dict[str, str]:
     """Host -> access token, read from the environment variables the config names."""
-    return {
-        host: secret(env, f"sources.mastodon.tokens.{json.dumps(host)}")
-        for host, env in cfg.tokens.items()
-    }
+    found: dict[str, str] = {}
+    for host, env in cfg.tokens.items():
+        value = os.environ.get(env, "").strip()
+        if not value:
+            # The name is not repeated: if a token was pasted here, it stays out of logs.
+            raise ConfigError(
+                f"sources.mastodon.tokens.{_key(host)}: the environment variable "
+                "named there is not set (the value names a variable; the token goes in it)"
+            )
+        found[host] = value
+    return found
 
 
 def _replace_base(cfg: Config, base_dir: str) -> Config:
