@@ -22,6 +22,7 @@ from typing import Any
 from bot.errors import NotFound, UsageError, UserError
 from bot.http import HttpClient
 from bot.models import Author, FetchedPosts, Post, PostRef
+from bot.sources.fedi_objects import ObjectResolver
 from bot.sources.mastodon_api import MastodonApi
 from bot.sources.mastodon_map import (
     SHOWN_VISIBILITY,
@@ -33,8 +34,10 @@ from bot.sources.mastodon_map import (
     status_uri,
 )
 from bot.sources.mastodon_urls import (
+    ObjectLink,
     StatusLink,
     is_other_source_host,
+    parse_object_link,
     parse_profile_link,
     parse_status_link,
 )
@@ -55,6 +58,7 @@ class MastodonSource:
     ) -> None:
         # ``tokens``: host -> access token, for servers that answer only signed-in apps.
         self.api = MastodonApi(http, tokens)
+        self.objects = ObjectResolver(self.api)
         # Scheme for servers named only by a handle (@user@host); tests use plain http.
         self.handle_scheme = handle_scheme
         # Account uri -> (API base, account id), so polling skips the lookup.
@@ -67,22 +71,36 @@ class MastodonSource:
 
     def parse(self, url: str) -> PostRef | None:
         link = parse_status_link(url)
-        if link is None:
+        if link is not None:
+            return PostRef(source=self.name, url=link.canonical, key=(link.host, link.status_id))
+        obj = parse_object_link(url)
+        if obj is None:
             return None
-        return PostRef(source=self.name, url=link.canonical, key=(link.host, link.status_id))
+        # The key holds the object's path (status ids never start with "/").
+        return PostRef(source=self.name, url=obj.canonical, key=(obj.host, obj.path))
 
     @staticmethod
-    def _link(ref: PostRef) -> StatusLink:
+    def _link(ref: PostRef) -> StatusLink | ObjectLink:
         if len(ref.key) != 2:
             raise UsageError(f"Not a fediverse post reference: {ref.url}")
         scheme = "http" if ref.url.startswith("http://") else "https"
         host, status_id = ref.key
+        if status_id.startswith("/"):
+            obj = parse_object_link(f"{scheme}://{host}{status_id}")
+            if obj is None:
+                raise UsageError(f"Not a fediverse post reference: {ref.url}")
+            return obj
         return StatusLink(scheme, host, status_id, ref.url)
 
     # ---- threads ----------------------------------------------------------------------
 
     async def fetch(self, ref: PostRef, max_posts: int) -> FetchedPosts:
         link = self._link(ref)
+        if isinstance(link, ObjectLink):
+            resolved = await self.objects.resolve(link)
+            if isinstance(resolved, FetchedPosts):
+                return resolved
+            link = resolved
         crawl = ThreadCrawl(self.api, link.base, max_posts)
         await crawl.start(link.status_id)
         boosted = crawl.anchor.get("reblog")

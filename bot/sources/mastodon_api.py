@@ -168,6 +168,25 @@ class MastodonApi:
             raise UpstreamUnavailable(f"{_host(base)} returned a malformed list of posts.")
         return _page(body)
 
+    async def search_status(self, base: str, uri: str, urls: set[str]) -> dict[str, Any] | None:
+        """The server's status for an ActivityPub id (or one of its web addresses), found
+        with the search API; None when the search does not list it. Resolving posts the
+        server has not seen needs a token (Mastodon refuses it to anonymous callers)."""
+        params = {
+            "q": uri,
+            "type": "statuses",
+            "resolve": "true" if self.auth_headers(base) else "false",
+            "limit": "5",
+        }
+        body = await self._get(base, "/api/v2/search", "that post", params)
+        found = body.get("statuses") if isinstance(body, dict) else None
+        for status in found if isinstance(found, list) else ():
+            if is_status(status) and (
+                status.get("uri") == uri or status.get("url") in urls or status.get("url") == uri
+            ):
+                return dict(status)
+        return None
+
     async def lookup(self, base: str, acct: str) -> dict[str, Any]:
         body = await self._get(
             base, "/api/v1/accounts/lookup", f"the account {acct}", {"acct": acct}

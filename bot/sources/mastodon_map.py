@@ -92,22 +92,27 @@ def _mentions(status: dict[str, Any], base: str) -> dict[str, str]:
     return found
 
 
-def _file_names(m: Any) -> set[str]:
+def _file_names(urls: list[str]) -> set[str]:
     names: set[str] = set()
-    for key in ("url", "remote_url", "text_url", "preview_url"):
-        path = urlsplit(_str(m, key)).path
+    for url in urls:
+        path = urlsplit(url).path
         if path:
             names.add(unquote(path.rsplit("/", 1)[-1]))
     return names
 
 
-def alt_text(m: Any) -> str:
-    """The attachment's description, unless it is only the uploaded file's name (Pleroma
-    fills the description with it when the author wrote none)."""
-    alt = " ".join(_str(m, "description").split())
-    if alt and (alt in _file_names(m) or _FILE_NAME.fullmatch(alt)):
+def clean_alt(description: str, urls: list[str]) -> str:
+    """A media description, unless it is only the uploaded file's name (Pleroma fills
+    the description with it when the author wrote none)."""
+    alt = " ".join(description.split())
+    if alt and (alt in _file_names(urls) or _FILE_NAME.fullmatch(alt)):
         return ""
     return alt
+
+
+def alt_text(m: Any) -> str:
+    urls = [_str(m, k) for k in ("url", "remote_url", "text_url", "preview_url")]
+    return clean_alt(_str(m, "description"), urls)
 
 
 def _media(status: dict[str, Any]) -> tuple[Media, ...]:
@@ -126,6 +131,12 @@ def _media(status: dict[str, Any]) -> tuple[Media, ...]:
             )
         )
     return tuple(out)
+
+
+def sensitive_note(has_media: bool) -> ContentNote:
+    """The author's warning for a post marked sensitive without a warning text."""
+    reason = SENSITIVE_MEDIA_REASON if has_media else SENSITIVE_REASON
+    return ContentNote(category="other", origin="author", reason=reason)
 
 
 def _tag_urls(status: dict[str, Any]) -> set[str]:
@@ -211,8 +222,7 @@ def map_status(
         notes = (ContentNote(category="other", origin="author", reason=spoiler),)
     elif status.get("sensitive") is True:
         # Marked sensitive without a warning text: the author's warning all the same.
-        reason = SENSITIVE_MEDIA_REASON if media else SENSITIVE_REASON
-        notes = (ContentNote(category="other", origin="author", reason=reason),)
+        notes = (sensitive_note(bool(media)),)
     uri = status_uri(status, base)
     extra = [("status_id", status["id"]), ("api_base", base)]
     if status.get("sensitive") is True:
