@@ -15,7 +15,13 @@ posts). It enforces what the real server does to anonymous callers:
 * ``software`` "pleroma" or "gotosocial" plays those servers where they differ:
   ``exclude_replies`` drops every reply (Pleroma) or self-replies that mention anyone
   (GoToSocial), and GoToSocial answers 401 to every anonymous API call; NodeInfo and
-  ``/api/v1/instance`` name the software.
+  ``/api/v1/instance`` name the software;
+* ActivityPub: a status' ``uri`` (``/users/<u>/statuses/<id>`` on Mastodon, Pleroma's
+  ``/objects/<uuid>``, Friendica's ``/objects/<guid>`` with ``/display/<guid>`` pages)
+  answers ``Accept: application/activity+json`` with the Note (401 with
+  ``signed_fetch``, as servers in "authorized fetch" mode do), other Accepts with the web
+  page; ``/api/v2/search`` finds a status by its uri or url (anonymous Mastodon callers
+  get nothing for an address and 401 for ``resolve=true``).
 
 Ids are Mastodon snowflakes (``ms << 16 | sequence``) or, with ``id_style="flake"``,
 fixed-length base62 strings that sort like Pleroma's FlakeIDs but carry no usable clock.
@@ -26,7 +32,9 @@ from __future__ import annotations
 
 import html
 import itertools
+import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -108,12 +116,14 @@ class FakeMastodon(FakeServer):
         require_auth: bool = False,
         software: str = "mastodon",
         token: str | None = None,
+        signed_fetch: bool = False,
     ) -> None:
         super().__init__(latency_s)
         self.id_style = id_style
         self.software = software
         self.require_auth = require_auth or software == "gotosocial"
         self.token = token  # the access token that opens a login-only server
+        self.signed_fetch = signed_fetch  # ActivityPub objects only for signed requests
         # The store's clock: 60 days ago by default, so ids are plausible snowflakes.
         self.clock_ms = (
             start_ms if start_ms is not None else int(time.time() * 1000) - 60 * 86_400_000
@@ -141,11 +151,26 @@ class FakeMastodon(FakeServer):
     def host(self) -> str:
         return self.base_url.split("://", 1)[1]
 
+    @staticmethod
+    def object_id(st: FakeStatus) -> str:
+        """Pleroma's and Friendica's object id for a status: a UUID."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, st.id))
+
     def status_uri(self, st: FakeStatus) -> str:
-        return st.remote_uri or f"{self.base_url}/users/{st.account.username}/statuses/{st.id}"
+        if st.remote_uri:
+            return st.remote_uri
+        if self.software in ("pleroma", "akkoma", "friendica"):
+            return f"{self.base_url}/objects/{self.object_id(st)}"
+        return f"{self.base_url}/users/{st.account.username}/statuses/{st.id}"
 
     def status_url(self, st: FakeStatus) -> str:
-        return st.remote_url or f"{self.base_url}/@{st.account.username}/{st.id}"
+        if st.remote_url:
+            return st.remote_url
+        if self.software in ("pleroma", "akkoma"):
+            return f"{self.base_url}/notice/{st.id}"
+        if self.software == "friendica":
+            return f"{self.base_url}/display/{self.object_id(st)}"
+        return f"{self.base_url}/@{st.account.username}/{st.id}"
 
     def link(self, st: FakeStatus) -> str:
         """The link a user would paste: the status' page on this server."""
@@ -477,6 +502,11 @@ class FakeMastodon(FakeServer):
         app.router.add_get("/.well-known/nodeinfo", self._nodeinfo_index)
         app.router.add_get("/nodeinfo/2.0", self._nodeinfo)
         app.router.add_get("/api/v1/instance", self._instance)
+        app.router.add_get("/api/v2/search", self._search)
+        app.router.add_get("/objects/{oid}", self._ap_object)
+        app.router.add_get("/display/{oid}", self._ap_object)
+        app.router.add_get("/users/{name}/statuses/{id}", self._ap_object)
+        app.router.add_get("/users/{name}", self._ap_actor)
         app.router.add_get("/api/v1/statuses/{id}", self._status)
         app.router.add_get("/api/v1/statuses/{id}/context", self._context)
         app.router.add_get("/api/v1/accounts/lookup", self._lookup)
@@ -509,6 +539,97 @@ class FakeMastodon(FakeServer):
             return denied
         version = INSTANCE_VERSION.get(self.software, "1.0")
         return json_response({"uri": self.host, "title": "Fake", "version": version})
+
+    # ---- ActivityPub ------------------------------------------------------------------------
+
+    def ap_note(self, st: FakeStatus) -> dict[str, Any]:
+        public = "https://www.w3.org/ns/activitystreams#Public"
+        actor = f"{self.base_url}/users/{st.account.username}"
+        to, cc = {
+            "public": ([public], [f"{actor}/followers"]),
+            "unlisted": ([f"{actor}/followers"], [public]),
+        }.get(st.visibility, ([f"{actor}/followers"], []))
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams"],
+            "id": self.status_uri(st),
+            "type": "Note",
+            "attributedTo": actor,
+            "content": st.content,
+            "published": _iso(st.created_ms),
+            "url": self.status_url(st),
+            "to": to,
+            "cc": cc,
+            "inReplyTo": self.status_uri(st.in_reply_to) if st.in_reply_to else None,
+            "summary": st.spoiler_text or None,
+            "sensitive": st.sensitive,
+            "attachment": [],
+            "tag": [],
+        }
+
+    def _by_object_path(self, request: web.Request) -> FakeStatus | None:
+        path = f"{self.base_url}{request.path}"
+        for st in self.statuses.values():
+            if path in (self.status_uri(st), self.status_url(st)):
+                return st
+        return None
+
+    @staticmethod
+    def _wants_activity(request: web.Request) -> bool:
+        accept = request.headers.get("Accept", "")
+        return "application/activity+json" in accept or "application/ld+json" in accept
+
+    async def _ap_object(self, request: web.Request) -> web.Response:
+        st = self._by_object_path(request)
+        if st is None or not st.visible:
+            return json_response(NOT_FOUND, 404)
+        if not self._wants_activity(request):
+            return web.Response(text="<html><body>a post</body></html>", content_type="text/html")
+        if self.signed_fetch:
+            return json_response({"error": "Request not signed"}, 401)
+        return web.Response(
+            body=json.dumps(self.ap_note(st)).encode(),
+            content_type="application/activity+json",
+        )
+
+    async def _ap_actor(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        acc = next((a for a in self.accounts.values() if a.username == name), None)
+        if acc is None or acc.domain is not None:
+            return json_response(NOT_FOUND, 404)
+        if self.signed_fetch:
+            return json_response({"error": "Request not signed"}, 401)
+        return json_response(
+            {
+                "id": f"{self.base_url}/users/{acc.username}",
+                "type": "Person",
+                "preferredUsername": acc.username,
+                "name": acc.display_name,
+                "url": f"{self.base_url}/@{acc.username}",
+            }
+        )
+
+    async def _search(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        q = request.query.get("q", "")
+        signed_in = "Authorization" in request.headers
+        resolve = request.query.get("resolve") in ("true", "1")
+        if self.software == "mastodon" and not signed_in:
+            if resolve:
+                return json_response(
+                    {
+                        "error": "Search queries that resolve remote resources are not "
+                        "supported without authentication"
+                    },
+                    401,
+                )
+            return json_response({"accounts": [], "statuses": [], "hashtags": []})
+        found = [
+            self.status_json(st)
+            for st in self.statuses.values()
+            if st.visible and q in (self.status_uri(st), self.status_url(st))
+        ]
+        return json_response({"accounts": [], "statuses": found, "hashtags": []})
 
     def _denied(self, request: web.Request) -> web.Response | None:
         """401 for a login-only server, unless the request carries its token."""

@@ -1,0 +1,199 @@
+"""Links real servers hand out that name an ActivityPub object, not a status id: Pleroma /
+Akkoma ``/objects/<uuid>``, Friendica ``/display/<guid>`` (found through the object and the
+server's search, then unrolled as usual) and Misskey-family ``/notes/<id>`` (no Mastodon
+API: read from ActivityPub alone). Links that lead to nothing usable say why."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.assemble import assemble
+from bot.errors import NotFound, Refused
+from bot.http import HttpClient
+from bot.models import ContentNote, FetchedPosts
+from bot.sources import SourceRegistry
+from bot.sources.mastodon import MastodonSource
+from tests.fakes.mastodon_server import FakeMastodon
+from tests.fakes.misskey_server import FakeMisskey
+from tests.fakes.replay_server import DATA_DIR, load_recording
+
+
+async def unroll(source: MastodonSource, url: str) -> FetchedPosts:
+    ref = source.parse(url)
+    assert ref is not None, url
+    return await source.fetch(ref, 500)
+
+
+@pytest.fixture
+async def misskey() -> AsyncIterator[FakeMisskey]:
+    async with FakeMisskey() as server:
+        yield server
+
+
+# -- which links are posts ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://akkoma.example/objects/6634d32b-96a8-4852-a3db-ac8730715779",
+        "https://misskey.example/notes/9w4ab1c2d3",
+        "https://sharkey.example/notes/a1b2c3d4e5f6g7h8",
+        "https://friendica.example/display/e8bd3d0b-1764-8f4e-6f2b-3c9451f7c5e4",
+    ],
+)
+def test_object_links_are_post_links(url: str) -> None:
+    registry = SourceRegistry([MastodonSource(HttpClient())])
+    source, ref = registry.parse(url)
+    assert source.name == "mastodon" and ref.url == url
+    assert registry.find_links(f"look: {url}.") == [url]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://blog.example/notes/on-writing",  # an ordinary site's page
+        "https://blog.example/objects/lamp",
+        "https://shop.example/display/cases",
+        "https://bsky.app/notes/9w4ab1c2d3",  # another source's host
+    ],
+)
+def test_ordinary_pages_with_those_paths_are_not(url: str) -> None:
+    assert MastodonSource(HttpClient()).parse(url) is None
+
+
+@pytest.mark.skipif(not DATA_DIR.is_dir(), reason=f"recordings not found at {DATA_DIR}")
+def test_links_the_recorded_pleroma_server_hands_out_are_accepted() -> None:
+    source = MastodonSource(HttpClient())
+    urls = {s["url"] for s in load_recording("pleroma_2019")["statuses"].values()}
+    objects = sorted(u for u in urls if "/objects/" in u)
+    assert objects
+    assert all(source.parse(u) is not None for u in objects)
+
+
+# -- servers with the Mastodon API -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("software", ["pleroma", "akkoma", "friendica"])
+async def test_object_link_unrolls_the_whole_thread(http: HttpClient, software: str) -> None:
+    async with FakeMastodon(software=software, id_style="flake") as fake:
+        rin, kofi = fake.account("rin"), fake.account("kofi")
+        posts = fake.thread(rin, 8, others=kofi, others_every=3)
+        # Pleroma's /objects/<uuid> is the post's id; Friendica links its /display/ page.
+        link = fake.status_url(posts[3]) if software == "friendica" else fake.status_uri(posts[3])
+        assert "/objects/" in link or "/display/" in link
+        got = await unroll(MastodonSource(http), link)
+        assert got.anchor_id == fake.status_uri(posts[3])
+        assert set(got.posts) == {fake.status_uri(s) for s in posts}
+        assert [p.text for p in assemble(got, 500).posts] == [f"Post {i}/8" for i in range(1, 9)]
+        assert not got.notices
+        asked = [r for r in fake.requests if r.path in ("/api/v2/search",)]
+        assert asked and ("q", fake.status_uri(posts[3])) in asked[0].query
+
+
+async def test_a_server_that_wants_signed_requests_is_named(http: HttpClient) -> None:
+    async with FakeMastodon(software="pleroma", id_style="flake", signed_fetch=True) as fake:
+        st = fake.post(fake.account("rin"), "hello")
+        with pytest.raises(Refused, match="sign their requests") as err:
+            await unroll(MastodonSource(http), fake.status_uri(st))
+        assert "/@user/ID" in str(err.value)
+
+
+async def test_a_missing_object_is_not_found(http: HttpClient) -> None:
+    async with FakeMastodon(software="pleroma", id_style="flake") as fake:
+        st = fake.post(fake.account("rin"), "soon gone")
+        link = fake.status_uri(st)
+        fake.delete(st)
+        with pytest.raises(NotFound, match="not found or is not public"):
+            await unroll(MastodonSource(http), link)
+
+
+# -- Misskey-family: ActivityPub alone ---------------------------------------------------------
+
+
+async def test_misskey_note_and_the_posts_above_it(http: HttpClient, misskey: FakeMisskey) -> None:
+    rin, kofi = misskey.user("rin", "Rin"), misskey.user("kofi")
+    question = misskey.note(kofi, "how do the counters work?")
+    first = misskey.note(rin, "They count bikes.", reply_to=question)
+    second = misskey.note(
+        rin,
+        "Photo of one:",
+        reply_to=first,
+        files=[{"type": "image/png", "url": f"{misskey.base_url}/files/a.png", "name": "a.png"}],
+    )
+    third = misskey.note(
+        rin,
+        "thanks for asking",
+        reply_to=second,
+        cw="numbers",
+        mentions=[(f"{misskey.base_url}/@kofi", f"@kofi@{misskey.host_name}")],
+    )
+    got = await unroll(MastodonSource(http), misskey.note_url(third))
+    assert got.anchor_id == misskey.note_url(third)
+    assert set(got.posts) == {misskey.note_url(n) for n in (question, first, second, third)}
+    thread = assemble(got, 500)
+    assert [p.text for p in thread.posts][-3:] == [
+        "They count bikes.",
+        "Photo of one:",
+        f"@kofi@{misskey.host_name} thanks for asking",
+    ]
+    last = thread.posts[-1]
+    assert last.author.handle == f"rin@{misskey.host_name}" and last.author.name == "Rin"
+    assert last.content_notes == (ContentNote("other", "author", "numbers"),)
+    assert last.links == ()  # the mention is not a link
+    photo = thread.posts[-2]
+    assert photo.media[0].url.endswith("/files/a.png") and photo.media[0].alt == ""
+    (notice,) = got.notices
+    assert "Misskey" in notice and "cannot list" in notice
+
+
+async def test_misskey_sensitive_files_carry_the_authors_note(
+    http: HttpClient, misskey: FakeMisskey
+) -> None:
+    rin = misskey.user("rin")
+    note = misskey.note(
+        rin,
+        "after the crash",
+        files=[
+            {
+                "type": "image/jpeg",
+                "url": f"{misskey.base_url}/files/b.jpg",
+                "name": "the bent front wheel",
+                "sensitive": True,
+            }
+        ],
+    )
+    got = await unroll(MastodonSource(http), misskey.note_url(note))
+    (post,) = got.posts.values()
+    assert post.media[0].alt == "the bent front wheel"
+    assert post.content_notes == (
+        ContentNote("other", "author", "media marked sensitive by the author"),
+    )
+
+
+async def test_misskey_notes_that_are_not_public_or_deleted(
+    http: HttpClient, misskey: FakeMisskey
+) -> None:
+    rin = misskey.user("rin")
+    hidden = misskey.note(rin, "followers only", visibility="followers")
+    with pytest.raises(NotFound):
+        await unroll(MastodonSource(http), misskey.note_url(hidden))
+    gone = misskey.note(rin, "oops")
+    gone.deleted = True
+    misskey.tombstones = True
+    with pytest.raises(NotFound, match="was deleted"):
+        await unroll(MastodonSource(http), misskey.note_url(gone))
+
+
+async def test_a_note_addressed_to_followers_is_refused_even_if_served(
+    http: HttpClient, misskey: FakeMisskey
+) -> None:
+    rin = misskey.user("rin")
+    note = misskey.note(rin, "for my followers")
+    served = misskey.note_json(note)
+    served["to"], served["cc"] = [f"{misskey.user_url(rin)}/followers"], []
+    misskey.note_json = lambda n: served  # type: ignore[method-assign]
+    with pytest.raises(Refused, match="not public"):
+        await unroll(MastodonSource(http), misskey.note_url(note))
