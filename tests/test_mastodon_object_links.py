@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.assemble import assemble
-from bot.errors import NotFound, Refused
+from bot.errors import NotFound, Refused, UpstreamUnavailable, UserError
 from bot.http import HttpClient
 from bot.models import ContentNote, FetchedPosts
 from bot.sources import SourceRegistry
@@ -197,3 +197,30 @@ async def test_a_note_addressed_to_followers_is_refused_even_if_served(
     misskey.note_json = lambda n: served  # type: ignore[method-assign]
     with pytest.raises(Refused, match="not public"):
         await unroll(MastodonSource(http), misskey.note_url(note))
+
+
+@pytest.mark.parametrize(
+    ("served", "message"),
+    [
+        ({"type": "Person", "id": "x", "preferredUsername": "rin"}, "profile, not a post"),
+        ({"type": "OrderedCollection", "id": "x"}, "names a OrderedCollection object"),
+        ([1, 2, 3], "not a post"),
+    ],
+)
+async def test_objects_that_are_not_posts_say_so(
+    http: HttpClient, misskey: FakeMisskey, served: object, message: str
+) -> None:
+    note = misskey.note(misskey.user("rin"), "hello")
+    misskey.note_json = lambda n: served  # type: ignore[assignment,method-assign,return-value]
+    with pytest.raises(UserError, match=message):
+        await unroll(MastodonSource(http), misskey.note_url(note))
+
+
+async def test_a_server_that_answers_a_web_page_says_so(
+    http: HttpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with FakeMastodon(software="pleroma", id_style="flake") as fake:
+        st = fake.post(fake.account("rin"), "hello")
+        monkeypatch.setattr(fake, "_wants_activity", lambda request: False)
+        with pytest.raises(UpstreamUnavailable, match="did not answer with an ActivityPub"):
+            await unroll(MastodonSource(http), fake.status_uri(st))

@@ -17,6 +17,7 @@ from bot.http import HttpClient
 from bot.models import FetchedPosts
 from bot.sources.fedi_software import SoftwareDirectory
 from bot.sources.mastodon import MastodonSource
+from tests.fakes.base import Fault
 from tests.fakes.mastodon_server import FakeMastodon, FakeStatus
 from tests.fakes.replay_server import DATA_DIR, ReplaySet
 
@@ -173,3 +174,20 @@ async def test_recorded_gotosocial_reads_with_a_token(http: HttpClient) -> None:
         source = MastodonSource(http, tokens={rs.main.base_url.split("://", 1)[1]: TOKEN})
         thread = assemble(await unroll(source, link), 500)
         assert thread.posts[0].id == rs.local(status["uri"])
+
+
+async def test_the_token_does_not_follow_a_redirect_to_another_host(http: HttpClient) -> None:
+    async with (
+        FakeMastodon(software="gotosocial", id_style="flake", token=TOKEN) as home,
+        FakeMastodon() as elsewhere,
+    ):
+        st = elsewhere.post(elsewhere.account("rin"), "moved here")
+        path = f"/api/v1/statuses/{st.id}"
+        home.inject(path, Fault(status=301, headers={"Location": elsewhere.base_url + path}))
+        source = MastodonSource(http, tokens={home.host: TOKEN})
+        got = await source.api.status(home.base_url, st.id)
+        assert got["id"] == st.id
+        assert [r.headers.get("Authorization") for r in home.requests] == [f"Bearer {TOKEN}"]
+        assert elsewhere.requests and all(
+            "Authorization" not in r.headers for r in elsewhere.requests
+        )
