@@ -12,6 +12,7 @@ snowflake ids already prove Mastodon (mastodon_api.py), so nothing is asked ther
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections import OrderedDict
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.http import BlockedAddress, HttpClient, HttpError, TransportError
+
+log = logging.getLogger(__name__)
 
 # NodeInfo software names (lower-case) of servers whose statuses list under
 # exclude_replies keeps every self-reply (Mastodon and its forks).
@@ -143,7 +146,13 @@ class SoftwareDirectory:
             return
         task = asyncio.ensure_future(self.get(base))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Future[ServerSoftware]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # E.g. the client closed while the bot shut down: the next get() asks again.
+            log.debug("reading the server software failed: %r", task.exception())
 
     def cached(self, base: str) -> ServerSoftware | None:
         entry = self._known.get(base)
