@@ -110,67 +110,74 @@ async def test_a_missing_object_is_not_found(http: HttpClient) -> None:
             await unroll(MastodonSource(http), link)
 
 
-# -- Misskey-family: ActivityPub alone ---------------------------------------------------------
+# -- Misskey-family: Misskey's own API ---------------------------------------------------------
 
 
-async def test_misskey_note_and_the_posts_above_it(http: HttpClient, misskey: FakeMisskey) -> None:
+async def test_misskey_thread_through_its_api(http: HttpClient, misskey: FakeMisskey) -> None:
     rin, kofi = misskey.user("rin", "Rin"), misskey.user("kofi")
     question = misskey.note(kofi, "how do the counters work?")
-    first = misskey.note(rin, "They count bikes.", reply_to=question)
+    first = misskey.note(rin, "They count bikes. https://counts.example/bikes", reply_to=question)
     second = misskey.note(
         rin,
         "Photo of one:",
         reply_to=first,
-        files=[{"type": "image/png", "url": f"{misskey.base_url}/files/a.png", "name": "a.png"}],
-    )
-    third = misskey.note(
-        rin,
-        "thanks for asking",
-        reply_to=second,
-        cw="numbers",
-        mentions=[(f"{misskey.base_url}/@kofi", f"@kofi@{misskey.host_name}")],
-    )
-    got = await unroll(MastodonSource(http), misskey.note_url(third))
-    assert got.anchor_id == misskey.note_url(third)
-    assert set(got.posts) == {misskey.note_url(n) for n in (question, first, second, third)}
-    thread = assemble(got, 500)
-    assert [p.text for p in thread.posts][-3:] == [
-        "They count bikes.",
-        "Photo of one:",
-        f"@kofi@{misskey.host_name} thanks for asking",
-    ]
-    last = thread.posts[-1]
-    assert last.author.handle == f"rin@{misskey.host_name}" and last.author.name == "Rin"
-    assert last.content_notes == (ContentNote("other", "author", "numbers"),)
-    assert last.links == ()  # the mention is not a link
-    photo = thread.posts[-2]
-    assert photo.media[0].url.endswith("/files/a.png") and photo.media[0].alt == ""
-    (notice,) = got.notices
-    assert "Misskey" in notice and "cannot list" in notice
-
-
-async def test_misskey_sensitive_files_carry_the_authors_note(
-    http: HttpClient, misskey: FakeMisskey
-) -> None:
-    rin = misskey.user("rin")
-    note = misskey.note(
-        rin,
-        "after the crash",
         files=[
+            {"type": "image/png", "url": f"{misskey.base_url}/files/a.png", "comment": "a.png"},
             {
                 "type": "image/jpeg",
                 "url": f"{misskey.base_url}/files/b.jpg",
-                "name": "the bent front wheel",
+                "comment": "A counter at a junction",
                 "sensitive": True,
-            }
+            },
         ],
     )
-    got = await unroll(MastodonSource(http), misskey.note_url(note))
-    (post,) = got.posts.values()
-    assert post.media[0].alt == "the bent front wheel"
-    assert post.content_notes == (
+    misskey.note(kofi, "nice", reply_to=second)
+    third = misskey.note(rin, "@kofi thanks for asking", reply_to=second, cw="numbers")
+    misskey.note(rin, "unrelated later note")
+    got = await unroll(MastodonSource(http), misskey.note_url(second))  # a link mid-thread
+    assert got.anchor_id == misskey.note_url(second)
+    thread = assemble(got, 500)
+    assert [p.text for p in thread.posts][-3:] == [
+        "They count bikes. https://counts.example/bikes",
+        "Photo of one:",
+        "@kofi thanks for asking",
+    ]
+    assert thread.posts[-3].links == ("https://counts.example/bikes",)
+    assert misskey.note_url(question) in got.posts  # the post it answers stays as context
+    photo = got.posts[misskey.note_url(second)]
+    assert [m.alt for m in photo.media] == ["", "A counter at a junction"]
+    assert photo.content_notes == (
         ContentNote("other", "author", "media marked sensitive by the author"),
     )
+    last = got.posts[misskey.note_url(third)]
+    assert last.author.handle == f"rin@{misskey.host_name}" and last.author.name == "Rin"
+    assert last.content_notes == (ContentNote("other", "author", "numbers"),)
+    assert not got.notices
+    # The note and the posts above it, then one page of the author's later notes.
+    asked = [r.path for r in misskey.requests if r.method == "POST"]
+    assert sorted(asked[:2]) == ["/api/notes/conversation", "/api/notes/show"]
+    assert asked[2:] == ["/api/users/notes"]
+
+
+async def test_long_misskey_thread_is_paged(http: HttpClient, misskey: FakeMisskey) -> None:
+    rin, kofi = misskey.user("rin"), misskey.user("kofi")
+    notes = [misskey.note(rin, "1/150")]
+    for i in range(2, 151):
+        misskey.note(rin, f"aside {i}")  # other posts of the author in between
+        notes.append(misskey.note(rin, f"{i}/150", reply_to=notes[-1]))
+        if i % 10 == 0:
+            misskey.note(kofi, "go on", reply_to=notes[-1])
+    got = await unroll(MastodonSource(http), misskey.note_url(notes[0]))
+    thread = assemble(got, 500)
+    assert [p.text for p in thread.posts] == [f"{i}/150" for i in range(1, 151)]
+    assert not got.capped and not got.notices
+    # The author's 299 later notes: three pages of at most 100.
+    assert len([r for r in misskey.requests if r.path == "/api/users/notes"]) == 3
+    source = MastodonSource(http)
+    ref = source.parse(misskey.note_url(notes[0]))
+    assert ref is not None
+    short = await source.fetch(ref, 40)
+    assert short.capped and len(short.posts) == 40
 
 
 async def test_misskey_notes_that_are_not_public_or_deleted(
@@ -178,25 +185,107 @@ async def test_misskey_notes_that_are_not_public_or_deleted(
 ) -> None:
     rin = misskey.user("rin")
     hidden = misskey.note(rin, "followers only", visibility="followers")
-    with pytest.raises(NotFound):
+    with pytest.raises(Refused, match="not public"):
         await unroll(MastodonSource(http), misskey.note_url(hidden))
     gone = misskey.note(rin, "oops")
     gone.deleted = True
-    misskey.tombstones = True
-    with pytest.raises(NotFound, match="was deleted"):
+    with pytest.raises(NotFound, match="does not exist or is not public"):
         await unroll(MastodonSource(http), misskey.note_url(gone))
 
 
-async def test_a_note_addressed_to_followers_is_refused_even_if_served(
-    http: HttpClient, misskey: FakeMisskey
+# -- servers without an API the bot reads: ActivityPub alone -----------------------------------
+
+
+@pytest.fixture
+async def ap_only() -> AsyncIterator[FakeMisskey]:
+    async with FakeMisskey(software="postmarks") as server:
+        yield server
+
+
+async def test_note_and_the_posts_above_it_from_activitypub(
+    http: HttpClient, ap_only: FakeMisskey
 ) -> None:
-    rin = misskey.user("rin")
-    note = misskey.note(rin, "for my followers")
-    served = misskey.note_json(note)
-    served["to"], served["cc"] = [f"{misskey.user_url(rin)}/followers"], []
-    misskey.note_json = lambda n: served  # type: ignore[method-assign]
+    rin, kofi = ap_only.user("rin", "Rin"), ap_only.user("kofi")
+    question = ap_only.note(kofi, "how do the counters work?")
+    first = ap_only.note(rin, "They count bikes.", reply_to=question)
+    second = ap_only.note(
+        rin,
+        "Photo of one:",
+        reply_to=first,
+        files=[{"type": "image/png", "url": f"{ap_only.base_url}/files/a.png", "name": "a.png"}],
+    )
+    third = ap_only.note(
+        rin,
+        "thanks for asking",
+        reply_to=second,
+        cw="numbers",
+        mentions=[(f"{ap_only.base_url}/@kofi", f"@kofi@{ap_only.host_name}")],
+    )
+    got = await unroll(MastodonSource(http), ap_only.note_url(third))
+    assert got.anchor_id == ap_only.note_url(third)
+    assert set(got.posts) == {ap_only.note_url(n) for n in (question, first, second, third)}
+    thread = assemble(got, 500)
+    assert [p.text for p in thread.posts][-3:] == [
+        "They count bikes.",
+        "Photo of one:",
+        f"@kofi@{ap_only.host_name} thanks for asking",
+    ]
+    last = thread.posts[-1]
+    assert last.author.handle == f"rin@{ap_only.host_name}" and last.author.name == "Rin"
+    assert last.content_notes == (ContentNote("other", "author", "numbers"),)
+    assert last.links == ()  # the mention is not a link
+    photo = thread.posts[-2]
+    assert photo.media[0].url.endswith("/files/a.png") and photo.media[0].alt == ""
+    (notice,) = got.notices
+    assert "postmarks" in notice and "cannot list" in notice
+
+
+async def test_sensitive_files_carry_the_authors_note(
+    http: HttpClient, ap_only: FakeMisskey
+) -> None:
+    rin = ap_only.user("rin")
+    note = ap_only.note(
+        rin,
+        "after the crash",
+        files=[
+            {
+                "type": "image/jpeg",
+                "url": f"{ap_only.base_url}/files/b.jpg",
+                "name": "the bent front wheel",
+                "sensitive": True,
+            }
+        ],
+    )
+    got = await unroll(MastodonSource(http), ap_only.note_url(note))
+    (post,) = got.posts.values()
+    assert post.media[0].alt == "the bent front wheel"
+    assert post.content_notes == (
+        ContentNote("other", "author", "media marked sensitive by the author"),
+    )
+
+
+async def test_objects_not_public_or_deleted(http: HttpClient, ap_only: FakeMisskey) -> None:
+    rin = ap_only.user("rin")
+    hidden = ap_only.note(rin, "followers only", visibility="followers")
+    with pytest.raises(NotFound):
+        await unroll(MastodonSource(http), ap_only.note_url(hidden))
+    gone = ap_only.note(rin, "oops")
+    gone.deleted = True
+    ap_only.tombstones = True
+    with pytest.raises(NotFound, match="was deleted"):
+        await unroll(MastodonSource(http), ap_only.note_url(gone))
+
+
+async def test_a_note_addressed_to_followers_is_refused_even_if_served(
+    http: HttpClient, ap_only: FakeMisskey
+) -> None:
+    rin = ap_only.user("rin")
+    note = ap_only.note(rin, "for my followers")
+    served = ap_only.note_json(note)
+    served["to"], served["cc"] = [f"{ap_only.user_url(rin)}/followers"], []
+    ap_only.note_json = lambda n: served  # type: ignore[method-assign]
     with pytest.raises(Refused, match="not public"):
-        await unroll(MastodonSource(http), misskey.note_url(note))
+        await unroll(MastodonSource(http), ap_only.note_url(note))
 
 
 @pytest.mark.parametrize(
@@ -208,12 +297,12 @@ async def test_a_note_addressed_to_followers_is_refused_even_if_served(
     ],
 )
 async def test_objects_that_are_not_posts_say_so(
-    http: HttpClient, misskey: FakeMisskey, served: object, message: str
+    http: HttpClient, ap_only: FakeMisskey, served: object, message: str
 ) -> None:
-    note = misskey.note(misskey.user("rin"), "hello")
-    misskey.note_json = lambda n: served  # type: ignore[assignment,method-assign,return-value]
+    note = ap_only.note(ap_only.user("rin"), "hello")
+    ap_only.note_json = lambda n: served  # type: ignore[assignment,method-assign,return-value]
     with pytest.raises(UserError, match=message):
-        await unroll(MastodonSource(http), misskey.note_url(note))
+        await unroll(MastodonSource(http), ap_only.note_url(note))
 
 
 async def test_a_server_that_answers_a_web_page_says_so(

@@ -1,11 +1,13 @@
 """Links that name an ActivityPub object instead of a status id (Pleroma/Akkoma
 ``/objects/<uuid>``, Misskey-family ``/notes/<id>``, Friendica ``/display/<guid>``).
 
-The object is fetched as ActivityPub JSON (through the shared HTTP client and its address
-guard), which gives its id and its home server. Where that server has the Mastodon API,
-its search finds the status and the thread is walked as usual. Otherwise (Misskey, or a
-server whose search does not list the post) the post is read from ActivityPub alone: the
-linked post and the posts above it, with a notice that replies below it cannot be listed.
+A ``/notes/`` link on a Misskey-family server is read through Misskey's own API
+(misskey.py). Otherwise the object is fetched as ActivityPub JSON (through the shared HTTP
+client and its address guard), which gives its id and its home server. Where that server
+has the Mastodon API, its search finds the status and the thread is walked as usual.
+Otherwise (or when the search does not list the post) the post is read from ActivityPub
+alone: the linked post and the posts above it, with a notice that replies below it cannot
+be listed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.sources.html_text import html_to_text
 from bot.sources.mastodon_api import MastodonApi, translate
 from bot.sources.mastodon_map import clean_alt, host_of, sensitive_note
 from bot.sources.mastodon_urls import ObjectLink, StatusLink
+from bot.sources.misskey import MisskeyApi, fetch_thread
 
 AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 _PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
@@ -79,6 +82,7 @@ def _base_of(url: str) -> str:
 class ObjectResolver:
     def __init__(self, api: MastodonApi) -> None:
         self.api = api
+        self.misskey = MisskeyApi(api.http)
 
     async def _get(self, url: str) -> dict[str, Any]:
         host = host_of(url)
@@ -126,9 +130,14 @@ class ObjectResolver:
             raise Refused("That post is not public, so it is not unrolled.")
         return obj
 
-    async def resolve(self, link: ObjectLink) -> StatusLink | FetchedPosts:
+    async def resolve(self, link: ObjectLink, max_posts: int) -> StatusLink | FetchedPosts:
         """The status the link names on a server with the Mastodon API, or the posts
-        read from ActivityPub alone."""
+        read through Misskey's API or from ActivityPub alone."""
+        if link.path.startswith("/notes/"):
+            software = await self.api.software.get(link.base)
+            if software.misskey_api:
+                note_id = link.path.rsplit("/", 1)[-1]
+                return await fetch_thread(self.misskey, link.base, note_id, max_posts)
         obj = await self.post_object(link.canonical)
         ap_id = _str(obj, "id")
         origin = _base_of(ap_id)

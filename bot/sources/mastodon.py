@@ -97,7 +97,7 @@ class MastodonSource:
     async def fetch(self, ref: PostRef, max_posts: int) -> FetchedPosts:
         link = self._link(ref)
         if isinstance(link, ObjectLink):
-            resolved = await self.objects.resolve(link)
+            resolved = await self.objects.resolve(link, max_posts)
             if isinstance(resolved, FetchedPosts):
                 return resolved
             link = resolved

@@ -1,10 +1,14 @@
 """A local server that answers like a Misskey-family server to anonymous readers.
 
-Misskey has no Mastodon API (``/api/v1/...`` is 404): a note is read as ActivityPub JSON
-from ``/notes/<id>`` (``Accept: application/activity+json``; other Accepts get the web
-page), its author from ``/users/<id>``. NodeInfo names the software. Notes that are not
-public are not served (404), deleted ones neither; ``tombstones`` answer with a Tombstone
-object instead, as a server that keeps one does.
+Misskey has no Mastodon API (``/api/v1/...`` is 404). Its own API reads by POST with a
+JSON body: ``notes/show``, ``notes/conversation`` (the posts above a note, nearest first)
+and ``users/notes`` (``sinceId`` pages oldest first, 100 at most); a note that is not
+public comes back with ``isHidden`` and no text, a missing one as 400 ``NO_SUCH_NOTE``.
+A note is also read as ActivityPub JSON from ``/notes/<id>`` (``Accept:
+application/activity+json``; other Accepts get the web page), its author from
+``/users/<id>``; those that are not public are not served (404), deleted ones neither;
+``tombstones`` answer with a Tombstone object instead. NodeInfo names the software; with
+another ``software`` name the server stands for one whose API the bot does not know.
 """
 
 from __future__ import annotations
@@ -135,7 +139,103 @@ class FakeMisskey(FakeServer):
             "tag": [{"type": "Mention", "href": href, "name": name} for href, name in n.mentions],
         }
 
+    def api_json(self, n: FakeNote) -> dict[str, Any]:
+        hidden = n.visibility not in ("public", "home")
+        return {
+            "id": n.id,
+            "createdAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(n.created_ms / 1000)),
+            "userId": n.user.id,
+            "user": {
+                "id": n.user.id,
+                "name": n.user.name,
+                "username": n.user.username,
+                "host": None,
+            },
+            "text": None if hidden else n.text,
+            "cw": n.cw,
+            "visibility": n.visibility,
+            "replyId": n.reply_to.id if n.reply_to else None,
+            "renoteId": None,
+            "files": []
+            if hidden
+            else [
+                {
+                    "type": f["type"],
+                    "url": f["url"],
+                    "comment": f.get("comment"),
+                    "name": f["url"].rsplit("/", 1)[-1],
+                    "isSensitive": bool(f.get("sensitive")),
+                    "thumbnailUrl": None,
+                }
+                for f in n.files
+            ],
+            "repliesCount": sum(1 for m in self.notes.values() if m.reply_to is n),
+            **({"isHidden": True} if hidden else {}),
+        }
+
+    @property
+    def _has_api(self) -> bool:
+        return self.software in ("misskey", "sharkey", "firefish", "foundkey", "cherrypick")
+
+    @staticmethod
+    def _no_such_note() -> web.Response:
+        body = {"error": {"message": "No such note.", "code": "NO_SUCH_NOTE", "id": "24fcbfc6"}}
+        return json_response(body, 400)
+
+    async def _payload(self, request: web.Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        return body if isinstance(body, dict) else {}
+
+    async def _api_show(self, request: web.Request) -> web.Response:
+        if not self._has_api:
+            return await self._missing(request)
+        n = self.notes.get(str((await self._payload(request)).get("noteId")))
+        if n is None or n.deleted:
+            return self._no_such_note()
+        return json_response(self.api_json(n))
+
+    async def _api_conversation(self, request: web.Request) -> web.Response:
+        if not self._has_api:
+            return await self._missing(request)
+        q = await self._payload(request)
+        n = self.notes.get(str(q.get("noteId")))
+        if n is None or n.deleted:
+            return self._no_such_note()
+        above: list[dict[str, Any]] = []
+        cur = n.reply_to
+        while cur is not None and len(above) < int(q.get("limit", 10)):
+            if not cur.deleted:
+                above.append(self.api_json(cur))
+            cur = cur.reply_to
+        return json_response(above)
+
+    async def _api_user_notes(self, request: web.Request) -> web.Response:
+        if not self._has_api:
+            return await self._missing(request)
+        q = await self._payload(request)
+        limit = min(100, int(q.get("limit", 10)))
+        rows = [
+            n
+            for n in self.notes.values()
+            if n.user.id == q.get("userId")
+            and not n.deleted
+            and n.visibility in ("public", "home")
+            and (q.get("withReplies") or n.reply_to is None)
+        ]
+        rows.sort(key=lambda n: n.id)
+        since = q.get("sinceId")
+        # With sinceId: the oldest after it first; without: the newest first.
+        rows = [n for n in rows if n.id > since] if since else list(reversed(rows))
+        rows = rows[:limit]
+        return json_response([self.api_json(n) for n in rows])
+
     def routes(self, app: web.Application) -> None:
+        app.router.add_post("/api/notes/show", self._api_show)
+        app.router.add_post("/api/notes/conversation", self._api_conversation)
+        app.router.add_post("/api/users/notes", self._api_user_notes)
         app.router.add_get("/.well-known/nodeinfo", self._nodeinfo_index)
         app.router.add_get("/nodeinfo/2.1", self._nodeinfo)
         app.router.add_get("/notes/{id}", self._note)
