@@ -180,6 +180,19 @@ async def test_long_misskey_thread_is_paged(http: HttpClient, misskey: FakeMissk
     assert short.capped and len(short.posts) == 40
 
 
+async def test_misskey_thread_below_a_followers_only_note(
+    http: HttpClient, misskey: FakeMisskey
+) -> None:
+    rin = misskey.user("rin")
+    private = misskey.note(rin, "for followers", visibility="followers")
+    first = misskey.note(rin, "public part 1", reply_to=private)
+    second = misskey.note(rin, "public part 2", reply_to=first)
+    got = await unroll(MastodonSource(http), misskey.note_url(second))
+    assert misskey.note_url(private) not in got.posts
+    assert "for followers" not in " ".join(p.text for p in got.posts.values())
+    assert {misskey.note_url(first), misskey.note_url(second)} <= set(got.posts)
+
+
 async def test_misskey_notes_that_are_not_public_or_deleted(
     http: HttpClient, misskey: FakeMisskey
 ) -> None:

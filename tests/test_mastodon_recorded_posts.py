@@ -159,3 +159,19 @@ async def test_recorded_sensitive_post_is_shown_with_the_note(http: HttpClient) 
         messages = thread_messages(thread, lambda notes: decide(strict, notes))
         (hidden,) = [m for m in messages if m.post_id and m.post_id.endswith(status["id"])]
         assert hidden.spoiler and "marked sensitive by the author" in hidden.spoiler
+
+
+def test_sensitive_marks_stay_the_authors_words(clf: Classifier) -> None:
+    # However the lexicon grows, the marking names no topic: it stays "other", verbatim.
+    for post in (
+        mapped("mastodonpy_2026", "117020583142008690"),
+        mapped("mastodonpy_2026", "117020576664345360"),
+    ):
+        notes = annotate(_thread_of(post), clf).content_notes
+        assert [(n.category, n.origin) for n in notes] == [("other", "author")]
+        assert notes[0].reason == post.content_notes[0].reason
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.default()

@@ -138,6 +138,8 @@ class ObjectResolver:
             if software.misskey_api:
                 note_id = link.path.rsplit("/", 1)[-1]
                 return await fetch_thread(self.misskey, link.base, note_id, max_posts)
+        else:
+            self.api.software.prefetch(link.base)  # the object's server, most often
         obj = await self.post_object(link.canonical)
         ap_id = _str(obj, "id")
         origin = _base_of(ap_id)

@@ -150,7 +150,11 @@ async def fetch_thread(api: MisskeyApi, base: str, note_id: str, max_posts: int)
     # The thread's first post: up the chain while the author replies to themselves.
     top = anchor
     for parent in ancestors:
-        if parent["user"]["id"] != author or parent["id"] != top.get("replyId"):
+        if (
+            parent["user"]["id"] != author
+            or parent["id"] != top.get("replyId")
+            or parent["id"] not in by_id  # not public: the thread starts below it
+        ):
             break
         top = parent
     notices: list[str] = []
@@ -180,6 +184,8 @@ async def fetch_thread(api: MisskeyApi, base: str, note_id: str, max_posts: int)
     stack = [top["id"]]
     while stack and len(tree) < max_posts:
         nid = stack.pop()
+        if nid not in by_id:
+            continue
         tree.append(nid)
         stack.extend(sorted(children.get(nid, []), reverse=True))
     chosen = [*(a["id"] for a in ancestors if a["id"] in by_id), *tree, anchor["id"]]
