@@ -65,6 +65,7 @@ async def test_gotosocial_without_a_token_says_how_to_add_one(http: HttpClient) 
         with pytest.raises(Refused) as err:
             await unroll(MastodonSource(http), fake.link(st))
         message = str(err.value)
+        assert "runs GoToSocial, which answers only signed-in apps" in message
         assert "Unauthorized: token not supplied" in message
         assert f'tokens = {{ "{fake.host}" = "NAME_OF_ENV_VARIABLE" }}' in message
 

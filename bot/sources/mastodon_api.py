@@ -48,6 +48,8 @@ def _unauthorised(
             f"{host} refused the bot's access token{said}; check the token configured "
             f"for {host} under [sources.mastodon] tokens."
         )
+    if software is None and "token not supplied" in message.lower():
+        software = ServerSoftware("gotosocial")  # GoToSocial's own words for it
     if software is not None and software.needs_token:
         return Refused(
             f"{host} runs {software.display}, which answers only signed-in apps{said}, "
