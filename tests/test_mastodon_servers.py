@@ -192,3 +192,16 @@ async def test_the_token_does_not_follow_a_redirect_to_another_host(http: HttpCl
         assert elsewhere.requests and all(
             "Authorization" not in r.headers for r in elsewhere.requests
         )
+
+
+@pytest.mark.skipif(not DATA_DIR.is_dir(), reason=f"recordings not found at {DATA_DIR}")
+async def test_recorded_pleroma_list_is_read_with_its_replies(http: HttpClient) -> None:
+    async with ReplaySet("pleroma_2019") as rs:
+        source = MastodonSource(http)
+        base = rs.main.base_url
+        assert (await source.api.software.get(base)).name == "pleroma"
+        page = await source.api.account_statuses(base, "1")
+        # Pleroma drops every reply under exclude_replies; the bot asks without it.
+        asked = [r for r in rs.main.requests if r.path == "/api/v1/accounts/1/statuses"]
+        assert asked and ("exclude_replies", "false") in asked[0].query
+        assert any(s["in_reply_to_id"] for s in page.statuses)
