@@ -1,4 +1,7 @@
-"""Mastodon and every server with its REST API (Pleroma, Akkoma, ...), without login.
+"""Mastodon and every server with its REST API (Pleroma, Akkoma, GoToSocial...), without
+login, or with the access token configured for a server that answers only signed-in apps.
+Links that name an ActivityPub object (Pleroma ``/objects/``, Misskey ``/notes/``,
+Friendica ``/display/``) are resolved first (fedi_objects.py).
 
 fetch() gathers a whole self-thread (bookkeeping in mastodon_walk.py):
 
