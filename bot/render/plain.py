@@ -22,7 +22,9 @@ def message_text(message: Message, *, reveal: bool = True, hidden_hint: str = ""
     reason and ``hidden_hint`` (e.g. how to reveal it)."""
     parts = [block_text(b) for b in message.preface]
     if message.spoiler and not reveal:
-        parts.append(f"[hidden: {message.spoiler}]{(' ' + hidden_hint) if hidden_hint else ''}")
+        # The thread's own note is in the header: do not repeat it on every post.
+        what = "[hidden]" if message.reason_in_header else f"[hidden: {message.spoiler}]"
+        parts.append(f"{what} {hidden_hint}".strip())
     else:
         parts.append(join_blocks(message.blocks, [block_text(b) for b in message.blocks]))
     return "\n\n".join(p for p in parts if p)
