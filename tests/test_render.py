@@ -80,7 +80,8 @@ def test_warn_puts_content_behind_a_spoiler_with_the_reason_visible() -> None:
     hidden = plain.message_text(messages[2], reveal=False, hidden_hint="(type /reveal 1)")
     assert "the hard words" not in hidden and "Content warning: suicide" in hidden
     chunks = markdown.chunks(messages[2])
-    assert chunks[0].startswith("-# ⚠️ Content warning: suicide")
+    # The post's number stays readable, then the reason, then the spoiler.
+    assert chunks[0].startswith("**2/2**\n-# ⚠️ Content warning: suicide")
     assert "||" in chunks[0] and "the hard words" in chunks[0].split("||")[1]
 
 
@@ -118,10 +119,11 @@ def test_spoiler_wraps_every_chunk() -> None:
     )[2]
     chunks = markdown.chunks(msg, 2000)
     assert len(chunks) >= 2
-    assert chunks[0].startswith("-# ⚠️ Content warning: abuse")  # the reason comes first
+    # The number and the reason come first.
+    assert chunks[0].startswith("**2/2**\n-# ⚠️ Content warning: abuse")
     for c in chunks:
         assert len(c) <= 2000
-        body = c.split("\n", 1)[-1] if c.startswith("-#") else c
+        body = c.rsplit("\n", 1)[-1]
         if body.startswith("-#"):
             continue  # the note line on its own when the first chunk is full
         assert body.startswith("||") and body.endswith("||")

@@ -118,10 +118,11 @@ def post_message(
         return Message(blocks, kind="notice", post_id=post.id, preface=preface, previews=False)
     body, attachments = _post_blocks(post)
     if decision.action == "warn":
+        # The number and mark stay readable outside the spoiler: which post is hidden.
         return Message(
-            tuple(head + body),
+            tuple(body),
             spoiler=reason,
-            preface=preface,
+            preface=(*head, *preface),
             attachments=tuple(attachments),
             post_id=post.id,
             reason_in_header=in_header,
