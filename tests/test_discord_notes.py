@@ -105,3 +105,15 @@ async def test_a_thread_it_was_unrolled_into_keeps_its_title(bot: Harness) -> No
     assert bot.fake.calls_to("PATCH", "/channels/{channel_id}") == []
     inside = [m["content"] for m in bot.fake.channel_messages(thread_id)]
     assert "inner one" not in inside[-2].split("||")[0]
+
+
+async def test_a_private_unroll_hides_warned_posts_like_the_channel(bot: Harness) -> None:
+    url = bot.source.add("750", TEXTS)
+    await _cw_add(bot, url, "self-harm")
+    rec = await bot.unroll(url, private=True)
+    answers = rec.texts()
+    assert bot.channel_posts() == []
+    outside = "\n".join(re.sub(r"\|\|.*?\|\|", "", a, flags=re.DOTALL) for a in answers)
+    assert not any(text in outside for text in TEXTS)
+    assert all(any(text in a for a in answers) for text in TEXTS)  # behind spoilers
+    assert len(SELF_HARM.findall("\n".join(answers))) == 1
