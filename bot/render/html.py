@@ -143,8 +143,8 @@ def _attachment_block(att: Attachment) -> Block:
     return Block("media", (Inline(text, att.url),))
 
 
-# The body of a post hidden by the thread's own note (its reason is in the header).
-HIDDEN_MARKER = "[Hidden behind the thread's content warning]"
+# The body of hidden content whose reason is readable already (a note line, the header).
+HIDDEN_MARKER = "[Hidden behind a content warning]"
 
 
 def cw_marker(reason: str) -> str:
@@ -195,9 +195,9 @@ def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlC
     of body and formatted body together. Blocks are never split across events unless one
     block alone is too long."""
     spoiler = message.spoiler
-    # A spoiler whose reason is the thread's note (shown once, at the top) gets no reason
-    # of its own: Element would print it on every post.
-    reason = None if spoiler is None else ("" if message.reason_in_header else spoiler)
+    # A spoiler whose reason is readable already (a note line, the thread's header) gets
+    # no reason of its own: Element would print it a second time on every post.
+    reason = None if spoiler is None else ("" if message.reason_shown else spoiler)
     blocks = _with_attachments(message)
     preface = list(message.preface)
     # Leave room for the preface, the spoiler spans and the marker on every chunk.

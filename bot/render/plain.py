@@ -22,8 +22,8 @@ def message_text(message: Message, *, reveal: bool = True, hidden_hint: str = ""
     reason and ``hidden_hint`` (e.g. how to reveal it)."""
     preface = join_blocks(message.preface, [block_text(b) for b in message.preface])
     if message.spoiler and not reveal:
-        # The thread's own note is in the header: do not repeat it on every post.
-        what = "[hidden]" if message.reason_in_header else f"[hidden: {message.spoiler}]"
+        # The reason is readable above (its note line or the header): no repeat.
+        what = "[hidden]" if message.reason_shown else f"[hidden: {message.spoiler}]"
         body = f"{what} {hidden_hint}".strip()
     else:
         body = join_blocks(message.blocks, [block_text(b) for b in message.blocks])

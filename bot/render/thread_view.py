@@ -92,11 +92,13 @@ def post_message(
     mark: str = "",
     *,
     thread_wide: Sequence[ContentNote] = (),
+    numbered_by_author: bool = False,
 ) -> Message:
     """One post as a message: numbering label, content-note decision, marks.
 
     ``thread_wide`` are the notes the header already shows for every post: the post is
-    still shielded by them, but its own note line names only what it adds."""
+    still shielded by them, but its own note line names only what it adds. A post the
+    author numbered needs no ``label`` unless its text (and number) is hidden."""
     if post.status == "unavailable":
         return Message((para(f"{label}[this post is unavailable]".strip()),), post_id=post.id)
     if post.status == "moved_out" and mark:
@@ -107,14 +109,16 @@ def post_message(
     own_decision = decide(own) if own else NoteDecision()
     shown = own_decision if own_decision.action != "show" else NoteDecision()
     preface = _note_block(shown)
-    in_header = not preface
     reason = shown.label or decision.label or "content note"
+    if numbered_by_author and not _shielded(decision):
+        label = ""
     head = [Block("heading", (Inline(label.strip(), style="bold"),))] if label.strip() else []
     if mark:
         head.append(Block("para", (Inline(mark, style="italic"),)))
     if decision.action == "hide":
-        hidden = "Hidden by the content note above: " if in_header else f"Hidden ({reason}): "
-        blocks = (*head, para(hidden), Block("para", (Inline(post.url, post.url),)))
+        # The note is right above (its own line, or the thread's in the header).
+        hidden = para("Hidden by the content note above: ")
+        blocks = (*head, hidden, Block("para", (Inline(post.url, post.url),)))
         return Message(blocks, kind="notice", post_id=post.id, preface=preface, previews=False)
     body, attachments = _post_blocks(post)
     if decision.action == "warn":
@@ -125,11 +129,15 @@ def post_message(
             preface=(*head, *preface),
             attachments=tuple(attachments),
             post_id=post.id,
-            reason_in_header=in_header,
+            reason_shown=True,
             previews=False,
         )
     return Message(
-        tuple(head + body), preface=preface, attachments=tuple(attachments), post_id=post.id
+        tuple(head + body) if not preface else tuple(body),
+        # A note line goes under the number, as on a warned post.
+        preface=(*head, *preface) if preface else (),
+        attachments=tuple(attachments),
+        post_id=post.id,
     )
 
 
@@ -207,8 +215,7 @@ def thread_messages(
         label = ""
         if post.status != "moved_out":
             index += 1
-            if author_number(post.text, index, total) is None:
-                label = f"{index}/{total} "
+            label = f"{index}/{total} "
         out.append(
             post_message(
                 post,
@@ -217,6 +224,7 @@ def thread_messages(
                 decide,
                 marks.get(post.id, ""),
                 thread_wide=wide,
+                numbered_by_author=author_number(post.text, index, total) is not None,
             )
         )
         for aside_post in asides_after.get(post.id, ()):
