@@ -10,10 +10,10 @@ import pytest
 
 from bot.adapters.memory import MemoryAdapter
 from bot.app import App
-from bot.models import Aside, Author, Post, Thread
+from bot.models import Aside, Author, ContentNote, Post, Thread
 from bot.render import plain
 from bot.render.numbering import author_number
-from bot.render.thread_view import thread_messages
+from bot.render.thread_view import NoteDecision, thread_messages
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 from tests.test_e2e_memory import app, bsky  # noqa: F401
@@ -86,3 +86,15 @@ async def test_the_unroll_reply_counts_like_the_header(app: App, bsky: FakeBlues
     assert "4 posts + 1 aside" in header.text
     assert [p.text.split("\n")[0] for p in posts] == ["1/4", "2/4", "↳ aside to 2/4", "3/4", "4/4"]
     assert chat.replies[-1].text.startswith("Unrolled 4 posts + 1 aside")
+
+
+def test_a_hidden_post_keeps_a_number_when_its_own_is_hidden_with_the_text() -> None:
+    posts = (_post("p1", "1/ calm"), _post("p2", "2/ the hard part"), _post("p3", "3/ calm"))
+    note = ContentNote("self-harm", "auto", "self-harm")
+    thread = Thread("bluesky", posts[0].url, "p1", ALICE, posts, post_notes=(("p2", (note,)),))
+
+    def decide(notes):  # type: ignore[no-untyped-def]
+        return NoteDecision("warn", "Content note: self-harm") if notes else NoteDecision()
+
+    texts = [plain.message_text(m, reveal=False) for m in thread_messages(thread, decide)]
+    assert texts[1:] == ["1/ calm", "2/3\n⚠ Content note: self-harm\n\n[hidden]", "3/ calm"]
