@@ -144,3 +144,18 @@ appview_url = "{bsky.base_url}"
     assert not any(text in private.replace(revealed, "") for text in CALM)
     assert CALM[1] in revealed and CALM[0] not in revealed
     assert len(SELF_HARM.findall(private)) == 1
+
+
+async def test_hidden_posts_keep_their_number_and_link_and_the_note_shows_once(
+    app: App, chat: MemoryAdapter, bsky: FakeBluesky
+) -> None:
+    keys = _thread(bsky, CALM)
+    url = bsky.url(keys[0])
+    await chat.command("cw policy self-harm hide", moderator=True, room=SERVER_A)
+    await chat.command(f"cw add {url} self-harm", moderator=True, room=SERVER_A)
+    await chat.command(f"unroll {url}", room=SERVER_A)
+
+    header, *posts = chat.sent
+    assert len(SELF_HARM.findall(_shown(chat))) == 1 and SELF_HARM.search(header.text)
+    for i, (post, key) in enumerate(zip(posts, keys, strict=True), start=1):
+        assert post.text == f"{i}/5\nHidden by the content note above: {bsky.url(key)}"

@@ -196,12 +196,16 @@ def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlC
     block alone is too long."""
     spoiler = message.spoiler
     # A spoiler whose reason is readable already (a note line, the thread's header) gets
-    # no reason of its own: Element would print it a second time on every post.
-    reason = None if spoiler is None else ("" if message.reason_shown else spoiler)
+    # no reason of its own: Element would print it a second time on every post. Events
+    # after the first do not repeat the note line, so there the spoiler names the reason
+    # unless it is the thread's (in the header).
+    first = None if spoiler is None else ("" if message.reason_shown else spoiler)
+    own_line = any(b.kind == "note" for b in message.preface)
+    later = spoiler if message.reason_shown and own_line else first
     blocks = _with_attachments(message)
     preface = list(message.preface)
     # Leave room for the preface, the spoiler spans and the marker on every chunk.
-    overhead = sum(_cost(i) for b in preface for i in b.inlines) + 2 * len(reason or "") + 200
+    overhead = sum(_cost(i) for b in preface for i in b.inlines) + 2 * len(spoiler or "") + 200
     budget = max(max_length - overhead, 200)
     pieces: list[Block] = []
     for block in blocks:
@@ -213,6 +217,7 @@ def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlC
     chunks: list[HtmlChunk] = []
     group: list[Block] = []
     for block in pieces:
+        reason = later if chunks else first
         candidate = _build(preface if not chunks else [], [*group, block], reason, bool(chunks))
         if group and candidate.size > max_length:
             chunks.append(_build(preface if not chunks else [], group, reason, bool(chunks)))
@@ -220,6 +225,7 @@ def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlC
         else:
             group.append(block)
     if group or not chunks:
+        reason = later if chunks else first
         chunks.append(_build(preface if not chunks else [], group, reason, bool(chunks)))
     return chunks
 

@@ -117,9 +117,11 @@ def post_message(
         head.append(Block("para", (Inline(mark, style="italic"),)))
     if decision.action == "hide":
         # The note is right above (its own line, or the thread's in the header).
-        hidden = para("Hidden by the content note above: ")
-        blocks = (*head, hidden, Block("para", (Inline(post.url, post.url),)))
-        return Message(blocks, kind="notice", post_id=post.id, preface=preface, previews=False)
+        hidden = Inline("Hidden by the content note above: ")
+        blocks = (Block("para", (hidden, Inline(post.url, post.url))),)
+        return Message(
+            blocks, kind="notice", post_id=post.id, preface=(*head, *preface), previews=False
+        )
     body, attachments = _post_blocks(post)
     if decision.action == "warn":
         # The number and mark stay readable outside the spoiler: which post is hidden.
