@@ -14,18 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from bot.context import ChatAdapter, MessageRef, Room
 from bot.models import Thread
 from bot.render.document import Message
+from bot.render.thread_title import thread_name as thread_name  # re-exported
 from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], Awaitable[None]]
-
-
-def thread_name(thread: Thread) -> str:
-    first = next((p.text for p in thread.posts if p.text.strip()), "")
-    first = " ".join(first.split())
-    name = f"@{thread.author.handle}: {first}" if first else f"Thread by @{thread.author.handle}"
-    return name if len(name) <= 100 else name[:99] + "…"
 
 
 def _role(message: Message) -> str:

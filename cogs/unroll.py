@@ -10,6 +10,7 @@ from bot.context import Context, MessageRef
 from bot.delivery import Deliverer
 from bot.models import Thread
 from bot.render.document import Message
+from bot.render.post_count import post_count
 from bot.render.thread_view import Decide, default_decide, thread_messages
 from bot.unroller import Unroller
 from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
@@ -59,6 +60,8 @@ class UnrollCog(Cog):
         decide = await self.decide_for(ctx.room.scope)
         messages = thread_messages(thread, decide)
         if private:
+            # The same messages as in the room, spoilers and all: each adapter's private
+            # answer hides warned content the way its room messages do.
             for message in messages:
                 await ctx.reply(message, private=True)
             return
@@ -78,8 +81,8 @@ class UnrollCog(Cog):
             ctx.adapter.name, ctx.room.channel, record.header_message or "", record.chat_thread
         )
         where = ctx.adapter.link_to(ref)
-        count = sum(1 for p in thread.all_posts if p.status != "moved_out")
-        await ctx.reply(f"Unrolled {count} posts" + (f": {where}" if where else "."), private=True)
+        count = post_count(thread)
+        await ctx.reply(f"Unrolled {count}" + (f": {where}" if where else "."), private=True)
 
     async def _deliver_once(
         self, ctx: Context, thread: Thread, messages: list[Message], refresh: bool

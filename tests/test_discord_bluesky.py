@@ -65,8 +65,10 @@ async def test_a_long_bluesky_thread_lands_in_a_discord_thread(tmp_path: Path) -
     assert "60 posts" in header["content"] and bsky.url(keys[0]) in header["content"]
     posts = fake.channel_messages(header["id"])
     assert len(posts) == 60
-    numbers = [int(re.search(r"\*\*(\d+)/60\*\*", p["content"]).group(1)) for p in posts]  # type: ignore[union-attr]
+    # The author numbered the posts ("Part 7/60"): the bot adds no number of its own.
+    numbers = [int(re.search(r"Part (\d+)/60", p["content"]).group(1)) for p in posts]  # type: ignore[union-attr]
     assert numbers == list(range(1, 61))
+    assert not any(re.search(r"\*\*\d+/60\*\*", p["content"]) for p in posts)
     assert "two herons by a pond" in posts[0]["content"]
     assert all("someone else" not in p["content"] for p in posts)
     assert all(len(p["content"]) <= 2000 for p in posts)

@@ -318,12 +318,14 @@ async def test_content_warning_policy_wraps_each_chunk_in_a_spoiler(bot: Harness
     assert "||" not in msgs[0]["content"]
     warned = msgs[1:]
     assert len(warned) >= 2
-    assert shown(warned[0]["content"]).startswith("-# ⚠️ Content warning: self-harm")
+    # The post's number stays readable, then the reason, then the spoiler.
+    assert shown(warned[0]["content"]).startswith("**2/2**\n-# ⚠️ Content warning: self-harm")
     spoilered = 0
     for msg in warned:
         assert len(msg["content"]) <= 2000
-        # Outside the note line, everything sits in this message's own spoiler.
-        body = "\n".join(x for x in msg["content"].split("\n") if not x.startswith("-# "))
+        # Outside the number and the note line, everything sits in this message's spoiler.
+        lines = msg["content"].split("\n")
+        body = "\n".join(x for x in lines if not x.startswith(("-# ", "**2/2**")))
         if body:
             assert body.startswith("||") and body.endswith("||") and body.count("||") == 2
             assert "heavy" in body
@@ -411,8 +413,8 @@ async def test_apply_content_warning_menu_opens_a_modal_and_edits_in_place(bot: 
     after = [m["content"] for m in bot.fake.channel_messages(header["id"])]
     assert len(bot.fake.messages) == count_before + 1  # only the modal's private answer is new
     for old, new in zip(before, after, strict=True):
-        # Self-harm is spoilered by default, with the note readable outside the spoiler.
-        assert new != old and new.count("||") == 2 and "self-harm" in shown(new).split("||")[0]
+        # Self-harm is spoilered by default; the thread's note is in the header, once.
+        assert new != old and new.count("||") == 2 and "self-harm" not in new
 
 
 async def test_apply_content_warning_is_refused_to_members(bot: Harness) -> None:

@@ -1,5 +1,6 @@
-"""The Matrix adapter on matrix-nio: ``!commands`` in, ``m.notice`` events out, long output
-in an ``m.thread`` under a header event.
+"""The Matrix adapter on matrix-nio: ``!commands`` in; threads out as ``m.text`` (the
+bot's own answers as ``m.notice``, see ``matrix_content.msgtype_for``), long output in an
+``m.thread`` under a header event.
 
 Life cycle: ``start()`` logs in and (on a first start) syncs once without handling anything,
 so history is never replayed; ``run()`` then long-polls ``/sync`` from the stored token. A
@@ -39,6 +40,7 @@ from nio.exceptions import LocalProtocolError, SendRetryError
 
 from bot.adapters.matrix_content import (
     blank_chunk,
+    msgtype_for,
     notice_content,
     replacement,
     thread_relation,
@@ -637,8 +639,9 @@ class MatrixAdapter:
     ) -> list[MessageRef]:
         root = (thread.thread_id or thread.message_id) if thread else None
         refs: list[MessageRef] = []
+        msgtype = msgtype_for(message)
         for i, chunk in enumerate(html.render(message, self.capabilities.max_length)):
-            content = notice_content(chunk)
+            content = notice_content(chunk, msgtype)
             if root is not None:
                 tail = self._thread_tail.get(root, root)
                 content["m.relates_to"] = thread_relation(root, tail, falling_back=True)
@@ -671,18 +674,22 @@ class MatrixAdapter:
         self._thread_tail.setdefault(root, header.message_id)
         return MessageRef(NAME, header.channel, header.message_id, root)
 
+    async def rename_thread(self, thread: MessageRef, name: str) -> None:
+        return None  # a Matrix thread has no title: its root (the header) is what shows
+
     async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
         chunks = html.render(message, self.capabilities.max_length)
+        msgtype = msgtype_for(message)
         out: list[MessageRef] = []
         for ref, chunk in zip(refs, chunks, strict=False):
-            await self._send_event(ref.channel, replacement(ref.message_id, chunk), None)
+            await self._send_event(ref.channel, replacement(ref.message_id, chunk, msgtype), None)
             out.append(ref)
         if len(chunks) > len(refs) and refs:
             # The message grew: the rest goes after it, in the same thread.
             last = refs[-1]
             previous = last.message_id
             for chunk in chunks[len(refs) :]:
-                content = notice_content(chunk)
+                content = notice_content(chunk, msgtype)
                 if last.thread_id:
                     content["m.relates_to"] = thread_relation(
                         last.thread_id, previous, falling_back=True

@@ -109,6 +109,7 @@ def _inline_plain(inline: Inline) -> str:
 
 
 def _spoil(inner: str, reason: str | None) -> str:
+    """Spoiler ``inner`` (None: no spoiler; "": a spoiler without a reason)."""
     if reason is None or not inner:
         return inner
     return f'<span data-mx-spoiler="{html.escape(reason, quote=True)}">{inner}</span>'
@@ -140,6 +141,10 @@ def _attachment_block(att: Attachment) -> Block:
     label = att.type.capitalize() if att.type else "Media"
     text = f"{label}: {att.alt}" if att.alt else f"{label} (no description)"
     return Block("media", (Inline(text, att.url),))
+
+
+# The body of hidden content whose reason is readable already (a note line, the header).
+HIDDEN_MARKER = "[Hidden behind a content warning]"
 
 
 def cw_marker(reason: str) -> str:
@@ -190,7 +195,14 @@ def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlC
     of body and formatted body together. Blocks are never split across events unless one
     block alone is too long."""
     spoiler = message.spoiler
-    blocks = list(message.blocks) + [_attachment_block(a) for a in message.attachments]
+    # A spoiler whose reason is readable already (a note line, the thread's header) gets
+    # no reason of its own: Element would print it a second time on every post. Events
+    # after the first do not repeat the note line, so there the spoiler names the reason
+    # unless it is the thread's (in the header).
+    first = None if spoiler is None else ("" if message.reason_shown else spoiler)
+    own_line = any(b.kind == "note" for b in message.preface)
+    later = spoiler if message.reason_shown and own_line else first
+    blocks = _with_attachments(message)
     preface = list(message.preface)
     # Leave room for the preface, the spoiler spans and the marker on every chunk.
     overhead = sum(_cost(i) for b in preface for i in b.inlines) + 2 * len(spoiler or "") + 200
@@ -205,15 +217,31 @@ def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlC
     chunks: list[HtmlChunk] = []
     group: list[Block] = []
     for block in pieces:
-        candidate = _build(preface if not chunks else [], [*group, block], spoiler, bool(chunks))
+        reason = later if chunks else first
+        candidate = _build(preface if not chunks else [], [*group, block], reason, bool(chunks))
         if group and candidate.size > max_length:
-            chunks.append(_build(preface if not chunks else [], group, spoiler, bool(chunks)))
+            chunks.append(_build(preface if not chunks else [], group, reason, bool(chunks)))
             group = [block]
         else:
             group.append(block)
     if group or not chunks:
-        chunks.append(_build(preface if not chunks else [], group, spoiler, bool(chunks)))
+        reason = later if chunks else first
+        chunks.append(_build(preface if not chunks else [], group, reason, bool(chunks)))
     return chunks
+
+
+def _with_attachments(message: Message) -> list[Block]:
+    """The message's blocks with each media line shown once, as a link named by its alt
+    text, in its place in the post; attachments no block mentions follow at the end."""
+    by_url = {a.url: a for a in message.attachments}
+    out: list[Block] = []
+    for block in message.blocks:
+        url = next((i.url for i in block.inlines if i.url), None) if block.kind == "media" else None
+        if url is not None and url in by_url:
+            out.append(_attachment_block(by_url.pop(url)))
+        else:
+            out.append(block)
+    return out + [_attachment_block(a) for a in by_url.values()]
 
 
 def _build(
@@ -225,10 +253,10 @@ def _build(
     if spoiler is None:
         plain_parts += [_block_plain(b) for b in blocks]
     else:
-        marker = cw_marker(spoiler)
+        marker = cw_marker(spoiler) if spoiler else HIDDEN_MARKER
         plain_parts.append(f"{marker} (continued)" if continued else marker)
     body = "\n\n".join(p for p in plain_parts if p)
     return HtmlChunk(body=body, formatted_body=sanitize("".join(html_parts)))
 
 
-__all__ = ["DEFAULT_MAX_LENGTH", "HtmlChunk", "cw_marker", "render", "sanitize"]
+__all__ = ["DEFAULT_MAX_LENGTH", "HIDDEN_MARKER", "HtmlChunk", "cw_marker", "render", "sanitize"]

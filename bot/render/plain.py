@@ -20,12 +20,16 @@ def block_text(block: Block) -> str:
 def message_text(message: Message, *, reveal: bool = True, hidden_hint: str = "") -> str:
     """The message as text. With ``reveal`` false, spoilered content is replaced by the
     reason and ``hidden_hint`` (e.g. how to reveal it)."""
-    parts = [block_text(b) for b in message.preface]
+    preface = join_blocks(message.preface, [block_text(b) for b in message.preface])
     if message.spoiler and not reveal:
-        parts.append(f"[hidden: {message.spoiler}]{(' ' + hidden_hint) if hidden_hint else ''}")
+        # The reason is readable above (its note line or the header): no repeat.
+        what = "[hidden]" if message.reason_shown else f"[hidden: {message.spoiler}]"
+        body = f"{what} {hidden_hint}".strip()
     else:
-        parts.append(join_blocks(message.blocks, [block_text(b) for b in message.blocks]))
-    return "\n\n".join(p for p in parts if p)
+        body = join_blocks(message.blocks, [block_text(b) for b in message.blocks])
+    # A post's number sits right above its text, as in join_blocks.
+    after_heading = bool(message.preface) and message.preface[-1].kind == "heading"
+    return ("\n" if after_heading else "\n\n").join(p for p in (preface, body) if p)
 
 
 def chunks(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.context import MessageRef
+from bot.render.thread_title import thread_name
 from bot.render.thread_view import thread_messages
 from bot.unroller import UnrollRequest
 from cogs.content_notes.classifier import Classifier
@@ -41,19 +43,28 @@ def install(app: App) -> ContentNotesCog:
         return thread
 
     async def on_warning_changed(thread_key: str) -> int:
-        """Re-render every posted copy of the thread with its room's policy and edit it."""
+        """Re-render every posted copy of the thread with its room's policy and edit it,
+        and retitle its chat thread (the title must not show newly warned text)."""
         edited = 0
         for record in await app.deliveries.for_thread(thread_key):
             adapter = app.adapters.get(record.adapter)
             if adapter is None or record.state != "sent":
                 continue
-
-            async def render(rec: DeliveryRecord) -> Sequence[Message]:
-                thread = await processed(rec)
-                return thread_messages(thread, await app.decide_for(rec.scope))
-
             try:
+                thread = await processed(record)
+
+                async def render(rec: DeliveryRecord, thread: Thread = thread) -> Sequence[Message]:
+                    return thread_messages(thread, await app.decide_for(rec.scope))
+
                 edited += await app.deliverer.edit(adapter, record, render)
+                if record.chat_thread:
+                    ref = MessageRef(
+                        adapter.name,
+                        record.channel,
+                        record.header_message or "",
+                        record.chat_thread,
+                    )
+                    await adapter.rename_thread(ref, thread_name(thread))
             except Exception:
                 log.exception("editing delivery %s after a warning change failed", record.id)
         return edited

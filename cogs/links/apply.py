@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from bot.errors import UserError
 from bot.models import Aside, Post, Thread, ThreadLink
+from bot.render.post_count import post_count
 from bot.unroller import Unroller, UnrollRequest
 from cogs.links.detect import Detected, detect, post_keys
 from cogs.links.phrases import PhraseList
@@ -70,7 +71,7 @@ def _beats(a: StoredLink, b: StoredLink) -> bool:
 
 
 def shown_count(thread: Thread) -> int:
-    return sum(1 for p in thread.all_posts if p.status != "moved_out")
+    return post_count(thread).total
 
 
 def _moved_out(post: Post, post_id: str) -> Post:

@@ -767,6 +767,7 @@ class FakeDiscord(FakeServer):
             ("POST", "/webhooks/{app_id}/{token}", self._followup),
             ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self._edit_followup),
             ("GET", "/channels/{channel_id}", self._get_channel),
+            ("PATCH", "/channels/{channel_id}", self._edit_channel),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
@@ -1137,6 +1138,30 @@ class FakeDiscord(FakeServer):
         self, request: web.Request, call: RestCall, channel_id: str
     ) -> tuple[int, Any]:
         return 200, self._channel(channel_id)
+
+    async def _edit_channel(
+        self, request: web.Request, call: RestCall, channel_id: str
+    ) -> tuple[int, Any]:
+        """Modify Channel, for threads: a new name (1-100 characters) and archiving; an
+        archived thread takes other changes only together with ``archived: false``."""
+        thread = self.threads.get(channel_id)
+        if thread is None:
+            self._channel(channel_id)
+            raise DiscordError(403, 50013, "Missing Permissions")
+        body = call.json or {}
+        meta = thread["thread_metadata"]
+        if meta["archived"] and body.get("archived") is not False:
+            raise DiscordError(400, 50083, "Thread is archived")
+        if "name" in body:
+            name = body.get("name") or ""
+            if not 1 <= len(name) <= 100:
+                raise _too_long("name", 100)
+            thread["name"] = name
+        if "archived" in body:
+            meta["archived"] = bool(body["archived"])
+            meta["archive_timestamp"] = _iso()
+        await self.dispatch("THREAD_UPDATE", thread)
+        return 200, thread
 
     async def _create_message(
         self, request: web.Request, call: RestCall, channel_id: str
