@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import NotFound, Refused, UserError
@@ -32,6 +34,7 @@ from bot.sources.mastodon_coverage import TOP, Coverage, Pos, is_snowflake, sort
 from bot.sources.mastodon_map import (
     SHOWN_VISIBILITY,
     guess_parent_uri,
+    map_author,
     map_status,
     status_uri,
 )
@@ -51,6 +54,9 @@ class Analysis:
     up_pid: str | None  # a missing parent by the author above ``top``, still to look for
     tree: list[dict[str, Any]]  # the author's posts from ``top`` down, with side branches
     open: list[dict[str, Any]]  # tree posts whose replies may hold unseen self-replies
+    # Tree posts whose context would tell whether a self-reply below a hidden post
+    # belongs to the thread (the server lists descendants through posts it hides).
+    ask: list[str] = dataclasses.field(default_factory=list)
 
 
 class ThreadCrawl:
@@ -220,11 +226,45 @@ class ThreadCrawl:
                     grow(s)
                     grown = True
         opened = [s for s in tree if not self._finished(s)]
-        return Analysis(top=top, up_pid=up_pid, tree=tree, open=opened)
+        return Analysis(
+            top=top, up_pid=up_pid, tree=tree, open=opened, ask=self._contexts_to_ask(tree)
+        )
+
+    def _contexts_to_ask(self, tree: list[dict[str, Any]]) -> list[str]:
+        """For each self-reply whose hidden parent comes after the thread's known posts:
+        the thread post just before that parent. Its context lists the reply if the
+        hidden post answered it; a later thread of the author's does not show up there."""
+        author = self.author_id
+        in_tree = {t["id"] for t in tree}
+        keys = sorted((sort_key(t["id"]), t["id"]) for t in tree)
+        found: list[str] = []
+        for s in self.by_id.values():
+            pid = s.get("in_reply_to_id")
+            if (
+                not pid
+                or pid in self.by_id
+                or s["id"] in in_tree
+                or s["account"]["id"] != author
+                or s.get("in_reply_to_account_id") != author
+                or not self._absent(pid)
+            ):
+                continue
+            i = bisect.bisect_left(keys, (sort_key(pid), ""))
+            if i == 0:
+                continue  # its parent is older than the thread
+            before = keys[i - 1][1]
+            if before not in self.ctx_done and before not in found:
+                found.append(before)
+        return found
 
     def _orphan_of_thread(
         self, s: dict[str, Any], top_key: tuple[int, int, str], tree: list[dict[str, Any]]
     ) -> bool:
+        """A self-reply whose parent cannot be read joins the thread only on evidence that
+        it belongs: a thread post's context lists it below itself; its parent's id lies
+        between known posts of the thread; or, its parent erased (no id left), it is the
+        author's next listed post after a thread post. A later self-thread whose first
+        post is hidden shows none of these, so it is not glued on."""
         author = self.author_id
         pid = s.get("in_reply_to_id")
         if (
@@ -237,11 +277,25 @@ class ThreadCrawl:
         if s["id"] in self.below_tree:
             return True  # a descendant of a thread post, per the server's context
         if pid:
-            return sort_key(pid) > top_key and self._absent(pid)
-        # The parent was erased (its id is gone too): accept a listed self-reply that
-        # sits in a complete stretch of the list which also holds the thread.
-        span = self.cov.span_at(self.pos(s["id"]))
-        return span is not None and any(span[0] <= self.pos(t["id"]) <= span[1] for t in tree)
+            last = max(sort_key(t["id"]) for t in tree)
+            return top_key < sort_key(pid) < last and self._absent(pid)
+        return self._next_after_thread(s, tree)
+
+    def _next_after_thread(self, s: dict[str, Any], tree: list[dict[str, Any]]) -> bool:
+        """Nothing else of the author's lies between ``s`` and the thread post before it,
+        in a complete stretch of their list (self-replies are always listed)."""
+        try:
+            at = self.pos(s["id"])
+            before = [t["id"] for t in tree if self.pos(t["id"]) < at]
+            prev = max(before, key=self.pos) if before else None
+        except ValueError:
+            return False
+        span = self.cov.span_at(at)
+        # The stretch reaches back to the thread post (or to just above it).
+        if span is None or prev is None or self.pos(prev, 1) < span[0]:
+            return False
+        lo = bisect.bisect_right(self.listing, self.pos(prev))
+        return bisect.bisect_left(self.listing, at) == lo
 
     def _finished(self, status: dict[str, Any]) -> bool:
         count = status.get("replies_count")
@@ -264,7 +318,7 @@ class ThreadCrawl:
             if len(a.tree) >= self.max_posts:
                 self.capped = True
                 return
-            if a.up_pid is None and not a.open:
+            if a.up_pid is None and not a.open and not a.ask:
                 return
             if self.rounds >= MAX_ROUNDS or self.requests >= MAX_REQUESTS:
                 self._note("The thread is very long; some of its posts may be missing.")
@@ -382,7 +436,9 @@ class ThreadCrawl:
         return 1 / (30 * 60 * 1000 * 65536)  # one post per half hour
 
     def _plan_snowflake(self, a: Analysis) -> list[Callable[[], Awaitable[None]]]:
-        plan: list[Callable[[], Awaitable[None]]] = []
+        plan: list[Callable[[], Awaitable[None]]] = [
+            self._fetch_context(t) for t in a.ask[: self.slots - 1]
+        ]
         rate = self._rate(a.tree)
         # Holes to fill: (first position, last position, forward?).
         holes: list[tuple[int, int, bool]] = []
@@ -490,7 +546,9 @@ class ThreadCrawl:
         earliest unfinished post (pages cannot be cut ahead of time), and context calls
         that settle unfinished posts twenty levels at a time, newest first (they also
         find the thread's continuation)."""
-        plan: list[Callable[[], Awaitable[None]]] = []
+        plan: list[Callable[[], Awaitable[None]]] = [
+            self._fetch_context(t) for t in a.ask[: self.slots - 1]
+        ]
         if a.up_pid is not None:
             plan += self._fetch_parent(a.up_pid)
         if a.open:
@@ -512,6 +570,42 @@ class ThreadCrawl:
         return plan
 
     # -- the answer -----------------------------------------------------------------------
+
+    def _unreadable_parent(self, status: dict[str, Any], uri: str, child: Post) -> Post:
+        """A placeholder for the parent of ``status`` that could not be read (not public,
+        deleted, or erased), credited to whoever the server says wrote it: a reply to
+        someone else's hidden post is not a gap in the author's thread."""
+        account_id = status.get("in_reply_to_account_id")
+        account: dict[str, Any] | None = None
+        if account_id == status["account"]["id"]:
+            account = status["account"]
+        else:
+            mentions = status.get("mentions")
+            account = next(
+                (
+                    m
+                    for m in (mentions if isinstance(mentions, list) else ())
+                    if isinstance(m, dict) and m.get("id") == account_id
+                ),
+                None,
+            )
+        if account is None:
+            # Someone the post does not name: an id that is nobody's author id here.
+            account = {"id": str(account_id or ""), "url": f"{uri}#author"}
+        pid = status.get("in_reply_to_id")
+        created = child.created_at
+        if isinstance(pid, str) and self.snowflake and is_snowflake(pid):
+            created = _snowflake_time(pid)
+        return Post(
+            id=uri,
+            url="",
+            author=map_author(account, self.base),
+            created_at=created,
+            text="",
+            root_id=child.root_id,
+            status="unavailable",
+        )
+
     def result(self) -> FetchedPosts:
         a = self.analyse()
         base = self.base
@@ -529,6 +623,7 @@ class ThreadCrawl:
         chosen = {s["id"]: s for s in [*ancestors, *a.tree, self.anchor]}
         root_uri = status_uri(root, base)
         posts: dict[str, Post] = {}
+        gaps: dict[str, Post] = {}
         for s in chosen.values():
             parent = self.by_id.get(s.get("in_reply_to_id") or "")
             if parent is not None:
@@ -540,6 +635,10 @@ class ThreadCrawl:
                 parent_uri = guess_parent_uri(s, base)
             post = map_status(s, base, parent_uri, root_uri)
             posts[post.id] = post
+            if parent is None and parent_uri is not None:
+                gaps.setdefault(parent_uri, self._unreadable_parent(s, parent_uri, post))
+        for uri, gap in gaps.items():
+            posts.setdefault(uri, gap)
         return FetchedPosts(
             source="mastodon",
             anchor_id=status_uri(self.anchor, base),
@@ -547,3 +646,11 @@ class ThreadCrawl:
             notices=list(self.notices),
             capped=self.capped,
         )
+
+
+def _snowflake_time(status_id: str) -> str:
+    """When a Mastodon snowflake id was made (its top bits are milliseconds), in the
+    format of ``created_at``."""
+    ms = int(status_id) >> 16
+    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
