@@ -46,12 +46,14 @@ FILL = 36  # author posts a window aims at, out of PAGE_LIMIT, to absorb rate er
 MARGIN = 12  # author posts listed after a post before later self-replies are ruled out
 MAX_ROUNDS = 20
 MAX_REQUESTS = 120
+ANCESTORS_LIMIT = 40  # context's ancestors for anonymous callers, nearest first
 
 
 @dataclass
 class Analysis:
     top: dict[str, Any]  # the thread's first post
     up_pid: str | None  # a missing parent by the author above ``top``, still to look for
+    up_listed: bool  # whether the author's list would show ``up_pid`` (else ask for it)
     tree: list[dict[str, Any]]  # the author's posts from ``top`` down, with side branches
     open: list[dict[str, Any]]  # tree posts whose replies may hold unseen self-replies
     # Tree posts whose context would tell whether a self-reply below a hidden post
@@ -174,13 +176,21 @@ class ThreadCrawl:
         cur = self.anchor
         seen = {cur["id"]}
         up_pid: str | None = None
+        up_listed = True
         while True:
             pid = cur.get("in_reply_to_id")
-            if not pid or cur.get("in_reply_to_account_id") != author:
+            if not pid:
                 break
             parent = self.by_id.get(pid)
             if parent is None:
-                if pid not in self.absent:
+                # Mastodon names the account a self-reply chain first answered, not the
+                # author, on every self-reply below a reply to someone: an unseen parent
+                # naming someone else may still be the author's, when the context's
+                # ancestors stopped at their limit before it.
+                up_listed = cur.get("in_reply_to_account_id") == author
+                if pid not in self.absent and (
+                    up_listed or len(self.ancestors_hint) >= ANCESTORS_LIMIT
+                ):
                     up_pid = pid
                 break
             if parent["account"]["id"] != author or pid in seen:
@@ -227,7 +237,12 @@ class ThreadCrawl:
                     grown = True
         opened = [s for s in tree if not self._finished(s)]
         return Analysis(
-            top=top, up_pid=up_pid, tree=tree, open=opened, ask=self._contexts_to_ask(tree)
+            top=top,
+            up_pid=up_pid,
+            up_listed=up_listed,
+            tree=tree,
+            open=opened,
+            ask=self._contexts_to_ask(tree),
         )
 
     def _contexts_to_ask(self, tree: list[dict[str, Any]]) -> list[str]:
@@ -302,6 +317,8 @@ class ThreadCrawl:
         replies = count if isinstance(count, int) and count >= 0 else 1
         if replies <= len(self.children.get(status["id"], ())):
             return True
+        if not self._self_replies_listed(status):
+            return False
         span = self.cov.span_at(self.pos(status["id"], 1))
         if span is None:
             return False
@@ -310,6 +327,14 @@ class ThreadCrawl:
         lo = bisect.bisect_right(self.listing, self.pos(status["id"]))
         hi = bisect.bisect_right(self.listing, span[1])
         return hi - lo >= MARGIN
+
+    def _self_replies_listed(self, status: dict[str, Any]) -> bool:
+        """Whether the author's list (``exclude_replies``) shows self-replies to
+        ``status``: they carry the account ``status`` answered, so below a reply to
+        someone else they are left out, like replies to others."""
+        if not status.get("in_reply_to_id") and not status.get("in_reply_to_account_id"):
+            return True
+        return bool(status.get("in_reply_to_account_id") == self.author_id)
 
     # -- the rounds -----------------------------------------------------------------------
     async def run(self) -> None:
@@ -445,14 +470,20 @@ class ThreadCrawl:
         tail: int | None = None  # ids above this are still to list
         below: int | None = None  # ids below this are still to list
         if a.up_pid is not None:
-            if self._absent(a.up_pid) or not a.up_pid.isdigit():
+            if not a.up_listed or self._absent(a.up_pid) or not a.up_pid.isdigit():
                 plan += self._fetch_parent(a.up_pid)  # e.g. a first post replying to others
             else:
                 back_gaps, bottom = self.cov.gaps_below(self.pos(a.top["id"]))
                 holes += [(lo, hi, False) for lo, hi in back_gaps]
                 below = None if bottom is None else bottom // 2 + 1
-        if a.open:
-            start = min(self.pos(s["id"], 1) for s in a.open)
+        # Self-replies the list leaves out are found through context, newest first.
+        unlisted = [s for s in a.open if not self._self_replies_listed(s)]
+        for s in sorted(unlisted, key=lambda s: sort_key(s["id"]), reverse=True):
+            if len(plan) < self.slots - 1 and s["id"] not in self.ctx_done:
+                plan.append(self._fetch_context(s["id"]))
+        listed = [s for s in a.open if self._self_replies_listed(s)]
+        if listed:
+            start = min(self.pos(s["id"], 1) for s in listed)
             if below is not None:
                 # Posts the backward windows find will want the list after them too:
                 # cover from the first known post now, not in another round.
