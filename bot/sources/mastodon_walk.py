@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,7 +57,7 @@ class Analysis:
     open: list[dict[str, Any]]  # tree posts whose replies may hold unseen self-replies
     # Tree posts whose context would tell whether a self-reply below a hidden post
     # belongs to the thread (the server lists descendants through posts it hides).
-    ask: list[str] = dataclasses.field(default_factory=list)
+    ask: list[str] = field(default_factory=list)
 
 
 class ThreadCrawl:
