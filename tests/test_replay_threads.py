@@ -154,6 +154,9 @@ async def test_self_reply_below_the_authors_hidden_post_keeps_the_gap(http: Http
             assert thread.posts[0].status == "unavailable"
             assert thread.posts[0].author.id == thread.author.id
             assert uri(rs, sid) in [p.id for p in thread.posts]
+            if "@" not in statuses[sid]["account"]["acct"]:
+                # A local post: its hidden parent keeps its place, nothing else is missing.
+                assert thread.notices == ()
 
 
 # -- FxTwitter ---------------------------------------------------------------------------

@@ -378,7 +378,10 @@ class ThreadCrawl:
             self.add(s)
 
         async def context() -> None:
-            ancestors, _ = await self._call(self.api.context(self.base, pid))
+            try:
+                ancestors, _ = await self._call(self.api.context(self.base, pid))
+            except NotFound:
+                return  # the post is hidden or gone: it keeps its place as unavailable
             self._add_page(ancestors)
 
         return [status, context]
