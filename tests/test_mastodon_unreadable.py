@@ -109,9 +109,12 @@ async def test_thread_continuing_below_its_own_hidden_post_keeps_the_rest(
     fake.clock_ms += int(60 * DAY_S * 1000)
     hidden = fake.post(rin, "followers only", reply_to=posts[-1], visibility="private")
     later = fake.post(rin, "Post 27", reply_to=hidden)
+    expected = [*(f"Post {i}/25" for i in range(1, 26)), "<unavailable>", "Post 27"]
     thread = await unroll(http, fake, posts[0])
-    assert texts(thread) == [*(f"Post {i}/25" for i in range(1, 26)), "<unavailable>", "Post 27"]
+    assert texts(thread) == expected
     assert fake.status_uri(later) == thread.posts[-1].id
+    # From below: the context of the linked post lists its ancestors through the hidden one.
+    assert texts(await unroll(http, fake, later)) == expected
 
 
 async def test_later_thread_below_an_erased_post_stays_out_when_others_came_between(
