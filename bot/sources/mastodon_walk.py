@@ -2,8 +2,10 @@
 
 Unauthenticated ``context`` stops at 40 ancestors, 60 descendants and depth 20, so long
 threads need more calls. The author's own statuses list (``exclude_replies`` keeps
-self-replies) returns 40 posts per call, and on Mastodon the ids are snowflakes
-(``id >> 16`` is a millisecond timestamp): from the posting rate already seen we cut the
+self-replies, except in a thread that begins as a reply to someone: Mastodon names that
+someone on each of its self-replies, so then the whole list is read) returns 40 posts per
+call, and on Mastodon the ids are snowflakes (``id >> 16`` is a millisecond timestamp):
+from the posting rate already seen we cut the
 time after the thread's first post into windows of about 36 of the author's posts and ask
 for several windows at once (``min_id``/``max_id``), then fill whatever a window could not
 hold in the next round (coverage bookkeeping in mastodon_coverage.py). Servers whose ids
@@ -74,6 +76,8 @@ class ThreadCrawl:
         # (first, last position, statuses per id unit) of list pages that came back full.
         self.full_pages: list[tuple[int, int, float]] = []
         self.listing: list[Pos] = []  # positions of the author's statuses from listings
+        # Whether listings include replies to others (a thread that begins as a reply).
+        self.full_list = False
         self.notices: list[str] = []
         self.anchor: dict[str, Any] = {}
         self.author_id = ""
@@ -186,10 +190,9 @@ class ThreadCrawl:
                 # author, on every self-reply below a reply to someone: an unseen parent
                 # naming someone else may still be the author's, when the context's
                 # ancestors stopped at their limit before it.
-                up_listed = cur.get("in_reply_to_account_id") == author
-                if pid not in self.absent and (
-                    up_listed or len(self.ancestors_hint) >= ANCESTORS_LIMIT
-                ):
+                mine = cur.get("in_reply_to_account_id") == author
+                up_listed = mine or self.full_list
+                if pid not in self.absent and (mine or len(self.ancestors_hint) >= ANCESTORS_LIMIT):
                     up_pid = pid
                 break
             if parent["account"]["id"] != author or pid in seen:
@@ -328,17 +331,31 @@ class ThreadCrawl:
         return hi - lo >= MARGIN
 
     def _self_replies_listed(self, status: dict[str, Any]) -> bool:
-        """Whether the author's list (``exclude_replies``) shows self-replies to
-        ``status``: they carry the account ``status`` answered, so below a reply to
-        someone else they are left out, like replies to others."""
+        """Whether the author's list shows self-replies to ``status``. They carry the
+        account ``status`` answered, so below a reply to someone else ``exclude_replies``
+        leaves them out, like replies to others."""
+        if self.full_list:
+            return True
         if not status.get("in_reply_to_id") and not status.get("in_reply_to_account_id"):
             return True
         return bool(status.get("in_reply_to_account_id") == self.author_id)
+
+    def _list_everything(self) -> None:
+        """The thread begins as a reply to someone, so its self-replies are only in the
+        author's whole list (replies to others included): read that one from now on.
+        What the shorter list proved complete does not hold for it."""
+        self.full_list = True
+        self.cov = Coverage(numeric=self.snowflake)
+        self.listing = []
+        self.full_pages = []
 
     # -- the rounds -----------------------------------------------------------------------
     async def run(self) -> None:
         while True:
             a = self.analyse()
+            if not self.full_list and not self._self_replies_listed(a.top):
+                self._list_everything()
+                a = self.analyse()
             if len(a.tree) >= self.max_posts:
                 self.capped = True
                 return
@@ -416,6 +433,8 @@ class ThreadCrawl:
                 bounds["min_id" if forward else "since_id"] = after
             if before:
                 bounds["max_id"] = before
+            if self.full_list:
+                bounds["exclude_replies"] = "false"
             page = await self._call(self.api.account_statuses(self.base, self.author_id, **bounds))
             lo = self.pos(after, 1) if after else self.cov.bottom
             hi = self.pos(before, -1) if before else self.cov.top
