@@ -1,16 +1,15 @@
 """Finding every post of a Mastodon self-thread in few sequential round trips.
 
 Unauthenticated ``context`` stops at 40 ancestors, 60 descendants and depth 20, so long
-threads need more calls. The author's own statuses list (``exclude_replies`` keeps
-self-replies, except in a thread that begins as a reply to someone: Mastodon names that
-someone on each of its self-replies, so then the whole list is read) returns 40 posts per
-call, and on Mastodon the ids are snowflakes (``id >> 16`` is a millisecond timestamp):
-from the posting rate already seen we cut the
-time after the thread's first post into windows of about 36 of the author's posts and ask
-for several windows at once (``min_id``/``max_id``), then fill whatever a window could not
-hold in the next round (coverage bookkeeping in mastodon_coverage.py). Servers whose ids
-are not snowflakes are paged one page at a time, with ``context`` re-anchored at
-unfinished posts alongside.
+threads need more calls. The author's own statuses list (``exclude_replies`` keeps self-
+replies, except in a thread that begins as a reply to someone: Mastodon names that
+someone on each of its self-replies, so then the whole list is read) returns 40 posts
+per call, and on Mastodon the ids are snowflakes (``id >> 16`` is a millisecond
+timestamp): from the posting rate already seen we cut the time after the thread's first
+post into windows of about 36 of the author's posts and ask for several windows at once
+(``min_id``/``max_id``), then fill whatever a window could not hold in the next round
+(coverage bookkeeping in mastodon_coverage.py). Servers whose ids are not snowflakes are
+paged one page at a time, with ``context`` re-anchored at unfinished posts alongside.
 
 "Complete" is checked, not assumed: a post is finished when its ``replies_count`` (public
 and unlisted replies) is matched by replies we have, or when the author's statuses are
