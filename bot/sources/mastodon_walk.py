@@ -1,8 +1,8 @@
 """Finding every post of a Mastodon self-thread in few sequential round trips.
 
 Unauthenticated ``context`` stops at 40 ancestors, 60 descendants and depth 20, so long
-threads need more calls. The author's own statuses list (``exclude_replies`` keeps self-
-replies, except in a thread that begins as a reply to someone: Mastodon names that
+threads need more calls. The author's own statuses list (``exclude_replies`` keeps
+self-replies, except in a thread that begins as a reply to someone: Mastodon names that
 someone on each of its self-replies, so then the whole list is read) returns 40 posts
 per call, and on Mastodon the ids are snowflakes (``id >> 16`` is a millisecond
 timestamp): from the posting rate already seen we cut the time after the thread's first
