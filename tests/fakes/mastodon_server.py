@@ -8,8 +8,10 @@ posts). It enforces what the real server does to anonymous callers:
   order down to depth 20, both limits applied before hidden posts are filtered out, and
   self-replies brought to the top;
 * ``accounts/:id/statuses``: newest first, at most 40 per page, ``max_id``/``since_id``/
-  ``min_id`` paging with ``Link`` headers, ``exclude_replies`` dropping only replies to
-  other accounts, ``X-RateLimit-*`` headers;
+  ``min_id`` paging with ``Link`` headers, ``exclude_replies`` dropping replies to other
+  accounts, ``X-RateLimit-*`` headers;
+* ``in_reply_to_account_id`` carried down a self-reply chain: below the author's reply to
+  someone, each self-reply names that someone (so ``exclude_replies`` drops it too);
 * 404 ``Record not found`` for missing, deleted and non-public posts; 401 when the server
   requires login, unless the request carries the server's access token;
 * ``software`` "pleroma" or "gotosocial" plays those servers where they differ:
@@ -429,17 +431,23 @@ class FakeMastodon(FakeServer):
         # Mastodon counts public and unlisted replies only.
         return sum(1 for s in self.statuses.values() if s.in_reply_to is st and s.visible)
 
+    def replied_account_id(self, st: FakeStatus) -> str | None:
+        """Mastodon carries the account over down a self-reply chain: a reply to one's own
+        reply to someone names that someone, not oneself."""
+        parent = st.in_reply_to
+        if parent is None:
+            return st.erased_parent_account.id if st.erased_parent_account else None
+        if parent.account is st.account and (parent.in_reply_to or parent.erased_parent_account):
+            return self.replied_account_id(parent)
+        return parent.account.id
+
     def status_json(self, st: FakeStatus) -> dict[str, Any]:
         parent = st.in_reply_to
         return {
             "id": st.id,
             "created_at": _iso(st.created_ms),
             "in_reply_to_id": parent.id if parent else None,
-            "in_reply_to_account_id": (
-                parent.account.id
-                if parent
-                else (st.erased_parent_account.id if st.erased_parent_account else None)
-            ),
+            "in_reply_to_account_id": self.replied_account_id(st),
             "sensitive": st.sensitive,
             "spoiler_text": st.spoiler_text,
             "visibility": st.visibility,
@@ -681,10 +689,14 @@ class FakeMastodon(FakeServer):
     def _kept_self_reply(self, st: FakeStatus, acc: FakeAccount) -> bool:
         """Whether ``exclude_replies`` keeps this reply: Mastodon keeps self-replies,
         Pleroma none, GoToSocial those that mention nobody."""
-        assert st.in_reply_to is not None
-        if st.in_reply_to.account is not acc or self.software in ("pleroma", "akkoma"):
+        if self.software in ("pleroma", "akkoma"):
             return False
-        return not (self.software == "gotosocial" and st.mentions)
+        if self.software == "gotosocial":
+            parent = st.in_reply_to.account if st.in_reply_to else st.erased_parent_account
+            return parent is acc and not st.mentions
+        # Mastodon keeps replies naming the author as the account answered (self-replies,
+        # unless below a reply to someone else).
+        return self.replied_account_id(st) == acc.id
 
     async def _account_statuses(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
@@ -701,7 +713,12 @@ class FakeMastodon(FakeServer):
             return json_response([], headers=self._headers())
         rows = [s for s in self.statuses.values() if s.account is acc and s.visible]
         if q.get("exclude_replies") in ("true", "1"):
-            rows = [s for s in rows if s.in_reply_to is None or self._kept_self_reply(s, acc)]
+            rows = [
+                s
+                for s in rows
+                if (s.in_reply_to is None and s.erased_parent_account is None)
+                or self._kept_self_reply(s, acc)
+            ]
         if q.get("exclude_reblogs") in ("true", "1"):
             rows = [s for s in rows if s.reblog is None]
         if q.get("only_media") in ("true", "1"):
