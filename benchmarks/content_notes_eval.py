@@ -4,8 +4,10 @@
 
 Each line of a data file is ``{"text": ..., "labels": [category, ...], "split": ...}``; an
 empty list means the post is neutral and must get no note. By default the ``dev`` file
-(used while writing the lexicon) and the ``test`` file (written first, never tuned against:
-its figures are the honest ones) are read; figures are printed per split. The
+(used while writing the lexicon), the ``test`` file (written before the first tuning, then
+studied for the kinds of wording it misses) and the ``fresh`` file (written and committed
+before the second round of tuning, never studied: its figures are the honest ones) are
+read; figures are printed per split. The
 texts run through the same path as a post's text in an unroll (a "CW:" opening line as the
 author's warning, then the lexicon).
 """
@@ -26,7 +28,11 @@ from cogs.content_notes.categories import CATEGORY_IDS  # noqa: E402
 from cogs.content_notes.classifier import Classifier  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
-DEFAULT_DATA = (DATA / "content_notes_dev.jsonl", DATA / "content_notes_test.jsonl")
+DEFAULT_DATA = (
+    DATA / "content_notes_dev.jsonl",
+    DATA / "content_notes_test.jsonl",
+    DATA / "content_notes_fresh.jsonl",
+)
 
 
 Row = tuple[str, set[str], str, str]  # text, labels, split, form

@@ -12,6 +12,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.models import Author, Post, Thread
 from cogs.content_notes.annotate import annotate, text_notes
+from cogs.content_notes.categories import CATEGORY_IDS
 from cogs.content_notes.classifier import Classifier
 from cogs.content_notes.lexicon import load_lexicon, parse_lexicon
 from cogs.content_notes.normalize import tokenize
@@ -302,3 +303,25 @@ def test_real_recorded_posts_rarely_get_a_note() -> None:
     classifier = Classifier.default()
     flagged = [p for p in posts if text_notes(p, classifier)]
     assert len(flagged) <= 0.02 * len(posts), flagged
+
+
+def test_splits_share_no_post() -> None:
+    """Dev, test and the fresh held-out split never hold the same post (case, punctuation
+    and emoji ignored), and the fresh split is broad: every category, about half neutral."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_corpus import same_post
+    from benchmarks.content_notes_eval import DEFAULT_DATA, load
+
+    by_split: dict[str, set[str]] = {}
+    for text, _, split, _ in load(*DEFAULT_DATA):
+        by_split.setdefault(split, set()).add(same_post(text))
+    assert set(by_split) == {"dev", "test", "fresh"}
+    for one in by_split:
+        for two in by_split:
+            if one < two:
+                assert not by_split[one] & by_split[two], (one, two)
+    fresh = [r for r in load(*DEFAULT_DATA) if r[2] == "fresh"]
+    assert len(fresh) >= 300 and 0.4 <= sum(1 for r in fresh if not r[1]) / len(fresh) <= 0.6
+    assert {c for _, labels, _, _ in fresh for c in labels} == set(CATEGORY_IDS) - {"other"}
