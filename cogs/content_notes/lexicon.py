@@ -30,6 +30,8 @@ _GROUP = re.compile(r"\{([^{}]*)\}")
 _NEAR = re.compile(r"^(?P<a>.*?)\s+~(?P<n>\S*)\s+(?P<b>.*)$")
 MAX_NEAR = 12  # words between the two halves of a proximity rule
 MIN_PREFIX = 4  # a shorter prefix would catch unrelated words
+MAX_JOINED_WORDS = 3  # phrases also matched as one word (a hashtag) ...
+MIN_JOINED = 7  # ... when that word is long enough not to be an everyday one
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def compile_entry(
             if m.group(1) not in groups:
                 raise ConfigError(f"{where}: {entry!r} names an unknown group {{{m.group(1)}}}")
             nxt.extend(e[: m.start()] + word + e[m.end() :] for word in groups[m.group(1)])
-        expanded = nxt
+        expanded = list(dict.fromkeys(nxt))  # "{a|b {kin}}" repeats "a" once per kin
     out: list[Term] = []
     for e in expanded:
         text = e.strip()
@@ -138,9 +140,11 @@ def compile_entry(
             raw_last = text.rstrip("*").split()[-1].split("-")[-1]
             tokens = (*tokens[:-1], _fold_only(raw_last))
         out.append(Term(category, tokens, prefix, e))
-        if len(tokens) > 1:
-            # "mental health" also matches "#mentalhealth" / "mentalhealth".
-            out.append(Term(category, ("".join(tokens),), prefix, e))
+        joined = "".join(tokens)
+        if 1 < len(tokens) <= MAX_JOINED_WORDS and len(joined) >= MIN_JOINED:
+            # "mental health" also matches "#mentalhealth" / "mentalhealth"; a long or
+            # short-worded phrase ("was sa" -> "wassa") is never written as one word.
+            out.append(Term(category, (joined,), prefix, e))
     return out
 
 

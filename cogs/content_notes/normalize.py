@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _URL = re.compile(
     r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|app|social|blogspot)\b\S*", re.I
@@ -82,6 +83,7 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 16)  # lexicon phrases repeat their words thousands of times
 def normalise_word(word: str) -> str:
     """One word (no spaces or hyphens) as the matcher sees it."""
     w = fold(word).replace("'", "").replace("’", "")
