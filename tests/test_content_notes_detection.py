@@ -306,8 +306,9 @@ def test_real_recorded_posts_rarely_get_a_note() -> None:
 
 
 def test_splits_share_no_post() -> None:
-    """Dev, test and the fresh held-out split never hold the same post (case, punctuation
-    and emoji ignored), and the fresh split is broad: every category, about half neutral."""
+    """Dev, test and the two held-out splits never hold the same post (case, punctuation
+    and emoji ignored), and the held-out splits are broad: every category, about half
+    neutral."""
     import sys
 
     sys.path.insert(0, str(ROOT))
@@ -317,11 +318,12 @@ def test_splits_share_no_post() -> None:
     by_split: dict[str, set[str]] = {}
     for text, _, split, _ in load(*DEFAULT_DATA):
         by_split.setdefault(split, set()).add(same_post(text))
-    assert set(by_split) == {"dev", "test", "fresh"}
+    assert set(by_split) == {"dev", "test", "fresh", "blind"}
     for one in by_split:
         for two in by_split:
             if one < two:
                 assert not by_split[one] & by_split[two], (one, two)
-    fresh = [r for r in load(*DEFAULT_DATA) if r[2] == "fresh"]
-    assert len(fresh) >= 300 and 0.4 <= sum(1 for r in fresh if not r[1]) / len(fresh) <= 0.6
-    assert {c for _, labels, _, _ in fresh for c in labels} == set(CATEGORY_IDS) - {"other"}
+    for split in ("fresh", "blind"):
+        rows = [r for r in load(*DEFAULT_DATA) if r[2] == split]
+        assert len(rows) >= 300 and 0.4 <= sum(1 for r in rows if not r[1]) / len(rows) <= 0.6
+        assert {c for _, labels, _, _ in rows for c in labels} == set(CATEGORY_IDS) - {"other"}
