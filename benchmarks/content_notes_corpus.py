@@ -246,7 +246,6 @@ DEV: dict[L, list[str]] = {
         "coke every weekend is not a personality, trust me",
         "detox was the worst 5 days of my life",
         "blacked out again, can't remember getting home",
-        "lost my brother to an overdose in 2019",
         "been drinking to sleep for months now",
     ],
     ("mental-health",): [
@@ -274,6 +273,9 @@ DEV: dict[L, list[str]] = {
     ],
     ("substance-use", "trauma"): [
         "drank to forget the flashbacks for years",
+    ],
+    ("substance-use", "death-grief"): [
+        "lost my brother to an overdose in 2019",
     ],
     (): [
         "this level is killing me, 40 attempts",
@@ -316,6 +318,131 @@ DEV: dict[L, list[str]] = {
         "I literally can't with this weather",
         "overtime pay finally came through",
         "the hospital parking fees are outrageous",
+    ],
+}
+
+# Everyday wording added for the second round: reported speech, coercive control,
+# euphemisms, slang and the idioms that look alarming (new posts, none from test or the
+# held-out splits; the build checks).
+DEV_EVERYDAY: dict[L, list[str]] = {
+    ("suicide",): [
+        "my flatmate keeps saying she won't be around much longer and gives me her stuff",
+        "been hoarding my pills for weeks and i think that means something",
+        "thinking about ending things a lot this month, reaching out like you all said",
+        "he texted me 'i'm done, tell mum i love her' and we called for a welfare check",
+        "ngl the unalive thoughts are loud today",
+        "no point in going on when every morning is the same grey",
+        "trying so hard not to kms rn",
+    ],
+    ("self-harm",): [
+        "covering the scars on my arms with makeup for the graduation photos",
+        "hiding my cuts from my mum is getting harder in summer",
+        "he punches himself in the face when he gets overwhelmed, he's 9",
+        "I took a razor to my thighs again last night after months of nothing",
+        "the marks on her forearms looked like a cat had scratched her, she said",
+    ],
+    ("eating-disorders",): [
+        "made myself throw it all up after the family dinner again",
+        "bingeing at night then fasting all day, it's a loop i can't break",
+        "weighing myself five times a day and eating less each time the number moves",
+        "my mum noticed i only eat when people are watching",
+        "started my meal plan again with the ED team this week",
+        "under 600 cals a day and still think i'm too big",
+    ],
+    ("sexual-violence",): [
+        "my ex forced himself on me when i was asleep and i only called it rape this year",
+        "a stranger put his hand up my dress at the festival",
+        "he slipped the condom off halfway and didn't tell me",
+        "the coach made the girls sit on his lap after training, we knew it was wrong",
+        "a guy on the train was filming up women's skirts, nobody stopped him",
+        "my boss said sleeping with him was 'part of the job'",
+    ],
+    ("abuse",): [
+        "my partner won't let me see my friends without him there",
+        "he takes my wages every friday and gives me an allowance for food",
+        "she reads all my texts and screams if i delete anything",
+        "walked on eggshells my whole childhood, dad's moods ran the house",
+        "my aunt turned up with a black eye and said she walked into a door",
+        "he tells me nobody else would ever love me so I should be grateful",
+        "my mother slapped me every time i cried, until i stopped crying",
+        "i'm scared to go home, he's been drinking all afternoon",
+        "the neighbours' kids are neglected, no food in the house for days",
+    ],
+    ("trauma",): [
+        "since the break-in i can't sleep without checking every window",
+        "a car backfired outside the shop and i was on the floor, shaking",
+        "the hurricane was 3 years ago and rain on the roof still puts me right back there",
+        "my grandad woke up screaming about the war until the day he died",
+        "I zone out completely when someone raises their voice, ever since the attack",
+    ],
+    ("substance-use",): [
+        "three day bender and i've lost my phone and my job",
+        "fell off the wagon after 9 months sober, telling my sponsor tonight",
+        "spent the grocery money on coke again",
+        "taking way more than my prescription says, the painkillers are the only thing that helps",
+        "started drinking before work this week, that's new",
+        "my uncle's been sober 10 years, we had cake",
+    ],
+    ("mental-health",): [
+        "can't get out of bed for days at a time and I don't know why",
+        "waiting 9 months for a psych assessment is ridiculous",
+        "my thoughts race all night, the GP mentioned generalised anxiety",
+        "finally on a mood stabiliser after the last manic episode",
+        "my mum has been sectioned again",
+    ],
+    ("death-grief",): [
+        "we scattered mum's ashes at the beach she grew up by",
+        "happy heavenly birthday grandad, miss you every day",
+        "my aunt slipped away peacefully in her sleep",
+        "ordering a headstone for my dad is the strangest errand",
+        "our old dog went to sleep for the last time this morning, the vet was so gentle",
+        "my cousin was killed on the motorway on friday",
+    ],
+    ("suicide", "death-grief"): [
+        "my neighbour's son died by suicide at 19, the street is in shock",
+    ],
+    ("self-harm", "mental-health"): [
+        "six weeks since i last hurt myself and my therapist is proud",
+    ],
+    ("abuse", "substance-use"): [
+        "my stepdad got drunk and hit my mum again and the police came",
+    ],
+    (): [
+        "my mum passed me the phone so I could say happy birthday to grandma",
+        "my daughter passed her driving theory, so proud",
+        "we lost the cat for an hour, she was in the wardrobe",
+        "said goodbye to my old car today, 200k miles",
+        "banging my head against the wall over this flaky test",
+        "died to the same boss 20 times, time for bed",
+        "my plant died while i was away, rip little guy",
+        "the old laptop finally died, rest in peace",
+        "fell off the wagon with my diet this weekend, pizza won",
+        "dad controls the tv remote like a dictator",
+        "the kids screamed at me because the ice cream fell",
+        "I'm addicted to crosswords",
+        "got locked out of my account again",
+        "she beat me in the final, fair play",
+        "the neighbours' dog wakes us up every morning",
+        "Chelsea got slaughtered at home, what a collapse",
+        "binge watched the whole series in a weekend",
+        "this deadline is killing me",
+        "abusing the free trial until they notice",
+        "the zombie processes are eating all the RAM",
+        "the keeper choked on the easiest save of the season",
+        "sober october starts tomorrow, wish me luck with the mocktails",
+        "took a blade to the old wallpaper, two rooms done",
+        "i nearly died laughing at my nephew's school play",
+        "cut the chicken into strips and marinate overnight",
+        "purging the old logs from the server freed 40 gigs",
+        "twitter is dying and the replies prove it",
+        "my kettle finally gave out, rip",
+        "the cricket commentators abused the word 'unbelievable' today",
+        "my husband passed the kids a note from the tooth fairy",
+        "we lost to the worst team in the league, embarrassing",
+        "killed two hours in the airport bookshop",
+        "my toddler hit me with a toy truck, she has an arm on her",
+        "the hospital car park is the real villain here",
+        "ran 12 kms this morning, legs are toast",
     ],
 }
 
@@ -395,6 +522,8 @@ def posts_in(path: Path) -> list[str]:
 
 def main() -> int:
     test = [t for ts in TEST.values() for t in ts]
+    for labels, texts in DEV_EVERYDAY.items():
+        DEV.setdefault(labels, []).extend(texts)
     dev = [t for ts in DEV.values() for t in ts]
     splits = {"dev": dev + posts_in(EARLIER), "test": test}
     splits.update((path.stem.rsplit("_", 1)[-1], posts_in(path)) for path in HELD_OUT)

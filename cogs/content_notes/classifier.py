@@ -19,6 +19,7 @@ from cogs.content_notes.categories import ORDER
 from cogs.content_notes.lexicon import (
     GLOBAL,
     Lexicon,
+    NearRule,
     Term,
     load_lexicon,
     shipped_lexicon,
@@ -157,7 +158,57 @@ def _words(text: str, tokens: list[Token], first: int, last: int) -> str:
     return "".join(parts).lower()
 
 
+class _NearRules:
+    """Proximity rules: every rule's first halves in one trie, each term tagged with its
+    rules, so one pass finds which rules may fire and only those look for their second
+    half."""
+
+    def __init__(self, rules: tuple[NearRule, ...]) -> None:
+        self.rules = rules
+        self._rules_of: dict[Term, list[int]] = defaultdict(list)
+        for n, rule in enumerate(rules):
+            for term in rule.left:
+                self._rules_of[term].append(n)
+        self._left = _Index(self._rules_of)
+        self._right = [_Index(rule.right) for rule in rules]
+
+    def find(self, tokens: list[Token]) -> list[tuple[NearRule, tuple[int, int], tuple[int, int]]]:
+        """Each rule whose halves lie close enough: the rule and both halves, in text order."""
+        if not self.rules:
+            return []
+        lefts: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for term, a, b in self._left.find(tokens):
+            for n in self._rules_of[term]:
+                lefts[n].append((a, b))
+        out: list[tuple[NearRule, tuple[int, int], tuple[int, int]]] = []
+        for n in sorted(lefts):
+            rule = self.rules[n]
+            rights = self._right[n].find(tokens)  # once per rule, not per left match
+            for a, b in lefts[n]:
+                for _, c, d in rights:
+                    gap = c - b if c >= b else a - d
+                    if 0 <= gap <= rule.window:
+                        one, two = sorted(((a, b), (c, d)))
+                        out.append((rule, one, two))
+                        break
+        return out
+
+
 _BUILT: dict[int, tuple[tuple[Term, ...], _Index]] = {}
+
+
+_BUILT_NEAR: dict[int, tuple[tuple[NearRule, ...], _NearRules]] = {}
+
+
+def _near_rules(rules: tuple[NearRule, ...]) -> _NearRules:
+    """Proximity rules' tries, built once per list (the shipped ones are reused)."""
+    built = _BUILT_NEAR.get(id(rules))
+    if built is None or built[0] is not rules:
+        shipped = shipped_lexicon()
+        if rules is not shipped.near and rules is not shipped.near_ignores:
+            return _NearRules(rules)
+        built = _BUILT_NEAR[id(rules)] = (rules, _NearRules(rules))
+    return built[1]
 
 
 def _index(terms: tuple[Term, ...]) -> _Index:
@@ -195,15 +246,8 @@ class Classifier:
         self._typos = typos if typos is not None else shipped_typo_reader()
         self._terms = _index(lexicon.terms)
         self._ignores = _index(lexicon.ignores)
-        # Every proximity rule's first halves in one trie, each term tagged with its rules:
-        # one pass finds which rules may fire, and only those look for their second half.
-        self._near = lexicon.near
-        self._rules_of: dict[Term, list[int]] = defaultdict(list)
-        for n, rule in enumerate(lexicon.near):
-            for term in rule.left:
-                self._rules_of[term].append(n)
-        self._near_left = _Index(self._rules_of)
-        self._near_right = [_Index(rule.right) for rule in lexicon.near]
+        self._near = _near_rules(lexicon.near)
+        self._near_ignores = _near_rules(lexicon.near_ignores)
 
     @classmethod
     def default(cls, extra_terms: Mapping[str, Iterable[str]] | None = None) -> Classifier:
@@ -216,9 +260,17 @@ class Classifier:
             return []
         hits = self._terms.find(tokens)
         near_words: dict[tuple[int, int], str] = {}
-        if self._near:
-            hits.extend(self._near_hits(text, tokens, near_words))
+        for rule, one, two in self._near.find(tokens):
+            first, last = one[0], max(one[1], two[1])
+            near_words[(first, last)] = (
+                f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
+            )
+            hits.append((Term(rule.category, (), False, rule.entry), first, last))
         ignored = self._ignores.find(tokens)
+        ignored.extend(
+            (Term(rule.category, (), False, rule.entry), one[0], max(one[1], two[1]))
+            for rule, one, two in self._near_ignores.find(tokens)
+        )
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:
             if b < len(tokens) and tokens[b].norm in _NEGATING_NEXT:
@@ -251,32 +303,6 @@ class Classifier:
             for a, b in runs
         ]
         out.sort(key=lambda d: (d.first, d.last))
-        return out
-
-    def _near_hits(
-        self, text: str, tokens: list[Token], words: dict[tuple[int, int], str]
-    ) -> list[tuple[Term, int, int]]:
-        """Proximity rules whose two halves are close enough; the hit spans both halves
-        and quotes them as "restricting … calories"."""
-        lefts: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for term, a, b in self._near_left.find(tokens):
-            for n in self._rules_of[term]:
-                lefts[n].append((a, b))
-        out: list[tuple[Term, int, int]] = []
-        for n in sorted(lefts):
-            rule = self._near[n]
-            rights = self._near_right[n].find(tokens)  # once per rule, not per left match
-            for a, b in lefts[n]:
-                for _, c, d in rights:
-                    gap = c - b if c >= b else a - d
-                    if 0 <= gap <= rule.window:
-                        first, last = min(a, c), max(b, d)
-                        one, two = sorted(((a, b), (c, d)))
-                        words[(first, last)] = (
-                            f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
-                        )
-                        out.append((Term(rule.category, (), False, rule.entry), first, last))
-                        break
         return out
 
     def classify(self, text: str) -> tuple[ContentNote, ...]:
