@@ -327,3 +327,76 @@ def test_splits_share_no_post() -> None:
         rows = [r for r in load(*DEFAULT_DATA) if r[2] == split]
         assert len(rows) >= 300 and 0.4 <= sum(1 for r in rows if not r[1]) / len(rows) <= 0.6
         assert {c for _, labels, _, _ in rows for c in labels} == set(CATEGORY_IDS) - {"other"}
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        (
+            "always walking on eggshells at home because of his temper",
+            "abuse",
+            "walking on eggshells",
+        ),
+        ("my ex tracked my phone for a year", "abuse", "tracked my phone"),
+        ("my stepmum slapped me for spilling milk", "abuse", "stepmum … slapped me"),
+        ("he takes my salary and gives me pocket money", "abuse", "he … takes my salary"),
+        ("a man flashed me outside the station", "sexual-violence", "flashed me"),
+        ("she told me he forced himself on her", "sexual-violence", "forced himself on her"),
+        ("we scattered dad's ashes off the pier", "death-grief", "scattered dad's ashes"),
+        ("on a four day bender, send water", "substance-use", "bender"),
+        (
+            "the thunderstorm sent me right back to the war",
+            "trauma",
+            "sent me right back to the war",
+        ),
+        ("been stockpiling my meds and it scares me", "suicide", "stockpiling my meds"),
+    ],
+)
+def test_everyday_and_reported_wording_names_its_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert set(notes) == {category}
+    assert words in notes[category]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son passed his maths exam",
+        "the cat passed out in the sun",
+        "my nan still beats us all at scrabble",
+        "my mum hit me with the classic we have food at home",
+        "cut myself shaving this morning",
+        "twitter is dying, come to mastodon",
+        "purging old logs freed half the disk",
+        "ran 8 kms before breakfast",
+        "the printer finally died, rip",
+        "this album hits me different",
+        "our back line got abused all game",
+        "she beat me in the semi final",
+        "my sourdough starter died, rip",
+    ],
+)
+def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:
+    assert clf.classify(text) == ()
+
+
+def test_an_ignore_can_be_a_proximity_rule() -> None:
+    lexicon = parse_lexicon(
+        {"abuse": {"terms": ["abused"], "ignore": ["{defence|keeper} ~3 abused"]}}
+    )
+    clf = Classifier(lexicon)
+    assert categories(clf, "our defence got absolutely abused") == set()
+    assert categories(clf, "he abused me for years") == {"abuse"}
+    # Too far apart, the ignore no longer covers the match.
+    assert categories(clf, "the defence said the boy was abused for years") == {"abuse"}
+
+
+def test_extra_terms_do_not_leak_into_other_servers() -> None:
+    """A server's extra terms sit in their own small index beside the shipped one: the
+    shipped words still match there, and another server never sees the extra ones."""
+    extra = Classifier.default({"abuse": ["silent treatment"]})
+    assert categories(extra, "weeks of the silent treatment") == {"abuse"}
+    assert categories(extra, "my ex tracked my phone") == {"abuse"}
+    assert categories(Classifier.default(), "weeks of the silent treatment") == set()
