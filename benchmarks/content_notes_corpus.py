@@ -446,6 +446,66 @@ DEV_EVERYDAY: dict[L, list[str]] = {
     ],
 }
 
+
+# A third round: the indirect wording that stays hardest for phrase rules (new posts).
+DEV_INDIRECT: dict[L, list[str]] = {
+    ("suicide",): [
+        "wrote my will at 25 and it wasn't for paperwork reasons",
+        "if i'm gone tomorrow, i'm sorry to everyone",
+        "so tired of fighting to stay alive every single day",
+        "my friend found me before the pills kicked in",
+    ],
+    ("sexual-violence",): [
+        "he kept pouring me drinks and i woke up in his bed with no memory",
+        "my first boyfriend would pressure me until i said yes just to make it stop",
+        "a teacher at my school used to message girls late at night, everyone knew",
+        "someone touched me on the crowded tram and i froze",
+        "he wouldn't take no for an answer and i stopped fighting",
+        "i was 12 and he was 30 and everyone called it a relationship",
+        "my cousin's husband cornered me at the wedding and kissed me against my will",
+    ],
+    ("eating-disorders",): [
+        "ate a normal lunch today without doing the maths first, small win",
+        "living on diet coke and air, down another 3 kilos",
+        "i have to earn every meal by running it off first",
+        "hid my dinner in a napkin again and nobody noticed",
+        "my son's been dropping weight and hiding food in his room",
+        "scared to eat in restaurants because i can't count it",
+    ],
+    ("death-grief",): [
+        "the house is so quiet since we lost him",
+        "putting flowers on my dad's grave for father's day",
+        "my grandma didn't make it through the night",
+        "she lost her fight with cancer on sunday",
+        "saying goodbye to my best friend at the crematorium today",
+        "our thoughts are with the family at this time",
+    ],
+    ("substance-use",): [
+        "i need a few drinks just to feel normal around people",
+        "mum's been on the bottle again since christmas",
+        "my boyfriend's been smoking crack and stealing from me",
+        "it's always 'just one' and then it's 2am and the bottle's empty",
+        "got my 1 year chip at the meeting today",
+        "scored some pills off a guy at work, i know, i know",
+    ],
+    (): [
+        "that speedrun abuses a glitch to skip the whole level",
+        "I abuse ctrl+z way too much",
+        "need therapy after that season finale lol",
+        "my mouse died mid-match, rip my rank",
+        "the villain dies in the first episode, no spoilers",
+        "headshot, he's dead, push b",
+        "my grandad's stories about the war are the best",
+        "we buried a time capsule in the garden",
+        "killed it at karaoke, zero regrets",
+        "our team got massacred in the pub quiz",
+        "this is my drug of choice: cold brew",
+        "i'm dying for a cuppa",
+        "the ending of that book destroyed me",
+        "my phone fell in the bath, it's dead dead",
+    ],
+}
+
 _EMOJI = [" 😭", " 💔", " 🙃", " 😂", " 🙏", " 💀", ""]
 _TAGS = {
     "suicide": "#mentalhealthmatters",
@@ -522,8 +582,9 @@ def posts_in(path: Path) -> list[str]:
 
 def main() -> int:
     test = [t for ts in TEST.values() for t in ts]
-    for labels, texts in DEV_EVERYDAY.items():
-        DEV.setdefault(labels, []).extend(texts)
+    for more in (DEV_EVERYDAY, DEV_INDIRECT):
+        for labels, texts in more.items():
+            DEV.setdefault(labels, []).extend(texts)
     dev = [t for ts in DEV.values() for t in ts]
     splits = {"dev": dev + posts_in(EARLIER), "test": test}
     splits.update((path.stem.rsplit("_", 1)[-1], posts_in(path)) for path in HELD_OUT)
