@@ -202,6 +202,24 @@ def test_labelled_set_quality_floor() -> None:
     assert json.dumps(result["errors"])  # serialisable for --json
 
 
+def test_every_split_keeps_neutral_posts_quiet() -> None:
+    """A regression guard on every split, held-out ones included: at most 2% of neutral
+    posts get a note and notes stay precise (the figures themselves are the benchmark's)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_eval import DEFAULT_DATA, evaluate, load
+
+    rows = load(*DEFAULT_DATA)
+    classifier = Classifier.default()
+    for split in sorted({r[2] for r in rows}):
+        result = evaluate([r for r in rows if r[2] == split], classifier)
+        rate, macro = result["neutral_flagged_rate"], result["macro"]
+        assert isinstance(rate, float) and isinstance(macro, dict)
+        assert rate <= 0.02, (split, rate)
+        assert macro["precision"] >= 0.9, (split, macro)
+
+
 @pytest.mark.parametrize(
     ("text", "category", "words"),
     [

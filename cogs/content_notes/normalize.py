@@ -130,6 +130,13 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+_PLAIN = re.compile(r"^[a-z0-9' ]*$")
+
+
 def normalise_phrase(phrase: str) -> tuple[str, ...]:
-    """A lexicon entry as a token sequence, folded the same way as text."""
+    """A lexicon entry as a token sequence, folded the same way as text. Plain lower-case
+    words (nearly all of the tens of thousands of expanded entries) take a short path that
+    gives the same tokens."""
+    if _PLAIN.match(phrase):
+        return tuple(w for w in map(normalise_word, phrase.split()) if w)
     return tuple(t.norm for t in tokenize(phrase))
