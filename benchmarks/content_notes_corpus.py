@@ -463,6 +463,10 @@ DEV_INDIRECT: dict[L, list[str]] = {
         "he wouldn't take no for an answer and i stopped fighting",
         "i was 12 and he was 30 and everyone called it a relationship",
         "my cousin's husband cornered me at the wedding and kissed me against my will",
+        "somebody spiked my drink on my birthday and my friends got me home",
+        "a colleague cornered me in the stockroom and wouldn't let me leave until i kissed him",
+        "my ex used to make me do things in bed i said no to",
+        "he sent me three explicit photos after i said i wasn't interested",
     ],
     ("eating-disorders",): [
         "ate a normal lunch today without doing the maths first, small win",
@@ -488,7 +492,19 @@ DEV_INDIRECT: dict[L, list[str]] = {
         "got my 1 year chip at the meeting today",
         "scored some pills off a guy at work, i know, i know",
     ],
+    ("sexual-violence", "trauma"): [
+        "i was assaulted at a party in my first week of uni and still can't go to parties",
+    ],
+    ("sexual-violence", "abuse"): [
+        "the choir master molested boys for twenty years before anyone listened",
+    ],
     (): [
+        "good grief, the queue at the post office",
+        "my sister gives me grief for still using a flip phone",
+        "it's your funeral if you skip leg day",
+        "dying of boredom in this lecture",
+        "rip to my sleep schedule",
+        "mourning the end of summer with one last ice lolly",
         "that speedrun abuses a glitch to skip the whole level",
         "I abuse ctrl+z way too much",
         "need therapy after that season finale lol",

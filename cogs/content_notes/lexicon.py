@@ -146,7 +146,11 @@ def compile_entry(
             tokens = (*tokens[:-1], _fold_only(raw_last))
         out.append(Term(category, tokens, prefix, e))
         joined = "".join(tokens)
-        if 1 < len(tokens) <= MAX_JOINED_WORDS and len(joined) >= MIN_JOINED:
+        if (
+            1 < len(tokens) <= MAX_JOINED_WORDS
+            and len(joined) >= MIN_JOINED
+            and min(map(len, tokens)) > 1
+        ):
             # "mental health" also matches "#mentalhealth" / "mentalhealth"; a long or
             # short-worded phrase ("was sa" -> "wassa") is never written as one word.
             out.append(Term(category, (joined,), prefix, e))
