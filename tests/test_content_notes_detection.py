@@ -394,6 +394,7 @@ def test_everyday_and_reported_wording_names_its_words(
         "our back line got abused all game",
         "she beat me in the semi final",
         "my sourdough starter died, rip",
+        "this dedaline is killing me",  # a typo of deadline, not of "did a line"
     ],
 )
 def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:
