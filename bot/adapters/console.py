@@ -69,12 +69,16 @@ class ConsoleAdapter:
         key: str | None = None,
     ) -> list[MessageRef]:
         self._stop_spinner()
-        hint = ""
-        if message.spoiler:
-            n = len(self.hidden) + 1
-            self.hidden[n] = message
-            hint = f"(type /reveal {n} to show it)"
-        text = plain.message_text(message, reveal=False, hidden_hint=hint)
+        # Each warned post (several in a packed message) gets its own /reveal number.
+        hints: dict[int, str] = {}
+        for part in message.parts or (message,):
+            if part.spoiler:
+                n = len(self.hidden) + 1
+                self.hidden[n] = part
+                hints[id(part)] = f"(type /reveal {n} to show it)"
+        text = plain.message_text(
+            message, reveal=False, hint_for=lambda part: hints.get(id(part), "")
+        )
         if thread is not None:
             text = "\n".join("  │ " + line if line else "  │" for line in text.splitlines())
         self._write(text + "\n")

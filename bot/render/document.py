@@ -48,6 +48,11 @@ class Message:
     preface: tuple[Block, ...] = ()
     attachments: tuple[Attachment, ...] = field(default=())
     post_id: str | None = None
+    # The post's own link (packed layout: each post's number links to it).
+    url: str | None = None
+    # A packed message: several posts' messages shown as one chat message, each keeping
+    # its own spoiler and note lines. ``blocks`` is empty then.
+    parts: tuple[Message, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.render.packing import with_links
 from bot.render.thread_view import thread_messages
 from bot.unroller import UnrollRequest
 from cogs.content_notes.classifier import Classifier
@@ -50,7 +51,8 @@ def install(app: App) -> ContentNotesCog:
 
             async def render(rec: DeliveryRecord) -> Sequence[Message]:
                 thread = await processed(rec)
-                return thread_messages(thread, await app.decide_for(rec.scope))
+                # With the posts' links: a packed message shows each post's number as one.
+                return with_links(thread_messages(thread, await app.decide_for(rec.scope)), thread)
 
             try:
                 edited += await app.deliverer.edit(adapter, record, render)
