@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.commands import Cog, Param, command
 from bot.context import Context
-from storage.layouts_repo import DEFAULT_LAYOUT, LAYOUTS, LayoutRepo
+from storage.layouts_repo import LAYOUTS, LayoutRepo
 
 _EXPLAIN = {
     "packed": "consecutive posts share a message, each with its number linking to the post",
@@ -42,7 +42,7 @@ class LayoutCog(Cog):
             await ctx.reply(f"Layout here: {current}{default}: {_EXPLAIN[current]}.", private=True)
             return
         await self.repo.set(scope, layout, ctx.user.id)
-        note = " (the default)" if layout == DEFAULT_LAYOUT else ""
+        note = " (the default)" if layout == self.repo.default else ""
         await ctx.reply(
             f"Layout set to {layout}{note}: {_EXPLAIN[layout]}. Threads unrolled from now "
             "on use it; threads already posted keep theirs.",

@@ -11,22 +11,27 @@ DEFAULT_LAYOUT = "packed"
 
 
 class LayoutRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, default: str = DEFAULT_LAYOUT) -> None:
         self.db = db
-        self._cache: dict[str, str] = {}
+        # The layout of rooms that chose none.
+        self.default = default
+        self._chosen: dict[str, str | None] = {}
 
     async def get(self, scope: str) -> str:
         """The scope's layout; the default when none was chosen."""
-        if scope not in self._cache:
+        return await self.chosen(scope) or self.default
+
+    async def chosen(self, scope: str) -> str | None:
+        """The layout a moderator chose for the scope, if any."""
+        if scope not in self._chosen:
             row = await self.db.fetchone(
                 "SELECT layout FROM room_layouts WHERE scope = ?", (scope,)
             )
-            self._cache[scope] = str(row["layout"]) if row else DEFAULT_LAYOUT
-        return self._cache[scope]
+            self._chosen[scope] = str(row["layout"]) if row else None
+        return self._chosen[scope]
 
     async def is_set(self, scope: str) -> bool:
-        row = await self.db.fetchone("SELECT 1 FROM room_layouts WHERE scope = ?", (scope,))
-        return row is not None
+        return await self.chosen(scope) is not None
 
     async def set(self, scope: str, layout: str, by: str, now: float | None = None) -> None:
         if layout not in LAYOUTS:
@@ -37,4 +42,4 @@ class LayoutRepo:
             " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
             (scope, layout, by, time.time() if now is None else now),
         )
-        self._cache[scope] = layout
+        self._chosen[scope] = layout
