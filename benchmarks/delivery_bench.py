@@ -75,7 +75,8 @@ def build_thread(bsky: FakeBluesky, n: int, author: str) -> str:
     for i in range(n):
         words = [WORDS[(i * 7 + j) % len(WORDS)] for j in range(19)]
         text = " ".join(words).capitalize() + "."
-        parent = b.post(who, text, parent=parent)
+        # Keys unique across threads: the fake AppView holds every case's thread at once.
+        parent = b.post(who, text, parent=parent, key=f"{author}-{i}")
         first = first or parent
     bsky.add_thread(b.build())
     return bsky.url(first)
