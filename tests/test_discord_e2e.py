@@ -229,6 +229,13 @@ async def test_login_sync_and_command_schema(bot: Harness) -> None:
     # Every cw subcommand is for moderators, so the group is hidden from members.
     assert int(cw["default_member_permissions"]) == MANAGE_MESSAGES
 
+    layout = by_name[("layout", 1)]
+    [choice] = layout["options"]
+    assert [c["value"] for c in choice["choices"]] == ["packed", "per-post"]
+    assert not choice.get("required") and int(layout["default_member_permissions"]) == (
+        MANAGE_MESSAGES
+    )
+
     tag = by_name[("tag", 1)]
     # A mixed group stays visible; its moderator subcommand is checked at run time.
     assert tag["default_member_permissions"] is None
@@ -697,3 +704,19 @@ async def test_content_warning_categories_autocomplete(bot: Harness) -> None:
     await bot.fake.wait_acknowledged(rec)
     names = [c["value"] for c in rec.callback["data"]["choices"]]  # type: ignore[index]
     assert names == ["suicide", "self-harm", "sexual-violence", "substance-use"]
+
+
+async def test_layout_slash_command_switches_this_server_to_per_post(bot: Harness) -> None:
+    url = bot.source.add("3100", ["first", "second", "third"])
+    member = bot.fake.new_user("member")
+    refused = await bot.fake.slash("layout", member, layout="per-post")
+    await bot.settled(refused)
+    assert "moderator" in " ".join(refused.texts()).lower()
+    mod = bot.fake.new_user("mod", moderator=True)
+    bot.app.layouts.default = "packed"  # as a fresh server has it
+    rec = await bot.fake.slash("layout", mod, layout="per-post")
+    await bot.settled(rec)
+    assert rec.ephemeral and "Layout set to per-post" in " ".join(rec.texts())
+    await bot.unroll(url)
+    header = bot.channel_posts()[-1]
+    assert len(bot.fake.channel_messages(header["id"])) == 3  # one message per post
