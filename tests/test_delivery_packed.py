@@ -198,3 +198,32 @@ async def test_console_shows_packed_posts_and_each_warned_post_reveals_on_its_ow
     assert "suicide note" not in before_reveal and "Thinking about suicide" not in before_reveal
     assert "Thinking about suicide again" in revealed and "suicide note" not in revealed
     assert "Sentence 3 of the story" in before_reveal  # the others stay readable
+
+
+async def test_deliveries_planned_before_the_upgrade_stay_per_post(tmp_path: Path) -> None:
+    import aiosqlite
+
+    from storage.db import Database, available_migrations
+    from storage.deliveries_repo import DeliveryRepo
+
+    path = str(tmp_path / "old.sqlite3")
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    old = Database(conn, path)
+    await old.migrate([m for m in available_migrations() if m[0] < 6])
+    await old.execute(
+        "INSERT INTO deliveries (adapter, scope, channel, thread_root, thread_url, created_at,"
+        " updated_at) VALUES ('memory', 's', 'c', 'root', 'https://x.test/root', 1, 1)"
+    )
+    await old.execute(
+        "INSERT INTO delivery_messages (delivery_id, position, role, post_id) VALUES"
+        " (1, 0, 'header', NULL), (1, 1, 'post', 'p1'), (1, 2, 'post', 'p2')"
+    )
+    await old.close()
+    db = await Database.open(path)
+    try:
+        record = await DeliveryRepo(db).get(1)
+        assert record is not None and record.layout == "per-post"
+        assert [m.post_ids for m in record.messages] == [(), ("p1",), ("p2",)]
+        assert record.planned_keys == {"p1", "p2"}
+    finally:
+        await db.close()
