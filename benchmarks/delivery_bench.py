@@ -196,7 +196,7 @@ async def matrix_cases(
 def report(results: list[Result]) -> str:
     lines = [
         f"{'platform':<8} {'posts':>5} {'layout':<8} {'messages':>8} {'seconds':>8}"
-        f" {'msgs vs per-post':>16} {'time vs per-post':>16}"
+        f" {'msgs vs per-post':>16} {'time vs per-post':>16} {'429s (run)':>10}"
     ]
     base = {(r.platform, r.posts): r for r in results if r.layout == "per-post"}
     for r in sorted(results, key=lambda r: (r.platform, r.posts, r.layout != "per-post")):
@@ -206,6 +206,7 @@ def report(results: list[Result]) -> str:
         lines.append(
             f"{r.platform:<8} {r.posts:>5} {r.layout:<8} {r.messages:>8} {r.seconds:>8.1f}"
             f" {ratio_m:>16} {ratio_t:>16}"
+            f" {r.rate_limited if r.platform == 'discord' else '-':>10}"
         )
     return "\n".join(lines)
 
