@@ -21,9 +21,11 @@ from bot.sources import SourceRegistry
 from bot.sources.base import Source
 from bot.unroller import Unroller
 from cogs.help import HelpCog
+from cogs.layout import LayoutCog
 from cogs.unroll import UnrollCog
 from storage.db import Database
 from storage.deliveries_repo import DeliveryRepo
+from storage.layouts_repo import LayoutRepo
 from storage.threads_repo import ThreadRepo
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ class App:
             sources, self.threads, config.unroll.max_posts, config.unroll.cache_ttl_s
         )
         self.deliveries = DeliveryRepo(db)
-        self.deliverer = Deliverer(self.deliveries)
+        self.layouts = LayoutRepo(db)
+        self.deliverer = Deliverer(self.deliveries, layouts=self.layouts)
         self.dispatcher = Dispatcher()
         self.adapters: dict[str, Any] = {}
         # Features replace this to apply room policies (content notes).
@@ -64,6 +67,7 @@ class App:
         self.dispatcher.register(
             UnrollCog(self.unroller, self.deliverer, self.deliveries, self.decide_for)
         )
+        self.dispatcher.register(LayoutCog(self.layouts))
 
     async def decide_for(self, scope: str | None) -> Decide:
         if self.decision_provider is None:
@@ -116,7 +120,9 @@ class App:
             try:
                 thread = await self.unroller.unroll(record.thread_url, scope=record.scope)
                 messages = thread_messages(thread, await self.decide_for(record.scope))
-                await self.deliverer.resume(adapter, room, record.id, messages, thread_name(thread))
+                await self.deliverer.resume(
+                    adapter, room, record.id, messages, thread_name(thread), thread=thread
+                )
                 resumed += 1
             except Exception as exc:
                 log.warning("could not resume delivery %s: %r", record.id, exc)

@@ -104,7 +104,7 @@ class UnrollCog(Cog):
                 + (f": {where}" if where else " a moment ago; scroll up to its header.")
             )
             return None
-        await ctx.progress(f"Posting {len(messages) - 1} messages…")
+        await ctx.progress(f"Posting {len(messages) - 1} posts…")
         return await self.deliverer.deliver(
             ctx.adapter, ctx.room, thread, messages, progress=ctx.progress
         )

@@ -160,9 +160,14 @@ class Harness:
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
     async with FakeDiscord() as fake:
+        # Discord's 5 messages per 5 s per channel, scaled down: these tests are about
+        # behaviour, not waiting (the benchmark runs the real bucket).
+        fake.message_bucket = (5, 0.25)
         config = parse_config(f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n')
         source = FakeSource()
         app = await App.create(config, sources=[source], extensions=["cogs.content_notes"])
+        # These tests pin one chat message per post: the per-post layout, chosen explicitly.
+        app.layouts.default = "per-post"
         tags = TagCog()
         app.dispatcher.register(tags)
         adapter = DiscordAdapter(
@@ -223,6 +228,13 @@ async def test_login_sync_and_command_schema(bot: Harness) -> None:
     assert [c["value"] for c in policy["action"]["choices"]] == ["show", "note", "warn", "hide"]
     # Every cw subcommand is for moderators, so the group is hidden from members.
     assert int(cw["default_member_permissions"]) == MANAGE_MESSAGES
+
+    layout = by_name[("layout", 1)]
+    [choice] = layout["options"]
+    assert [c["value"] for c in choice["choices"]] == ["packed", "per-post"]
+    assert not choice.get("required") and int(layout["default_member_permissions"]) == (
+        MANAGE_MESSAGES
+    )
 
     tag = by_name[("tag", 1)]
     # A mixed group stays visible; its moderator subcommand is checked at run time.
@@ -554,7 +566,9 @@ async def test_sigterm_stops_cleanly_after_running_work(tmp_path: Path) -> None:
         await asyncio.wait_for(running, 10)
         await app.close()
         header = fake.channel_messages(fake.channel_id)[-1]
-        assert len(fake.channel_messages(header["id"])) == 2  # the unroll finished first
+        # The unroll finished first: both posts are in the thread (packed in one message).
+        [packed] = fake.channel_messages(header["id"])
+        assert "one" in packed["content"] and "two" in packed["content"]
         assert not fake.connected and adapter.client.is_closed()
         assert fake.unknown == []
 
@@ -692,3 +706,19 @@ async def test_content_warning_categories_autocomplete(bot: Harness) -> None:
     await bot.fake.wait_acknowledged(rec)
     names = [c["value"] for c in rec.callback["data"]["choices"]]  # type: ignore[index]
     assert names == ["suicide", "self-harm", "sexual-violence", "substance-use"]
+
+
+async def test_layout_slash_command_switches_this_server_to_per_post(bot: Harness) -> None:
+    url = bot.source.add("3100", ["first", "second", "third"])
+    member = bot.fake.new_user("member")
+    refused = await bot.fake.slash("layout", member, layout="per-post")
+    await bot.settled(refused)
+    assert "moderator" in " ".join(refused.texts()).lower()
+    mod = bot.fake.new_user("mod", moderator=True)
+    bot.app.layouts.default = "packed"  # as a fresh server has it
+    rec = await bot.fake.slash("layout", mod, layout="per-post")
+    await bot.settled(rec)
+    assert rec.ephemeral and "Layout set to per-post" in " ".join(rec.texts())
+    await bot.unroll(url)
+    header = bot.channel_posts()[-1]
+    assert len(bot.fake.channel_messages(header["id"])) == 3  # one message per post

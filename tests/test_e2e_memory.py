@@ -35,6 +35,8 @@ async def app(tmp_path: Path, bsky: FakeBluesky) -> AsyncIterator[App]:
     application = await App.create(
         config, sources=[BlueskySource(http, bsky.base_url)], extensions=[]
     )
+    # These tests pin one chat message per post: the per-post layout, chosen explicitly.
+    application.layouts.default = "per-post"
     yield application
     await application.close()
     await http.close()

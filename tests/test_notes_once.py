@@ -131,13 +131,9 @@ appview_url = "{bsky.base_url}"
     # Today's console printed the reason 11 times for this thread: the header, and a note
     # line plus a "[hidden: reason]" marker on each of the five posts.
     assert len(SELF_HARM.findall(room)) == 1
-    assert [int(n) for n in re.findall(r"(\d)/5\n  │ \[hidden\] \(type /reveal", room)] == [
-        1,
-        2,
-        3,
-        4,
-        5,
-    ]
+    # Each post keeps its number (a link to it) in sight above its hidden text.
+    numbered = re.findall(r"(\d)/5 https://\S+\n  │ \[hidden\] \(type /reveal", room)
+    assert [int(n) for n in numbered] == [1, 2, 3, 4, 5]
     assert not any(text in room for text in CALM)
     # private:true answers are hidden the same way; /reveal 7 shows post 2 of them.
     revealed = private.split("[hidden] (type /reveal 10 to show it)")[1]

@@ -108,6 +108,8 @@ async def child(db: str, sent: str, bsky_url: str) -> None:
     )
     http = HttpClient(HttpSettings(allow_private_addresses=True, retries=0))
     app = await App.create(config, sources=[BlueskySource(http, bsky_url)], extensions=[])
+    # These tests pin one chat message per post: the per-post layout, chosen explicitly.
+    app.layouts.default = "per-post"
     cog = SubscriptionsCog.from_app(app)
     app.dispatcher.register(cog)
     chat = FileChat(app.dispatcher, Path(sent))

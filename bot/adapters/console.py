@@ -80,13 +80,17 @@ class ConsoleAdapter:
         ]
 
     def _shown(self, message: Message) -> str:
-        """The message as text, warned content replaced by a /reveal hint."""
-        hint = ""
-        if message.spoiler:
-            n = len(self.hidden) + 1
-            self.hidden[n] = message
-            hint = f"(type /reveal {n} to show it)"
-        return plain.message_text(message, reveal=False, hidden_hint=hint)
+        """The message as text, warned content replaced by a /reveal hint: each warned post
+        (several in a packed message) gets its own number."""
+        hints: dict[int, str] = {}
+        for part in message.parts or (message,):
+            if part.spoiler:
+                n = len(self.hidden) + 1
+                self.hidden[n] = part
+                hints[id(part)] = f"(type /reveal {n} to show it)"
+        return plain.message_text(
+            message, reveal=False, hint_for=lambda part: hints.get(id(part), "")
+        )
 
     async def start_thread(self, room: Room, header: MessageRef, name: str) -> MessageRef:
         return MessageRef(self.name, room.channel, header.message_id, header.message_id)

@@ -165,6 +165,12 @@ class DiscordAdapter:
             return
         self._closing = True
         await self.binder.drain(10.0)
+        if self._resume_task is not None and not self._resume_task.done():
+            # Resumed deliveries are recorded in the outbox: stopping them loses nothing,
+            # while letting them run on would write to a database about to close.
+            self._resume_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._resume_task
         with contextlib.suppress(Exception):
             await self.client.close()
 

@@ -82,7 +82,14 @@ class MemoryAdapter:
             sent.edits.append(text)
             sent.text = text
             sent.message = message
-        return refs
+        out = list(refs)
+        for text in texts[len(refs) :]:
+            # Grown past its messages: the rest follows in the same thread, as on Discord.
+            last = refs[-1]
+            ref = MessageRef(self.name, last.channel, f"m{next(self._ids)}", last.thread_id)
+            self.sent.append(Sent(ref, text, message, ref.thread_id))
+            out.append(ref)
+        return out
 
     def link_to(self, ref: MessageRef) -> str | None:
         return f"memory://{ref.channel}/{ref.thread_id or ref.message_id}"

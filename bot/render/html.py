@@ -22,6 +22,9 @@ from bot.render.document import Attachment, Block, Inline, Message
 
 # A Matrix event is capped at 64 KiB; stay well under it with both fields together.
 DEFAULT_MAX_LENGTH = 12000
+# A packed event (several posts) holds at most this many bytes of HTML, and of plain body:
+# about 16 KB reads well in clients and keeps the whole event far below the cap.
+PACK_LIMIT = 16_000
 
 ALLOWED_TAGS = {
     "a",
@@ -190,10 +193,32 @@ def _split_block(block: Block, budget: int) -> list[Block]:
     return pieces
 
 
+def pack_size(chunk: HtmlChunk) -> int:
+    """What counts against PACK_LIMIT: the larger of the HTML and the plain body, in bytes."""
+    return max(len(chunk.formatted_body.encode()), len(chunk.body.encode()))
+
+
+def _join(chunks: list[HtmlChunk]) -> list[HtmlChunk]:
+    out: list[HtmlChunk] = []
+    for chunk in chunks:
+        if out:
+            joined = HtmlChunk(
+                f"{out[-1].body}\n\n{chunk.body}", out[-1].formatted_body + chunk.formatted_body
+            )
+            if pack_size(joined) <= PACK_LIMIT:
+                out[-1] = joined
+                continue
+        out.append(chunk)
+    return out
+
+
 def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlChunk]:
     """Render a Message as one or more event texts, each at most ``max_length`` characters
     of body and formatted body together. Blocks are never split across events unless one
-    block alone is too long."""
+    block alone is too long. A packed message joins its posts' texts while they fit
+    PACK_LIMIT (each post keeps its own spoiler spans)."""
+    if message.parts:
+        return _join([c for p in message.parts for c in render(p, max_length)])
     spoiler = message.spoiler
     # A spoiler whose reason is readable already (a note line, the thread's header) gets
     # no reason of its own: Element would print it a second time on every post. Events
@@ -259,4 +284,13 @@ def _build(
     return HtmlChunk(body=body, formatted_body=sanitize("".join(html_parts)))
 
 
-__all__ = ["DEFAULT_MAX_LENGTH", "HIDDEN_MARKER", "HtmlChunk", "cw_marker", "render", "sanitize"]
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "HIDDEN_MARKER",
+    "PACK_LIMIT",
+    "HtmlChunk",
+    "cw_marker",
+    "pack_size",
+    "render",
+    "sanitize",
+]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from bot.render.chunking import split_text
+from bot.render.chunking import join_chunks, split_text
 from bot.render.document import Block, Inline, Message, join_blocks
 
 _URL = re.compile(r"https?://[^\s<>]+")
@@ -95,6 +95,10 @@ def block_markdown(block: Block, atoms: set[str], previews: bool = True) -> str:
 
 
 def chunks(message: Message, limit: int = 2000) -> list[str]:
+    if message.parts:
+        # A packed message: each post rendered on its own (its spoiler and note lines
+        # intact), joined with a blank line while they fit.
+        return join_chunks([c for p in message.parts for c in chunks(p, limit)], limit)
     atoms: set[str] = set()
     previews = message.previews
     preface = "\n".join(block_markdown(b, atoms, previews) for b in message.preface)

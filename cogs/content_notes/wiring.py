@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.context import MessageRef
+from bot.render.packing import with_links
 from bot.render.thread_title import thread_name
 from bot.render.thread_view import thread_messages
 from bot.unroller import UnrollRequest
@@ -54,7 +55,9 @@ def install(app: App) -> ContentNotesCog:
                 thread = await processed(record)
 
                 async def render(rec: DeliveryRecord, thread: Thread = thread) -> Sequence[Message]:
-                    return thread_messages(thread, await app.decide_for(rec.scope))
+                    # With the posts' links: a packed message shows each post's number as one.
+                    messages = thread_messages(thread, await app.decide_for(rec.scope))
+                    return with_links(messages, thread)
 
                 edited += await app.deliverer.edit(adapter, record, render)
                 if record.chat_thread:

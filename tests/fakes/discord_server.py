@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -189,9 +190,10 @@ class FakeDiscord(FakeServer):
         self.identified = asyncio.Event()
         # (method, route template) the bot lacks the permission for: 403 Missing Permissions.
         self.forbidden: set[tuple[str, str]] = set()
-        # Per-channel message bucket (limit, window in seconds), as Discord's 5 per 5 s;
-        # None turns it off. Real time: discord.py sleeps on the headers it is given.
-        self.message_bucket: tuple[int, float] | None = None
+        # Per-channel message bucket (limit, window in seconds): Discord's 5 per 5 s, on
+        # by default; a test may scale it down or turn it off with None. Real time:
+        # discord.py sleeps on the headers it is given.
+        self.message_bucket: tuple[int, float] | None = (5, 5.0)
         self._bucket_hits: dict[str, list[float]] = {}
         self.rate_limited: list[RestCall] = []
         self._clock_offset = 0.0
@@ -846,7 +848,11 @@ class FakeDiscord(FakeServer):
         limit, window = self.message_bucket
         now = time.monotonic()
         channel = params["channel_id"]
-        hits = [t for t in self._bucket_hits.get(channel, []) if now - t < window]
+        # A fixed window, as Discord's buckets: it opens with the first message and, once
+        # its time is up, the whole limit comes back at once.
+        hits = self._bucket_hits.get(channel, [])
+        if hits and now - hits[0] >= window:
+            hits = []
         self._bucket_hits[channel] = hits
         reset_after = window - (now - hits[0]) if hits else window
         headers = {
@@ -856,15 +862,23 @@ class FakeDiscord(FakeServer):
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
         }
         if len(hits) >= limit:
+            # Discord's answer: whole seconds in Retry-After, the exact wait in the body and
+            # in X-RateLimit-Reset-After, the scope only on a 429, and Via marking it as
+            # Discord's own (discord.py takes a 429 without Via for a Cloudflare ban).
             headers.update(
                 {
                     "X-RateLimit-Remaining": "0",
-                    "Retry-After": f"{reset_after:.3f}",
+                    "X-RateLimit-Scope": "user",
+                    "Retry-After": str(math.ceil(reset_after)),
                     "Via": "1.1 google",
                 }
             )
-            err = DiscordError(429, 20028, "You are being rate limited.", headers=headers)
-            err.body.update(retry_after=round(reset_after, 3), **{"global": False})
+            err = DiscordError(429, 0, "You are being rate limited.", headers=headers)
+            err.body = {
+                "message": "You are being rate limited.",
+                "retry_after": round(reset_after, 3),
+                "global": False,
+            }
             raise err
         hits.append(now)
         headers["X-RateLimit-Remaining"] = str(limit - len(hits))
