@@ -8,11 +8,13 @@ decoration (hashtags, emoji, "thread 🧵"). Dev and test never share a written 
 test posts were written before the lexicon was tuned on dev. The project's earlier
 labelled set (explicit wording, tuned against) is folded into dev.
 
-``data/content_notes_fresh.jsonl`` and ``data/content_notes_blind.jsonl`` are held-out
-splits written by hand as they stand (one line per post, no generated variants), each
-committed before the tuning that followed it; the blind one was written after the fresh one
-had shaped the lexicon, in wording chosen apart from it. The build refuses to write dev or
-test when any two splits share a post (folded for case and punctuation).
+``data/content_notes_fresh.jsonl``, ``data/content_notes_blind.jsonl`` and
+``data/content_notes_ahead.jsonl`` are held-out splits written by hand as they stand (one
+line per post, no generated variants), each committed before the tuning that followed it;
+the blind one was written after the fresh one had shaped the lexicon, in wording chosen
+apart from it, and the ahead one after the blind one had, without reading the lexicon. The
+build refuses to write dev or test when any two splits share a post (folded for case and
+punctuation).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 L = tuple[str, ...]
 EARLIER = DATA / "content_notes_labelled.jsonl"
-HELD_OUT = (DATA / "content_notes_fresh.jsonl", DATA / "content_notes_blind.jsonl")
+HELD_OUT = tuple(DATA / f"content_notes_{name}.jsonl" for name in ("fresh", "blind", "ahead"))
 
 TEST: dict[L, list[str]] = {
     ("suicide",): [
