@@ -524,6 +524,141 @@ DEV_INDIRECT: dict[L, list[str]] = {
     ],
 }
 
+
+# A fourth round, written after the ahead split was committed: new posts of the kinds the
+# earlier splits missed (reported and indirect sexual violence, grief euphemisms) and
+# everyday posts that share their words.
+DEV_ROUND4: dict[L, list[str]] = {
+    ("sexual-violence",): [
+        "he dragged me into the back room at work and i froze, i keep thinking it was my fault",
+        "the director told her the part was hers if she came up to his hotel room",
+        "police say a man assaulted a teenage girl near the station on friday night",
+        "caught a guy recording girls in the changing room at the pool",
+        "some 40 year old keeps asking my little sister for pics on snapchat, she's 14",
+        "my grandad would come into my room at night when we stayed over. i was 7",
+        "the first thing the officer asked when i reported my attacker was what i was wearing",
+        "our scout leader made me keep it a secret when i was little, at 30 i am finally talking",
+        "my supervisor keeps stroking my hair and making remarks about my figure, HR shrugged",
+        "a stranger pressed himself against me on the packed train and i couldn't move",
+        "someone slipped something in her drink at the bar and she doesn't remember getting home",
+        "he wouldn't stop even when i was crying. i didn't call it what it was for years",
+        "he pinned me down and i just went somewhere else until it was over",
+        "my date got handsy in the taxi after i said no, driver kicked him out",
+        "my stepdad touching me at night when mum worked lates. she never knew",
+        "the youth pastor abused boys at the summer camp for a decade",
+    ],
+    ("death-grief",): [
+        "our son was born still at 38 weeks. we held him for hours",
+        "five years since we said goodbye to our dad and the house still feels wrong",
+        "my wife of 30 years passed last week and i don't know how to cook for one",
+        "mum went peacefully this morning with all of us holding her hands",
+        "picked out a casket for my nan today. the man was so kind",
+        "visiting my brother's grave on his birthday with a cake",
+        "my daughter's ashes are in a little urn on the mantelpiece",
+        "a 12 year old boy drowned at the quarry yesterday, the whole village is numb",
+        "the singer has died aged 71, his family said",
+        "they switched off my dad's life support this afternoon",
+        "my gran is dying of cancer and i can't get a flight home in time",
+        "my cousin drank himself to death at 40",
+        "we lost my uncle in a car accident on christmas eve",
+        "the coroner's report came back and i still don't understand",
+    ],
+    ("suicide",): [
+        "keep thinking about how to end my life and it terrifies me",
+        "my brother attempted last month and we're all walking on glass",
+        "found her pills lined up on the bathroom shelf and called the crisis team",
+        "i've got a plan and a date, just wanted someone to know",
+        "i stare at the platform edge way too long every morning",
+        "i don't see the point in going on since the diagnosis",
+    ],
+    ("self-harm",): [
+        "banged my head against the door until it bruised, didn't know what else to do",
+        "carved a word into my thigh with a compass in year 9",
+        "the school nurse saw the cuts and called safeguarding",
+        "my son has been wearing hoodies all summer and i found plasters with blood on them",
+        "new marks on her wrists again and she says it's the dog",
+    ],
+    ("eating-disorders",): [
+        "calorie counting took over my whole life, it's how my relapse started",
+        "trying to stay under 600 a day before the wedding",
+        "haven't eaten since yesterday morning and it feels like being in control",
+        "my ana voice is so loud at dinner time",
+    ],
+    ("substance-use",): [
+        "need a line just to get through the weekend shifts now",
+        "a month without a drink, hands finally steady",
+        "my dad's back on the bottle again, third time this year",
+        "mum turned up high to my recital and everyone could tell",
+        "relapse after 18 months clean and i'm ashamed",
+    ],
+    ("abuse", "substance-use"): [
+        "my father came home drunk and hit my brother again",
+    ],
+    ("trauma",): [
+        "since the burglary i check the locks three times before bed",
+        "the crash was two years ago and i still get shaky at roundabouts",
+        "had that dream again, back in that flat where it happened",
+        "i still smell the smoke when i close my eyes, years after the fire",
+        "after the flood my kids can't sleep indoors when it rains, they cry until morning",
+    ],
+    ("abuse",): [
+        "i wear scarves in summer to cover what he did",
+        "the twins next door are being neglected, no food in the house again",
+        "used to get hit with a wooden spoon for answering back",
+        "he says nobody else would ever love me with my temper",
+    ],
+    (): [
+        "banging my head against the wall with this bug until 2am",
+        "lost my son in the supermarket for five minutes and aged ten years",
+        "lost my daughter in the crowd at the parade, found her by the ice cream van",
+        "the exam board has died a death, nobody uses it",
+        "the pipeline has died again after the upgrade",
+        "she's dying her hair blue for the gig",
+        "the wifi went peacefully at midnight and never came back lol",
+        "pick a coffin-shaped nail design, they're trending",
+        "the new season of the show was cancelled and the grief is real",
+        "my boss gives me so much grief about my spreadsheets",
+        "my team drowned in paperwork this quarter",
+        "that ball was a little too long, out by a mile",
+        "i wrote a note to my landlord about the boiler, still no answer",
+        "we tried to end it in the second half but they equalised",
+        "i want to dye my hair green this summer",
+        "he attempted in the last minute but the keeper saved it",
+        "lined up my vitamins and coffee for the week",
+        "punched the wall by accident moving the sofa",
+        "scratching my skin like mad, eczema is back",
+        "wearing long sleeves in the heat because of the sunburn",
+        "ran a safeguarding training for new staff today",
+        "my manager keeps touching my code without telling me",
+        "filming women's football for the local channel this weekend",
+        "asking for pics of the lost dog so we can share them",
+        "without a drink in hand at the party I never know what to do with my hands",
+        "back on the bottle again, baby refuses the breast this week",
+        "stayed under 800 a month on groceries, proud",
+        "ana's brain is amazing at chess",
+        "fire alarm test at work, still get shaky hearing that thing lol",
+        "since the flood we check the weather every day, new habit",
+        "cant be indoors on a day this sunny",
+        "we lost power in the storm and our freezer thawed",
+        "lost two friends to the city when they moved for work",
+        "the band's drummer has died his hair pink",
+        "rest easy king, you earned that nap after the shift",
+        "the deaths in the show rose every season",
+        "relapse after 2 years of remission is common, oncologists say",
+        "being neglected by the council, our road has potholes everywhere",
+        "he got hit with a ball in the face at cricket",
+        "no one else loves me like my dog",
+        "got drunk and smashed it at karaoke",
+        "reported my assault rifle stolen from the gun club",
+        "what I was wearing at the wedding got so many compliments",
+        "he held me down in the wrestling match and I tapped out",
+        "the kid kept going even when she cried, she finished the race",
+        "the toddler got handsy with the birthday cake",
+        "the harm reduction library for our database migrations is great",
+    ],
+}
+
+
 _EMOJI = [" 😭", " 💔", " 🙃", " 😂", " 🙏", " 💀", ""]
 _TAGS = {
     "suicide": "#mentalhealthmatters",
@@ -600,7 +735,7 @@ def posts_in(path: Path) -> list[str]:
 
 def main() -> int:
     test = [t for ts in TEST.values() for t in ts]
-    for more in (DEV_EVERYDAY, DEV_INDIRECT):
+    for more in (DEV_EVERYDAY, DEV_INDIRECT, DEV_ROUND4):
         for labels, texts in more.items():
             DEV.setdefault(labels, []).extend(texts)
     dev = [t for ts in DEV.values() for t in ts]
