@@ -659,6 +659,99 @@ DEV_ROUND4: dict[L, list[str]] = {
 }
 
 
+# Everyday wording of the same topics, and everyday posts sharing its words (fourth round).
+DEV_ROUND4_COMMON: dict[L, list[str]] = {
+    ("self-harm",): [
+        "went too deep last night and probably needed stitches, used steri strips instead",
+        "down to styro again, i'm scared",
+        "broke my clean streak after 80 days, the urge won",
+        "took apart a sharpener to get the blade out",
+        "snapping a hair tie on my wrist till it welts, instead of the other thing",
+        "my cuts are healing into ugly pink lines",
+        "cat scratches is the excuse everyone uses and we all know",
+        "burned my arm with a lighter so i could feel something",
+        "i keep my tools in a box under my bed, throwing them out tomorrow",
+        "hurting myself is the only thing that makes the noise stop",
+    ],
+    ("eating-disorders",): [
+        "purged twice today, my teeth are wrecked",
+        "ate 300 calories today and i still feel huge",
+        "skipped dinner again, told mum i ate at a friend's",
+        "my goal weight keeps getting lower",
+        "i'm on day 4 of a water fast and my ed brain loves it",
+        "used laxatives after the party, feel awful",
+        "my bones are showing and i still want to lose more",
+        "every bite i take i calculate how long to burn it off",
+        "checked my collarbones in the mirror 20 times today",
+        "my doctor says my heart rate is too low from not eating",
+    ],
+    ("suicide",): [
+        "i just want to go to sleep and not wake up",
+        "i'm a burden to everyone and they'd be relieved if i was gone",
+        "making my peace with everything, tying up loose ends, giving my dog to my sister",
+        "i'm planning to take all my pills on friday",
+        "the rope is in my closet",
+        "i've been looking at bridges a lot",
+        "my friend has been posting goodbye messages, what do i do",
+    ],
+    ("sexual-violence",): [
+        "he raped me in my sleep",
+        "my uncle did things to me when i was small",
+        "i was molested as a kid by a babysitter",
+        "he forced me, i didn't want it",
+        "I didn't consent and he did it anyway",
+        "my boss groped me at the party",
+        "got felt up on the bus",
+        "he exposed himself to me on the train",
+        "my brother's friend assaulted me when i was 13",
+        "my teacher sexually abused me for two years",
+        "he wouldn't stop touching me even though i pushed him away",
+    ],
+    ("death-grief",): [
+        "my grandfather passed this morning",
+        "lost my mum to cancer last year",
+        "my dog crossed the rainbow bridge today",
+        "we had to put our cat to sleep",
+        "i miss my dad so much it hurts",
+        "she was taken from us too soon",
+        "RIP grandpa, love you forever",
+        "the funeral is on thursday",
+        "it's been a year since he died and it doesn't get easier",
+        "my best friend died in a car crash",
+        "we lost the baby at 12 weeks",
+        "her dad was killed in the attack",
+    ],
+    ("suicide", "death-grief"): [
+        "my brother killed himself last year",
+    ],
+    (): [
+        "the budget cuts went too deep, nurses say the wards are bleeding staff",
+        "my mum forced me to go to the party even though i said no, had fun in the end",
+        "put the baby to sleep and finally sat down",
+        "my cuts of beef from the butcher are amazing",
+        "the cat scratches the sofa every night",
+        "burned my hand on the oven tray again",
+        "skipped lunch, back to back meetings",
+        "my goal weight for the marathon is 70kg",
+        "took laxatives for the colonoscopy prep, never again",
+        "every bite of this cake is heaven",
+        "check my wrists after the fall, nurse said they're fine",
+        "from not eating breakfast I get headaches",
+        "went to sleep and didn't wake up till noon, bliss",
+        "tying up loose ends before my holiday, out of office from friday",
+        "goodbye messages for Sarah's leaving card, sign by 3",
+        "he did things to me on the pitch today, what a player",
+        "my uncle did stuff to my car, it runs great now",
+        "the rookie was assaulted by criticism when he was 19, says coach",
+        "miss you mum, see you at christmas",
+        "she was taken from us in the draft, gutted",
+        "we lost a player to injury today",
+        "down to beans, need to go shopping",
+        "took apart the pencil sharpener to clean the blade",
+    ],
+}
+
+
 _EMOJI = [" 😭", " 💔", " 🙃", " 😂", " 🙏", " 💀", ""]
 _TAGS = {
     "suicide": "#mentalhealthmatters",
@@ -735,7 +828,7 @@ def posts_in(path: Path) -> list[str]:
 
 def main() -> int:
     test = [t for ts in TEST.values() for t in ts]
-    for more in (DEV_EVERYDAY, DEV_INDIRECT, DEV_ROUND4):
+    for more in (DEV_EVERYDAY, DEV_INDIRECT, DEV_ROUND4, DEV_ROUND4_COMMON):
         for labels, texts in more.items():
             DEV.setdefault(labels, []).extend(texts)
     dev = [t for ts in DEV.values() for t in ts]
