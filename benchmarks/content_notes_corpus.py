@@ -752,6 +752,131 @@ DEV_ROUND4_COMMON: dict[L, list[str]] = {
 }
 
 
+# More everyday wording and the everyday posts that share it (fourth round, second probe).
+DEV_ROUND4_MORE: dict[L, list[str]] = {
+    ("substance-use",): [
+        "been using again and i hate myself",
+        "my husband's drinking is out of control, he finishes a bottle of whisky most nights",
+        "i'm 60 days clean today",
+        "my son is addicted to fentanyl and i don't know how to help him",
+        "can't stop drinking, i've tried everything",
+        "woke up hungover again, third time this week, i need to stop",
+        "smoking weed every night to fall asleep, can't sleep without it",
+        "my mom is a functioning alcoholic",
+        "got out of rehab last week, one day at a time",
+        "my brother's in withdrawal and it's awful to watch",
+        "i'm high right now and i don't even enjoy it anymore",
+        "spent my whole paycheck on coke again",
+        "drinking alone in my car before going home",
+    ],
+    ("substance-use", "mental-health"): [
+        "i've been taking xanax every day to get through work",
+    ],
+    ("trauma",): [
+        "ever since the accident i can't get in a car without panicking",
+        "loud noises make me hit the floor, the army did that",
+        "i have nightmares about the night he attacked me every week",
+        "my therapist thinks i have ptsd from the crash",
+        "i still can't walk past that street where it happened",
+        "the shooting replays in my head every time i close my eyes",
+        "i froze when i heard the helicopter, it took me back to afghanistan",
+        "war veteran here, fourth of july is the worst night of the year for me",
+    ],
+    ("abuse",): [
+        "my boyfriend grabbed my arm so hard it left bruises",
+        "my dad used to beat my mum in front of us",
+        "my husband controls all the money and gives me an allowance",
+        "grew up with a mother who screamed at us every day",
+        "he strangled me last night and i'm scared to go home",
+        "my parents locked me out of the house when i was 10 as punishment",
+        "he punched a hole in the wall next to my head",
+        "my partner monitors my phone and deletes my contacts",
+        "my stepmom starved us as punishment",
+    ],
+    ("suicide", "abuse"): [
+        "she threatens to kill herself if i leave her",
+    ],
+    ("mental-health",): [
+        "started antidepressants today, fingers crossed",
+        "my psychiatrist increased my dose",
+        "i've been so depressed i can't get out of bed",
+        "panic attack in the middle of the meeting, had to leave",
+        "diagnosed with bipolar disorder at 22",
+        "my anxiety is through the roof today",
+        "spent a week in the psych ward, home now",
+        "my therapist says i'm making progress",
+        "i've been having really dark thoughts lately and i'm scared",
+        "my OCD makes me wash my hands until they crack",
+    ],
+    ("sexual-violence",): [
+        "my ex raped me and i only realised it years later",
+        "i was sexually abused by my grandfather",
+        "a man masturbated at me on the train",
+        "he sent me unsolicited pictures of his privates",
+        "my coach kissed me when i was 15 and told me not to tell anyone",
+        "woke up to him touching me",
+        "a coworker keeps making sexual comments about me",
+        "i was trafficked when i was 16",
+        "he raped my best friend at a party and everyone took his side",
+        "guy at the club put his hand down my pants",
+    ],
+    ("death-grief",): [
+        "my father died last night",
+        "we said goodbye to our beautiful girl today, 14 years of love",
+        "my mum's funeral was yesterday",
+        "today would have been my brother's 30th birthday",
+        "my husband died suddenly of a heart attack at 45",
+        "my son was stillborn",
+        "i can't believe she's gone",
+        "the anniversary of my dad's death is tomorrow",
+        "rest in peace to my best friend",
+        "grieving my grandma and can't focus on anything",
+        "my aunt lost her battle with cancer this morning",
+        "first christmas without dad",
+    ],
+    (): [
+        "the traffic is out of control on the ring road this morning",
+        "my spending is out of control since the sales started",
+        "finished a whole bottle of wine with my sister at her birthday dinner, lovely night",
+        "30 days clean eating challenge, feeling great",
+        "can't stop drinking this new iced tea",
+        "going through caffeine withdrawal, day 3, head is pounding",
+        "i'm high right now on the climbing wall, scared of heights lol",
+        "spent my whole paycheck on concert tickets again",
+        "ever since the accident at work they've changed all the safety rules",
+        "fireworks at the stadium made the dog hide under the table",
+        "nightmares about my exam that day, classic stress dream",
+        "the crash replays on every sports channel tonight",
+        "veteran's day parade with fireworks this evening",
+        "my wife controls all the money in our house and thank god, i'm useless with it",
+        "my dad gives me an allowance for doing chores",
+        "the coach screamed at us every day of preseason, we won the league",
+        "monitors my phone battery with this app",
+        "deleted my contacts by accident, help",
+        "as a punishment the team was locked out of the training ground for a week",
+        "so depressed the holidays are over, back to work all day tomorrow",
+        "having some dark thoughts about the finale, no spoilers",
+        "he was trafficked into the country, says the drugs case",
+        "told me not to tell anyone about the surprise party, oops",
+        "said goodbye to our old car today, 12 years of love",
+        "today would have been our tenth anniversary of opening the shop",
+        "can't believe she's gone to australia for a year",
+        "the unsolicited pictures of my neighbour's cat continue",
+        "put his hand up in class for the first time, proud mum",
+        "i'm high on life this week",
+        "my brother is in withdrawal from his phone at camp",
+        "the government is monitoring our phones now? politics is wild",
+        "the budget shortfall replays the crisis of 2008",
+        "the doctor says I'm high risk for diabetes",
+        "a veteran striker, he scored twice",
+        "drinking alone in my room, tea and a book, perfect",
+        "my sister controls all the finances for the club",
+        "he punched the wall in the dressing room after the loss",
+        "hand down my pants pocket for the keys",
+    ],
+}
+
+
 _EMOJI = [" 😭", " 💔", " 🙃", " 😂", " 🙏", " 💀", ""]
 _TAGS = {
     "suicide": "#mentalhealthmatters",
@@ -828,7 +953,7 @@ def posts_in(path: Path) -> list[str]:
 
 def main() -> int:
     test = [t for ts in TEST.values() for t in ts]
-    for more in (DEV_EVERYDAY, DEV_INDIRECT, DEV_ROUND4, DEV_ROUND4_COMMON):
+    for more in (DEV_EVERYDAY, DEV_INDIRECT, DEV_ROUND4, DEV_ROUND4_COMMON, DEV_ROUND4_MORE):
         for labels, texts in more.items():
             DEV.setdefault(labels, []).extend(texts)
     dev = [t for ts in DEV.values() for t in ts]
