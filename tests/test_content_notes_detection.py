@@ -370,6 +370,27 @@ def test_splits_share_no_post() -> None:
             "sent me right back to the war",
         ),
         ("been stockpiling my meds and it scares me", "suicide", "stockpiling my meds"),
+        (
+            "my stepbrother would come into my room at night when i was little",
+            "sexual-violence",
+            "come into my room at night",
+        ),
+        (
+            "the first thing the officer asked was what i was wearing when he assaulted me",
+            "sexual-violence",
+            "what i was wearing",
+        ),
+        (
+            "a man keeps filming women in the changing room without asking",
+            "sexual-violence",
+            "filming women … changing",
+        ),
+        ("our daughter was born sleeping at 39 weeks", "death-grief", "born sleeping"),
+        ("my husband of 40 years passed on monday", "death-grief", "passed on monday"),
+        ("they switched off my dad's life support", "death-grief", "life support"),
+        ("a student showed scars to the school nurse", "self-harm", "scars … school nurse"),
+        ("since the break-in i check the locks every night", "trauma", "check the locks"),
+        ("a month without a drink and still shaking", "substance-use", "without a drink"),
     ],
 )
 def test_everyday_and_reported_wording_names_its_words(
@@ -397,6 +418,20 @@ def test_everyday_and_reported_wording_names_its_words(
         "she beat me in the semi final",
         "my sourdough starter died, rip",
         "this dedaline is killing me",  # a typo of deadline, not of "did a line"
+        "the fan on my pc sounds like it's dying",
+        "the build keeps dying on CI",
+        "my boss gives me so much grief about my spreadsheets",
+        "the grief over the cancelled season is real",
+        "lost my son in the supermarket for five minutes",
+        "we tried to end it in the second half but they equalised",
+        "i want to dye my hair green",
+        "fire alarm test at work, still get shaky hearing that thing",
+        "the pharmacist lined up my pills in a weekly box",
+        "the cat comes into my room at night and sits on my face",
+        "new study says most adults eat 2000 calories a day",
+        "took apart the pencil sharpener to clean the blade",
+        "back on the bottle again, the baby refuses the breast",
+        "the budget cuts went too deep, nurses say",
     ],
 )
 def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:
