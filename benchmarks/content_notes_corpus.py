@@ -931,6 +931,90 @@ DEV_ROUND4_MORE: dict[L, list[str]] = {
 }
 
 
+# Indirect suicide, self-harm and eating-disorder wording and its everyday lookalikes
+# (fourth round, third probe).
+DEV_ROUND4_INDIRECT: dict[L, list[str]] = {
+    ("suicide",): [
+        "i don't think i'll be here much longer and honestly that feels like relief",
+        "everyone would be happier if i just disappeared for good",
+        "i've started writing letters to my family, just in case",
+        "researched how many pills it would take",
+        "been standing on the bridge tonight for an hour",
+        "i don't want to exist anymore",
+        "i keep thinking about stepping in front of a bus",
+        "my sister tried to overdose last night and she's in icu",
+        "my best friend took her life three weeks ago and i keep rereading our texts",
+        "life isn't worth living anymore",
+        "i feel like the world would keep spinning fine without me in it",
+        "texted my ex goodbye, put my phone away",
+        "i wish i could just go to sleep forever",
+        "got out of hospital after my attempt and nobody at school knows",
+        "thinking of ending everything tonight",
+        "i've been collecting my pills for months",
+    ],
+    ("self-harm",): [
+        "i started hurting myself again after 2 years, i feel like such a failure",
+        "there's blood on my sheets again and i have to wash them before mum sees",
+        "i hide razors in my makeup bag",
+        "my arms look like a barcode",
+        "the urge to cut is so strong tonight",
+        "i slice my thighs where nobody can see",
+        "i dig my nails into my arms until they bleed",
+        "found out my 13 year old is cutting and i don't know what to do",
+        "i keep hitting myself in the head when i get overwhelmed",
+        "haven't self harmed in 6 months!!!",
+        "i burn my skin with a hot knife",
+        "i used to pull my hair out and punch myself when i was stressed",
+        "my scars are so visible in summer, how do you cope",
+        "day 30 without hurting myself",
+    ],
+    ("eating-disorders",): [
+        "i've been throwing up after every meal for a month",
+        "i'm terrified of gaining weight, i weigh myself 10 times a day",
+        "only ate an apple and a coffee today, proud of myself",
+        "i haven't had a proper meal in weeks",
+        "i binge until i feel sick and then hate myself",
+        "the dietitian wants me to gain 5kg and i'm panicking",
+        "my sister is wasting away and won't admit she has a problem",
+        "i feel disgusting after eating anything",
+        "my period stopped because i lost so much weight",
+        "i chew gum all day so i don't eat",
+        "i have to run 10k to earn dinner",
+        "i'm in recovery from anorexia and today was hard",
+        "trying to get back under 45kg",
+        "i count every single calorie and panic if i go over 500",
+        "my nutritionist says i'm underweight but i still see fat",
+        "i make myself vomit when i eat too much",
+    ],
+    (): [
+        "i won't be here much longer, moving to berlin in june",
+        "the team would be better off if i just disappeared from the group chat lol",
+        "letters to my kids for when they turn 18, just in case i forget what i wanted to say",
+        "how many pills it takes to make a difference for hay fever, asking for a friend",
+        "standing on the bridge tonight watching the fireworks, almost froze",
+        "i don't want to exist in a world without tacos",
+        "thinking about walking to the bus station instead of driving",
+        "my grandmother took her life savings to the casino",
+        "life isn't worth living without coffee lol",
+        "collecting my pills from the pharmacy for the month",
+        "sliced my thumb on the mandoline, six stitches",
+        "dig my nails into the dough until it comes together",
+        "burned my arm with a hot knife making pizza",
+        "throwing up after every meal this week, stomach bug going round",
+        "only had a coffee today, busy busy, proud of how much i got done",
+        "haven't had a proper meal in weeks since we moved, living on takeaway",
+        "binge until sick of it, the new season is long",
+        "my dietitian says i need more fibre and to gain some weight after the illness",
+        "my old dog is wasting away, vet says it's his kidneys",
+        "i feel so fat after eating at grandma's, christmas done right",
+        "period stopped for two months after the stress of the move, doctor says normal",
+        "i drink coffee so i don't feel hungry before the gym",
+        "earn your dinner: our 30 minute hiit workout",
+        "my suitcase has to be under 23kg",
+    ],
+}
+
+
 _EMOJI = [" 😭", " 💔", " 🙃", " 😂", " 🙏", " 💀", ""]
 _TAGS = {
     "suicide": "#mentalhealthmatters",
@@ -1007,7 +1091,14 @@ def posts_in(path: Path) -> list[str]:
 
 def main() -> int:
     test = [t for ts in TEST.values() for t in ts]
-    for more in (DEV_EVERYDAY, DEV_INDIRECT, DEV_ROUND4, DEV_ROUND4_COMMON, DEV_ROUND4_MORE):
+    for more in (
+        DEV_EVERYDAY,
+        DEV_INDIRECT,
+        DEV_ROUND4,
+        DEV_ROUND4_COMMON,
+        DEV_ROUND4_MORE,
+        DEV_ROUND4_INDIRECT,
+    ):
         for labels, texts in more.items():
             DEV.setdefault(labels, []).extend(texts)
     dev = [t for ts in DEV.values() for t in ts]
