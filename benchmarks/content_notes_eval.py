@@ -8,8 +8,9 @@ empty list means the post is neutral and must get no note. By default the ``dev`
 studied for the kinds of wording it misses), the ``fresh`` file (written and committed
 before the second round of tuning; its errors were never studied, but the same hand wrote
 it just before writing the patterns) and the ``blind`` file (written after that round, in
-wording chosen apart from the lexicon, committed before any later change: its figures are
-the most honest ones) are read; figures are printed per split. The
+wording chosen apart from the lexicon, committed before the third round of tuning) and the
+``ahead`` file (written and committed before the fourth round; the honest figures, since its
+errors were never studied) are read; figures are printed per split. The
 texts run through the same path as a post's text in an unroll (a "CW:" opening line as the
 author's warning, then the lexicon).
 """
@@ -35,6 +36,7 @@ DEFAULT_DATA = (
     DATA / "content_notes_test.jsonl",
     DATA / "content_notes_fresh.jsonl",
     DATA / "content_notes_blind.jsonl",
+    DATA / "content_notes_ahead.jsonl",
 )
 
 

@@ -212,7 +212,9 @@ def test_every_split_keeps_neutral_posts_quiet() -> None:
 
     rows = load(*DEFAULT_DATA)
     classifier = Classifier.default()
-    for split in sorted({r[2] for r in rows}):
+    splits = sorted({r[2] for r in rows})
+    assert splits == ["ahead", "blind", "dev", "fresh", "test"]
+    for split in splits:
         result = evaluate([r for r in rows if r[2] == split], classifier)
         rate, macro = result["neutral_flagged_rate"], result["macro"]
         assert isinstance(rate, float) and isinstance(macro, dict)
@@ -324,7 +326,7 @@ def test_real_recorded_posts_rarely_get_a_note() -> None:
 
 
 def test_splits_share_no_post() -> None:
-    """Dev, test and the two held-out splits never hold the same post (case, punctuation
+    """Dev, test and the three held-out splits never hold the same post (case, punctuation
     and emoji ignored), and the held-out splits are broad: every category, about half
     neutral."""
     import sys
@@ -336,12 +338,12 @@ def test_splits_share_no_post() -> None:
     by_split: dict[str, set[str]] = {}
     for text, _, split, _ in load(*DEFAULT_DATA):
         by_split.setdefault(split, set()).add(same_post(text))
-    assert set(by_split) == {"dev", "test", "fresh", "blind"}
+    assert set(by_split) == {"dev", "test", "fresh", "blind", "ahead"}
     for one in by_split:
         for two in by_split:
             if one < two:
                 assert not by_split[one] & by_split[two], (one, two)
-    for split in ("fresh", "blind"):
+    for split in ("fresh", "blind", "ahead"):
         rows = [r for r in load(*DEFAULT_DATA) if r[2] == split]
         assert len(rows) >= 300 and 0.4 <= sum(1 for r in rows if not r[1]) / len(rows) <= 0.6
         assert {c for _, labels, _, _ in rows for c in labels} == set(CATEGORY_IDS) - {"other"}
@@ -368,6 +370,27 @@ def test_splits_share_no_post() -> None:
             "sent me right back to the war",
         ),
         ("been stockpiling my meds and it scares me", "suicide", "stockpiling my meds"),
+        (
+            "my stepbrother would come into my room at night when i was little",
+            "sexual-violence",
+            "come into my room at night",
+        ),
+        (
+            "the first thing the officer asked was what i was wearing when he assaulted me",
+            "sexual-violence",
+            "what i was wearing",
+        ),
+        (
+            "a man keeps filming women in the changing room without asking",
+            "sexual-violence",
+            "filming women … changing",
+        ),
+        ("our daughter was born sleeping at 39 weeks", "death-grief", "born sleeping"),
+        ("my husband of 40 years passed on monday", "death-grief", "passed on monday"),
+        ("they switched off my dad's life support", "death-grief", "life support"),
+        ("a student showed scars to the school nurse", "self-harm", "scars … school nurse"),
+        ("since the break-in i check the locks every night", "trauma", "check the locks"),
+        ("a month without a drink and still shaking", "substance-use", "without a drink"),
     ],
 )
 def test_everyday_and_reported_wording_names_its_words(
@@ -395,6 +418,20 @@ def test_everyday_and_reported_wording_names_its_words(
         "she beat me in the semi final",
         "my sourdough starter died, rip",
         "this dedaline is killing me",  # a typo of deadline, not of "did a line"
+        "the fan on my pc sounds like it's dying",
+        "the build keeps dying on CI",
+        "my boss gives me so much grief about my spreadsheets",
+        "the grief over the cancelled season is real",
+        "lost my son in the supermarket for five minutes",
+        "we tried to end it in the second half but they equalised",
+        "i want to dye my hair green",
+        "fire alarm test at work, still get shaky hearing that thing",
+        "the pharmacist lined up my pills in a weekly box",
+        "the cat comes into my room at night and sits on my face",
+        "new study says most adults eat 2000 calories a day",
+        "took apart the pencil sharpener to clean the blade",
+        "back on the bottle again, the baby refuses the breast",
+        "the budget cuts went too deep, nurses say",
     ],
 )
 def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:

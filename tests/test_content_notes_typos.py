@@ -52,6 +52,7 @@ def test_one_edit(a: str, b: str, expected: bool) -> None:
         ("first summer in shorts since i stopped cuting", "self-harm", "stopped cuting"),
         ("survivor of sexul assault here, the trial starts monday", "sexual-violence", "sexul"),
         ("dperessed for weeks, can't get out of bed", "mental-health", "dperessed"),
+        ("my grandpa pased away on sunday", "death-grief", "pased away"),
     ],
 )
 def test_a_typo_of_a_lexicon_word_is_read_as_the_word(
@@ -82,6 +83,10 @@ def test_short_ambiguous_and_censored_words_are_left_alone() -> None:
     assert reader.correct("panic") is None  # already a lexicon word
     assert reader.correct("xanic") is None  # one edit from both panic and manic
     assert reader.correct("soebr") == "sober"
+    # between two readings, the one that keeps the typed first (then last) letter
+    both = TypoReader({"passed", "based", "sexual", "sexually"}, frozenset())
+    assert both.correct("pased") == "passed"
+    assert both.correct("sexualy") == "sexually"
     [tok] = reader.read(tokenize("s*ber"))
     assert tok.norm == "s*ber"  # censored spellings are matched by their own rule
 

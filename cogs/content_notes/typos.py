@@ -3,7 +3,8 @@
 People write about hard things fast and on phones; a missed, doubled, swapped or wrong
 letter must not hide a topic. A word is read as a lexicon word when it is one edit away
 from exactly one of them (optimal string alignment: insert, delete, substitute, or swap
-two neighbours) and is not itself an English word: ``real_words.txt`` lists every
+two neighbours; between several, the one keeping the typed first, then last, letter)
+and is not itself an English word: ``real_words.txt`` lists every
 English word one edit from a lexicon word ("dyeing", "curing", "grieve" stays itself),
 generated from a spelling dictionary by ``python -m benchmarks.content_notes_words``.
 Short words are left alone: at four letters nearly every neighbour is a real word.
@@ -93,6 +94,11 @@ class TypoReader:
         for d in _deletes(word):
             found.update(self._index.get(d, ()))
         matches = {w for w in found if one_edit(word, w)}
+        # Between two readings ("pased": based or passed, "sexualy": sexual or sexually),
+        # the one keeping the typed first and then last letter: slips rarely hit those.
+        for keep in (0, -1):
+            if len(matches) > 1:
+                matches = {w for w in matches if w[keep] == word[keep]} or matches
         return matches.pop() if len(matches) == 1 else None
 
     def read(self, tokens: list[Token]) -> list[Token]:
