@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, SyncResponse
 
-from bot.adapters.matrix_adapter import Backoff, MatrixAdapter
+from bot.adapters.matrix.adapter import Backoff, MatrixAdapter
 from bot.app import App
 from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig
 from bot.dispatcher import Dispatcher
@@ -329,7 +329,7 @@ async def start_app(
             sources=[BlueskySource(http, bsky.base_url), *more_sources(http)],
             extensions=list(extensions),
         )
-        adapter = MatrixAdapter.from_app(app, sync_timeout_ms=2000)
+        adapter = MatrixAdapter.from_host(app, sync_timeout_ms=2000)
         task = asyncio.create_task(app.run([adapter]))
         await asyncio.wait_for(adapter.connected.wait(), 20)
         running = RunningApp(app, adapter, account, task)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.models import ContentNote, LinkCard, Media, Quote
-from bot.sources.bluesky_map import Malformed, expand_facets, map_post
+from bot.sources.bluesky.mapping import Malformed, expand_facets, map_post
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import (
     SynthCard,

@@ -7,7 +7,7 @@ import pytest
 from bot.errors import UsageError
 from bot.http import HttpClient
 from bot.sources.bluesky import BlueskySource
-from bot.sources.bluesky_parse import parse_author_spec, tid_time
+from bot.sources.bluesky.parse import parse_author_spec, tid_time
 
 DID = "did:plc:tbkgl2ix7mbnyexac7y3ru4p"
 RKEY = "3mlshypfnq2u7"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cogs.content_notes.cli import classify_cli, register_cli
+from bot.cli import main
+from cogs.content_notes.cli import classify_cli
 
 
 def run(argv: list[str], stdin: str = "") -> tuple[int, list[dict[str, object]]]:
@@ -55,40 +56,32 @@ def test_extra_terms_apply() -> None:
     assert json.loads(out.getvalue())["notes"][0]["category"] == "substance-use"
 
 
-def test_registered_subcommand_reads_the_config(tmp_path: Path, capsys: object) -> None:
-    import argparse
-
-    table: dict[str, tuple[object, object, object]] = {}
-    register_cli(table)  # type: ignore[arg-type]
-    _, add_arguments, runner = table["notes"]
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config")
-    add_arguments(parser)  # type: ignore[operator]
+def test_the_subcommand_reads_the_config_and_opens_no_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     config = tmp_path / "bot.toml"
     config.write_text('[content_notes]\nextra_terms = { substance-use = ["ketamine"] }\n')
-    args = parser.parse_args(["--config", str(config), "classify", "ketamine"])
-    assert runner(args) == 0  # type: ignore[operator]
-    printed = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert main(["notes", "--config", str(config), "classify", "ketamine"]) == 0
+    printed = capsys.readouterr().out
     assert json.loads(printed)["notes"][0]["category"] == "substance-use"
+    # --config after the action works too.
+    assert main(["notes", "classify", "ketamine", "--config", str(config)]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"][0]["category"] == "substance-use"
     bad = tmp_path / "bad.toml"
     bad.write_text('[content_notes]\nextra_terms = { nope = ["x"] }\n')
-    args = parser.parse_args(["--config", str(bad), "classify", "x"])
-    assert runner(args) == 2  # type: ignore[operator]
-    assert "nope" in capsys.readouterr().err  # type: ignore[attr-defined]
+    assert main(["notes", "--config", str(bad), "classify", "x"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.sqlite3"))
 
 
 def test_through_the_command_line_parser(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """`unrollbot notes classify ...` as the bot's own parser builds it."""
-    from bot import cli
-
-    table: dict[str, object] = {}
-    register_cli(table)  # type: ignore[arg-type]
-    monkeypatch.setitem(cli.SUBCOMMANDS, "notes", table["notes"])  # type: ignore[arg-type]
+    monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("UNROLLBOT_CONFIG", raising=False)
-    args = cli.build_parser().parse_args(["notes", "classify", "TW: ed", "plain text"])
-    assert cli.SUBCOMMANDS["notes"][2](args) == 0
+    assert main(["notes", "classify", "TW: ed", "plain text"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[0]["notes"] == [
         {"category": "eating-disorders", "origin": "author", "reason": "ed"}

@@ -8,8 +8,8 @@ from dataclasses import replace
 from bot.models import Author, ContentNote, Post, Thread
 from cogs.content_notes.categories import parse_category
 from cogs.content_notes.cog import ContentNotesCog, _split_categories, normalise_link
+from cogs.content_notes.repo import NoteAction, NotesRepo
 from storage.db import Database
-from storage.notes_repo import NoteAction, NotesRepo
 
 AUTHOR = Author("did:plc:a", "a.example", "A", "https://bsky.app/profile/a.example")
 

@@ -16,7 +16,7 @@ from bot.config import Config, ContentNotesConfig, NetworkConfig, StorageConfig,
 from bot.context import Room
 from bot.http import HttpClient, HttpSettings
 from bot.sources.bluesky import BlueskySource
-from storage.notes_repo import NotesRepo
+from cogs.content_notes.repo import NotesRepo
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from cogs.content_notes.repo import NoteAction, NotesRepo
 from storage.db import Database
-from storage.notes_repo import NoteAction, NotesRepo
 
 
 def _log(action: str, at: float = 100.0, scope: str = "s1") -> NoteAction:

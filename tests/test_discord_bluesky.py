@@ -8,7 +8,7 @@ import re
 import time
 from pathlib import Path
 
-from bot.adapters.discord_adapter import DiscordAdapter
+from bot.adapters.discord.adapter import DiscordAdapter
 from bot.app import App
 from bot.config import Config, NetworkConfig, StorageConfig
 from bot.http import HttpClient, HttpSettings

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.discord_adapter import DiscordAdapter, build
+from bot.adapters.discord.adapter import DiscordAdapter, build
 from bot.app import App
 from bot.commands import Cog, Param, command
 from bot.config import parse_config

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.adapters.discord_format import MAX_CONTENT, api_base, nonce_for, render
+from bot.adapters.discord.format import MAX_CONTENT, api_base, nonce_for, render
 from bot.render.document import Block, Inline, Message, para
 
 

@@ -18,7 +18,7 @@ from bot.models import Aside, Author, Post, Thread
 from bot.render import plain
 from bot.render.thread_view import thread_messages
 from cogs.links.apply import apply_links, shown_count
-from storage.links_repo import StoredLink
+from cogs.links.repo import StoredLink
 from tests.fakes.fxtwitter_server import FxTwitterFake, snowflake_at
 from tests.test_links_fixtures import (
     AUTHOR,

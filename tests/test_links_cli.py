@@ -114,7 +114,7 @@ async def test_the_console_user_is_a_moderator(tmp_path: Path) -> None:
     async with seeded_fake() as fake, open_app(tmp_path / "console.sqlite3", fake) as app:
         out = StringIO()
         lines = f"/unlink {x_url(MOVED_POST)}\n/links {SEED_URL}\n"
-        console = ConsoleAdapter(app.dispatcher, app.sources, stdin=StringIO(lines), stdout=out)
+        console = ConsoleAdapter(app.dispatcher, stdin=StringIO(lines), stdout=out)
         await console.run()
         text = out.getvalue()
         assert "Removed 1 link (change #3)" in text

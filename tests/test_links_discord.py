@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.discord_adapter import DiscordAdapter
+from bot.adapters.discord.adapter import DiscordAdapter
 from bot.app import App
 from tests.fakes.discord_server import MANAGE_MESSAGES, FakeDiscord, InteractionRecord
 from tests.fakes.fxtwitter_server import FxTwitterFake

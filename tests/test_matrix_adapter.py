@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.matrix_content import BLANKED
+from bot.adapters.matrix.content import BLANKED
 from bot.commands import Cog, Param, command
 from bot.context import Context, MessageRef, Room
 from bot.dispatcher import Dispatcher
 from bot.render.document import Message, para
-from cogs.help import HelpCog
+from cogs.help.cog import HelpCog
 from tests.conftest_matrix import (  # noqa: F401
     Person,
     RunningBot,

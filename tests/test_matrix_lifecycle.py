@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.adapters.matrix_adapter import ENCRYPTED_NOTICE, MatrixAdapter, MatrixStartupError
+from bot.adapters.matrix.adapter import ENCRYPTED_NOTICE, MatrixAdapter, MatrixStartupError
 from bot.commands import Cog, command
 from bot.config import Config, MatrixConfig
 from bot.context import Context, Room

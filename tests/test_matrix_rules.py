@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.matrix_rules import (
+from bot.adapters.matrix.rules import (
     CREATOR_POWER,
     Backoff,
     RoomAuth,
@@ -16,7 +16,7 @@ from bot.adapters.matrix_rules import (
     thread_root_of,
     user_power,
 )
-from bot.adapters.matrix_store import MatrixStore
+from bot.adapters.matrix.store import MatrixStore
 
 BOT = "@bot:home.example"
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.extensions import all_migrations, open_database
 from bot.models import Aside, Author, Post, Thread
-from storage.db import Database, DatabaseError, available_migrations
+from storage.db import Database, DatabaseError
 from storage.threads_repo import ThreadRepo
 
 ALICE = Author("did:alice", "alice.test", "Alice", "https://bsky.app/profile/alice.test")
@@ -18,9 +19,9 @@ def _post(pid: str, parent: str | None) -> Post:
 
 
 async def test_fresh_database_gets_every_migration_in_wal_mode(tmp_path: Path) -> None:
-    db = await Database.open(str(tmp_path / "a.sqlite3"))
+    db = await open_database(str(tmp_path / "a.sqlite3"))
     try:
-        assert await db.schema_version() == available_migrations()[-1][0]
+        assert await db.schema_version() == all_migrations()[-1][0]
         row = await db.fetchone("PRAGMA journal_mode")
         assert row is not None and row[0] == "wal"
         row = await db.fetchone("PRAGMA foreign_keys")
@@ -31,20 +32,20 @@ async def test_fresh_database_gets_every_migration_in_wal_mode(tmp_path: Path) -
 
 async def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = str(tmp_path / "a.sqlite3")
-    db = await Database.open(path)
+    db = await open_database(path)
     await db.execute("INSERT INTO schema_version (version, name) VALUES (9999, 'future')")
     await db.close()
     with pytest.raises(DatabaseError, match="newer"):
-        await Database.open(path)
+        await open_database(path)
 
 
 async def test_failed_migration_rolls_back_and_keeps_version(tmp_path: Path) -> None:
-    db = await Database.open(str(tmp_path / "a.sqlite3"))
+    db = await open_database(str(tmp_path / "a.sqlite3"))
     try:
         before = await db.schema_version()
         bad = [(before + 1, "9999_bad.sql", "CREATE TABLE ok_table (x INT); CREATE TABLE broken (")]
         with pytest.raises(DatabaseError, match="9999_bad"):
-            await db.migrate(available_migrations() + bad)
+            await db.migrate(all_migrations() + bad)
         assert await db.schema_version() == before
         assert await db.fetchone("SELECT name FROM sqlite_master WHERE name = 'ok_table'") is None
     finally:

@@ -108,7 +108,7 @@ async def child(db: str, sent: str, bsky_url: str) -> None:
     )
     http = HttpClient(HttpSettings(allow_private_addresses=True, retries=0))
     app = await App.create(config, sources=[BlueskySource(http, bsky_url)], extensions=[])
-    cog = SubscriptionsCog.from_app(app)
+    cog = SubscriptionsCog.from_host(app)
     app.dispatcher.register(cog)
     chat = FileChat(app.dispatcher, Path(sent))
     app.adapters["memory"] = chat

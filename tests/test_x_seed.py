@@ -22,13 +22,13 @@ from bot.config import (
     StorageConfig,
     XConfig,
 )
+from bot.extensions import open_database
 from bot.http import HttpClient, HttpSettings
 from bot.render import plain
 from bot.render.thread_view import thread_messages
 from bot.sources import SourceRegistry
 from bot.sources.x import NOTICE_SINGLE_POST, XSource
 from bot.unroller import Unroller
-from storage.db import Database
 from storage.threads_repo import ThreadRepo
 from tests.fakes.fxtwitter_server import FxTwitterFake, make_user, self_thread
 from tests.fixtures import seed_thread as seed
@@ -177,7 +177,7 @@ async def test_seed_assembles_into_one_thread(http: HttpClient, fake: FxTwitterF
 async def test_seed_unrolls_whole_through_the_unroller(
     http: HttpClient, fake: FxTwitterFake, tmp_path: Path
 ) -> None:
-    db = await Database.open(str(tmp_path / "seed.sqlite3"))
+    db = await open_database(str(tmp_path / "seed.sqlite3"))
     try:
         unroller = Unroller(SourceRegistry([XSource(http, fake.base_url)]), ThreadRepo(db))
         thread = await unroller.unroll(

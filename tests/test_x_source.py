@@ -14,7 +14,7 @@ from bot.errors import NotFound, Refused
 from bot.http import HttpClient, HttpSettings
 from bot.models import ContentNote, LinkCard, Media, Quote
 from bot.sources.x import NOTICE_SINGLE_POST, XSource
-from bot.sources.x_mapping import map_status
+from bot.sources.x.mapping import map_status
 from tests.fakes.base import Fault
 from tests.fakes.fxtwitter_server import (
     FxTwitterFake,

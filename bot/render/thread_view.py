@@ -115,8 +115,7 @@ def post_message(
 def header_message(thread: Thread, decide: Decide, count: int | None = None) -> Message:
     a = thread.author
     who = f"{a.name} (@{a.handle})" if a.name and a.name != a.handle else f"@{a.handle}"
-    n = count if count is not None else sum(1 for p in thread.posts if p.status != "moved_out")
-    n += sum(1 for x in thread.asides for p in x.posts if p.status != "moved_out")
+    n = count if count is not None else thread.shown_count
     blocks: list[Block] = [
         Block(
             "heading",

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from bot.errors import UserError
-from bot.models import Aside, Post, Thread, ThreadLink
+from bot.models import Aside, Post, Thread, ThreadLink, shown_count
 from bot.unroller import Unroller, UnrollRequest
 from cogs.links.detect import Detected, detect, post_keys
 from cogs.links.phrases import PhraseList
 from cogs.links.refs import RefParser
-from storage.links_repo import LinksRepo, NewLink, StoredLink
+from cogs.links.repo import LinksRepo, NewLink, StoredLink
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,6 @@ def _beats(a: StoredLink, b: StoredLink) -> bool:
     if a.origin == "moderator":
         return a.changed_at > b.changed_at or (a.changed_at == b.changed_at and a.id > b.id)
     return a.id < b.id
-
-
-def shown_count(thread: Thread) -> int:
-    return sum(1 for p in thread.all_posts if p.status != "moved_out")
 
 
 def _moved_out(post: Post, post_id: str) -> Post:

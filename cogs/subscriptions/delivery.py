@@ -23,8 +23,8 @@ from bot.unroller import Unroller, UnrollRequest
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.filters import rejection
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread
+from cogs.subscriptions.repo import SubscriptionsRepo
 from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
-from storage.subscriptions_repo import SubscriptionsRepo
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,7 @@ DecideFor = Callable[[str | None], Awaitable[Decide]]
 
 
 def post_count(thread: Thread) -> int:
-    return sum(1 for p in thread.posts if p.status != "moved_out") + sum(
-        len(a.posts) for a in thread.asides
-    )
+    return thread.shown_count
 
 
 def align(record: DeliveryRecord, thread: Thread, decide: Decide) -> list[Message]:

@@ -18,8 +18,8 @@ from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.grouping import group_posts
 from cogs.subscriptions.model import WatchedAuthor
 from cogs.subscriptions.ratelimit import HostLimiter
+from cogs.subscriptions.repo import SubscriptionsRepo
 from cogs.subscriptions.scheduler import Bounds, after_error, after_success, classify
-from storage.subscriptions_repo import SubscriptionsRepo
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,8 @@ class PollResult:
 
 
 def author_sources(registry: SourceRegistry) -> list[AuthorSource]:
-    """Sources that can list an author's posts; the generic Mastodon one last."""
-    found = [s for s in registry.sources if isinstance(s, AuthorSource)]
-    return sorted(found, key=lambda s: s.name == "mastodon")
+    """Sources that can list an author's posts; a generic one (any host) last."""
+    return [s for s in registry.in_order() if isinstance(s, AuthorSource)]
 
 
 def host_of(url: str) -> str:

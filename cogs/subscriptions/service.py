@@ -20,10 +20,10 @@ from cogs.subscriptions.delivery import DecideFor, ThreadDelivery
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread, WatchedAuthor
 from cogs.subscriptions.poller import Poller, host_of
 from cogs.subscriptions.ratelimit import BLUESKY_PER_WINDOW, HostLimiter
+from cogs.subscriptions.repo import ObservedThread, SubscriptionsRepo
 from cogs.subscriptions.scheduler import Bounds
 from cogs.subscriptions.settle import activity_time, is_settled, parse_time, settles_at
 from storage.deliveries_repo import DeliveryRepo
-from storage.subscriptions_repo import ObservedThread, SubscriptionsRepo
 
 log = logging.getLogger(__name__)
 

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+import json
 
+from bot.codec import public_thread
 from bot.commands import Cog, Param, command
 from bot.context import Context, MessageRef
-from bot.delivery import Deliverer
-from bot.models import Thread
-from bot.render.document import Message
-from bot.render.thread_view import Decide, default_decide, thread_messages
-from bot.unroller import Unroller
-from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
-
-DecideFor = Callable[[str | None], Awaitable[Decide]]
-
-
-async def _default_decide_for(scope: str | None) -> Decide:
-    return default_decide
+from bot.host import Host
+from bot.render import markdown, plain
 
 
 class UnrollCog(Cog):
-    def __init__(
-        self,
-        unroller: Unroller,
-        deliverer: Deliverer,
-        deliveries: DeliveryRepo,
-        decide_for: DecideFor = _default_decide_for,
-    ) -> None:
-        self.unroller = unroller
-        self.deliverer = deliverer
-        self.deliveries = deliveries
-        self.decide_for = decide_for
-        self._posting: dict[tuple[str, str, str], asyncio.Lock] = {}
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.unroller = host.unroller
+        self.deliverer = host.deliverer
+        self.deliveries = host.deliveries
 
     @command(
         "unroll",
@@ -49,6 +32,7 @@ class UnrollCog(Cog):
         ),
         examples=("unroll https://bsky.app/profile/alice.bsky.social/post/3kabcdefghij2",),
         context_menu="Unroll thread",
+        trigger="link",
     )
     async def unroll(
         self, ctx: Context, url: str, private: bool = False, refresh: bool = False
@@ -56,52 +40,61 @@ class UnrollCog(Cog):
         self.unroller.sources.parse(url)  # unsupported links fail here, before any work
         await ctx.progress("Fetching the thread…")
         thread = await self.unroller.unroll(url, refresh=refresh, scope=ctx.room.scope)
-        decide = await self.decide_for(ctx.room.scope)
-        messages = thread_messages(thread, decide)
+        messages = await self.host.thread_as_shown(thread, ctx.room.scope)
         if private:
             for message in messages:
                 await ctx.reply(message, private=True)
             return
-        # One delivery per thread and channel at a time: a second request waits and then
-        # links to the first instead of posting the thread twice.
-        key = (ctx.adapter.name, ctx.room.channel, thread.root_id)
-        lock = self._posting.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                record = await self._deliver_once(ctx, thread, messages, refresh)
-        finally:
-            if not lock.locked() and self._posting.get(key) is lock:
-                del self._posting[key]
-        if record is None:
-            return
+        since = self.unroller.clock() - self.unroller.cache_ttl_s
+        posted = await self.deliverer.post_once(
+            ctx.adapter,
+            ctx.room,
+            thread,
+            messages,
+            since=None if refresh else since,
+            progress=ctx.progress,
+        )
+        record = posted.record
         ref = MessageRef(
             ctx.adapter.name, ctx.room.channel, record.header_message or "", record.chat_thread
         )
         where = ctx.adapter.link_to(ref)
-        count = sum(1 for p in thread.all_posts if p.status != "moved_out")
-        await ctx.reply(f"Unrolled {count} posts" + (f": {where}" if where else "."), private=True)
-
-    async def _deliver_once(
-        self, ctx: Context, thread: Thread, messages: list[Message], refresh: bool
-    ) -> DeliveryRecord | None:
-        since = self.unroller.clock() - self.unroller.cache_ttl_s
-        recent = await self.deliveries.recent_in_channel(
-            ctx.adapter.name, ctx.room.channel, thread.root_id, since
-        )
-        if recent is not None and not refresh:
-            ref = MessageRef(
-                ctx.adapter.name,
-                ctx.room.channel,
-                recent.header_message or "",
-                recent.chat_thread,
-            )
-            where = ctx.adapter.link_to(ref)
+        if not posted.fresh:
             await ctx.reply(
                 "This thread was already unrolled here"
                 + (f": {where}" if where else " a moment ago; scroll up to its header.")
             )
-            return None
-        await ctx.progress(f"Posting {len(messages) - 1} messages…")
-        return await self.deliverer.deliver(
-            ctx.adapter, ctx.room, thread, messages, progress=ctx.progress
-        )
+            return
+        count = thread.shown_count
+        await ctx.reply(f"Unrolled {count} posts" + (f": {where}" if where else "."), private=True)
+
+    @command(
+        "unroll",
+        "unroll one thread to stdout",
+        Param("url", "a link to any post of the thread", kind="url"),
+        Param(
+            "format",
+            "how to print it",
+            kind="choice",
+            choices=("text", "markdown", "json"),
+            required=False,
+            default="text",
+            option=True,
+        ),
+        Param("refresh", "fetch again instead of using the cache", kind="bool", required=False),
+        chat=False,
+        cli=True,
+    )
+    async def unroll_to_stdout(
+        self, ctx: Context, url: str, format: str = "text", refresh: bool = False
+    ) -> None:
+        thread = await self.unroller.unroll(url, refresh=refresh)
+        if format == "json":
+            await ctx.reply(json.dumps(public_thread(thread), ensure_ascii=False, indent=2))
+            return
+        for message in await self.host.thread_as_shown(thread, None):
+            if format == "markdown":
+                await ctx.reply("\n".join(markdown.chunks(message, 100_000)))
+            else:
+                await ctx.reply(plain.message_text(message, reveal=True))
+            await ctx.reply("")

@@ -1,7 +1,7 @@
 """Discord through discord.py: slash commands, context menus and modals in, messages and
 threads out.
 
-Commands come from the cogs' declarations (see ``discord_commands``); this module owns
+Commands come from the cogs' declarations (see ``commands.py``); this module owns
 the client's life cycle and the ChatAdapter side: sending Messages as Discord markdown
 chunks, starting a thread from a header message, editing in place. Every send passes
 ``AllowedMentions.none()`` so copied text never pings anyone. Only the non-privileged
@@ -21,16 +21,16 @@ import aiohttp
 import discord
 import yarl
 
-from bot.adapters.discord_commands import CommandBinder
-from bot.adapters.discord_format import MAX_CONTENT, NO_MENTIONS, api_base, nonce_for, render
+from bot.adapters.discord.commands import CommandBinder
+from bot.adapters.discord.format import MAX_CONTENT, NO_MENTIONS, api_base, nonce_for, render
 from bot.context import MessageRef, Room
 from bot.errors import ConfigError, PermissionDenied
 from bot.http import connect_failure
 from bot.render.document import Capabilities, Message
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.config import DiscordConfig
+    from bot.host import AdapterHost
 
 log = logging.getLogger(__name__)
 # The bot never joins voice: the library's start-up warnings about voice packages are noise.
@@ -75,7 +75,7 @@ class DiscordAdapter:
 
     def __init__(
         self,
-        app: App,
+        host: AdapterHost,
         token: str,
         *,
         test_guild_ids: list[int] | None = None,
@@ -84,7 +84,7 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         ack_after_s: float = 1.5,  # defer for a quiet handler well before the 3 s
     ) -> None:
-        self.app = app
+        self.host = host
         self.token = token
         self.test_guild_ids = list(test_guild_ids or [])
         # discord.py reads these two class attributes when it connects; they are the only
@@ -105,7 +105,7 @@ class DiscordAdapter:
 
     @classmethod
     def from_config(
-        cls, app: App, config: DiscordConfig, env: Mapping[str, str] | None = None
+        cls, host: AdapterHost, config: DiscordConfig, env: Mapping[str, str] | None = None
     ) -> DiscordAdapter:
         env = os.environ if env is None else env
         token = env.get(config.token_env, "").strip()
@@ -115,7 +115,7 @@ class DiscordAdapter:
                 "(named by discord.token_env) is not set; put the bot token there."
             )
         return cls(
-            app,
+            host,
             token,
             test_guild_ids=list(config.test_guild_ids),
             api_base_url=config.api_base_url,
@@ -123,12 +123,12 @@ class DiscordAdapter:
         )
 
     @classmethod
-    def from_app(cls, app: App, env: Mapping[str, str] | None = None) -> DiscordAdapter:
-        return cls.from_config(app, app.config.discord, env)
+    def from_host(cls, host: AdapterHost, env: Mapping[str, str] | None = None) -> DiscordAdapter:
+        return cls.from_config(host, host.config.discord, env)
 
     # --- life cycle -------------------------------------------------------------------------
     async def setup(self) -> None:
-        self.binder.install(self.app.dispatcher.specs.values())
+        self.binder.install(self.host.dispatcher.specs.values())
         await self.binder.sync(self.test_guild_ids)
         self.synced.set()
 
@@ -142,7 +142,7 @@ class DiscordAdapter:
             # Once per process: finish deliveries a restart interrupted (nonces keep the
             # message that was in flight from posting twice).
             self._resumed = True
-            self._resume_task = asyncio.create_task(self.app.resume_pending(self))
+            self._resume_task = asyncio.create_task(self.host.resume_pending(self))
 
     async def run(self) -> None:
         try:
@@ -279,9 +279,9 @@ class DiscordAdapter:
         return f"https://discord.com/channels/{guild}/{ref.channel}/{ref.message_id}"
 
 
-def build(app: App, env: Mapping[str, str] | None = None) -> DiscordAdapter:
-    """The adapter from ``app.config.discord`` (raises ConfigError without a token)."""
-    return DiscordAdapter.from_app(app, env)
+def build(host: AdapterHost, env: Mapping[str, str] | None = None) -> DiscordAdapter:
+    """The adapter from ``host.config.discord`` (raises ConfigError without a token)."""
+    return DiscordAdapter.from_host(host, env)
 
 
 __all__ = ["DiscordAdapter", "build"]

@@ -18,18 +18,29 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from typing import Any, Literal, Optional, Protocol
 
 import discord
 from discord import app_commands
 
-from bot.adapters.discord_format import NO_MENTIONS, render
+from bot.adapters.discord.format import NO_MENTIONS, render
 from bot.commands import CommandSpec, Param
-from bot.context import Room, User
+from bot.context import ChatAdapter, Room, User
+from bot.host import AdapterHost
 from bot.render.document import Message, reply
 
-if TYPE_CHECKING:
-    from bot.adapters.discord_adapter import DiscordAdapter
+
+class DiscordPlatform(ChatAdapter, Protocol):
+    """What commands need from the adapter (``adapter.py`` builds the binder with itself)."""
+
+    @property
+    def client(self) -> discord.Client: ...
+
+    @property
+    def host(self) -> AdapterHost: ...
+
+    def room_for(self, channel: Any, guild_id: int | None) -> Room: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +78,7 @@ class InteractionContext:
     """
 
     def __init__(
-        self, adapter: DiscordAdapter, interaction: discord.Interaction[Any], ack_after_s: float
+        self, adapter: DiscordPlatform, interaction: discord.Interaction[Any], ack_after_s: float
     ) -> None:
         self.adapter = adapter
         self.interaction = interaction
@@ -222,7 +233,7 @@ class _ParamModal(discord.ui.Modal):
 class CommandBinder:
     """Turns CommandSpecs into a discord.py CommandTree and runs invocations."""
 
-    def __init__(self, adapter: DiscordAdapter, *, ack_after_s: float = 1.5) -> None:
+    def __init__(self, adapter: DiscordPlatform, *, ack_after_s: float = 1.5) -> None:
         self.adapter = adapter
         self.ack_after_s = ack_after_s
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(adapter.client)
@@ -404,7 +415,7 @@ class CommandBinder:
             self._running.add(task)
         ctx.arm()
         try:
-            await self.adapter.app.dispatcher.invoke(ctx, spec, args)
+            await self.adapter.host.dispatcher.invoke(ctx, spec, args)
             await ctx.finish()
         finally:
             ctx.disarm()
@@ -466,19 +477,19 @@ class CommandBinder:
     async def _link_in(self, message: discord.Message, *, own_only: bool = False) -> str | None:
         """The thread a message is about: for the bot's own messages the delivery it belongs
         to; otherwise (unless ``own_only``) the first supported link in its text or embeds."""
-        app = self.adapter.app
+        host = self.adapter.host
         me = self.adapter.client.user
         if me is not None and message.author.id == me.id:
-            record = await app.deliveries.find_by_message(self.adapter.name, str(message.id))
-            if record is not None:
-                return record.thread_url
+            thread_url = await host.thread_of_message(self.adapter.name, str(message.id))
+            if thread_url is not None:
+                return thread_url
         if own_only:
             return None
         texts = [message.content] + [e.url or "" for e in message.embeds]
         for text in texts:
             # The same link finder as everywhere else: a link copied with the sentence's
             # closing "." or ")" still works.
-            found = app.sources.find_links(text or "")
+            found = host.find_links(text or "")
             if found:
                 return found[0]
         return None

@@ -37,14 +37,14 @@ from nio import (
 from nio.crypto import ENCRYPTION_ENABLED
 from nio.exceptions import LocalProtocolError, SendRetryError
 
-from bot.adapters.matrix_content import (
+from bot.adapters.matrix.content import (
     blank_chunk,
     notice_content,
     replacement,
     thread_relation,
 )
-from bot.adapters.matrix_context import MatrixContext
-from bot.adapters.matrix_rules import (
+from bot.adapters.matrix.context import MatrixContext
+from bot.adapters.matrix.rules import (
     Backoff,
     RoomAuth,
     command_text,
@@ -53,7 +53,7 @@ from bot.adapters.matrix_rules import (
     thread_root_of,
     user_power,
 )
-from bot.adapters.matrix_store import MatrixStore
+from bot.adapters.matrix.store import MatrixStore
 from bot.config import Config, MatrixConfig, secret
 from bot.context import MessageRef, Room, User
 from bot.dispatcher import Dispatcher
@@ -62,7 +62,7 @@ from bot.render import html
 from bot.render.document import Capabilities, Message, reply
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.host import AdapterHost
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +152,10 @@ class MatrixAdapter:
     # -- construction and life cycle ------------------------------------------------
 
     @classmethod
-    def from_app(cls, app: App, **kwargs: Any) -> MatrixAdapter:
+    def from_host(cls, host: AdapterHost, **kwargs: Any) -> MatrixAdapter:
         """The adapter ``unrollbot run`` starts when ``[matrix] enabled = true``."""
-        adapter = cls.from_config(app.config, app.dispatcher, **kwargs)
-        adapter.on_ready = app.resume_pending
+        adapter = cls.from_config(host.config, host.dispatcher, **kwargs)
+        adapter.on_ready = host.resume_pending
         return adapter
 
     @classmethod

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bot.context import Room, User
+from bot.context import ChatAdapter, MessageRef, Room, User
 from bot.render.document import Message, reply
 
-if TYPE_CHECKING:
-    from bot.adapters.matrix_adapter import MatrixAdapter
+
+class MatrixReplies(ChatAdapter, Protocol):
+    """What a command's context needs from the adapter (``send.py`` implements it)."""
+
+    async def send_direct(self, user_id: str, message: Message) -> list[MessageRef]: ...
+
+    async def send_reply(
+        self, room: Room, message: Message, to_event: str, thread_root: str | None
+    ) -> list[MessageRef]: ...
+
+    async def set_typing(self, room_id: str, on: bool) -> None: ...
+
 
 DM_POINTER = "Sent to you in a direct chat (accept my invite if you have not yet)."
 
@@ -17,7 +27,7 @@ class MatrixContext:
     """What a command handler sees for one Matrix command event."""
 
     def __init__(
-        self, adapter: MatrixAdapter, room: Room, user: User, event_id: str, thread_root: str | None
+        self, adapter: MatrixReplies, room: Room, user: User, event_id: str, thread_root: str | None
     ) -> None:
         self.adapter = adapter
         self.room = room

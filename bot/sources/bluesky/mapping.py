@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
-from bot.sources.bluesky_parse import split_post_uri, web_url
+from bot.sources.bluesky.parse import split_post_uri, web_url
 
 NO_UNAUTHENTICATED = "!no-unauthenticated"
 # The author's own warnings that become content notes.

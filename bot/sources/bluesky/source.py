@@ -1,6 +1,6 @@
 """Bluesky through the public AppView (no login).
 
-fetch() gathers a whole self-thread in few sequential round trips (see bluesky_walk.py for
+fetch() gathers a whole self-thread in few sequential round trips (see walk.py for
 the bookkeeping):
 
 1. at once: getPostThread(anchor, depth=10, parentHeight=1000) and the author's feed
@@ -25,7 +25,7 @@ from typing import Any
 from bot.errors import NotFound, Refused, UpstreamUnavailable, UserError
 from bot.http import BlockedAddress, HttpClient, HttpError, TransportError, transport_message
 from bot.models import Author, FetchedPosts, Post, PostRef
-from bot.sources.bluesky_map import (
+from bot.sources.bluesky.mapping import (
     Malformed,
     as_dict,
     as_list,
@@ -35,8 +35,8 @@ from bot.sources.bluesky_map import (
     opt_str,
     post_opted_out,
 )
-from bot.sources.bluesky_parse import parse_author_spec, parse_post_link, post_uri
-from bot.sources.bluesky_walk import Walk
+from bot.sources.bluesky.parse import parse_author_spec, parse_post_link, post_uri
+from bot.sources.bluesky.walk import Walk
 
 REPLY_DEPTH = 10  # what the public AppView returns at most, whatever is asked
 PARENT_HEIGHT = 1000  # the lexicon's maximum; the parent chain is not capped lower

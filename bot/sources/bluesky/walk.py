@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.models import Post
-from bot.sources.bluesky_map import (
+from bot.sources.bluesky.mapping import (
     as_dict,
     as_list,
     map_post,
@@ -35,7 +35,7 @@ from bot.sources.bluesky_map import (
     reply_refs,
     req_str,
 )
-from bot.sources.bluesky_parse import split_post_uri, tid_time, uri_did
+from bot.sources.bluesky.parse import split_post_uri, tid_time, uri_did
 
 THREAD_VIEW = "#threadViewPost"
 NOT_FOUND = "#notFoundPost"

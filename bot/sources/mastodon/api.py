@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError, UserError
 from bot.http import BlockedAddress, HttpClient, HttpError, TransportError, transport_message
-from bot.sources.mastodon_map import is_status
+from bot.sources.mastodon.mapping import is_status
 
 # Mastodon's cap for account statuses per page.
 PAGE_LIMIT = 40

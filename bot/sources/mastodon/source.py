@@ -1,6 +1,6 @@
 """Mastodon and every server with its REST API (Pleroma, Akkoma, ...), without login.
 
-fetch() gathers a whole self-thread (bookkeeping in mastodon_walk.py):
+fetch() gathers a whole self-thread (bookkeeping in walk.py):
 
 1. at once: the linked status and its context (up to 40 ancestors, 60 descendants, depth
    20 for anonymous readers);
@@ -21,8 +21,8 @@ from typing import Any
 from bot.errors import NotFound, UsageError, UserError
 from bot.http import HttpClient
 from bot.models import Author, FetchedPosts, Post, PostRef
-from bot.sources.mastodon_api import MastodonApi
-from bot.sources.mastodon_map import (
+from bot.sources.mastodon.api import MastodonApi
+from bot.sources.mastodon.mapping import (
     SHOWN_VISIBILITY,
     guess_parent_uri,
     host_of,
@@ -31,19 +31,20 @@ from bot.sources.mastodon_map import (
     map_status,
     status_uri,
 )
-from bot.sources.mastodon_urls import (
+from bot.sources.mastodon.urls import (
     StatusLink,
     is_other_source_host,
     parse_profile_link,
     parse_status_link,
 )
-from bot.sources.mastodon_walk import ThreadCrawl
+from bot.sources.mastodon.walk import ThreadCrawl
 
 log = logging.getLogger(__name__)
 
 
 class MastodonSource:
     name = "mastodon"
+    generic = True  # any host: asked after every specific site
 
     def __init__(self, http: HttpClient, *, handle_scheme: str = "https") -> None:
         self.api = MastodonApi(http)

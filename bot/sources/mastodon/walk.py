@@ -6,7 +6,7 @@ self-replies) returns 40 posts per call, and on Mastodon the ids are snowflakes
 (``id >> 16`` is a millisecond timestamp): from the posting rate already seen we cut the
 time after the thread's first post into windows of about 36 of the author's posts and ask
 for several windows at once (``min_id``/``max_id``), then fill whatever a window could not
-hold in the next round (coverage bookkeeping in mastodon_coverage.py). Servers whose ids
+hold in the next round (coverage bookkeeping in coverage.py). Servers whose ids
 are not snowflakes are paged one page at a time, with ``context`` re-anchored at
 unfinished posts alongside.
 
@@ -27,9 +27,9 @@ from typing import Any
 
 from bot.errors import NotFound, Refused, UserError
 from bot.models import FetchedPosts, Post
-from bot.sources.mastodon_api import PAGE_LIMIT, MastodonApi, Page
-from bot.sources.mastodon_coverage import TOP, Coverage, Pos, is_snowflake, sort_key
-from bot.sources.mastodon_map import (
+from bot.sources.mastodon.api import PAGE_LIMIT, MastodonApi, Page
+from bot.sources.mastodon.coverage import TOP, Coverage, Pos, is_snowflake, sort_key
+from bot.sources.mastodon.mapping import (
     SHOWN_VISIBILITY,
     guess_parent_uri,
     map_status,

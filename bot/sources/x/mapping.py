@@ -13,8 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
-
-from .x_links import canonical_url
+from bot.sources.x.links import canonical_url
 
 SENSITIVE_NOTE = ContentNote(
     category="other", origin="author", reason="marked sensitive by the author"

@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 from bot.errors import NotFound, Refused, UpstreamUnavailable
 from bot.http import BlockedAddress, HttpClient, HttpError, TransportError, transport_message
 from bot.models import Author, FetchedPosts, Post, PostRef
-
-from .x_links import canonical_url, parse_x_url
-from .x_mapping import (
+from bot.sources.x.links import canonical_url, parse_x_url
+from bot.sources.x.mapping import (
     Malformed,
     as_dict,
     is_protected,

@@ -1,0 +1,23 @@
+"""Any server with the Mastodon API (urls.py links, api.py requests, walk.py and
+coverage.py the thread crawl, mapping.py statuses to neutral posts). ``SITE`` registers
+it; its links match any host, so it is tried after every specific site."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.sources.base import Site
+from bot.sources.mastodon.source import MastodonSource
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.http import HttpClient
+
+
+def _build(config: Config, http: HttpClient) -> MastodonSource | None:
+    return MastodonSource(http) if config.sources.mastodon.enabled else None
+
+
+SITE = Site("mastodon", _build)
+
+__all__ = ["SITE", "MastodonSource"]
