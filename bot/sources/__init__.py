@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import UnsupportedLink
 from bot.models import Author, PostRef
-from bot.sources.base import PostKey, Site, Source
+from bot.sources.base import Polling, PostKey, Site, Source
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -53,6 +53,25 @@ def post_key(ref: PostRef, author: Author | None) -> PostKey:
     if site is not None and site.post_key is not None:
         return site.post_key(ref, author)
     return PostKey(ref.url, None)
+
+
+def polling(source: str) -> Polling:
+    """How subscriptions poll the site named ``source``."""
+    site = next((s for s in sites() if s.name == source), None)
+    return site.polling if site is not None else Polling()
+
+
+def title(source: str, default: str | None = None) -> str:
+    """The site named ``source`` as readers know it ("Bluesky")."""
+    site = next((s for s in sites() if s.name == source), None)
+    if site is not None and site.title:
+        return site.title
+    return source if default is None else default
+
+
+def api_hosts(config: Config) -> dict[str, str]:
+    """Site name -> the one host serving all its authors, for sites that have one."""
+    return {s.name: s.polling.api_host(config) for s in sites() if s.polling.api_host}
 
 
 class SourceRegistry:

@@ -6,7 +6,7 @@ A new site is a package ``bot/sources/<site>/`` with a Source class and ``SITE``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -50,6 +50,20 @@ class PostKey(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Polling:
+    """How subscriptions poll a site's authors within its limits."""
+
+    # Requests one host allows per five minutes (per IP address).
+    per_window: int = 300
+    # Extra requests to find an author again after a restart, before listing its posts.
+    lookup_requests: int = 0
+    # Requests for a whole thread, before one more per ten posts.
+    thread_requests: int = 1
+    # The one host serving every author, from the config (None: each author's own server).
+    api_host: Callable[[Config], str] | None = None
+
+
+@dataclass(frozen=True)
 class Site:
     """One site's registration (``SITE`` in its package)."""
 
@@ -60,3 +74,6 @@ class Site:
     parse_link: Callable[[str], PostRef | None] | None = None
     # The index key for a parsed link; ``author`` (the thread's) resolves handles to ids.
     post_key: Callable[[PostRef, Author | None], PostKey] | None = None
+    polling: Polling = field(default_factory=Polling)
+    # The site's name as readers know it ("Bluesky"); empty: the name.
+    title: str = ""

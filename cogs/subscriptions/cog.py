@@ -9,6 +9,7 @@ from bot.commands import Cog, Param, command
 from bot.context import Context
 from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError
 from bot.models import Author
+from bot.sources import api_hosts, title
 from cogs.subscriptions.clock import Clock, SystemClock
 from cogs.subscriptions.filters import parse_words
 from cogs.subscriptions.model import Filters, Subscription, WatchedAuthor
@@ -18,8 +19,6 @@ from cogs.subscriptions.service import SubscriptionService
 
 if TYPE_CHECKING:
     from bot.host import Host
-
-SOURCE_NAMES = {"bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
 def ago(seconds: float) -> str:
@@ -64,7 +63,7 @@ def _author_keys(a: WatchedAuthor) -> set[str]:
 
 def describe(sub: Subscription, a: WatchedAuthor, now: float, show_channel: bool = False) -> str:
     """One line per subscription: author, state, last thread, problems, filters."""
-    name = SOURCE_NAMES.get(a.source, a.source)
+    name = title(a.source)
     parts = [f"• @{a.handle} ({name})"]
     if show_channel:
         parts[0] += f" in {sub.channel}"
@@ -116,7 +115,7 @@ class SubscriptionsCog(Cog):
             settings=host.config.subscriptions,
             max_posts=host.config.unroll.max_posts,
             clock=clock,
-            bluesky_host=urlsplit(host.config.sources.bluesky.appview_url).netloc.lower(),
+            api_hosts=api_hosts(host.config),
         )
         return cls(host, service)
 
@@ -241,7 +240,7 @@ class SubscriptionsCog(Cog):
     ) -> str:
         sub = await self.repo.subscription(sub_id)
         watched = await self.repo.author(sub.author) if sub else None
-        name = SOURCE_NAMES.get(watched.source if watched else "", "")
+        name = title(watched.source, "") if watched else ""
         head = f"Following @{who.handle}" + (f" ({name})" if name else "") + " in this channel."
         settle = ago(self.host.config.subscriptions.settle_s)
         lines = [head]

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from bot.models import Author, FetchedPosts
-from bot.sources import SourceRegistry
+from bot.sources import SourceRegistry, polling
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.grouping import group_posts
 from cogs.subscriptions.model import WatchedAuthor
@@ -101,8 +101,8 @@ class Poller:
             )
             await self.repo.save_poll_state(a)
             return PollResult(a, ok=False)
-        # After a restart the Mastodon source looks the account up again before listing.
-        cost = 2 if a.source == "mastodon" and a.id not in self._warm else 1
+        # After a restart some sources (Mastodon) look the account up again before listing.
+        cost = 1 + (polling(a.source).lookup_requests if a.id not in self._warm else 0)
         if self.limiter.reserve(a.host, cost, priority=priority) > 0:
             a = replace(a, next_poll_at=now + self.limiter.slot(a.host, cost))
             await self.repo.save_poll_state(a)

@@ -1,7 +1,7 @@
 """Fixtures for the Matrix tests: a real Synapse, a person at a second matrix-nio client,
 the adapter on its own, and the whole app with the adapter and a fake Bluesky upstream.
 
-Test modules import the fixtures they use (``from tests.conftest_matrix import ...``). The
+Test modules import the fixtures they use (``from tests.e2e.conftest_matrix import ...``). The
 homeserver is shared by the whole test process (``shared_synapse``), so importing the
 fixture into several modules still starts one server.
 """
@@ -27,8 +27,8 @@ from bot.dispatcher import Dispatcher
 from bot.http import HttpClient, HttpSettings
 from bot.sources.base import Source
 from bot.sources.bluesky import BlueskySource
+from tests.e2e.synapse import Account, Synapse, shared_synapse
 from tests.fakes.bluesky_server import FakeBluesky
-from tests.synapse import Account, Synapse, shared_synapse
 
 
 @pytest.fixture

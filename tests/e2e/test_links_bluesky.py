@@ -10,10 +10,10 @@ from pathlib import Path
 
 from bot.app import App
 from bot.config import BlueskyConfig, XConfig
+from tests.e2e.test_links_fixtures import config, rendered
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import SynthLink, ThreadBuilder
 from tests.fixtures import seed_thread as seed
-from tests.test_links_fixtures import config, rendered
 
 TWITTER = "https://twitter.com/crys_tom/status/"
 

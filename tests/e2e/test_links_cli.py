@@ -12,8 +12,7 @@ import pytest
 
 from bot.adapters.console import ConsoleAdapter
 from bot.cli import main
-from tests.fakes.fxtwitter_server import FxTwitterFake
-from tests.test_links_fixtures import (
+from tests.e2e.test_links_fixtures import (
     BELONGS_TARGET,
     CONTEXT_URL,
     MOVED_POST,
@@ -23,6 +22,7 @@ from tests.test_links_fixtures import (
     seeded_fake,
     x_url,
 )
+from tests.fakes.fxtwitter_server import FxTwitterFake
 
 
 def write_config(tmp_path: Path, fake: FxTwitterFake) -> str:

@@ -13,9 +13,7 @@ import pytest
 
 from bot.adapters.discord.adapter import DiscordAdapter
 from bot.app import App
-from tests.fakes.discord_server import MANAGE_MESSAGES, FakeDiscord, InteractionRecord
-from tests.fakes.fxtwitter_server import FxTwitterFake
-from tests.test_links_fixtures import (
+from tests.e2e.test_links_fixtures import (
     MOVED_POST,
     SEED_URL,
     TARGET_URL,
@@ -23,6 +21,8 @@ from tests.test_links_fixtures import (
     seeded_fake,
     x_url,
 )
+from tests.fakes.discord_server import MANAGE_MESSAGES, FakeDiscord, InteractionRecord
+from tests.fakes.fxtwitter_server import FxTwitterFake
 
 
 class Bot:

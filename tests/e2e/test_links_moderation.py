@@ -13,8 +13,7 @@ import pytest
 from bot.adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.config import XConfig
-from tests.fakes.fxtwitter_server import FxTwitterFake
-from tests.test_links_fixtures import (
+from tests.e2e.test_links_fixtures import (
     BELONGS_TARGET,
     CONTEXT_URL,
     MOVED_POST,
@@ -28,6 +27,7 @@ from tests.test_links_fixtures import (
     seeded_fake,
     x_url,
 )
+from tests.fakes.fxtwitter_server import FxTwitterFake
 
 MOVED_URL = x_url(MOVED_POST)
 OTHER_TARGET = x_url("1338232404897656834")  # the context thread, as another place to move to

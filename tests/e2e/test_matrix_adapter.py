@@ -1,7 +1,7 @@
 """The Matrix adapter against a real Synapse, driven by a person at a second nio client:
 invites, commands, threads and their fallbacks, spoilers, power levels, edits."""
 
-# Fixtures are imported from tests/conftest_matrix.py and named as test arguments.
+# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
 # ruff: noqa: F811
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bot.context import Context, MessageRef, Room
 from bot.dispatcher import Dispatcher
 from bot.render.document import Message, para
 from cogs.help.cog import HelpCog
-from tests.conftest_matrix import (  # noqa: F401
+from tests.e2e.conftest_matrix import (  # noqa: F401
     Person,
     RunningBot,
     matrix_bot,

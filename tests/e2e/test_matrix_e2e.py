@@ -2,7 +2,7 @@
 delivery) with the Matrix adapter built from config, a real Synapse, the local fake Bluesky
 AppView as upstream, and a person at a second matrix-nio client."""
 
-# Fixtures are imported from tests/conftest_matrix.py and named as test arguments.
+# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
 # ruff: noqa: F811
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.sources.mastodon import MastodonSource
-from tests.conftest_matrix import (  # noqa: F401
+from tests.e2e.conftest_matrix import (  # noqa: F401
     AppFactory,
     Person,
     RunningApp,
@@ -24,10 +24,10 @@ from tests.conftest_matrix import (  # noqa: F401
     start_app,
     synapse,
 )
+from tests.e2e.test_matrix_adapter import body, joined, notice_from
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.mastodon_server import FakeMastodon
 from tests.fakes.thread_builder import SynthImage, ThreadBuilder
-from tests.test_matrix_adapter import body, joined, notice_from
 
 pytestmark = pytest.mark.synapse
 

@@ -1,7 +1,7 @@
 """The Matrix adapter over time: restarts, a homeserver that goes away and comes back,
 encrypted rooms, and start-up errors a person running the bot can act on."""
 
-# Fixtures are imported from tests/conftest_matrix.py and named as test arguments.
+# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
 # ruff: noqa: F811
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bot.config import Config, MatrixConfig
 from bot.context import Context, Room
 from bot.dispatcher import Dispatcher
 from bot.render.document import Message, para
-from tests.conftest_matrix import (  # noqa: F401
+from tests.e2e.conftest_matrix import (  # noqa: F401
     Person,
     RunningBot,
     connect,
@@ -30,8 +30,8 @@ from tests.conftest_matrix import (  # noqa: F401
     register,
     synapse,
 )
-from tests.synapse import Account, Synapse, free_port
-from tests.test_matrix_adapter import (
+from tests.e2e.synapse import Account, Synapse, free_port
+from tests.e2e.test_matrix_adapter import (
     ProbeCog,
     body,
     dispatcher_with,

@@ -1,6 +1,6 @@
 """Subscriptions on Matrix: the commands' moderator gate and answers through the whole app."""
 
-# Fixtures are imported from tests/conftest_matrix.py and named as test arguments.
+# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
 # ruff: noqa: F811
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.conftest_matrix import (  # noqa: F401
+from tests.e2e.conftest_matrix import (  # noqa: F401
     AppFactory,
     Person,
     bsky,
@@ -18,9 +18,9 @@ from tests.conftest_matrix import (  # noqa: F401
     start_app,
     synapse,
 )
+from tests.e2e.test_matrix_adapter import body, joined, notice_from
+from tests.e2e.test_matrix_e2e import thread_of
 from tests.fakes.bluesky_server import FakeBluesky
-from tests.test_matrix_adapter import body, joined, notice_from
-from tests.test_matrix_e2e import thread_of
 
 pytestmark = pytest.mark.synapse
 

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from nio import JoinResponse
 
-from tests.conftest_matrix import Person, person, register, synapse  # noqa: F401
-from tests.synapse import Synapse
+from tests.e2e.conftest_matrix import Person, person, register, synapse  # noqa: F401
+from tests.e2e.synapse import Synapse
 
 pytestmark = pytest.mark.synapse
 

@@ -41,7 +41,7 @@ from cogs.subscriptions.cog import SubscriptionsCog
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROOMS = [Room("memory", "scope-1", f"room-{i}") for i in range(3)]
 THREADS = 6
 POSTS = 15
@@ -155,7 +155,7 @@ async def test_kill_9_at_random_moments_neither_loses_nor_doubles(tmp_path: Path
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "tests.test_subscriptions_crash",
+                "tests.e2e.test_subscriptions_crash",
                 str(db),
                 str(sent),
                 bsky.base_url,

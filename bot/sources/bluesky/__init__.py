@@ -4,9 +4,10 @@ mapping.py API records to neutral posts). ``SITE`` registers it."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from bot.models import Author, PostRef
-from bot.sources.base import PostKey, Site
+from bot.sources.base import Polling, PostKey, Site
 from bot.sources.bluesky.parse import parse_post_link, post_uri
 from bot.sources.bluesky.source import BlueskySource
 
@@ -32,6 +33,18 @@ def _post_key(ref: PostRef, author: Author | None) -> PostKey:
     return PostKey(ref.url, actor)
 
 
-SITE = Site("bluesky", _build, parse_link=parse_post_link, post_key=_post_key)
+def _api_host(config: Config) -> str:
+    return urlsplit(config.sources.bluesky.appview_url).netloc.lower()
+
+
+# The public AppView serves every author and allows about 3000 requests per 5 minutes.
+SITE = Site(
+    "bluesky",
+    _build,
+    parse_link=parse_post_link,
+    post_key=_post_key,
+    polling=Polling(per_window=3000, api_host=_api_host),
+    title="Bluesky",
+)
 
 __all__ = ["SITE", "BlueskySource"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.sources.base import Site
+from bot.sources.base import Polling, Site
 from bot.sources.mastodon.source import MastodonSource
 
 if TYPE_CHECKING:
@@ -18,6 +18,13 @@ def _build(config: Config, http: HttpClient) -> MastodonSource | None:
     return MastodonSource(http) if config.sources.mastodon.enabled else None
 
 
-SITE = Site("mastodon", _build)
+# 300 requests per 5 minutes per IP on each server; an author is looked up again after a
+# restart, and a thread takes the status and its context.
+SITE = Site(
+    "mastodon",
+    _build,
+    polling=Polling(lookup_requests=1, thread_requests=2),
+    title="Mastodon",
+)
 
 __all__ = ["SITE", "MastodonSource"]

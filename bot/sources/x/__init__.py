@@ -34,6 +34,6 @@ def _post_key(ref: PostRef, author: Author | None) -> PostKey:
     return PostKey(f"x:{ref.key[0]}", name)
 
 
-SITE = Site("x", _build, parse_link=_parse_link, post_key=_post_key)
+SITE = Site("x", _build, parse_link=_parse_link, post_key=_post_key, title="X")
 
 __all__ = ["NOTICE_SINGLE_POST", "SITE", "XSource"]

@@ -17,7 +17,7 @@ from cogs.content_notes.lexicon import load_lexicon, parse_lexicon
 from cogs.content_notes.normalize import tokenize
 from tests.fixtures import seed_thread as seed
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

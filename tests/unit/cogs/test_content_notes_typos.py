@@ -14,7 +14,7 @@ from cogs.content_notes.lexicon import shipped_lexicon
 from cogs.content_notes.normalize import tokenize
 from cogs.content_notes.typos import TypoReader, lexicon_words, one_edit, shipped_real_words
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

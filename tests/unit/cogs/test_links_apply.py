@@ -19,8 +19,7 @@ from bot.render import plain
 from bot.render.thread_view import thread_messages
 from cogs.links.apply import apply_links, shown_count
 from cogs.links.repo import StoredLink
-from tests.fakes.fxtwitter_server import FxTwitterFake, snowflake_at
-from tests.test_links_fixtures import (
+from tests.e2e.test_links_fixtures import (
     AUTHOR,
     BELONGS_TARGET,
     MOVED_POST,
@@ -34,6 +33,7 @@ from tests.test_links_fixtures import (
     seed_statuses,
     x_url,
 )
+from tests.fakes.fxtwitter_server import FxTwitterFake, snowflake_at
 
 
 def sid(day: int, minute: int) -> str:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from bot.adapters.memory import MemoryAdapter
 from bot.codec import public_thread
-from tests.fixtures import seed_thread as seed
-from tests.test_links_fixtures import (
+from tests.e2e.test_links_fixtures import (
     BELONGS_TARGET,
     CONTEXT_URL,
     MOVED_POST,
@@ -22,6 +21,7 @@ from tests.test_links_fixtures import (
     seeded_fake,
     x_url,
 )
+from tests.fixtures import seed_thread as seed
 
 MOVED_TEXT = seed.POSTS[8]["text"]
 

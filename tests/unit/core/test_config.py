@@ -13,7 +13,7 @@ import pytest
 from bot.config import Config, load_config, parse_config
 from bot.errors import ConfigError
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "config.example.toml"
 
 
 def test_defaults_work_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -518,7 +518,7 @@ async def test_poll_choices_votes_and_state_follow_the_text(http: HttpClient) ->
 
 def test_recorded_poll_answer_shows_every_choice() -> None:
     # The project's sibling "shared" folder (a worktree sits one level deeper).
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[3]
     found = [d / "shared" / "real_replay" / "data" for d in (repo.parent, repo.parent.parent)]
     recording = next((d / "fxtwitter.json" for d in found if d.is_dir()), None)
     if recording is None or not recording.exists():
