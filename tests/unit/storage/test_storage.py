@@ -78,3 +78,11 @@ async def test_thread_that_grew_replaces_membership(db: Database) -> None:
     await repo.save(t2)
     loaded = await repo.load("p1")
     assert loaded is not None and [p.id for p in loaded.posts] == ["p1", "p2", "p3"]
+
+
+def test_migrations_from_every_package_form_one_numbered_sequence() -> None:
+    # The core's and each feature's migrations share one global numbering with no gaps, so
+    # a database's version means the same tables whichever release or layout wrote it.
+    steps = all_migrations()
+    assert [v for v, _, _ in steps] == list(range(1, len(steps) + 1))
+    assert steps[0][1] == "0001_core.sql"
