@@ -51,5 +51,5 @@ async def test_what_the_bot_posted(bot: TestBot, bsky: FakeBluesky) -> None:
     await bot.say(urls[0])  # a bare link unrolls
     header, *posts = bot.posted()
     assert "3 posts" in header
-    assert [p.split()[0] for p in posts] == ["1/3", "2/3", "3/3"]
+    assert [p.split()[-1] for p in posts] == ["1/3", "2/3", "3/3"]  # "Part 2/3", in order
     assert bot.posted("tm1") == posts
