@@ -7,6 +7,12 @@ platforms: as written, lower-cased and unpunctuated, with a typo, with a platfor
 decoration (hashtags, emoji, "thread 🧵"). Dev and test never share a written post; the
 test posts were written before the lexicon was tuned on dev. The project's earlier
 labelled set (explicit wording, tuned against) is folded into dev.
+
+``data/content_notes_fresh.jsonl`` and ``data/content_notes_blind.jsonl`` are held-out
+splits written by hand as they stand (one line per post, no generated variants), each
+committed before the tuning that followed it; the blind one was written after the fresh one
+had shaped the lexicon, in wording chosen apart from it. The build refuses to write dev or
+test when any two splits share a post (folded for case and punctuation).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 L = tuple[str, ...]
 EARLIER = DATA / "content_notes_labelled.jsonl"
+HELD_OUT = (DATA / "content_notes_fresh.jsonl", DATA / "content_notes_blind.jsonl")
 
 TEST: dict[L, list[str]] = {
     ("suicide",): [
@@ -239,7 +246,6 @@ DEV: dict[L, list[str]] = {
         "coke every weekend is not a personality, trust me",
         "detox was the worst 5 days of my life",
         "blacked out again, can't remember getting home",
-        "lost my brother to an overdose in 2019",
         "been drinking to sleep for months now",
     ],
     ("mental-health",): [
@@ -267,6 +273,9 @@ DEV: dict[L, list[str]] = {
     ],
     ("substance-use", "trauma"): [
         "drank to forget the flashbacks for years",
+    ],
+    ("substance-use", "death-grief"): [
+        "lost my brother to an overdose in 2019",
     ],
     (): [
         "this level is killing me, 40 attempts",
@@ -309,6 +318,207 @@ DEV: dict[L, list[str]] = {
         "I literally can't with this weather",
         "overtime pay finally came through",
         "the hospital parking fees are outrageous",
+    ],
+}
+
+# Everyday wording added for the second round: reported speech, coercive control,
+# euphemisms, slang and the idioms that look alarming (new posts, none from test or the
+# held-out splits; the build checks).
+DEV_EVERYDAY: dict[L, list[str]] = {
+    ("suicide",): [
+        "my flatmate keeps saying she won't be around much longer and gives me her stuff",
+        "been hoarding my pills for weeks and i think that means something",
+        "thinking about ending things a lot this month, reaching out like you all said",
+        "he texted me 'i'm done, tell mum i love her' and we called for a welfare check",
+        "ngl the unalive thoughts are loud today",
+        "no point in going on when every morning is the same grey",
+        "trying so hard not to kms rn",
+    ],
+    ("self-harm",): [
+        "covering the scars on my arms with makeup for the graduation photos",
+        "hiding my cuts from my mum is getting harder in summer",
+        "he punches himself in the face when he gets overwhelmed, he's 9",
+        "I took a razor to my thighs again last night after months of nothing",
+        "the marks on her forearms looked like a cat had scratched her, she said",
+    ],
+    ("eating-disorders",): [
+        "made myself throw it all up after the family dinner again",
+        "bingeing at night then fasting all day, it's a loop i can't break",
+        "weighing myself five times a day and eating less each time the number moves",
+        "my mum noticed i only eat when people are watching",
+        "started my meal plan again with the ED team this week",
+        "under 600 cals a day and still think i'm too big",
+    ],
+    ("sexual-violence",): [
+        "my ex forced himself on me when i was asleep and i only called it rape this year",
+        "a stranger put his hand up my dress at the festival",
+        "he slipped the condom off halfway and didn't tell me",
+        "the coach made the girls sit on his lap after training, we knew it was wrong",
+        "a guy on the train was filming up women's skirts, nobody stopped him",
+        "my boss said sleeping with him was 'part of the job'",
+    ],
+    ("abuse",): [
+        "my partner won't let me see my friends without him there",
+        "he takes my wages every friday and gives me an allowance for food",
+        "she reads all my texts and screams if i delete anything",
+        "walked on eggshells my whole childhood, dad's moods ran the house",
+        "my aunt turned up with a black eye and said she walked into a door",
+        "he tells me nobody else would ever love me so I should be grateful",
+        "my mother slapped me every time i cried, until i stopped crying",
+        "i'm scared to go home, he's been drinking all afternoon",
+        "the neighbours' kids are neglected, no food in the house for days",
+    ],
+    ("trauma",): [
+        "since the break-in i can't sleep without checking every window",
+        "a car backfired outside the shop and i was on the floor, shaking",
+        "the hurricane was 3 years ago and rain on the roof still puts me right back there",
+        "my grandad woke up screaming about the war until the day he died",
+        "I zone out completely when someone raises their voice, ever since the attack",
+    ],
+    ("substance-use",): [
+        "three day bender and i've lost my phone and my job",
+        "fell off the wagon after 9 months sober, telling my sponsor tonight",
+        "spent the grocery money on coke again",
+        "taking way more than my prescription says, the painkillers are the only thing that helps",
+        "started drinking before work this week, that's new",
+        "my uncle's been sober 10 years, we had cake",
+    ],
+    ("mental-health",): [
+        "can't get out of bed for days at a time and I don't know why",
+        "waiting 9 months for a psych assessment is ridiculous",
+        "my thoughts race all night, the GP mentioned generalised anxiety",
+        "finally on a mood stabiliser after the last manic episode",
+        "my mum has been sectioned again",
+    ],
+    ("death-grief",): [
+        "we scattered mum's ashes at the beach she grew up by",
+        "happy heavenly birthday grandad, miss you every day",
+        "my aunt slipped away peacefully in her sleep",
+        "ordering a headstone for my dad is the strangest errand",
+        "our old dog went to sleep for the last time this morning, the vet was so gentle",
+        "my cousin was killed on the motorway on friday",
+    ],
+    ("suicide", "death-grief"): [
+        "my neighbour's son died by suicide at 19, the street is in shock",
+    ],
+    ("self-harm", "mental-health"): [
+        "six weeks since i last hurt myself and my therapist is proud",
+    ],
+    ("abuse", "substance-use"): [
+        "my stepdad got drunk and hit my mum again and the police came",
+    ],
+    (): [
+        "my mum passed me the phone so I could say happy birthday to grandma",
+        "my daughter passed her driving theory, so proud",
+        "we lost the cat for an hour, she was in the wardrobe",
+        "said goodbye to my old car today, 200k miles",
+        "banging my head against the wall over this flaky test",
+        "died to the same boss 20 times, time for bed",
+        "my plant died while i was away, rip little guy",
+        "the old laptop finally died, rest in peace",
+        "fell off the wagon with my diet this weekend, pizza won",
+        "dad controls the tv remote like a dictator",
+        "the kids screamed at me because the ice cream fell",
+        "I'm addicted to crosswords",
+        "got locked out of my account again",
+        "she beat me in the final, fair play",
+        "the neighbours' dog wakes us up every morning",
+        "Chelsea got slaughtered at home, what a collapse",
+        "binge watched the whole series in a weekend",
+        "this deadline is killing me",
+        "abusing the free trial until they notice",
+        "the zombie processes are eating all the RAM",
+        "the keeper choked on the easiest save of the season",
+        "sober october starts tomorrow, wish me luck with the mocktails",
+        "took a blade to the old wallpaper, two rooms done",
+        "i nearly died laughing at my nephew's school play",
+        "cut the chicken into strips and marinate overnight",
+        "purging the old logs from the server freed 40 gigs",
+        "twitter is dying and the replies prove it",
+        "my kettle finally gave out, rip",
+        "the cricket commentators abused the word 'unbelievable' today",
+        "my husband passed the kids a note from the tooth fairy",
+        "we lost to the worst team in the league, embarrassing",
+        "killed two hours in the airport bookshop",
+        "my toddler hit me with a toy truck, she has an arm on her",
+        "the hospital car park is the real villain here",
+        "ran 12 kms this morning, legs are toast",
+    ],
+}
+
+
+# A third round: the indirect wording that stays hardest for phrase rules (new posts).
+DEV_INDIRECT: dict[L, list[str]] = {
+    ("suicide",): [
+        "wrote my will at 25 and it wasn't for paperwork reasons",
+        "if i'm gone tomorrow, i'm sorry to everyone",
+        "so tired of fighting to stay alive every single day",
+        "my friend found me before the pills kicked in",
+    ],
+    ("sexual-violence",): [
+        "he kept pouring me drinks and i woke up in his bed with no memory",
+        "my first boyfriend would pressure me until i said yes just to make it stop",
+        "a teacher at my school used to message girls late at night, everyone knew",
+        "someone touched me on the crowded tram and i froze",
+        "he wouldn't take no for an answer and i stopped fighting",
+        "i was 12 and he was 30 and everyone called it a relationship",
+        "my cousin's husband cornered me at the wedding and kissed me against my will",
+        "somebody spiked my drink on my birthday and my friends got me home",
+        "a colleague cornered me in the stockroom and wouldn't let me leave until i kissed him",
+        "my ex used to make me do things in bed i said no to",
+        "he sent me three explicit photos after i said i wasn't interested",
+    ],
+    ("eating-disorders",): [
+        "ate a normal lunch today without doing the maths first, small win",
+        "living on diet coke and air, down another 3 kilos",
+        "i have to earn every meal by running it off first",
+        "hid my dinner in a napkin again and nobody noticed",
+        "my son's been dropping weight and hiding food in his room",
+        "scared to eat in restaurants because i can't count it",
+    ],
+    ("death-grief",): [
+        "the house is so quiet since we lost him",
+        "putting flowers on my dad's grave for father's day",
+        "my grandma didn't make it through the night",
+        "she lost her fight with cancer on sunday",
+        "saying goodbye to my best friend at the crematorium today",
+        "our thoughts are with the family at this time",
+    ],
+    ("substance-use",): [
+        "i need a few drinks just to feel normal around people",
+        "mum's been on the bottle again since christmas",
+        "my boyfriend's been smoking crack and stealing from me",
+        "it's always 'just one' and then it's 2am and the bottle's empty",
+        "got my 1 year chip at the meeting today",
+        "scored some pills off a guy at work, i know, i know",
+    ],
+    ("sexual-violence", "trauma"): [
+        "i was assaulted at a party in my first week of uni and still can't go to parties",
+    ],
+    ("sexual-violence", "abuse"): [
+        "the choir master molested boys for twenty years before anyone listened",
+    ],
+    (): [
+        "good grief, the queue at the post office",
+        "my sister gives me grief for still using a flip phone",
+        "it's your funeral if you skip leg day",
+        "dying of boredom in this lecture",
+        "rip to my sleep schedule",
+        "mourning the end of summer with one last ice lolly",
+        "that speedrun abuses a glitch to skip the whole level",
+        "I abuse ctrl+z way too much",
+        "need therapy after that season finale lol",
+        "my mouse died mid-match, rip my rank",
+        "the villain dies in the first episode, no spoilers",
+        "headshot, he's dead, push b",
+        "my grandad's stories about the war are the best",
+        "we buried a time capsule in the garden",
+        "killed it at karaoke, zero regrets",
+        "our team got massacred in the pub quiz",
+        "this is my drug of choice: cold brew",
+        "i'm dying for a cuppa",
+        "the ending of that book destroyed me",
+        "my phone fell in the bath, it's dead dead",
     ],
 }
 
@@ -369,10 +579,37 @@ def build(written: dict[L, list[str]], split: str, seed: int) -> list[dict[str, 
     return rows
 
 
+def same_post(text: str) -> str:
+    """A post folded for comparison: case, punctuation, emoji and spacing ignored."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def shared_posts(one: list[str], two: list[str]) -> list[str]:
+    """Posts of ``one`` that are also in ``two`` (folded by ``same_post``)."""
+    keys = {same_post(t) for t in two}
+    return sorted(t for t in one if same_post(t) in keys)
+
+
+def posts_in(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines() if line]
+
+
 def main() -> int:
-    shared = {t for ts in TEST.values() for t in ts} & {t for ts in DEV.values() for t in ts}
-    if shared:
-        raise SystemExit(f"dev and test share posts: {sorted(shared)}")
+    test = [t for ts in TEST.values() for t in ts]
+    for more in (DEV_EVERYDAY, DEV_INDIRECT):
+        for labels, texts in more.items():
+            DEV.setdefault(labels, []).extend(texts)
+    dev = [t for ts in DEV.values() for t in ts]
+    splits = {"dev": dev + posts_in(EARLIER), "test": test}
+    splits.update((path.stem.rsplit("_", 1)[-1], posts_in(path)) for path in HELD_OUT)
+    names = list(splits)
+    for i, one in enumerate(names):
+        for two in names[i + 1 :]:
+            shared = shared_posts(splits[one], splits[two])
+            if shared:
+                raise SystemExit(f"{one} and {two} share posts: {shared}")
     for split, written, seed in (("test", TEST, 13), ("dev", DEV, 31)):
         rows = build(written, split, seed)
         if split == "dev":

@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     posts = real_posts(args.data)
     classifier = Classifier.default()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the figure holds on a busy machine
     flagged = [(text, text_notes(text, classifier)) for text in posts]
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     flagged = [(t, notes) for t, notes in flagged if notes]
     print(
         f"real recorded posts: {len(posts)} distinct, {len(flagged)} with a note "

@@ -29,6 +29,7 @@ from bot.sources.base import Source
 from bot.unroller import Unroller
 from storage.db import Database
 from storage.deliveries_repo import DeliveryRepo
+from storage.layouts_repo import LayoutRepo
 from storage.threads_repo import ThreadRepo
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ class App:
             sources, self.threads, config.unroll.max_posts, config.unroll.cache_ttl_s
         )
         self.deliveries = DeliveryRepo(db)
-        self.deliverer = Deliverer(self.deliveries)
+        self.layouts = LayoutRepo(db)
+        self.deliverer = Deliverer(self.deliveries, layouts=self.layouts)
         self.dispatcher = Dispatcher(find_links=sources.find_links)
         self.adapters: dict[str, Adapter] = {}
         # Features replace this to apply room policies (content notes).
@@ -144,7 +146,9 @@ class App:
             try:
                 thread = await self.unroller.unroll(record.thread_url, scope=record.scope)
                 messages = await self.thread_as_shown(thread, record.scope)
-                await self.deliverer.resume(adapter, room, record.id, messages, thread_name(thread))
+                await self.deliverer.resume(
+                    adapter, room, record.id, messages, thread_name(thread), thread=thread
+                )
                 resumed += 1
             except Exception as exc:
                 log.warning("could not resume delivery %s: %r", record.id, exc)

@@ -1,9 +1,11 @@
 """Thread assembly: from the posts a source found to the Thread we show.
 
 The thread is the author's self-reply chain containing the linked post, from its first
-post. The main line is the longest chain of self-replies (ties: the earliest); shorter
-branches are kept as asides after the post they reply to. Deleted or unavailable posts keep
-their place as placeholders. Sources only find posts; every rule lives here, once.
+post. The main line is the chain with the most readable self-replies (ties: the one through
+fewer placeholders, then the earliest); shorter branches are kept as asides after the post
+they reply to. Deleted or unavailable posts keep their place as placeholders, but a reply
+to someone else's unreadable post starts its own thread. Sources only find posts; every
+rule lives here, once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot.errors import NotFound, Refused
 from bot.models import Aside, Author, ContentNote, FetchedPosts, Post, Thread
 
 SHOWN_VISIBILITY = frozenset({"public", "unlisted"})
+DEAD = (0, 0)  # the weight of a subtree without a real post
 
 
 def _placeholder(post_id: str, parent_id: str | None, author: Author, created_at: str) -> Post:
@@ -33,7 +36,14 @@ def _placeholder(post_id: str, parent_id: str | None, author: Author, created_at
 
 def _normalise(fetched: FetchedPosts, author: Author) -> dict[str, Post]:
     """Hide non-public posts behind placeholders and give orphaned author posts (whose
-    parent was deleted and not reported) a placeholder parent at their place in time."""
+    parent is missing and not reported) a placeholder parent at their place in time.
+
+    A missing parent is guessed to be the author's only where the source says the post
+    sits in a conversation the author started (its root is another post by the author);
+    a reply whose parent the source could not read and did not report may be a reply to
+    anyone, so it starts its own thread. Sources that know who wrote an unreadable parent
+    report it as a placeholder under that author.
+    """
     posts: dict[str, Post] = {}
     for pid, p in fetched.posts.items():
         if p.status == "ok" and p.visibility not in SHOWN_VISIBILITY:
@@ -43,31 +53,49 @@ def _normalise(fetched: FetchedPosts, author: Author) -> dict[str, Post]:
     def by_author(p: Post) -> bool:
         return p.author.id == author.id and p.status == "ok"
 
-    authored = sorted((p for p in posts.values() if by_author(p)), key=lambda p: p.sort_key)
-    for p in authored:
+    for p in sorted((p for p in posts.values() if by_author(p)), key=lambda p: p.sort_key):
         if p.parent_id is None or p.parent_id in posts:
             continue
         root = posts.get(p.root_id or "")
-        if root is None or not by_author(root):
+        if root is None or root.id == p.id or not by_author(root):
             continue  # a reply to someone we cannot see: not part of this self-thread
-        # The parent is gone and the source could not say where it sat: assume it
-        # continued the latest earlier post by the author in this conversation.
-        earlier = [q for q in authored if q.sort_key < p.sort_key and q.id != p.id]
-        parent_of_gap = earlier[-1].id if earlier else root.id
-        posts[p.parent_id] = _placeholder(p.parent_id, parent_of_gap, author, p.created_at)
-    # Placeholders the source reported without a known parent, below an author root.
+        posts[p.parent_id] = _placeholder(p.parent_id, None, author, p.created_at)
+    # The author's placeholders without a known parent: the gap continued the latest
+    # earlier post of the author in this conversation (never one of its own replies).
+    kids: dict[str, list[Post]] = defaultdict(list)
+    for p in posts.values():
+        if p.parent_id is not None:
+            kids[p.parent_id].append(p)
     for pid, p in list(posts.items()):
-        if p.status == "unavailable" and p.parent_id is None:
-            root_hint = next(
-                (c.root_id for c in posts.values() if c.parent_id == pid and c.root_id), None
-            )
-            root = posts.get(root_hint or "")
-            if root is not None and root.id != pid and by_author(root):
-                earlier = [q for q in authored if q.sort_key <= p.sort_key and q.id != pid]
-                posts[pid] = dataclasses.replace(
-                    p, parent_id=earlier[-1].id if earlier else root.id
-                )
+        if p.status != "unavailable" or p.parent_id is not None or p.author.id != author.id:
+            continue
+        below = _descendants(pid, kids)
+        own = [c for c in kids.get(pid, ()) if c.author.id == author.id]
+        root = posts.get(next((c.root_id for c in own if c.root_id), None) or "")
+        if root is None or root.id in below or not by_author(root):
+            continue
+        first_child = min((c.sort_key for c in own), default=p.sort_key)
+        earlier = [
+            q
+            for q in posts.values()
+            if by_author(q) and q.id not in below and q.sort_key < first_child
+        ]
+        parent = max(earlier, key=lambda q: q.sort_key) if earlier else root
+        posts[pid] = dataclasses.replace(p, parent_id=parent.id)
+        kids[parent.id].append(posts[pid])
     return posts
+
+
+def _descendants(post_id: str, kids: dict[str, list[Post]]) -> set[str]:
+    """The post and everything below it (any depth, cycles cut)."""
+    found = {post_id}
+    stack = [post_id]
+    while stack:
+        for c in kids.get(stack.pop(), ()):
+            if c.id not in found:
+                found.add(c.id)
+                stack.append(c.id)
+    return found
 
 
 def _find_start(posts: dict[str, Post], anchor: Post, author: Author) -> Post:
@@ -98,15 +126,17 @@ def assemble(fetched: FetchedPosts, max_posts: int) -> Thread:
     for p in posts.values():
         if p.parent_id is None or p.id == start.id:
             continue
-        if p.status == "ok" and p.author.id != author.id:
-            continue  # others' replies are never part of the thread
+        if p.author.id != author.id:
+            continue  # others' replies (read or not) are never part of the thread
         children[p.parent_id].append(p)
     for kids in children.values():
         kids.sort(key=lambda p: p.sort_key)
 
-    # Height of each subtree: the longest chain below, counting only real posts at the
-    # end (a trailing placeholder adds nothing). Iterative: threads can be long.
-    height: dict[str, int] = {}
+    # Weight of each subtree's best chain: its real posts first; between chains with as
+    # many, the one through fewer placeholders (a placeholder's place may be a guess, so
+    # it never makes a branch win); a chain of placeholders only is dead. Iterative:
+    # threads can be long.
+    height: dict[str, tuple[int, int]] = {}
     order: list[Post] = []
     stack = [start]
     visited: set[str] = set()
@@ -118,11 +148,14 @@ def assemble(fetched: FetchedPosts, max_posts: int) -> Thread:
         order.append(node)
         stack.extend(children.get(node.id, ()))
     for node in reversed(order):
-        best = max((height.get(c.id, 0) for c in children.get(node.id, ())), default=0)
-        height[node.id] = best + 1 if (node.status == "ok" or best > 0) else 0
+        real, gaps = max((height.get(c.id, DEAD) for c in children.get(node.id, ())), default=DEAD)
+        if node.status == "ok":
+            height[node.id] = (real + 1, gaps)
+        else:
+            height[node.id] = (real, gaps - 1) if real > 0 else DEAD
 
     def live_children(node_id: str) -> list[Post]:
-        return [c for c in children.get(node_id, ()) if height.get(c.id, 0) > 0]
+        return [c for c in children.get(node_id, ()) if height.get(c.id, DEAD)[0] > 0]
 
     main: list[Post] = []
     step: Post | None = start

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -44,6 +45,8 @@ class BlueskyConfig:
 @dataclass(frozen=True)
 class MastodonConfig:
     enabled: bool = True
+    # Server host -> name of the environment variable holding an access token for it.
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,11 @@ def _given(value: Any) -> str:
     return type(value).__name__
 
 
+def _key(key: str) -> str:
+    """A table key as TOML writes it: quoted unless bare (a host name has dots)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_\-]+", key) else json.dumps(key)
+
+
 def _convert(value: Any, tp: Any, path: str) -> Any:
     origin = get_origin(tp)
     if is_dataclass(tp):
@@ -190,7 +198,7 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a table")
         _, val_tp = get_args(tp)
-        return {str(k): _convert(v, val_tp, f"{path}.{k}") for k, v in value.items()}
+        return {str(k): _convert(v, val_tp, f"{path}.{_key(str(k))}") for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: expected true or false, got {_given(value)}")
@@ -239,6 +247,7 @@ def parse_config(text: str, base_dir: str = ".") -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}") from None
     cfg = _build(Config, data)
+    _check_tokens(cfg.sources.mastodon.tokens)
     s = cfg.subscriptions
     if s.min_poll_interval_s > s.max_poll_interval_s:
         raise ConfigError(
@@ -246,6 +255,41 @@ def parse_config(text: str, base_dir: str = ".") -> Config:
             f"({s.min_poll_interval_s} > {s.max_poll_interval_s})"
         )
     return _replace_base(cfg, base_dir)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOKEN_HOST = re.compile(r"[a-z0-9]([a-z0-9\-]{0,62}\.)*[a-z0-9\-]{1,63}(:\d{1,5})?")
+
+
+def _check_tokens(tokens: dict[str, str]) -> None:
+    """Keys are server hosts, values name environment variables (never the secret)."""
+    for host, env in tokens.items():
+        path = f"sources.mastodon.tokens.{_key(host)}"
+        if not _TOKEN_HOST.fullmatch(host):
+            raise ConfigError(
+                f"{path}: the key must be a server's host name in lower case, such as "
+                '"gts.example.org" (no https://, no path)'
+            )
+        if not _ENV_NAME.fullmatch(env):
+            raise ConfigError(
+                f"{path}: must name the environment variable that holds the token "
+                f'(letters, digits and _, e.g. "GTS_TOKEN"), not the token itself'
+            )
+
+
+def mastodon_tokens(cfg: MastodonConfig) -> dict[str, str]:
+    """Host -> access token, read from the environment variables the config names."""
+    found: dict[str, str] = {}
+    for host, env in cfg.tokens.items():
+        value = os.environ.get(env, "").strip()
+        if not value:
+            # The name is not repeated: if a token was pasted here, it stays out of logs.
+            raise ConfigError(
+                f"sources.mastodon.tokens.{_key(host)}: the environment variable "
+                "named there is not set (the value names a variable; the token goes in it)"
+            )
+        found[host] = value
+    return found
 
 
 def _replace_base(cfg: Config, base_dir: str) -> Config:

@@ -61,6 +61,12 @@ class ChatAdapter(Protocol):
         header itself when the platform has no threads)."""
         ...
 
+    async def rename_thread(self, thread: MessageRef, name: str) -> None:
+        """Retitle a chat thread the bot started for a delivery (a content warning added
+        later must not stay readable in its title). A no-op where threads have no title,
+        and for a thread the bot did not start."""
+        ...
+
     async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
         """Replace what ``refs`` (the chunks of one sent Message) show with ``message``:
         edit in place, send extra chunks into the same thread if it grew, blank leftovers.

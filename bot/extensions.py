@@ -15,12 +15,13 @@ from storage.db import CORE_MIGRATIONS, Database, Migration, available_migration
 EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
     "cogs.unroll",
+    "cogs.layout",
     "cogs.links",
     "cogs.content_notes",
     "cogs.subscriptions",
 )
 # Loaded whatever subset a caller picks: without them the bot cannot answer at all.
-CORE: tuple[str, ...] = EXTENSIONS[:2]
+CORE: tuple[str, ...] = EXTENSIONS[:3]
 
 
 def selected(names: Iterable[str] | None) -> list[str]:

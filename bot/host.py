@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.unroller import Unroller
     from storage.db import Database
     from storage.deliveries_repo import DeliveryRepo
+    from storage.layouts_repo import LayoutRepo
     from storage.threads_repo import ThreadRepo
 
 # How a room shows content notes: the room's scope -> its decision (content notes sets it).
@@ -47,6 +48,11 @@ class Host(Protocol):
 
     @property
     def deliverer(self) -> Deliverer: ...
+
+    @property
+    def layouts(self) -> LayoutRepo:
+        """Each room's layout (packed or per-post), which the outbox reads."""
+        ...
 
     @property
     def unroller(self) -> Unroller: ...

@@ -127,12 +127,6 @@ class Thread:
         extra = tuple(p for a in self.asides for p in a.posts)
         return self.posts + extra
 
-    @property
-    def shown_count(self) -> int:
-        """The post count readers see (header, replies, budgets): the thread's and its
-        asides' posts, without those moved out to another thread."""
-        return shown_count(self)
-
 
 @dataclass(frozen=True)
 class PostRef:
@@ -159,7 +153,3 @@ class FetchedPosts:
     notices: list[str] = field(default_factory=list)
     # True when the source stopped early because it reached max_posts.
     capped: bool = False
-
-
-def shown_count(thread: Thread) -> int:
-    return sum(1 for p in thread.all_posts if p.status != "moved_out")

@@ -1,21 +1,36 @@
-"""The outbox of posted threads: planned before sending, marked as each message goes."""
+"""The outbox of posted threads: planned before sending, marked as each message goes.
+
+Each planned message lists the items it holds (post ids, or ``~N`` for a notice that has
+none): one in the per-post layout, several in the packed one. A message that was sent and
+then planned to hold more (a post appended to the last packed message) has message ids but
+is not marked sent: it is edited, not sent again, when the delivery resumes."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from storage.db import Database
+
+# (role, item keys) of one planned message.
+PlanItem = tuple[str, Sequence[str]]
 
 
 @dataclass(frozen=True)
 class PlannedMessage:
     position: int
     role: str  # header, post, notice
-    post_id: str | None
+    post_id: str | None  # the first post it holds
     message_ids: tuple[str, ...] = ()
     sent: bool = False
+    post_ids: tuple[str, ...] = ()  # every item it holds, in order
+
+    @property
+    def needs_edit(self) -> bool:
+        """Sent once, then planned to hold more: edit it in place."""
+        return not self.sent and bool(self.message_ids)
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,11 @@ class DeliveryRecord:
     origin: str
     created_at: float
     messages: tuple[PlannedMessage, ...] = ()
+    layout: str = "per-post"
+
+    @property
+    def planned_keys(self) -> set[str]:
+        return {k for m in self.messages for k in m.post_ids}
 
 
 class DeliveryRepo:
@@ -46,28 +66,37 @@ class DeliveryRepo:
         channel: str,
         thread_root: str,
         thread_url: str,
-        messages: list[tuple[str, str | None]],
+        messages: Sequence[PlanItem],
         origin: str = "command",
         now: float | None = None,
+        layout: str = "per-post",
     ) -> int:
-        """Record a delivery and its messages (role, post id) before anything is sent."""
+        """Record a delivery and its messages (role, item keys) before anything is sent."""
         now = time.time() if now is None else now
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT INTO deliveries (adapter, scope, channel, thread_root, thread_url, origin,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (adapter, scope, channel, thread_root, thread_url, origin, now, now),
+                " created_at, updated_at, layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (adapter, scope, channel, thread_root, thread_url, origin, now, now, layout),
             )
             delivery_id = int(cur.lastrowid or 0)
             await conn.executemany(
-                "INSERT INTO delivery_messages (delivery_id, position, role, post_id)"
-                " VALUES (?, ?, ?, ?)",
-                [(delivery_id, i, role, pid) for i, (role, pid) in enumerate(messages)],
+                "INSERT INTO delivery_messages (delivery_id, position, role, post_id, post_ids)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [_row(delivery_id, i, item) for i, item in enumerate(messages)],
             )
         return delivery_id
 
-    async def append(self, delivery_id: int, messages: list[tuple[str, str | None]]) -> list[int]:
-        """Plan more messages at the end of a delivery (posts added to a thread later)."""
+    async def append(
+        self,
+        delivery_id: int,
+        messages: Sequence[PlanItem],
+        *,
+        grow: tuple[int, Sequence[str]] | None = None,
+    ) -> list[int]:
+        """Plan more messages at the end of a delivery (posts added to a thread later).
+        ``grow`` (position, keys): a sent message that now holds more, to be edited; it is
+        recorded in the same transaction, so a crash leaves nothing half planned."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "SELECT COALESCE(MAX(position), -1) FROM delivery_messages WHERE delivery_id = ?",
@@ -76,16 +105,37 @@ class DeliveryRepo:
             row = await cur.fetchone()
             start = int(row[0]) + 1 if row else 0
             positions = list(range(start, start + len(messages)))
+            if grow is not None:
+                await conn.execute(
+                    "UPDATE delivery_messages SET post_ids = ?, sent = 0"
+                    " WHERE delivery_id = ? AND position = ?",
+                    (json.dumps(list(grow[1])), delivery_id, grow[0]),
+                )
             await conn.executemany(
-                "INSERT INTO delivery_messages (delivery_id, position, role, post_id)"
-                " VALUES (?, ?, ?, ?)",
-                [(delivery_id, p, r, pid) for p, (r, pid) in zip(positions, messages, strict=True)],
+                "INSERT INTO delivery_messages (delivery_id, position, role, post_id, post_ids)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [_row(delivery_id, p, item) for p, item in zip(positions, messages, strict=True)],
             )
             await conn.execute(
                 "UPDATE deliveries SET state = 'pending', updated_at = ? WHERE id = ?",
                 (time.time(), delivery_id),
             )
         return positions
+
+    async def regroup(
+        self, delivery_id: int, held: Mapping[int, Sequence[str]], extra: Sequence[Sequence[str]]
+    ) -> list[int]:
+        """Packed messages that outgrew their room after an edit: the sent messages hold
+        ``held`` now (to be edited) and ``extra`` follows in new messages; recorded in one
+        transaction before anything is edited or sent."""
+        async with self.db.transaction() as conn:
+            for position, keys in held.items():
+                await conn.execute(
+                    "UPDATE delivery_messages SET post_ids = ?, post_id = ?, sent = 0"
+                    " WHERE delivery_id = ? AND position = ?",
+                    (json.dumps(list(keys)), _row(0, 0, ("post", keys))[3], delivery_id, position),
+                )
+        return await self.append(delivery_id, [("post", keys) for keys in extra])
 
     async def mark_sent(self, delivery_id: int, position: int, message_ids: list[str]) -> None:
         async with self.db.transaction() as conn:
@@ -117,7 +167,7 @@ class DeliveryRepo:
         if row is None:
             return None
         msgs = await self.db.fetchall(
-            "SELECT position, role, post_id, message_ids, sent FROM delivery_messages"
+            "SELECT position, role, post_id, message_ids, sent, post_ids FROM delivery_messages"
             " WHERE delivery_id = ? ORDER BY position",
             (delivery_id,),
         )
@@ -140,9 +190,11 @@ class DeliveryRepo:
                     m["post_id"],
                     tuple(json.loads(m["message_ids"])) if m["message_ids"] else (),
                     bool(m["sent"]),
+                    _keys(m["post_ids"], m["post_id"]),
                 )
                 for m in msgs
             ),
+            layout=str(row["layout"]),
         )
 
     async def recent_in_channel(
@@ -187,3 +239,15 @@ class DeliveryRepo:
             (adapter, message_id, f'%"{message_id}"%'),
         )
         return await self.get(int(row[0])) if row else None
+
+
+def _row(delivery_id: int, position: int, item: PlanItem) -> tuple[object, ...]:
+    role, keys = item
+    post_id = next((k for k in keys if not k.startswith("~")), None)
+    return (delivery_id, position, role, post_id, json.dumps(list(keys)))
+
+
+def _keys(raw: str | None, post_id: str | None) -> tuple[str, ...]:
+    if raw:
+        return tuple(str(k) for k in json.loads(raw))
+    return (post_id,) if post_id else ()

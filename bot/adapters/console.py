@@ -66,12 +66,7 @@ class ConsoleAdapter:
         key: str | None = None,
     ) -> list[MessageRef]:
         self._stop_spinner()
-        hint = ""
-        if message.spoiler:
-            n = len(self.hidden) + 1
-            self.hidden[n] = message
-            hint = f"(type /reveal {n} to show it)"
-        text = plain.message_text(message, reveal=False, hidden_hint=hint)
+        text = self._shown(message)
         if thread is not None:
             text = "\n".join("  │ " + line if line else "  │" for line in text.splitlines())
         self._write(text + "\n")
@@ -81,8 +76,24 @@ class ConsoleAdapter:
             )
         ]
 
+    def _shown(self, message: Message) -> str:
+        """The message as text, warned content replaced by a /reveal hint: each warned post
+        (several in a packed message) gets its own number."""
+        hints: dict[int, str] = {}
+        for part in message.parts or (message,):
+            if part.spoiler:
+                n = len(self.hidden) + 1
+                self.hidden[n] = part
+                hints[id(part)] = f"(type /reveal {n} to show it)"
+        return plain.message_text(
+            message, reveal=False, hint_for=lambda part: hints.get(id(part), "")
+        )
+
     async def start_thread(self, room: Room, header: MessageRef, name: str) -> MessageRef:
         return MessageRef(self.name, room.channel, header.message_id, header.message_id)
+
+    async def rename_thread(self, thread: MessageRef, name: str) -> None:
+        return None  # console threads have no title
 
     async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
         return refs
@@ -93,7 +104,8 @@ class ConsoleAdapter:
     # Context
     async def reply(self, message: Message | str, *, private: bool = False) -> None:
         self._stop_spinner()
-        text = message if isinstance(message, str) else plain.message_text(message)
+        # A private answer (unroll private:true) hides warned content like the room does.
+        text = message if isinstance(message, str) else self._shown(message)
         self._write(text + "\n")
 
     async def progress(self, text: str) -> None:

@@ -70,6 +70,10 @@ class MemoryAdapter:
         self.threads[thread_id] = name
         return MessageRef(self.name, room.channel, thread_id, thread_id)
 
+    async def rename_thread(self, thread: MessageRef, name: str) -> None:
+        if thread.thread_id in self.threads:
+            self.threads[thread.thread_id] = name
+
     async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
         texts = plain.chunks(message, self.capabilities.max_length)
         by_id = {s.ref.message_id: s for s in self.sent}
@@ -78,7 +82,14 @@ class MemoryAdapter:
             sent.edits.append(text)
             sent.text = text
             sent.message = message
-        return refs
+        out = list(refs)
+        for text in texts[len(refs) :]:
+            # Grown past its messages: the rest follows in the same thread, as on Discord.
+            last = refs[-1]
+            ref = MessageRef(self.name, last.channel, f"m{next(self._ids)}", last.thread_id)
+            self.sent.append(Sent(ref, text, message, ref.thread_id))
+            out.append(ref)
+        return out
 
     def link_to(self, ref: MessageRef) -> str | None:
         return f"memory://{ref.channel}/{ref.thread_id or ref.message_id}"
@@ -118,7 +129,7 @@ class MemoryContext:
         self.replies: list[Reply] = []
 
     async def reply(self, message: Message | str, *, private: bool = False) -> None:
-        text = message if isinstance(message, str) else plain.message_text(message)
+        text = message if isinstance(message, str) else plain.message_text(message, reveal=False)
         r = Reply(text, private)
         self.replies.append(r)
         self.adapter.replies.append(r)

@@ -62,6 +62,17 @@ def split_text(text: str, limit: int, atoms: frozenset[str] = frozenset()) -> li
     return [c.strip("\n") for c in chunks if c.strip()]
 
 
+def join_chunks(pieces: list[str], limit: int, sep: str = "\n\n") -> list[str]:
+    """Consecutive rendered pieces joined with ``sep`` while they fit ``limit``."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and len(out[-1]) + len(sep) + len(piece) <= limit:
+            out[-1] += sep + piece
+        else:
+            out.append(piece)
+    return out
+
+
 def _tokens(text: str, atoms: frozenset[str]) -> list[str]:
     if not atoms:
         return _PIECES.findall(text)

@@ -48,6 +48,17 @@ class Message:
     preface: tuple[Block, ...] = ()
     attachments: tuple[Attachment, ...] = field(default=())
     post_id: str | None = None
+    # The spoiler's reason is already readable (the note line above the post, or the
+    # thread's note in the header): renderers hide the content without repeating it.
+    reason_shown: bool = False
+    # False for content under a note: links must not unfurl into previews (a preview of a
+    # post shows its text). Whoever merges messages keeps False if any part has it.
+    previews: bool = True
+    # The post's own link (packed layout: each post's number links to it).
+    url: str | None = None
+    # A packed message: several posts' messages shown as one chat message, each keeping
+    # its own spoiler and note lines. ``blocks`` is empty then.
+    parts: tuple[Message, ...] = ()
 
 
 @dataclass(frozen=True)

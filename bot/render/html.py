@@ -22,6 +22,9 @@ from bot.render.document import Attachment, Block, Inline, Message
 
 # A Matrix event is capped at 64 KiB; stay well under it with both fields together.
 DEFAULT_MAX_LENGTH = 12000
+# A packed event (several posts) holds at most this many bytes of HTML, and of plain body:
+# about 16 KB reads well in clients and keeps the whole event far below the cap.
+PACK_LIMIT = 16_000
 
 ALLOWED_TAGS = {
     "a",
@@ -109,6 +112,7 @@ def _inline_plain(inline: Inline) -> str:
 
 
 def _spoil(inner: str, reason: str | None) -> str:
+    """Spoiler ``inner`` (None: no spoiler; "": a spoiler without a reason)."""
     if reason is None or not inner:
         return inner
     return f'<span data-mx-spoiler="{html.escape(reason, quote=True)}">{inner}</span>'
@@ -140,6 +144,10 @@ def _attachment_block(att: Attachment) -> Block:
     label = att.type.capitalize() if att.type else "Media"
     text = f"{label}: {att.alt}" if att.alt else f"{label} (no description)"
     return Block("media", (Inline(text, att.url),))
+
+
+# The body of hidden content whose reason is readable already (a note line, the header).
+HIDDEN_MARKER = "[Hidden behind a content warning]"
 
 
 def cw_marker(reason: str) -> str:
@@ -185,12 +193,41 @@ def _split_block(block: Block, budget: int) -> list[Block]:
     return pieces
 
 
+def pack_size(chunk: HtmlChunk) -> int:
+    """What counts against PACK_LIMIT: the larger of the HTML and the plain body, in bytes."""
+    return max(len(chunk.formatted_body.encode()), len(chunk.body.encode()))
+
+
+def _join(chunks: list[HtmlChunk]) -> list[HtmlChunk]:
+    out: list[HtmlChunk] = []
+    for chunk in chunks:
+        if out:
+            joined = HtmlChunk(
+                f"{out[-1].body}\n\n{chunk.body}", out[-1].formatted_body + chunk.formatted_body
+            )
+            if pack_size(joined) <= PACK_LIMIT:
+                out[-1] = joined
+                continue
+        out.append(chunk)
+    return out
+
+
 def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlChunk]:
     """Render a Message as one or more event texts, each at most ``max_length`` characters
     of body and formatted body together. Blocks are never split across events unless one
-    block alone is too long."""
+    block alone is too long. A packed message joins its posts' texts while they fit
+    PACK_LIMIT (each post keeps its own spoiler spans)."""
+    if message.parts:
+        return _join([c for p in message.parts for c in render(p, max_length)])
     spoiler = message.spoiler
-    blocks = list(message.blocks) + [_attachment_block(a) for a in message.attachments]
+    # A spoiler whose reason is readable already (a note line, the thread's header) gets
+    # no reason of its own: Element would print it a second time on every post. Events
+    # after the first do not repeat the note line, so there the spoiler names the reason
+    # unless it is the thread's (in the header).
+    first = None if spoiler is None else ("" if message.reason_shown else spoiler)
+    own_line = any(b.kind == "note" for b in message.preface)
+    later = spoiler if message.reason_shown and own_line else first
+    blocks = _with_attachments(message)
     preface = list(message.preface)
     # Leave room for the preface, the spoiler spans and the marker on every chunk.
     overhead = sum(_cost(i) for b in preface for i in b.inlines) + 2 * len(spoiler or "") + 200
@@ -205,15 +242,31 @@ def render(message: Message, max_length: int = DEFAULT_MAX_LENGTH) -> list[HtmlC
     chunks: list[HtmlChunk] = []
     group: list[Block] = []
     for block in pieces:
-        candidate = _build(preface if not chunks else [], [*group, block], spoiler, bool(chunks))
+        reason = later if chunks else first
+        candidate = _build(preface if not chunks else [], [*group, block], reason, bool(chunks))
         if group and candidate.size > max_length:
-            chunks.append(_build(preface if not chunks else [], group, spoiler, bool(chunks)))
+            chunks.append(_build(preface if not chunks else [], group, reason, bool(chunks)))
             group = [block]
         else:
             group.append(block)
     if group or not chunks:
-        chunks.append(_build(preface if not chunks else [], group, spoiler, bool(chunks)))
+        reason = later if chunks else first
+        chunks.append(_build(preface if not chunks else [], group, reason, bool(chunks)))
     return chunks
+
+
+def _with_attachments(message: Message) -> list[Block]:
+    """The message's blocks with each media line shown once, as a link named by its alt
+    text, in its place in the post; attachments no block mentions follow at the end."""
+    by_url = {a.url: a for a in message.attachments}
+    out: list[Block] = []
+    for block in message.blocks:
+        url = next((i.url for i in block.inlines if i.url), None) if block.kind == "media" else None
+        if url is not None and url in by_url:
+            out.append(_attachment_block(by_url.pop(url)))
+        else:
+            out.append(block)
+    return out + [_attachment_block(a) for a in by_url.values()]
 
 
 def _build(
@@ -225,10 +278,19 @@ def _build(
     if spoiler is None:
         plain_parts += [_block_plain(b) for b in blocks]
     else:
-        marker = cw_marker(spoiler)
+        marker = cw_marker(spoiler) if spoiler else HIDDEN_MARKER
         plain_parts.append(f"{marker} (continued)" if continued else marker)
     body = "\n\n".join(p for p in plain_parts if p)
     return HtmlChunk(body=body, formatted_body=sanitize("".join(html_parts)))
 
 
-__all__ = ["DEFAULT_MAX_LENGTH", "HtmlChunk", "cw_marker", "render", "sanitize"]
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "HIDDEN_MARKER",
+    "PACK_LIMIT",
+    "HtmlChunk",
+    "cw_marker",
+    "pack_size",
+    "render",
+    "sanitize",
+]

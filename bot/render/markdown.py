@@ -3,13 +3,19 @@
 Source text is escaped so it shows as written (links stay clickable: URLs are never
 escaped), and a spoiler wraps each chunk (a spoiler cannot span messages), with the
 reason visible before it.
+
+In a message whose content sits under a note (``Message.previews`` false) every link is
+written as ``<url>``: Discord then shows the link but no preview, and a preview of a post
+would print its text outside any spoiler. Per link rather than the message-wide
+SUPPRESS_EMBEDS flag, so it holds wherever the text goes (an edit, a packed message that
+also holds an unwarned post whose images should still preview).
 """
 
 from __future__ import annotations
 
 import re
 
-from bot.render.chunking import split_text
+from bot.render.chunking import join_chunks, split_text
 from bot.render.document import Block, Inline, Message, join_blocks
 
 _URL = re.compile(r"https?://[^\s<>]+")
@@ -19,13 +25,30 @@ _SPECIAL = re.compile(r"([\\*_~`|\[\]<])")
 _LINE_START = re.compile(r"^([ \t]*)([#>+-]|\d+(?=\.\s))", re.MULTILINE)
 
 
-def escape(text: str) -> str:
-    """Escape markdown in source text, leaving URLs intact."""
+# Closing punctuation Discord's own link detection leaves out of a link.
+_TRAILING = ".,;:!?'\")]"
+
+
+def no_preview(url: str) -> str:
+    """A bare URL Discord links but does not unfurl."""
+    return f"<{url}>"
+
+
+def escape(text: str, *, previews: bool = True) -> str:
+    """Escape markdown in source text, leaving URLs intact (and, without ``previews``,
+    written so they do not unfurl)."""
     out = []
     pos = 0
     for m in _URL.finditer(text):
         out.append(_escape_plain(text[pos : m.start()]))
-        out.append(m.group(0))
+        url = m.group(0)
+        if previews:
+            out.append(url)
+        else:
+            tail = ""
+            while url and url[-1] in _TRAILING and not (url[-1] == ")" and "(" in url):
+                url, tail = url[:-1], url[-1] + tail
+            out.append(no_preview(url) + _escape_plain(tail))
         pos = m.end()
     out.append(_escape_plain(text[pos:]))
     # Line-start markup is judged on the whole text (URLs never start with it).
@@ -39,15 +62,15 @@ def _escape_plain(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
-def _inline(i: Inline, atoms: set[str]) -> str:
+def _inline(i: Inline, atoms: set[str], previews: bool = True) -> str:
     if i.url:
         if i.text == i.url:
-            return i.url
+            return i.url if previews else no_preview(i.url)
         label = escape(i.text).replace("]", "\\]")
         s = f"[{label}](<{i.url}>)"
         atoms.add(s)
         return s
-    s = escape(i.text)
+    s = escape(i.text, previews=previews)
     if i.style == "bold" and s.strip():
         s = f"**{s}**"
         atoms.add(s)
@@ -60,10 +83,10 @@ def _inline(i: Inline, atoms: set[str]) -> str:
     return s
 
 
-def block_markdown(block: Block, atoms: set[str]) -> str:
+def block_markdown(block: Block, atoms: set[str], previews: bool = True) -> str:
     if block.kind == "separator":
         return "───────────"
-    body = "".join(_inline(i, atoms) for i in block.inlines)
+    body = "".join(_inline(i, atoms, previews) for i in block.inlines)
     if block.kind == "quote":
         return "\n".join("> " + line for line in body.splitlines())
     if block.kind == "note":
@@ -72,9 +95,15 @@ def block_markdown(block: Block, atoms: set[str]) -> str:
 
 
 def chunks(message: Message, limit: int = 2000) -> list[str]:
+    if message.parts:
+        # A packed message: each post rendered on its own (its spoiler and note lines
+        # intact), joined with a blank line while they fit.
+        return join_chunks([c for p in message.parts for c in chunks(p, limit)], limit)
     atoms: set[str] = set()
-    preface = "\n".join(block_markdown(b, atoms) for b in message.preface)
-    body = join_blocks(message.blocks, [block_markdown(b, atoms) for b in message.blocks])
+    previews = message.previews
+    preface = "\n".join(block_markdown(b, atoms, previews) for b in message.preface)
+    rendered = [block_markdown(b, atoms, previews) for b in message.blocks]
+    body = join_blocks(message.blocks, rendered)
     if message.spoiler:
         # "||" + chunk + "||": leave room for the markers in every chunk.
         parts = split_text(body, limit - 4, frozenset(atoms))

@@ -10,6 +10,8 @@ from typing import Literal
 
 from bot.models import ContentNote, Post, Thread
 from bot.render.document import Attachment, Block, Inline, Message, para
+from bot.render.numbering import author_number
+from bot.render.post_count import post_count
 
 Action = Literal["show", "note", "warn", "hide"]
 
@@ -78,49 +80,75 @@ def _note_block(decision: NoteDecision) -> tuple[Block, ...]:
     return tuple(out)
 
 
+def _shielded(decision: NoteDecision) -> bool:
+    return decision.action in ("warn", "hide")
+
+
 def post_message(
-    post: Post, label: str, notes: Sequence[ContentNote], decide: Decide, mark: str = ""
+    post: Post,
+    label: str,
+    notes: Sequence[ContentNote],
+    decide: Decide,
+    mark: str = "",
+    *,
+    thread_wide: Sequence[ContentNote] = (),
+    numbered_by_author: bool = False,
 ) -> Message:
-    """One post as a message: numbering label, content-note decision, marks."""
+    """One post as a message: numbering label, content-note decision, marks.
+
+    ``thread_wide`` are the notes the header already shows for every post: the post is
+    still shielded by them, but its own note line names only what it adds. A post the
+    author numbered needs no ``label`` unless its text (and number) is hidden."""
     if post.status == "unavailable":
         return Message((para(f"{label}[this post is unavailable]".strip()),), post_id=post.id)
     if post.status == "moved_out" and mark:
         return Message((para(f"↪ {mark}"),), kind="notice", post_id=post.id)
     decision = decide(notes)
+    wide = {n.category for n in thread_wide}
+    own = [n for n in notes if n.category not in wide]
+    own_decision = decide(own) if own else NoteDecision()
+    shown = own_decision if own_decision.action != "show" else NoteDecision()
+    preface = _note_block(shown)
+    reason = shown.label or decision.label or "content note"
+    if numbered_by_author and not _shielded(decision):
+        label = ""
     head = [Block("heading", (Inline(label.strip(), style="bold"),))] if label.strip() else []
     if mark:
         head.append(Block("para", (Inline(mark, style="italic"),)))
     if decision.action == "hide":
-        blocks = (
-            *head,
-            para(f"Hidden ({decision.label or 'content note'}): "),
-            Block("para", (Inline(post.url, post.url),)),
+        # The note is right above (its own line, or the thread's in the header).
+        hidden = Inline("Hidden by the content note above: ")
+        blocks = (Block("para", (hidden, Inline(post.url, post.url))),)
+        return Message(
+            blocks, kind="notice", post_id=post.id, preface=(*head, *preface), previews=False
         )
-        return Message(blocks, kind="notice", post_id=post.id, preface=_note_block(decision))
     body, attachments = _post_blocks(post)
     if decision.action == "warn":
+        # The number and mark stay readable outside the spoiler: which post is hidden.
         return Message(
-            tuple(head + body),
-            spoiler=decision.label or "content warning",
-            preface=_note_block(decision),
+            tuple(body),
+            spoiler=reason,
+            preface=(*head, *preface),
             attachments=tuple(attachments),
             post_id=post.id,
+            reason_shown=True,
+            previews=False,
         )
-    preface = _note_block(decision) if decision.action == "note" else ()
     return Message(
-        tuple(head + body), preface=preface, attachments=tuple(attachments), post_id=post.id
+        tuple(head + body) if not preface else tuple(body),
+        # A note line goes under the number, as on a warned post.
+        preface=(*head, *preface) if preface else (),
+        attachments=tuple(attachments),
+        post_id=post.id,
     )
 
 
-def header_message(thread: Thread, decide: Decide, count: int | None = None) -> Message:
+def header_message(thread: Thread, decide: Decide) -> Message:
     a = thread.author
     who = f"{a.name} (@{a.handle})" if a.name and a.name != a.handle else f"@{a.handle}"
-    n = count if count is not None else thread.shown_count
+    count = post_count(thread)
     blocks: list[Block] = [
-        Block(
-            "heading",
-            (Inline(f"🧵 Thread by {who} · {n} post{'s' if n != 1 else ''}", style="bold"),),
-        ),
+        Block("heading", (Inline(f"🧵 Thread by {who} · {count}", style="bold"),)),
         Block("para", (Inline("Original: "), Inline(thread.url, thread.url))),
     ]
     decision = decide(thread.content_notes)
@@ -134,11 +162,14 @@ def header_message(thread: Thread, decide: Decide, count: int | None = None) -> 
     for notice in thread.notices:
         blocks.append(Block("note", (Inline(notice),)))
     if thread.truncated:
-        blocks.append(Block("note", (Inline(f"Cut after {n} posts (the configured maximum)."),)))
-    return Message(tuple(blocks), kind="header")
+        cut = f"Cut after {count} (the configured maximum)."
+        blocks.append(Block("note", (Inline(cut),)))
+    return Message(tuple(blocks), kind="header", previews=not _shielded(decision))
 
 
-def _effective_notes(thread: Thread, post: Post) -> list[ContentNote]:
+def effective_notes(thread: Thread, post: Post) -> list[ContentNote]:
+    """The notes that apply to a post: its own and the moderators' warnings on the
+    thread."""
     per_post = dict(thread.post_notes).get(post.id, ())
     thread_wide = [n for n in thread.content_notes if n.origin == "moderator"]
     merged: list[ContentNote] = []
@@ -148,28 +179,54 @@ def _effective_notes(thread: Thread, post: Post) -> list[ContentNote]:
     return merged
 
 
+def thread_wide_notes(thread: Thread) -> list[ContentNote]:
+    """Notes the header shows for the whole thread: moderators' warnings on it, and any
+    category every post carries (an author who warns on each post, a thread about one
+    topic)."""
+    wide = [n for n in thread.content_notes if n.origin == "moderator"]
+    readable = [p for p in thread.all_posts if p.status in ("ok", "moved_in")]
+    if not readable:
+        return wide
+    notes_of = dict(thread.post_notes)
+    common: set[str] | None = None
+    for post in readable:
+        cats = {n.category for n in notes_of.get(post.id, ())}
+        common = cats if common is None else common & cats
+    have = {n.category for n in wide}
+    for n in thread.content_notes:
+        if n.category in (common or set()) and n.category not in have:
+            wide.append(n)
+            have.add(n.category)
+    return wide
+
+
 def thread_messages(
     thread: Thread, decide: Decide = default_decide, *, continuation_depth: int = 0
 ) -> list[Message]:
     """The header, then the posts (asides after the post they reply to), then a followed
     continuation after a separator."""
     marks = dict(thread.marks)
-    numbered = [p for p in thread.posts if p.status != "moved_out"]
-    total = len(numbered)
+    total = post_count(thread).posts
+    wide = thread_wide_notes(thread)
     asides_after: dict[str, list[Post]] = {}
     for aside in thread.asides:
         asides_after.setdefault(aside.after, []).extend(aside.posts)
     out = [header_message(thread, decide)]
     index = 0
     for post in thread.posts:
-        if post.status == "moved_out":
-            label = ""
-        else:
+        label = ""
+        if post.status != "moved_out":
             index += 1
             label = f"{index}/{total} "
         out.append(
             post_message(
-                post, label, _effective_notes(thread, post), decide, marks.get(post.id, "")
+                post,
+                label,
+                effective_notes(thread, post),
+                decide,
+                marks.get(post.id, ""),
+                thread_wide=wide,
+                numbered_by_author=author_number(post.text, index, total) is not None,
             )
         )
         for aside_post in asides_after.get(post.id, ()):
@@ -177,9 +234,10 @@ def thread_messages(
                 post_message(
                     aside_post,
                     f"↳ aside to {index}/{total} ",
-                    _effective_notes(thread, aside_post),
+                    effective_notes(thread, aside_post),
                     decide,
                     marks.get(aside_post.id, ""),
+                    thread_wide=wide,
                 )
             )
     if thread.continuation is not None and continuation_depth < 20:

@@ -4,12 +4,15 @@ Parsed with a real HTML parser (selectolax/lexbor), walked iteratively so hostil
 cannot exhaust the stack. Links come out as their full ``href`` (Mastodon shortens the
 display text with ``invisible``/``ellipsis`` spans), mentions as ``@user@host``, hashtags as
 written, ``<br>`` as a line break and paragraphs separated by a blank line.
+
+Old Pleroma and GNU social mark neither mentions nor hashtags with a class: a link whose
+href is one of the status' mention (or tag) URLs is read as one all the same.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -152,11 +155,13 @@ def html_to_text(
     mentions: Mapping[str, str] | None = None,
     *,
     strip_quote_inline: bool = False,
+    tags: Collection[str] = (),
 ) -> HtmlText:
     """Plain text of a post's HTML.
 
     ``mentions`` maps a mention link's href to ``@user@host`` (from the status' mention
-    list); unknown mention links are derived from their href. With ``strip_quote_inline``
+    list); unknown mention links are derived from their href. ``tags`` holds the status'
+    hashtag URLs. With ``strip_quote_inline``
     the server's "RE: <link>" quote fallback is dropped (the quote is shown separately).
     """
     if not html:
@@ -215,10 +220,15 @@ def html_to_text(
         if tag == "a":
             href = (node.attributes.get("href") or "").strip()
             if href and urlsplit(href).scheme in ("http", "https"):
-                if "mention" in classes and "hashtag" not in classes:
+                if href in mentions or ("mention" in classes and "hashtag" not in classes):
                     mention = mentions.get(href) or _mention_from_href(href)
                     w.text(mention or _visible_text(node))
-                elif "hashtag" in classes or (node.attributes.get("rel") or "") == "tag":
+                elif (
+                    "hashtag" in classes
+                    or (node.attributes.get("rel") or "") == "tag"
+                    or href in tags
+                    or urlsplit(href).path in tags  # GNU social lists tags by path
+                ):
                     w.text(_visible_text(node))
                 else:
                     w.text(_link_text(node, href))

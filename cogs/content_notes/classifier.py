@@ -80,48 +80,71 @@ def _token_matches(tok: Token, word: str, prefix: bool) -> bool:
     return tok.norm == word
 
 
-class _Index:
-    """Terms by first word (exact) and by the first three letters of a prefix entry."""
+class _Node:
+    """One step of the word trie: the words that may come next, the terms that end here,
+    and the prefix entries ("suicid*") whose last word starts here, by their first three
+    letters."""
 
-    def __init__(self, terms: Iterable[Term]) -> None:
-        self.exact: dict[str, list[Term]] = defaultdict(list)
+    __slots__ = ("children", "ends", "prefixed")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.ends: list[Term] = []
         self.prefixed: dict[str, list[Term]] = defaultdict(list)
-        for term in terms:
-            first = term.tokens[0]
-            if term.prefix and len(term.tokens) == 1:
-                self.prefixed[first[:3]].append(term)
-            else:
-                self.exact[first].append(term)
 
-    def candidates(self, tok: Token) -> Iterable[Term]:
+
+class _Index:
+    """Terms in a trie of words: a post is read word by word from each starting point and
+    only the phrases that go on matching are followed, so thousands of phrase variants
+    (every "{kin}" of "lost {my} {kin}") cost a few dictionary reads per word."""
+
+    def __init__(self, terms: Iterable[Term], base: _Index | None = None) -> None:
+        self.root = _Node()
+        # A server's extra terms get their own small trie beside the shipped one's.
+        self.roots: list[_Node] = [self.root] if base is None else [*base.roots, self.root]
+        for term in terms:
+            node = self.root
+            last = len(term.tokens) - 1
+            for k, word in enumerate(term.tokens):
+                if k == last and term.prefix:
+                    node.prefixed[word[:3]].append(term)
+                    break
+                node = node.children.setdefault(word, _Node())
+            else:
+                node.ends.append(term)
+
+    def _step(self, node: _Node, tok: Token) -> tuple[list[_Node], list[Term]]:
+        """The nodes ``tok`` leads to from ``node``, and the prefix terms it completes."""
+        done: list[Term] = []
         if tok.masked:
             pattern = _mask_pattern(tok.norm)
             if pattern is None:
-                return []
-            found = [t for word, ts in self.exact.items() if pattern.fullmatch(word) for t in ts]
-            found.extend(
-                t
-                for ts in self.prefixed.values()
-                for t in ts
-                if _masked_prefix(tok.norm, t.tokens[0])
-            )
-            return found
-        found = list(self.exact.get(tok.norm, ()))
-        found.extend(self.prefixed.get(tok.norm[:3], ()))
-        return found
+                return [], done
+            nxt = [child for word, child in node.children.items() if pattern.fullmatch(word)]
+            for terms in node.prefixed.values():
+                done.extend(t for t in terms if _masked_prefix(tok.norm, t.tokens[-1]))
+            return nxt, done
+        child = node.children.get(tok.norm)
+        for t in node.prefixed.get(tok.norm[:3], ()):
+            if _token_matches(tok, t.tokens[-1], True):
+                done.append(t)
+        return ([child] if child is not None else []), done
 
     def find(self, tokens: list[Token]) -> list[tuple[Term, int, int]]:
         out: list[tuple[Term, int, int]] = []
-        for i, tok in enumerate(tokens):
-            for term in self.candidates(tok):
-                n = len(term.tokens)
-                if i + n > len(tokens):
-                    continue
-                if all(
-                    _token_matches(tokens[i + k], term.tokens[k], term.prefix and k == n - 1)
-                    for k in range(n)
-                ):
-                    out.append((term, i, i + n))
+        for i in range(len(tokens)):
+            frontier = list(self.roots)
+            k = i
+            while frontier and k < len(tokens):
+                nxt: list[_Node] = []
+                for node in frontier:
+                    nodes, done = self._step(node, tokens[k])
+                    out.extend((t, i, k + 1) for t in done)
+                    for child in nodes:
+                        out.extend((t, i, k + 1) for t in child.ends)
+                        nxt.append(child)
+                frontier = nxt
+                k += 1
         return out
 
 
@@ -133,6 +156,76 @@ def _words(text: str, tokens: list[Token], first: int, last: int) -> str:
         parts.append("-" if gap.strip() == "-" else " ")
         parts.append(text[tokens[k].start : tokens[k].end])
     return "".join(parts).lower()
+
+
+class _NearRules:
+    """Proximity rules: every rule's first halves in one trie, each term tagged with its
+    rules, so one pass finds which rules may fire and only those look for their second
+    half."""
+
+    def __init__(self, rules: tuple[NearRule, ...]) -> None:
+        self.rules = rules
+        self._rules_of: dict[Term, list[int]] = defaultdict(list)
+        for n, rule in enumerate(rules):
+            for term in rule.left:
+                self._rules_of[term].append(n)
+        self._left = _Index(self._rules_of)
+        self._right = [_Index(rule.right) for rule in rules]
+
+    def find(self, tokens: list[Token]) -> list[tuple[NearRule, tuple[int, int], tuple[int, int]]]:
+        """Each rule whose halves lie close enough: the rule and both halves, in text order."""
+        if not self.rules:
+            return []
+        lefts: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for term, a, b in self._left.find(tokens):
+            for n in self._rules_of[term]:
+                lefts[n].append((a, b))
+        out: list[tuple[NearRule, tuple[int, int], tuple[int, int]]] = []
+        for n in sorted(lefts):
+            rule = self.rules[n]
+            rights = self._right[n].find(tokens)  # once per rule, not per left match
+            for a, b in lefts[n]:
+                for _, c, d in rights:
+                    gap = c - b if c >= b else a - d
+                    if 0 <= gap <= rule.window:
+                        one, two = sorted(((a, b), (c, d)))
+                        out.append((rule, one, two))
+                        break
+        return out
+
+
+_BUILT: dict[int, tuple[tuple[Term, ...], _Index]] = {}
+
+
+_BUILT_NEAR: dict[int, tuple[tuple[NearRule, ...], _NearRules]] = {}
+
+
+def _near_rules(rules: tuple[NearRule, ...]) -> _NearRules:
+    """Proximity rules' tries, built once per list (the shipped ones are reused)."""
+    built = _BUILT_NEAR.get(id(rules))
+    if built is None or built[0] is not rules:
+        shipped = shipped_lexicon()
+        if rules is not shipped.near and rules is not shipped.near_ignores:
+            return _NearRules(rules)
+        built = _BUILT_NEAR[id(rules)] = (rules, _NearRules(rules))
+    return built[1]
+
+
+def _index(terms: tuple[Term, ...]) -> _Index:
+    """The trie of ``terms``, built once for the shipped lexicon's term and ignore lists
+    (tens of thousands of expanded phrases); a list that extends one of them (a server's
+    extra terms) adds a small trie of its own."""
+    built = _BUILT.get(id(terms))
+    if built is not None and built[0] is terms:
+        return built[1]
+    shipped = shipped_lexicon()
+    for base in (shipped.terms, shipped.ignores):
+        if terms is base:
+            _BUILT[id(base)] = (base, _Index(base))
+            return _BUILT[id(base)][1]
+        if len(terms) > len(base) and terms[: len(base)] == base:
+            return _Index(terms[len(base) :], base=_index(base))
+    return _Index(terms)
 
 
 _TYPOS: TypoReader | None = None
@@ -151,14 +244,10 @@ class Classifier:
     def __init__(self, lexicon: Lexicon, typos: TypoReader | None = None) -> None:
         self.lexicon = lexicon
         self._typos = typos if typos is not None else shipped_typo_reader()
-        self._terms = _Index(lexicon.terms)
-        self._ignores = _Index(lexicon.ignores)
-        # Each proximity rule's halves, indexed once; the rule fires when both are found.
-        self._near: list[tuple[NearRule, _Index, _Index]] = [
-            (rule, _Index(rule.left), _Index(rule.right)) for rule in lexicon.near
-        ]
-        # One pass over every left half first: most posts match none and skip the rules.
-        self._near_gate = _Index(t for r in lexicon.near for t in r.left)
+        self._terms = _index(lexicon.terms)
+        self._ignores = _index(lexicon.ignores)
+        self._near = _near_rules(lexicon.near)
+        self._near_ignores = _near_rules(lexicon.near_ignores)
 
     @classmethod
     def default(cls, extra_terms: Mapping[str, Iterable[str]] | None = None) -> Classifier:
@@ -171,9 +260,17 @@ class Classifier:
             return []
         hits = self._terms.find(tokens)
         near_words: dict[tuple[int, int], str] = {}
-        if self._near and self._near_gate.find(tokens):
-            hits.extend(self._near_hits(text, tokens, near_words))
+        for rule, one, two in self._near.find(tokens):
+            first, last = one[0], max(one[1], two[1])
+            near_words[(first, last)] = (
+                f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
+            )
+            hits.append((Term(rule.category, (), False, rule.entry), first, last))
         ignored = self._ignores.find(tokens)
+        ignored.extend(
+            (Term(rule.category, (), False, rule.entry), one[0], max(one[1], two[1]))
+            for rule, one, two in self._near_ignores.find(tokens)
+        )
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:
             if b < len(tokens) and tokens[b].norm in _NEGATING_NEXT:
@@ -206,30 +303,6 @@ class Classifier:
             for a, b in runs
         ]
         out.sort(key=lambda d: (d.first, d.last))
-        return out
-
-    def _near_hits(
-        self, text: str, tokens: list[Token], words: dict[tuple[int, int], str]
-    ) -> list[tuple[Term, int, int]]:
-        """Proximity rules whose two halves are close enough; the hit spans both halves
-        and quotes them as "restricting … calories"."""
-        out: list[tuple[Term, int, int]] = []
-        for rule, left, right in self._near:
-            lefts = left.find(tokens)
-            if not lefts:
-                continue
-            rights = right.find(tokens)  # once per rule, not once per left match
-            for _, a, b in lefts:
-                for _, c, d in rights:
-                    gap = c - b if c >= b else a - d
-                    if 0 <= gap <= rule.window:
-                        first, last = min(a, c), max(b, d)
-                        one, two = sorted(((a, b), (c, d)))
-                        words[(first, last)] = (
-                            f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
-                        )
-                        out.append((Term(rule.category, (), False, rule.entry), first, last))
-                        break
         return out
 
     def classify(self, text: str) -> tuple[ContentNote, ...]:

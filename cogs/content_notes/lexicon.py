@@ -8,8 +8,10 @@ from the ``[groups]`` table; ``{my|your|her}`` lists alternatives in place, and 
 alternative makes the slot optional (``cut {|myself} again``). ``A ~N B`` is a proximity
 rule: phrase A with phrase B at most N words before or after it ("restricting ~5 {food}"),
 so a common word counts only in its telling company. ``ignore`` phrases cancel a match
-they overlap ("dying to see it"), per category or under ``[global]``. Each category takes
-``terms`` (words) and ``patterns`` (phrases and proximity rules), the same syntax.
+they overlap ("dying to see it"), per category or under ``[global]``; an ignore may be a
+proximity rule too ("{laptop|phone} ~4 {died}"), cancelling what lies between its halves.
+Each category takes ``terms`` (words) and ``patterns`` (phrases and proximity rules), the
+same syntax.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ _GROUP = re.compile(r"\{([^{}]*)\}")
 _NEAR = re.compile(r"^(?P<a>.*?)\s+~(?P<n>\S*)\s+(?P<b>.*)$")
 MAX_NEAR = 12  # words between the two halves of a proximity rule
 MIN_PREFIX = 4  # a shorter prefix would catch unrelated words
+MAX_JOINED_WORDS = 3  # phrases also matched as one word (a hashtag) ...
+MIN_JOINED = 7  # ... when that word is long enough not to be an everyday one
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Lexicon:
     terms: tuple[Term, ...]
     ignores: tuple[Term, ...]  # category GLOBAL applies to all
     near: tuple[NearRule, ...] = ()
+    near_ignores: tuple[NearRule, ...] = ()  # "killed ~3 {boss|level}": cancels what it spans
 
     def extended(self, extra_terms: Mapping[str, Iterable[str]] | None) -> Lexicon:
         """A copy with a server's extra terms added (validated like the shipped ones)."""
@@ -74,7 +79,9 @@ class Lexicon:
                 if not isinstance(entry, str):
                     raise ConfigError(f"{path}: {entry!r} is not text")
                 compile_any(category, entry, {}, path, added, near)
-        return Lexicon(self.terms + tuple(added), self.ignores, self.near + tuple(near))
+        return Lexicon(
+            self.terms + tuple(added), self.ignores, self.near + tuple(near), self.near_ignores
+        )
 
 
 def compile_any(
@@ -121,7 +128,7 @@ def compile_entry(
             if m.group(1) not in groups:
                 raise ConfigError(f"{where}: {entry!r} names an unknown group {{{m.group(1)}}}")
             nxt.extend(e[: m.start()] + word + e[m.end() :] for word in groups[m.group(1)])
-        expanded = nxt
+        expanded = list(dict.fromkeys(nxt))  # "{a|b {kin}}" repeats "a" once per kin
     out: list[Term] = []
     for e in expanded:
         text = e.strip()
@@ -138,9 +145,15 @@ def compile_entry(
             raw_last = text.rstrip("*").split()[-1].split("-")[-1]
             tokens = (*tokens[:-1], _fold_only(raw_last))
         out.append(Term(category, tokens, prefix, e))
-        if len(tokens) > 1:
-            # "mental health" also matches "#mentalhealth" / "mentalhealth".
-            out.append(Term(category, ("".join(tokens),), prefix, e))
+        joined = "".join(tokens)
+        if (
+            1 < len(tokens) <= MAX_JOINED_WORDS
+            and len(joined) >= MIN_JOINED
+            and min(map(len, tokens)) > 1
+        ):
+            # "mental health" also matches "#mentalhealth" / "mentalhealth"; a long or
+            # short-worded phrase ("was sa" -> "wassa") is never written as one word.
+            out.append(Term(category, (joined,), prefix, e))
     return out
 
 
@@ -160,6 +173,7 @@ def parse_lexicon(data: Mapping[str, Any], where: str = "lexicon") -> Lexicon:
     terms: list[Term] = []
     ignores: list[Term] = []
     near: list[NearRule] = []
+    near_ignores: list[NearRule] = []
     for key, section in data.items():
         if key == "groups":
             continue
@@ -178,11 +192,9 @@ def parse_lexicon(data: Mapping[str, Any], where: str = "lexicon") -> Lexicon:
             if category == GLOBAL and field_name != "ignore" and entries:
                 raise ConfigError(f"{where}: [global] takes only ignore phrases")
             for entry in entries:
-                if field_name == "ignore":
-                    sink.extend(compile_entry(category, entry, groups, f"{where}: {key}"))
-                else:
-                    compile_any(category, entry, groups, f"{where}: {key}.{field_name}", sink, near)
-    return Lexicon(tuple(terms), tuple(ignores), tuple(near))
+                rules = near_ignores if field_name == "ignore" else near
+                compile_any(category, entry, groups, f"{where}: {key}.{field_name}", sink, rules)
+    return Lexicon(tuple(terms), tuple(ignores), tuple(near), tuple(near_ignores))
 
 
 _SHIPPED: Lexicon | None = None

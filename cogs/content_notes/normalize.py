@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _URL = re.compile(
     r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|net|io|app|social|blogspot)\b\S*", re.I
@@ -82,6 +83,7 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 16)  # lexicon phrases repeat their words thousands of times
 def normalise_word(word: str) -> str:
     """One word (no spaces or hyphens) as the matcher sees it."""
     w = fold(word).replace("'", "").replace("’", "")
@@ -128,6 +130,13 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+_PLAIN = re.compile(r"^[a-z0-9' ]*$")
+
+
 def normalise_phrase(phrase: str) -> tuple[str, ...]:
-    """A lexicon entry as a token sequence, folded the same way as text."""
+    """A lexicon entry as a token sequence, folded the same way as text. Plain lower-case
+    words (nearly all of the tens of thousands of expanded entries) take a short path that
+    gives the same tokens."""
+    if _PLAIN.match(phrase):
+        return tuple(w for w in map(normalise_word, phrase.split()) if w)
     return tuple(t.norm for t in tokenize(phrase))

@@ -7,7 +7,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.context import MessageRef
 from bot.host import Host
+from bot.render.packing import with_links
+from bot.render.thread_title import thread_name
 from bot.unroller import UnrollRequest
 from cogs.content_notes.classifier import Classifier
 from cogs.content_notes.cog import ContentNotesCog
@@ -40,19 +43,29 @@ def install(host: Host) -> ContentNotesCog:
         return thread
 
     async def on_warning_changed(thread_key: str) -> int:
-        """Re-render every posted copy of the thread with its room's policy and edit it."""
+        """Re-render every posted copy of the thread with its room's policy and edit it,
+        and retitle its chat thread (the title must not show newly warned text)."""
         edited = 0
         for record in await host.deliveries.for_thread(thread_key):
             adapter = host.adapters.get(record.adapter)
             if adapter is None or record.state != "sent":
                 continue
-
-            async def render(rec: DeliveryRecord) -> Sequence[Message]:
-                thread = await processed(rec)
-                return await host.thread_as_shown(thread, rec.scope)
-
             try:
+                thread = await processed(record)
+
+                async def render(rec: DeliveryRecord, thread: Thread = thread) -> Sequence[Message]:
+                    # With the posts' links: a packed message shows each post's number as one.
+                    return with_links(await host.thread_as_shown(thread, rec.scope), thread)
+
                 edited += await host.deliverer.edit(adapter, record, render)
+                if record.chat_thread:
+                    ref = MessageRef(
+                        adapter.name,
+                        record.channel,
+                        record.header_message or "",
+                        record.chat_thread,
+                    )
+                    await adapter.rename_thread(ref, thread_name(thread))
             except Exception:
                 log.exception("editing delivery %s after a warning change failed", record.id)
         return edited

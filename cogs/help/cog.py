@@ -6,6 +6,10 @@ from bot.commands import Cog, Param, command
 from bot.context import Context
 from bot.dispatcher import Dispatcher
 
+# Where hidden content is shown by command (the console) rather than a click on a spoiler.
+REVEAL_USAGE = "reveal <n>"
+REVEAL_TEXT = "Show content hidden behind a content warning (n is in its [hidden] line)"
+
 
 class HelpCog(Cog):
     def __init__(self, dispatcher: Dispatcher) -> None:
@@ -25,10 +29,19 @@ class HelpCog(Cog):
     async def help(self, ctx: Context, command: str | None = None) -> None:
         prefix = self.dispatcher.prefix(ctx.room.adapter)
         moderator = ctx.user.is_moderator
+        reveal = ctx.adapter.capabilities.reveal_command
         if not command:
             text = self.dispatcher.help_text(prefix, moderator=moderator)
+            if reveal:
+                text += f"\n  {prefix}{REVEAL_USAGE} - {REVEAL_TEXT}"
             text += f"\nType {prefix}help <command> for details, e.g. {prefix}help cw."
             await ctx.reply(text, private=True)
+            return
+        if reveal and command.strip().lstrip(prefix).lower() == "reveal":
+            await ctx.reply(
+                f"{prefix}{REVEAL_USAGE}\n{REVEAL_TEXT}.\nExample:\n  {prefix}reveal 2",
+                private=True,
+            )
             return
         specs, group = self.dispatcher.lookup(command, prefix)
         if group is not None:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from bot.errors import UserError
-from bot.models import Aside, Post, Thread, ThreadLink, shown_count
+from bot.models import Aside, Post, Thread, ThreadLink
+from bot.render.post_count import post_count
 from bot.unroller import Unroller, UnrollRequest
 from cogs.links.detect import Detected, detect, post_keys
 from cogs.links.phrases import PhraseList
@@ -67,6 +68,10 @@ def _beats(a: StoredLink, b: StoredLink) -> bool:
     if a.origin == "moderator":
         return a.changed_at > b.changed_at or (a.changed_at == b.changed_at and a.id > b.id)
     return a.id < b.id
+
+
+def shown_count(thread: Thread) -> int:
+    return post_count(thread).total
 
 
 def _moved_out(post: Post, post_id: str) -> Post:

@@ -18,6 +18,7 @@ from bot.context import MessageRef, Room
 from bot.delivery import Deliverer, thread_name
 from bot.models import Thread
 from bot.render.document import Message, para
+from bot.render.post_count import post_count
 from bot.render.thread_view import Decide, header_message, thread_messages
 from bot.unroller import Unroller, UnrollRequest
 from cogs.subscriptions.clock import Clock
@@ -32,12 +33,8 @@ ORIGIN = "subscription"
 DecideFor = Callable[[str | None], Awaitable[Decide]]
 
 
-def post_count(thread: Thread) -> int:
-    return thread.shown_count
-
-
 def align(record: DeliveryRecord, thread: Thread, decide: Decide) -> list[Message]:
-    """Messages for a planned delivery's positions, rendered from the thread as it is now:
+    """Messages for a per-post delivery's positions, rendered from the thread as it is now:
     sent positions are skipped by the outbox, so only unsent ones need their content."""
     full = thread_messages(thread, decide)
     by_post = {m.post_id: m for m in full if m.post_id}
@@ -127,7 +124,7 @@ class ThreadDelivery:
             await self.repo.set_result(sub.id, error=f"posting failed: {exc}")
             return True  # planned: resumed from the outbox, not planned again
         done = replace(
-            intent, state="delivered", delivery_id=record.id, header_count=post_count(thread)
+            intent, state="delivered", delivery_id=record.id, header_count=post_count(thread).total
         )
         await self.repo.set_sub_thread(done, self.clock.now())
         await self.repo.set_result(
@@ -152,14 +149,17 @@ class ThreadDelivery:
         if record is None:  # the outbox row is gone: nothing to append to
             await self.repo.set_sub_thread(replace(st, version=row.version), self.clock.now())
             return True
-        planned = {m.post_id for m in record.messages if m.post_id}
+        planned = record.planned_keys
         messages = thread_messages(thread, decide)
         new = [m for m in messages[1:] if m.post_id and m.post_id not in planned]
         if new:
             busy = replace(st, state="delivering", version=row.version)
             await self.repo.set_sub_thread(busy, self.clock.now())
             try:
-                record = await self.deliverer.append(adapter, self.room(sub), record, new)
+                # Packed: the new posts join the last message while they fit.
+                record = await self.deliverer.append(
+                    adapter, self.room(sub), record, new, current=messages, thread=thread
+                )
             except Exception as exc:
                 log.warning("appending to %s in %s failed: %r", row.url, sub.channel, exc)
                 await self.repo.set_result(sub.id, error=f"appending failed: {exc}")
@@ -181,7 +181,7 @@ class ThreadDelivery:
         shown: int | None,
     ) -> int | None:
         """Edit the header's post count where the platform allows edits."""
-        count = post_count(thread)
+        count = post_count(thread).total
         if count == shown:
             return shown
         header = next((m for m in record.messages if m.position == 0), None)
@@ -247,9 +247,13 @@ class ThreadDelivery:
         thread = await self.processed(base, sub.scope)
         decide = await self.decide_for(sub.scope)
         if record.state != "sent":
-            messages = align(record, thread, decide)
+            # A packed delivery refills its planned messages from the posts themselves.
+            if record.layout == "packed":
+                messages = thread_messages(thread, decide)
+            else:
+                messages = align(record, thread, decide)
             record = await self.deliverer.resume(
-                adapter, self.room(sub), record.id, messages, thread_name(thread)
+                adapter, self.room(sub), record.id, messages, thread_name(thread), thread=thread
             )
         first = st.delivery_id is None or st.header_count is None
         # Version 0: the next look at this thread appends anything the crash kept from

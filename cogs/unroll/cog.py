@@ -9,6 +9,7 @@ from bot.commands import Cog, Param, command
 from bot.context import Context, MessageRef
 from bot.host import Host
 from bot.render import markdown, plain
+from bot.render.post_count import post_count
 
 
 class UnrollCog(Cog):
@@ -42,6 +43,8 @@ class UnrollCog(Cog):
         thread = await self.unroller.unroll(url, refresh=refresh, scope=ctx.room.scope)
         messages = await self.host.thread_as_shown(thread, ctx.room.scope)
         if private:
+            # The same messages as in the room, spoilers and all: each adapter's private
+            # answer hides warned content the way its room messages do.
             for message in messages:
                 await ctx.reply(message, private=True)
             return
@@ -65,8 +68,8 @@ class UnrollCog(Cog):
                 + (f": {where}" if where else " a moment ago; scroll up to its header.")
             )
             return
-        count = thread.shown_count
-        await ctx.reply(f"Unrolled {count} posts" + (f": {where}" if where else "."), private=True)
+        count = post_count(thread)
+        await ctx.reply(f"Unrolled {count}" + (f": {where}" if where else "."), private=True)
 
     @command(
         "unroll",

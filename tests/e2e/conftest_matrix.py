@@ -307,6 +307,7 @@ async def start_app(
     async def start(
         extensions: tuple[str, ...] = ("cogs.content_notes", "cogs.links"),
         more_sources: Callable[[HttpClient], list[Source]] = lambda http: [],
+        layout: str = "per-post",
     ) -> RunningApp:
         account = register("unrollbot")
         monkeypatch.setenv("TEST_MATRIX_BOT_PASSWORD", account.password)
@@ -329,6 +330,8 @@ async def start_app(
             sources=[BlueskySource(http, bsky.base_url), *more_sources(http)],
             extensions=list(extensions),
         )
+        # Most Matrix tests pin one event per post; packed tests ask for it.
+        app.layouts.default = layout
         adapter = MatrixAdapter.from_host(app, sync_timeout_ms=2000)
         task = asyncio.create_task(app.run([adapter]))
         await asyncio.wait_for(adapter.connected.wait(), 20)

@@ -119,7 +119,12 @@ def free_port() -> int:
         return port
 
 
-def _config(data: Path, port: int) -> dict[str, Any]:
+def _config(data: Path, port: int, message_rate_limit: bool = False) -> dict[str, Any]:
+    limits = dict(_RATE_LIMITS)
+    if message_rate_limit:
+        # Synapse's own default (0.2 messages per second, bursts of 10), as a homeserver
+        # that has not exempted the bot applies it.
+        del limits["rc_message"]
     return {
         "server_name": SERVER_NAME,
         "public_baseurl": f"http://127.0.0.1:{port}/",
@@ -151,7 +156,7 @@ def _config(data: Path, port: int) -> dict[str, Any]:
         "enable_metrics": False,
         "macaroon_secret_key": "test-macaroon-secret",
         "form_secret": "test-form-secret",
-        **_RATE_LIMITS,
+        **limits,
     }
 
 
@@ -184,9 +189,13 @@ class Account:
 
 class Synapse:
     """One homeserver in a temporary folder. ``stop()`` and ``start()`` again keep the data
-    and the port, so tests can take the server away mid-session and bring it back."""
+    and the port, so tests can take the server away mid-session and bring it back.
+    ``message_rate_limit`` keeps Synapse's default limit on messages (benchmarks)."""
 
-    def __init__(self, data: Path | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, data: Path | None = None, port: int | None = None, message_rate_limit: bool = False
+    ) -> None:
+        self.message_rate_limit = message_rate_limit
         self._own_data = data is None
         self.data = data or Path(tempfile.mkdtemp(prefix="synapse-"))
         self.port = port or free_port()
@@ -202,7 +211,9 @@ class Synapse:
         (self.data / "media").mkdir(parents=True, exist_ok=True)
         (self.data / "log.config").write_text(_LOG_CONFIG.format(path=self.data / "homeserver.log"))
         # JSON is valid YAML; no YAML writer needed on this side.
-        self.config_path.write_text(json.dumps(_config(self.data, self.port), indent=2))
+        self.config_path.write_text(
+            json.dumps(_config(self.data, self.port, self.message_rate_limit), indent=2)
+        )
         cmd = [str(python), "-m", "synapse.app.homeserver", "-c", str(self.config_path)]
         subprocess.run([*cmd, "--generate-keys"], cwd=self.data, check=True, capture_output=True)
 

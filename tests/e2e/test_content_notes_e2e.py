@@ -48,11 +48,14 @@ def _config(tmp_path: Path) -> Config:
 
 
 async def _app(tmp_path: Path, bsky: FakeBluesky, http: HttpClient) -> App:
-    return await App.create(
+    app = await App.create(
         _config(tmp_path),
         sources=[BlueskySource(http, bsky.base_url)],
         extensions=["cogs.content_notes"],
     )
+    # These tests pin one chat message per post: the per-post layout, chosen explicitly.
+    app.layouts.default = "per-post"
+    return app
 
 
 @pytest.fixture

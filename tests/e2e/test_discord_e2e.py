@@ -160,9 +160,14 @@ class Harness:
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
     async with FakeDiscord() as fake:
+        # Discord's 5 messages per 5 s per channel, scaled down: these tests are about
+        # behaviour, not waiting (the benchmark runs the real bucket).
+        fake.message_bucket = (5, 0.25)
         config = parse_config(f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n')
         source = FakeSource()
         app = await App.create(config, sources=[source], extensions=["cogs.content_notes"])
+        # These tests pin one chat message per post: the per-post layout, chosen explicitly.
+        app.layouts.default = "per-post"
         tags = TagCog()
         app.dispatcher.register(tags)
         adapter = DiscordAdapter(
@@ -223,6 +228,13 @@ async def test_login_sync_and_command_schema(bot: Harness) -> None:
     assert [c["value"] for c in policy["action"]["choices"]] == ["show", "note", "warn", "hide"]
     # Every cw subcommand is for moderators, so the group is hidden from members.
     assert int(cw["default_member_permissions"]) == MANAGE_MESSAGES
+
+    layout = by_name[("layout", 1)]
+    [choice] = layout["options"]
+    assert [c["value"] for c in choice["choices"]] == ["packed", "per-post"]
+    assert not choice.get("required") and int(layout["default_member_permissions"]) == (
+        MANAGE_MESSAGES
+    )
 
     tag = by_name[("tag", 1)]
     # A mixed group stays visible; its moderator subcommand is checked at run time.
@@ -318,12 +330,14 @@ async def test_content_warning_policy_wraps_each_chunk_in_a_spoiler(bot: Harness
     assert "||" not in msgs[0]["content"]
     warned = msgs[1:]
     assert len(warned) >= 2
-    assert shown(warned[0]["content"]).startswith("-# ⚠️ Content warning: self-harm")
+    # The post's number stays readable, then the reason, then the spoiler.
+    assert shown(warned[0]["content"]).startswith("**2/2**\n-# ⚠️ Content warning: self-harm")
     spoilered = 0
     for msg in warned:
         assert len(msg["content"]) <= 2000
-        # Outside the note line, everything sits in this message's own spoiler.
-        body = "\n".join(x for x in msg["content"].split("\n") if not x.startswith("-# "))
+        # Outside the number and the note line, everything sits in this message's spoiler.
+        lines = msg["content"].split("\n")
+        body = "\n".join(x for x in lines if not x.startswith(("-# ", "**2/2**")))
         if body:
             assert body.startswith("||") and body.endswith("||") and body.count("||") == 2
             assert "heavy" in body
@@ -411,8 +425,8 @@ async def test_apply_content_warning_menu_opens_a_modal_and_edits_in_place(bot: 
     after = [m["content"] for m in bot.fake.channel_messages(header["id"])]
     assert len(bot.fake.messages) == count_before + 1  # only the modal's private answer is new
     for old, new in zip(before, after, strict=True):
-        # Self-harm is spoilered by default, with the note readable outside the spoiler.
-        assert new != old and new.count("||") == 2 and "self-harm" in shown(new).split("||")[0]
+        # Self-harm is spoilered by default; the thread's note is in the header, once.
+        assert new != old and new.count("||") == 2 and "self-harm" not in new
 
 
 async def test_apply_content_warning_is_refused_to_members(bot: Harness) -> None:
@@ -552,7 +566,9 @@ async def test_sigterm_stops_cleanly_after_running_work(tmp_path: Path) -> None:
         await asyncio.wait_for(running, 10)
         await app.close()
         header = fake.channel_messages(fake.channel_id)[-1]
-        assert len(fake.channel_messages(header["id"])) == 2  # the unroll finished first
+        # The unroll finished first: both posts are in the thread (packed in one message).
+        [packed] = fake.channel_messages(header["id"])
+        assert "one" in packed["content"] and "two" in packed["content"]
         assert not fake.connected and adapter.client.is_closed()
         assert fake.unknown == []
 
@@ -690,3 +706,19 @@ async def test_content_warning_categories_autocomplete(bot: Harness) -> None:
     await bot.fake.wait_acknowledged(rec)
     names = [c["value"] for c in rec.callback["data"]["choices"]]  # type: ignore[index]
     assert names == ["suicide", "self-harm", "sexual-violence", "substance-use"]
+
+
+async def test_layout_slash_command_switches_this_server_to_per_post(bot: Harness) -> None:
+    url = bot.source.add("3100", ["first", "second", "third"])
+    member = bot.fake.new_user("member")
+    refused = await bot.fake.slash("layout", member, layout="per-post")
+    await bot.settled(refused)
+    assert "moderator" in " ".join(refused.texts()).lower()
+    mod = bot.fake.new_user("mod", moderator=True)
+    bot.app.layouts.default = "packed"  # as a fresh server has it
+    rec = await bot.fake.slash("layout", mod, layout="per-post")
+    await bot.settled(rec)
+    assert rec.ephemeral and "Layout set to per-post" in " ".join(rec.texts())
+    await bot.unroll(url)
+    header = bot.channel_posts()[-1]
+    assert len(bot.fake.channel_messages(header["id"])) == 3  # one message per post

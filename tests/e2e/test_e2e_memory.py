@@ -35,6 +35,8 @@ async def app(tmp_path: Path, bsky: FakeBluesky) -> AsyncIterator[App]:
     application = await App.create(
         config, sources=[BlueskySource(http, bsky.base_url)], extensions=[]
     )
+    # These tests pin one chat message per post: the per-post layout, chosen explicitly.
+    application.layouts.default = "per-post"
     yield application
     await application.close()
     await http.close()
@@ -56,8 +58,8 @@ async def test_unroll_posts_header_then_posts_in_a_chat_thread(app: App, bsky: F
     assert header.thread is None and "25 posts" in header.text
     in_thread = [s for s in chat.sent[1:]]
     assert all(s.thread == "tm1" for s in in_thread)
-    numbers = [s.text.split()[0] for s in in_thread]
-    assert numbers == [f"{i}/25" for i in range(1, 26)]
+    # The author numbered the posts ("Part 3/25"): the bot adds no number of its own.
+    assert [s.text for s in in_thread] == [f"Part {i}/25" for i in range(1, 26)]
     assert chat.threads["tm1"].startswith("@alice")
     assert chat.progress and chat.progress[0].startswith("Fetching")
     assert chat.replies[-1].text.startswith("Unrolled 25 posts")
@@ -160,8 +162,8 @@ async def test_delivery_resumes_after_a_failure_without_repeating(
 
     messages = thread_messages(thread)
     await app.deliverer.resume(chat, ctx.room, pending[0].id, messages, "name")
-    numbers = [s.text.split()[0] for s in chat.sent[1:]]
-    assert numbers == [f"{i}/6" for i in range(1, 7)]  # each post exactly once, in order
+    texts = [s.text for s in chat.sent[1:]]
+    assert texts == [f"Part {i}/6" for i in range(1, 7)]  # each post exactly once, in order
     assert await app.deliveries.pending("memory") == []
 
 
@@ -195,6 +197,6 @@ async def test_restart_resumes_an_interrupted_delivery(app: App, bsky: FakeBlues
     revived.sent = list(dying.sent)
     revived.threads = dict(dying.threads)
     assert await app.resume_pending(revived) == 1
-    numbers = [s.text.split()[0] for s in revived.sent if s.thread]
-    assert numbers == [f"{i}/5" for i in range(1, 6)]
+    texts = [s.text for s in revived.sent if s.thread]
+    assert texts == [f"Part {i}/5" for i in range(1, 6)]
     assert await app.resume_pending(revived) == 0

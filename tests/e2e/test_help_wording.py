@@ -104,9 +104,7 @@ async def test_replies_name_commands_with_the_prefix_of_the_chat(app: App) -> No
 
 async def test_output_arriving_while_the_console_waits_redraws_the_prompt(app: App) -> None:
     out = io.StringIO()
-    console = ConsoleAdapter(
-        app.dispatcher, stdin=io.StringIO(""), stdout=out, interactive=True
-    )
+    console = ConsoleAdapter(app.dispatcher, stdin=io.StringIO(""), stdout=out, interactive=True)
     console._prompt()
     # A thread still being posted or a subscription delivery lands while the user types.
     await console.send(console.room, Message((para("a post that arrived later"),)))

@@ -92,10 +92,11 @@ def joined(user_id: str, room_id: str | None = None) -> Callable[[dict[str, Any]
 
 
 def notice_from(user_id: str, text: str = "") -> Callable[[dict[str, Any]], bool]:
+    """A message from the bot: its own answers are notices, thread content is m.text."""
     return lambda e: (
         e.get("sender") == user_id
         and e.get("type") == "m.room.message"
-        and e["content"].get("msgtype") == "m.notice"
+        and e["content"].get("msgtype") in ("m.notice", "m.text")
         and text in body(e)
     )
 

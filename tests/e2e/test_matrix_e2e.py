@@ -7,6 +7,7 @@ AppView as upstream, and a person at a second matrix-nio client."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -72,12 +73,18 @@ async def test_unroll_posts_header_and_thread_with_fallbacks(
         assert rel["rel_type"] == "m.thread" and rel["event_id"] == header["event_id"]
         assert rel["is_falling_back"] is True
         assert rel["m.in_reply_to"] == {"event_id": previous}
-        assert body(post).startswith(f"{i}/12")
-        assert post["content"]["msgtype"] == "m.notice"
+        # The author numbered the posts ("Part 3/12"): no second number from the bot.
+        assert body(post).startswith(f"Part {i}/12") and body(post).count(f"{i}/12") == 1
+        # Thread content reads as normal text in Element, not as a grey notice.
+        assert post["content"]["msgtype"] == "m.text"
         previous = post["event_id"]
+    assert header["content"]["msgtype"] == "m.text"
+    assert done[0]["content"]["msgtype"] == "m.notice"  # the bot's own answer
     first = posts[0]["content"]
-    assert "a heron in the reeds" in first["body"]
-    assert "<a href=" in first["formatted_body"]
+    # The image is listed once: a link named by its alt text, in body and in HTML.
+    assert first["body"].count("a heron in the reeds") == 1
+    assert first["formatted_body"].count("a heron in the reeds") == 1
+    assert re.search(r'<a href="[^"]+">Image: a heron in the reeds</a>', first["formatted_body"])
     # The closing reply links to the header and answers the command.
     assert f"https://matrix.to/#/{room}/{header['event_id']}?via=localhost" in body(done[0])
 
@@ -178,7 +185,7 @@ async def test_private_unroll_goes_to_a_direct_chat(
         lambda e: e["room_id"] == dm and notice_from(matrix_app.user_id)(e), count=4
     )
     assert "Thread by Mira" in body(posts[0])
-    assert [body(p).split()[0] for p in posts[1:]] == ["1/3", "2/3", "3/3"]
+    assert [body(p) for p in posts[1:]] == ["Part 1/3", "Part 2/3", "Part 3/3"]
     in_room = [body(e) for e in human.from_user(matrix_app.user_id, room)]
     assert len(in_room) == 1 and "direct chat" in in_room[0]
 

@@ -74,4 +74,8 @@ async def test_backfilled_subscription_posts_a_thread_into_the_room(
         ),
         count=3,
     )
-    assert [body(p).split()[0] for p in posts] == ["1/3", "2/3", "3/3"]
+    assert [body(p) for p in posts] == [
+        "Part 1/3",
+        "Part 2/3",
+        "Part 3/3",
+    ]  # numbered by the author

@@ -4,7 +4,7 @@ the same database. The chat platform is a file the process appends to, deduplica
 idempotency keys like Matrix transaction ids do. At the end every thread is in every room
 exactly once, with every post once, in order.
 
-Run as a script, this file is the bot process: ``python -m tests.test_subscriptions_crash
+Run as a script, this file is the bot process: ``python -m tests.e2e.test_subscriptions_crash
 <db> <sent-file> <bluesky-url>``.
 """
 
@@ -108,6 +108,8 @@ async def child(db: str, sent: str, bsky_url: str) -> None:
     )
     http = HttpClient(HttpSettings(allow_private_addresses=True, retries=0))
     app = await App.create(config, sources=[BlueskySource(http, bsky_url)], extensions=[])
+    # These tests pin one chat message per post: the per-post layout, chosen explicitly.
+    app.layouts.default = "per-post"
     cog = SubscriptionsCog.from_host(app)
     app.dispatcher.register(cog)
     chat = FileChat(app.dispatcher, Path(sent))

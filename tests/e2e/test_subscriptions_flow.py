@@ -109,6 +109,8 @@ async def make_app(
     http = HttpClient(HttpSettings(allow_private_addresses=True, retries=0))
     sources = [BlueskySource(http, bsky.base_url), MastodonSource(http, handle_scheme="http")]
     app = await App.create(config, sources=sources, extensions=[])  # type: ignore[list-item]
+    # These tests pin one chat message per post: the per-post layout, chosen explicitly.
+    app.layouts.default = "per-post"
     cog = SubscriptionsCog.from_host(app, clock=clock)
     app.dispatcher.register(cog)
     return app, cog, http

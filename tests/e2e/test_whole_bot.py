@@ -48,6 +48,7 @@ async def test_a_chat_with_the_bot(bot: TestBot, bsky: FakeBluesky) -> None:
 
 async def test_what_the_bot_posted(bot: TestBot, bsky: FakeBluesky) -> None:
     urls = thread(bsky, 3)
+    assert "Layout set to per-post" in await bot.say("/layout per-post", moderator=True)
     await bot.say(urls[0])  # a bare link unrolls
     header, *posts = bot.posted()
     assert "3 posts" in header

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -189,9 +190,10 @@ class FakeDiscord(FakeServer):
         self.identified = asyncio.Event()
         # (method, route template) the bot lacks the permission for: 403 Missing Permissions.
         self.forbidden: set[tuple[str, str]] = set()
-        # Per-channel message bucket (limit, window in seconds), as Discord's 5 per 5 s;
-        # None turns it off. Real time: discord.py sleeps on the headers it is given.
-        self.message_bucket: tuple[int, float] | None = None
+        # Per-channel message bucket (limit, window in seconds): Discord's 5 per 5 s, on
+        # by default; a test may scale it down or turn it off with None. Real time:
+        # discord.py sleeps on the headers it is given.
+        self.message_bucket: tuple[int, float] | None = (5, 5.0)
         self._bucket_hits: dict[str, list[float]] = {}
         self.rate_limited: list[RestCall] = []
         self._clock_offset = 0.0
@@ -767,6 +769,7 @@ class FakeDiscord(FakeServer):
             ("POST", "/webhooks/{app_id}/{token}", self._followup),
             ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self._edit_followup),
             ("GET", "/channels/{channel_id}", self._get_channel),
+            ("PATCH", "/channels/{channel_id}", self._edit_channel),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
@@ -845,7 +848,11 @@ class FakeDiscord(FakeServer):
         limit, window = self.message_bucket
         now = time.monotonic()
         channel = params["channel_id"]
-        hits = [t for t in self._bucket_hits.get(channel, []) if now - t < window]
+        # A fixed window, as Discord's buckets: it opens with the first message and, once
+        # its time is up, the whole limit comes back at once.
+        hits = self._bucket_hits.get(channel, [])
+        if hits and now - hits[0] >= window:
+            hits = []
         self._bucket_hits[channel] = hits
         reset_after = window - (now - hits[0]) if hits else window
         headers = {
@@ -855,15 +862,23 @@ class FakeDiscord(FakeServer):
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
         }
         if len(hits) >= limit:
+            # Discord's answer: whole seconds in Retry-After, the exact wait in the body and
+            # in X-RateLimit-Reset-After, the scope only on a 429, and Via marking it as
+            # Discord's own (discord.py takes a 429 without Via for a Cloudflare ban).
             headers.update(
                 {
                     "X-RateLimit-Remaining": "0",
-                    "Retry-After": f"{reset_after:.3f}",
+                    "X-RateLimit-Scope": "user",
+                    "Retry-After": str(math.ceil(reset_after)),
                     "Via": "1.1 google",
                 }
             )
-            err = DiscordError(429, 20028, "You are being rate limited.", headers=headers)
-            err.body.update(retry_after=round(reset_after, 3), **{"global": False})
+            err = DiscordError(429, 0, "You are being rate limited.", headers=headers)
+            err.body = {
+                "message": "You are being rate limited.",
+                "retry_after": round(reset_after, 3),
+                "global": False,
+            }
             raise err
         hits.append(now)
         headers["X-RateLimit-Remaining"] = str(limit - len(hits))
@@ -1137,6 +1152,30 @@ class FakeDiscord(FakeServer):
         self, request: web.Request, call: RestCall, channel_id: str
     ) -> tuple[int, Any]:
         return 200, self._channel(channel_id)
+
+    async def _edit_channel(
+        self, request: web.Request, call: RestCall, channel_id: str
+    ) -> tuple[int, Any]:
+        """Modify Channel, for threads: a new name (1-100 characters) and archiving; an
+        archived thread takes other changes only together with ``archived: false``."""
+        thread = self.threads.get(channel_id)
+        if thread is None:
+            self._channel(channel_id)
+            raise DiscordError(403, 50013, "Missing Permissions")
+        body = call.json or {}
+        meta = thread["thread_metadata"]
+        if meta["archived"] and body.get("archived") is not False:
+            raise DiscordError(400, 50083, "Thread is archived")
+        if "name" in body:
+            name = body.get("name") or ""
+            if not 1 <= len(name) <= 100:
+                raise _too_long("name", 100)
+            thread["name"] = name
+        if "archived" in body:
+            meta["archived"] = bool(body["archived"])
+            meta["archive_timestamp"] = _iso()
+        await self.dispatch("THREAD_UPDATE", thread)
+        return 200, thread
 
     async def _create_message(
         self, request: web.Request, call: RestCall, channel_id: str

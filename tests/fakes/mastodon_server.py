@@ -8,10 +8,22 @@ posts). It enforces what the real server does to anonymous callers:
   order down to depth 20, both limits applied before hidden posts are filtered out, and
   self-replies brought to the top;
 * ``accounts/:id/statuses``: newest first, at most 40 per page, ``max_id``/``since_id``/
-  ``min_id`` paging with ``Link`` headers, ``exclude_replies`` dropping only replies to
-  other accounts, ``X-RateLimit-*`` headers;
+  ``min_id`` paging with ``Link`` headers, ``exclude_replies`` dropping replies to other
+  accounts, ``X-RateLimit-*`` headers;
+* ``in_reply_to_account_id`` carried down a self-reply chain: below the author's reply to
+  someone, each self-reply names that someone (so ``exclude_replies`` drops it too);
 * 404 ``Record not found`` for missing, deleted and non-public posts; 401 when the server
-  requires login.
+  requires login, unless the request carries the server's access token;
+* ``software`` "pleroma" or "gotosocial" plays those servers where they differ:
+  ``exclude_replies`` drops every reply (Pleroma) or self-replies that mention anyone
+  (GoToSocial), and GoToSocial answers 401 to every anonymous API call; NodeInfo and
+  ``/api/v1/instance`` name the software;
+* ActivityPub: a status' ``uri`` (``/users/<u>/statuses/<id>`` on Mastodon, Pleroma's
+  ``/objects/<uuid>``, Friendica's ``/objects/<guid>`` with ``/display/<guid>`` pages)
+  answers ``Accept: application/activity+json`` with the Note (401 with
+  ``signed_fetch``, as servers in "authorized fetch" mode do), other Accepts with the web
+  page; ``/api/v2/search`` finds a status by its uri or url (anonymous Mastodon callers
+  get nothing for an address and 401 for ``resolve=true``).
 
 Ids are Mastodon snowflakes (``ms << 16 | sequence``) or, with ``id_style="flake"``,
 fixed-length base62 strings that sort like Pleroma's FlakeIDs but carry no usable clock.
@@ -22,7 +34,9 @@ from __future__ import annotations
 
 import html
 import itertools
+import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -34,6 +48,15 @@ from tests.fakes.thread_builder import SynthPost, SynthThread
 
 NOT_FOUND = {"error": "Record not found"}
 AUTH_REQUIRED = {"error": "This API requires an authenticated user"}
+GTS_AUTH_REQUIRED = {"error": "Unauthorized: token not supplied"}
+BAD_TOKEN = {"error": "The access token is invalid"}
+# What /api/v1/instance says as its version, per software.
+INSTANCE_VERSION = {
+    "mastodon": "4.3.2",
+    "pleroma": "2.7.2 (compatible; Pleroma 2.6.3)",
+    "akkoma": "2.7.2 (compatible; Akkoma 3.13.2)",
+    "gotosocial": "0.17.3+git-7a3c4ff",
+}
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ANCESTORS_LIMIT = 40
 DESCENDANTS_LIMIT = 60
@@ -93,10 +116,16 @@ class FakeMastodon(FakeServer):
         id_style: str = "snowflake",
         start_ms: int | None = None,
         require_auth: bool = False,
+        software: str = "mastodon",
+        token: str | None = None,
+        signed_fetch: bool = False,
     ) -> None:
         super().__init__(latency_s)
         self.id_style = id_style
-        self.require_auth = require_auth
+        self.software = software
+        self.require_auth = require_auth or software == "gotosocial"
+        self.token = token  # the access token that opens a login-only server
+        self.signed_fetch = signed_fetch  # ActivityPub objects only for signed requests
         # The store's clock: 60 days ago by default, so ids are plausible snowflakes.
         self.clock_ms = (
             start_ms if start_ms is not None else int(time.time() * 1000) - 60 * 86_400_000
@@ -124,11 +153,26 @@ class FakeMastodon(FakeServer):
     def host(self) -> str:
         return self.base_url.split("://", 1)[1]
 
+    @staticmethod
+    def object_id(st: FakeStatus) -> str:
+        """Pleroma's and Friendica's object id for a status: a UUID."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, st.id))
+
     def status_uri(self, st: FakeStatus) -> str:
-        return st.remote_uri or f"{self.base_url}/users/{st.account.username}/statuses/{st.id}"
+        if st.remote_uri:
+            return st.remote_uri
+        if self.software in ("pleroma", "akkoma", "friendica"):
+            return f"{self.base_url}/objects/{self.object_id(st)}"
+        return f"{self.base_url}/users/{st.account.username}/statuses/{st.id}"
 
     def status_url(self, st: FakeStatus) -> str:
-        return st.remote_url or f"{self.base_url}/@{st.account.username}/{st.id}"
+        if st.remote_url:
+            return st.remote_url
+        if self.software in ("pleroma", "akkoma"):
+            return f"{self.base_url}/notice/{st.id}"
+        if self.software == "friendica":
+            return f"{self.base_url}/display/{self.object_id(st)}"
+        return f"{self.base_url}/@{st.account.username}/{st.id}"
 
     def link(self, st: FakeStatus) -> str:
         """The link a user would paste: the status' page on this server."""
@@ -387,17 +431,23 @@ class FakeMastodon(FakeServer):
         # Mastodon counts public and unlisted replies only.
         return sum(1 for s in self.statuses.values() if s.in_reply_to is st and s.visible)
 
+    def replied_account_id(self, st: FakeStatus) -> str | None:
+        """Mastodon carries the account over down a self-reply chain: a reply to one's own
+        reply to someone names that someone, not oneself."""
+        parent = st.in_reply_to
+        if parent is None:
+            return st.erased_parent_account.id if st.erased_parent_account else None
+        if parent.account is st.account and (parent.in_reply_to or parent.erased_parent_account):
+            return self.replied_account_id(parent)
+        return parent.account.id
+
     def status_json(self, st: FakeStatus) -> dict[str, Any]:
         parent = st.in_reply_to
         return {
             "id": st.id,
             "created_at": _iso(st.created_ms),
             "in_reply_to_id": parent.id if parent else None,
-            "in_reply_to_account_id": (
-                parent.account.id
-                if parent
-                else (st.erased_parent_account.id if st.erased_parent_account else None)
-            ),
+            "in_reply_to_account_id": self.replied_account_id(st),
             "sensitive": st.sensitive,
             "spoiler_text": st.spoiler_text,
             "visibility": st.visibility,
@@ -457,6 +507,14 @@ class FakeMastodon(FakeServer):
         return [s for s in shown if self_reply(s)] + [s for s in shown if not self_reply(s)]
 
     def routes(self, app: web.Application) -> None:
+        app.router.add_get("/.well-known/nodeinfo", self._nodeinfo_index)
+        app.router.add_get("/nodeinfo/2.0", self._nodeinfo)
+        app.router.add_get("/api/v1/instance", self._instance)
+        app.router.add_get("/api/v2/search", self._search)
+        app.router.add_get("/objects/{oid}", self._ap_object)
+        app.router.add_get("/display/{oid}", self._ap_object)
+        app.router.add_get("/users/{name}/statuses/{id}", self._ap_object)
+        app.router.add_get("/users/{name}", self._ap_actor)
         app.router.add_get("/api/v1/statuses/{id}", self._status)
         app.router.add_get("/api/v1/statuses/{id}/context", self._context)
         app.router.add_get("/api/v1/accounts/lookup", self._lookup)
@@ -469,21 +527,146 @@ class FakeMastodon(FakeServer):
             "X-RateLimit-Reset": _iso(int(time.time() * 1000) + 300_000),
         }
 
+    async def _nodeinfo_index(self, request: web.Request) -> web.Response:
+        rel = "http://nodeinfo.diaspora.software/ns/schema/2.0"
+        return json_response({"links": [{"rel": rel, "href": f"{self.base_url}/nodeinfo/2.0"}]})
+
+    async def _nodeinfo(self, request: web.Request) -> web.Response:
+        version = INSTANCE_VERSION.get(self.software, "1.0").split(" ")[0]
+        body = {
+            "version": "2.0",
+            "software": {"name": self.software, "version": version},
+            "protocols": ["activitypub"],
+            "openRegistrations": False,
+            "usage": {"users": {"total": len(self.accounts)}},
+        }
+        return json_response(body)
+
+    async def _instance(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        version = INSTANCE_VERSION.get(self.software, "1.0")
+        return json_response({"uri": self.host, "title": "Fake", "version": version})
+
+    # ---- ActivityPub ------------------------------------------------------------------------
+
+    def ap_note(self, st: FakeStatus) -> dict[str, Any]:
+        public = "https://www.w3.org/ns/activitystreams#Public"
+        actor = f"{self.base_url}/users/{st.account.username}"
+        to, cc = {
+            "public": ([public], [f"{actor}/followers"]),
+            "unlisted": ([f"{actor}/followers"], [public]),
+        }.get(st.visibility, ([f"{actor}/followers"], []))
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams"],
+            "id": self.status_uri(st),
+            "type": "Note",
+            "attributedTo": actor,
+            "content": st.content,
+            "published": _iso(st.created_ms),
+            "url": self.status_url(st),
+            "to": to,
+            "cc": cc,
+            "inReplyTo": self.status_uri(st.in_reply_to) if st.in_reply_to else None,
+            "summary": st.spoiler_text or None,
+            "sensitive": st.sensitive,
+            "attachment": [],
+            "tag": [],
+        }
+
+    def _by_object_path(self, request: web.Request) -> FakeStatus | None:
+        path = f"{self.base_url}{request.path}"
+        for st in self.statuses.values():
+            if path in (self.status_uri(st), self.status_url(st)):
+                return st
+        return None
+
+    @staticmethod
+    def _wants_activity(request: web.Request) -> bool:
+        accept = request.headers.get("Accept", "")
+        return "application/activity+json" in accept or "application/ld+json" in accept
+
+    async def _ap_object(self, request: web.Request) -> web.Response:
+        st = self._by_object_path(request)
+        if st is None or not st.visible:
+            return json_response(NOT_FOUND, 404)
+        if not self._wants_activity(request):
+            return web.Response(text="<html><body>a post</body></html>", content_type="text/html")
+        if self.signed_fetch:
+            return json_response({"error": "Request not signed"}, 401)
+        return web.Response(
+            body=json.dumps(self.ap_note(st)).encode(),
+            content_type="application/activity+json",
+        )
+
+    async def _ap_actor(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        acc = next((a for a in self.accounts.values() if a.username == name), None)
+        if acc is None or acc.domain is not None:
+            return json_response(NOT_FOUND, 404)
+        if self.signed_fetch:
+            return json_response({"error": "Request not signed"}, 401)
+        return json_response(
+            {
+                "id": f"{self.base_url}/users/{acc.username}",
+                "type": "Person",
+                "preferredUsername": acc.username,
+                "name": acc.display_name,
+                "url": f"{self.base_url}/@{acc.username}",
+            }
+        )
+
+    async def _search(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        q = request.query.get("q", "")
+        signed_in = "Authorization" in request.headers
+        resolve = request.query.get("resolve") in ("true", "1")
+        if self.software == "mastodon" and not signed_in:
+            if resolve:
+                return json_response(
+                    {
+                        "error": "Search queries that resolve remote resources are not "
+                        "supported without authentication"
+                    },
+                    401,
+                )
+            return json_response({"accounts": [], "statuses": [], "hashtags": []})
+        found = [
+            self.status_json(st)
+            for st in self.statuses.values()
+            if st.visible and q in (self.status_uri(st), self.status_url(st))
+        ]
+        return json_response({"accounts": [], "statuses": found, "hashtags": []})
+
+    def _denied(self, request: web.Request) -> web.Response | None:
+        """401 for a login-only server, unless the request carries its token."""
+        given = request.headers.get("Authorization", "")
+        if self.token is not None and given == f"Bearer {self.token}":
+            return None
+        if given:
+            return json_response(BAD_TOKEN, 401)
+        if not self.require_auth:
+            return None
+        return json_response(
+            GTS_AUTH_REQUIRED if self.software == "gotosocial" else AUTH_REQUIRED, 401
+        )
+
     def _visible_status(self, request: web.Request) -> FakeStatus | None:
         st = self.statuses.get(request.match_info["id"])
         return st if st is not None and st.visible else None
 
     async def _status(self, request: web.Request) -> web.Response:
-        if self.require_auth:
-            return json_response(AUTH_REQUIRED, 401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         st = self._visible_status(request)
         if st is None:
             return json_response(NOT_FOUND, 404)
         return json_response(self.status_json(st), headers=self._headers())
 
     async def _context(self, request: web.Request) -> web.Response:
-        if self.require_auth:
-            return json_response(AUTH_REQUIRED, 401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         st = self._visible_status(request)
         if st is None:
             return json_response(NOT_FOUND, 404)
@@ -494,8 +677,8 @@ class FakeMastodon(FakeServer):
         return json_response(body, headers=self._headers())
 
     async def _lookup(self, request: web.Request) -> web.Response:
-        if self.require_auth:
-            return json_response(AUTH_REQUIRED, 401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         acct = request.query.get("acct", "").removeprefix("@")
         for acc in self.accounts.values():
             name = acc.username if acc.domain is None else f"{acc.username}@{acc.domain}"
@@ -503,9 +686,21 @@ class FakeMastodon(FakeServer):
                 return json_response(self.account_json(acc), headers=self._headers())
         return json_response(NOT_FOUND, 404)
 
+    def _kept_self_reply(self, st: FakeStatus, acc: FakeAccount) -> bool:
+        """Whether ``exclude_replies`` keeps this reply: Mastodon keeps self-replies,
+        Pleroma none, GoToSocial those that mention nobody."""
+        if self.software in ("pleroma", "akkoma"):
+            return False
+        if self.software == "gotosocial":
+            parent = st.in_reply_to.account if st.in_reply_to else st.erased_parent_account
+            return parent is acc and not st.mentions
+        # Mastodon keeps replies naming the author as the account answered (self-replies,
+        # unless below a reply to someone else).
+        return self.replied_account_id(st) == acc.id
+
     async def _account_statuses(self, request: web.Request) -> web.Response:
-        if self.require_auth:
-            return json_response(AUTH_REQUIRED, 401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         acc = self.accounts.get(request.match_info["id"])
         if acc is None:
             return json_response(NOT_FOUND, 404)
@@ -518,7 +713,12 @@ class FakeMastodon(FakeServer):
             return json_response([], headers=self._headers())
         rows = [s for s in self.statuses.values() if s.account is acc and s.visible]
         if q.get("exclude_replies") in ("true", "1"):
-            rows = [s for s in rows if s.in_reply_to is None or s.in_reply_to.account is acc]
+            rows = [
+                s
+                for s in rows
+                if (s.in_reply_to is None and s.erased_parent_account is None)
+                or self._kept_self_reply(s, acc)
+            ]
         if q.get("exclude_reblogs") in ("true", "1"):
             rows = [s for s in rows if s.reblog is None]
         if q.get("only_media") in ("true", "1"):

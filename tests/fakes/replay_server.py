@@ -6,6 +6,10 @@ server that plays that host, so links, origin look-ups and handles stay inside 1
 A request the recording does not hold gets the real server's answer for something it does
 not have (404 with that software's error body); ``unrecorded`` lists such requests.
 
+NodeInfo and ``/api/v1/instance`` answer with the recording's ``flavor`` (what that
+software says about itself; these calls were not recorded). A recording of a login-only
+server opens to a request carrying the ``token`` a test sets.
+
 Mastodon contexts that were not recorded are derived from the recorded statuses'
 ``in_reply_to_id`` links (what the server would compute from the same posts); derived
 answers are listed in ``derived`` so a test can tell recorded from derived.
@@ -45,6 +49,12 @@ AUTH_BODY = {
     "gotosocial": {"error": "Unauthorized: token not supplied"},
 }
 PAGE_DEFAULT, PAGE_MAX = 20, 40
+# What each software says about itself in NodeInfo and /api/v1/instance.
+SOFTWARE = {
+    "mastodon": ("mastodon", "4.3.2", "4.3.2"),
+    "pleroma": ("pleroma", "2.6.3", "2.7.2 (compatible; Pleroma 2.6.3)"),
+    "gotosocial": ("gotosocial", "0.17.3", "0.17.3+git-7a3c4ff"),
+}
 
 
 def recording_path(name: str) -> Path:
@@ -72,6 +82,7 @@ class ReplayServer(FakeServer):
         self.rewrite: dict[str, str] = {}
         self.unrecorded: list[str] = []
         self.derived: list[str] = []
+        self.token: str | None = None  # opens a login-only recording
 
     # -- output --------------------------------------------------------------------------
 
@@ -98,6 +109,9 @@ class ReplayServer(FakeServer):
 
     def routes(self, app: web.Application) -> None:
         if self.kind == "mastodon":
+            app.router.add_get("/.well-known/nodeinfo", self._nodeinfo_index)
+            app.router.add_get("/nodeinfo/2.0", self._nodeinfo)
+            app.router.add_get("/api/v1/instance", self._instance)
             app.router.add_get("/api/v1/statuses/{id}", self._status)
             app.router.add_get("/api/v1/statuses/{id}/context", self._context)
             app.router.add_get("/api/v1/accounts/lookup", self._lookup)
@@ -129,9 +143,30 @@ class ReplayServer(FakeServer):
         err = (self.rec.get("errors") or {}).get(request.path)
         if err is not None:
             return json_response(err[1], err[0])
-        if self.rec.get("mode") == "auth_required":
+        given = request.headers.get("Authorization")
+        if self.token is not None and given == f"Bearer {self.token}":
+            return None
+        if self.rec.get("mode") == "auth_required" or given:
             return json_response(AUTH_BODY.get(self.flavor, AUTH_BODY["mastodon"]), 401)
         return None
+
+    def _software(self) -> tuple[str, str, str]:
+        return SOFTWARE.get(self.flavor, SOFTWARE["mastodon"])
+
+    async def _nodeinfo_index(self, request: web.Request) -> web.Response:
+        rel = "http://nodeinfo.diaspora.software/ns/schema/2.0"
+        return json_response({"links": [{"rel": rel, "href": f"{self.base_url}/nodeinfo/2.0"}]})
+
+    async def _nodeinfo(self, request: web.Request) -> web.Response:
+        name, version, _ = self._software()
+        return json_response(
+            {"version": "2.0", "software": {"name": name, "version": version}, "usage": {}}
+        )
+
+    async def _instance(self, request: web.Request) -> web.Response:
+        if (err := self._recorded_error(request)) is not None:
+            return err
+        return json_response({"uri": self.host, "version": self._software()[2]})
 
     def _status_json(self, st: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in st.items() if k != "tagged_collections"}

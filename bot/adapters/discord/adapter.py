@@ -165,6 +165,12 @@ class DiscordAdapter:
             return
         self._closing = True
         await self.binder.drain(10.0)
+        if self._resume_task is not None and not self._resume_task.done():
+            # Resumed deliveries are recorded in the outbox: stopping them loses nothing,
+            # while letting them run on would write to a database about to close.
+            self._resume_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._resume_task
         with contextlib.suppress(Exception):
             await self.client.close()
 
@@ -221,7 +227,7 @@ class DiscordAdapter:
         return refs
 
     async def start_thread(self, room: Room, header: MessageRef, name: str) -> MessageRef:
-        name = (" ".join(name.split()) or "Thread")[:100]
+        name = _thread_title(name)
         channel = self.client.get_channel(int(room.channel))
         if channel is None:
             with contextlib.suppress(discord.HTTPException):
@@ -245,6 +251,22 @@ class DiscordAdapter:
             ) from None
         self._guild_of[str(created.id)] = str(channel.guild.id)
         return MessageRef(NAME, room.channel, header.message_id, str(created.id))
+
+    async def rename_thread(self, thread: MessageRef, name: str) -> None:
+        if not thread.thread_id or thread.thread_id == thread.channel:
+            return  # unrolled inside someone's thread: its title is not ours
+        channel = self.client.get_channel(int(thread.thread_id))
+        if channel is None:
+            with contextlib.suppress(discord.HTTPException):
+                channel = await self.client.fetch_channel(int(thread.thread_id))
+        me = self.client.user
+        if not isinstance(channel, discord.Thread) or me is None or channel.owner_id != me.id:
+            return
+        name = _thread_title(name)
+        if channel.name == name:
+            return
+        # An archived thread only takes a new title when it is opened again.
+        await channel.edit(name=name, archived=False)
 
     async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
         if not refs:
@@ -277,6 +299,10 @@ class DiscordAdapter:
         if not ref.message_id:
             return f"https://discord.com/channels/{guild}/{ref.channel}"
         return f"https://discord.com/channels/{guild}/{ref.channel}/{ref.message_id}"
+
+
+def _thread_title(name: str) -> str:
+    return (" ".join(name.split()) or "Thread")[:100]
 
 
 def build(host: AdapterHost, env: Mapping[str, str] | None = None) -> DiscordAdapter:

@@ -1,5 +1,6 @@
-"""The Matrix adapter on matrix-nio: ``!commands`` in, ``m.notice`` events out, long output
-in an ``m.thread`` under a header event. This module holds construction, the sync loop and
+"""The Matrix adapter on matrix-nio: ``!commands`` in; threads out as ``m.text`` (the
+bot's own answers as ``m.notice``, see ``content.msgtype_for``), long output in an
+``m.thread`` under a header event. This module holds construction, the sync loop and
 inbound events; ``session.py``, ``rooms.py`` and ``send.py`` hold the other jobs.
 
 Life cycle: ``start()`` logs in and (on a first start) syncs once without handling anything,

@@ -15,7 +15,13 @@ from nio import RoomSendResponse
 from nio.exceptions import LocalProtocolError, SendRetryError
 
 from bot.adapters.matrix.base import NAME, TRANSIENT, MatrixParts, MatrixSendError
-from bot.adapters.matrix.content import blank_chunk, notice_content, replacement, thread_relation
+from bot.adapters.matrix.content import (
+    blank_chunk,
+    msgtype_for,
+    notice_content,
+    replacement,
+    thread_relation,
+)
 from bot.adapters.matrix.rules import server_of
 from bot.context import MessageRef, Room
 from bot.render import html
@@ -41,8 +47,9 @@ class MatrixSender(MatrixParts):
     ) -> list[MessageRef]:
         root = (thread.thread_id or thread.message_id) if thread else None
         refs: list[MessageRef] = []
+        msgtype = msgtype_for(message)
         for i, chunk in enumerate(html.render(message, self.capabilities.max_length)):
-            content = notice_content(chunk)
+            content = notice_content(chunk, msgtype)
             if root is not None:
                 tail = self._thread_tail.get(root, root)
                 content["m.relates_to"] = thread_relation(root, tail, falling_back=True)
@@ -75,18 +82,22 @@ class MatrixSender(MatrixParts):
         self._thread_tail.setdefault(root, header.message_id)
         return MessageRef(NAME, header.channel, header.message_id, root)
 
+    async def rename_thread(self, thread: MessageRef, name: str) -> None:
+        return None  # a Matrix thread has no title: its root (the header) is what shows
+
     async def edit(self, refs: list[MessageRef], message: Message) -> list[MessageRef]:
         chunks = html.render(message, self.capabilities.max_length)
+        msgtype = msgtype_for(message)
         out: list[MessageRef] = []
         for ref, chunk in zip(refs, chunks, strict=False):
-            await self._send_event(ref.channel, replacement(ref.message_id, chunk), None)
+            await self._send_event(ref.channel, replacement(ref.message_id, chunk, msgtype), None)
             out.append(ref)
         if len(chunks) > len(refs) and refs:
             # The message grew: the rest goes after it, in the same thread.
             last = refs[-1]
             previous = last.message_id
             for chunk in chunks[len(refs) :]:
-                content = notice_content(chunk)
+                content = notice_content(chunk, msgtype)
                 if last.thread_id:
                     content["m.relates_to"] = thread_relation(
                         last.thread_id, previous, falling_back=True

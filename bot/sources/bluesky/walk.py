@@ -26,6 +26,7 @@ from bot.models import Post
 from bot.sources.bluesky.mapping import (
     as_dict,
     as_list,
+    map_author,
     map_post,
     normalise_time,
     opt_int,
@@ -485,11 +486,13 @@ class Walk:
             if hole is None:
                 continue
             did = uri_did(uri) or ""
-            if did != self.author:
-                # Someone else's deleted or blocked post above the thread: leaving it out
-                # lets the author's first post start the thread.
+            if not did:
                 continue
-            author = self.posts[self.anchor].author
+            # Someone else's deleted or blocked post above the thread keeps its author, so
+            # the author's reply to it starts the thread instead of continuing a gap.
+            author = (
+                self.posts[self.anchor].author if did == self.author else map_author({"did": did})
+            )
             out[uri] = placeholder(
                 uri,
                 author,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.config import mastodon_tokens
 from bot.sources.base import Polling, Site
 from bot.sources.mastodon.source import MastodonSource
 
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def _build(config: Config, http: HttpClient) -> MastodonSource | None:
-    return MastodonSource(http) if config.sources.mastodon.enabled else None
+    cfg = config.sources.mastodon
+    return MastodonSource(http, tokens=mastodon_tokens(cfg)) if cfg.enabled else None
 
 
 # 300 requests per 5 minutes per IP on each server; an author is looked up again after a

@@ -6,8 +6,9 @@ few fields a post needs is rejected as malformed instead of raising KeyError/Typ
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
 from bot.sources.html_text import html_to_text
@@ -15,6 +16,15 @@ from bot.sources.html_text import html_to_text
 SHOWN_VISIBILITY = frozenset({"public", "unlisted"})
 _MEDIA_TYPES = {"image": "image", "gifv": "gif", "video": "video", "audio": "audio"}
 _QUOTE_SHOWN_STATES = frozenset({"accepted"})
+# The author's own marking, shown like a content warning (X's possibly_sensitive reads alike).
+SENSITIVE_MEDIA_REASON = "media marked sensitive by the author"
+SENSITIVE_REASON = "marked sensitive by the author"
+# One word ending in a media file extension: an upload's file name, not a description.
+_FILE_NAME = re.compile(
+    r"[^\s/]+\.(?:png|jpe?g|gif|webp|avif|heic|bmp|tiff?|svg|mp4|webm|mov|m4v|mkv|avi|"
+    r"mp3|ogg|oga|opus|m4a|wav|flac)",
+    re.IGNORECASE,
+)
 
 
 def _str(obj: Any, key: str, default: str = "") -> str:
@@ -82,6 +92,29 @@ def _mentions(status: dict[str, Any], base: str) -> dict[str, str]:
     return found
 
 
+def _file_names(urls: list[str]) -> set[str]:
+    names: set[str] = set()
+    for url in urls:
+        path = urlsplit(url).path
+        if path:
+            names.add(unquote(path.rsplit("/", 1)[-1]))
+    return names
+
+
+def clean_alt(description: str, urls: list[str]) -> str:
+    """A media description, unless it is only the uploaded file's name (Pleroma fills
+    the description with it when the author wrote none)."""
+    alt = " ".join(description.split())
+    if alt and (alt in _file_names(urls) or _FILE_NAME.fullmatch(alt)):
+        return ""
+    return alt
+
+
+def alt_text(m: Any) -> str:
+    urls = [_str(m, k) for k in ("url", "remote_url", "text_url", "preview_url")]
+    return clean_alt(_str(m, "description"), urls)
+
+
 def _media(status: dict[str, Any]) -> tuple[Media, ...]:
     out: list[Media] = []
     raw = status.get("media_attachments")
@@ -93,11 +126,22 @@ def _media(status: dict[str, Any]) -> tuple[Media, ...]:
             Media(
                 type=_MEDIA_TYPES.get(_str(m, "type"), "unknown"),
                 url=url,
-                alt=_str(m, "description").strip(),
+                alt=alt_text(m),
                 thumbnail=_opt_str(m, "preview_url"),
             )
         )
     return tuple(out)
+
+
+def sensitive_note(has_media: bool) -> ContentNote:
+    """The author's warning for a post marked sensitive without a warning text."""
+    reason = SENSITIVE_MEDIA_REASON if has_media else SENSITIVE_REASON
+    return ContentNote(category="other", origin="author", reason=reason)
+
+
+def _tag_urls(status: dict[str, Any]) -> set[str]:
+    raw = status.get("tags")
+    return {u for t in raw if (u := _str(t, "url"))} if isinstance(raw, list) else set()
 
 
 def _card(status: dict[str, Any]) -> LinkCard | None:
@@ -138,11 +182,16 @@ def map_status(
     caller (it knows the other statuses)."""
     quoted, has_quote = _quoted_status(status)
     content = html_to_text(
-        _str(status, "content"), _mentions(status, base), strip_quote_inline=quoted is not None
+        _str(status, "content"),
+        _mentions(status, base),
+        strip_quote_inline=quoted is not None,
+        tags=_tag_urls(status),
     )
     quote: Quote | None = None
     if quoted is not None:
-        q_text = html_to_text(_str(quoted, "content"), _mentions(quoted, base))
+        q_text = html_to_text(
+            _str(quoted, "content"), _mentions(quoted, base), tags=_tag_urls(quoted)
+        )
         q_author = map_author(quoted["account"], base)
         quote = Quote(
             url=_opt_str(quoted, "url") or status_uri(quoted, base),
@@ -166,10 +215,14 @@ def map_status(
     options = _poll_options(status)
     if options:
         text = "\n".join([text, "", *(f"○ {o}" for o in options)]).strip()
+    media = _media(status)
     notes: tuple[ContentNote, ...] = ()
     spoiler = _str(status, "spoiler_text").strip()
     if spoiler:
         notes = (ContentNote(category="other", origin="author", reason=spoiler),)
+    elif status.get("sensitive") is True:
+        # Marked sensitive without a warning text: the author's warning all the same.
+        notes = (sensitive_note(bool(media)),)
     uri = status_uri(status, base)
     extra = [("status_id", status["id"]), ("api_base", base)]
     if status.get("sensitive") is True:
@@ -182,7 +235,7 @@ def map_status(
         text=text,
         parent_id=parent_id,
         root_id=root_id,
-        media=_media(status),
+        media=media,
         card=card,
         quote=quote,
         links=tuple(dict.fromkeys(links)),

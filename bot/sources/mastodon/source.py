@@ -1,4 +1,7 @@
-"""Mastodon and every server with its REST API (Pleroma, Akkoma, ...), without login.
+"""Mastodon and every server with its REST API (Pleroma, Akkoma, GoToSocial...), without
+login, or with the access token configured for a server that answers only signed-in apps.
+Links that name an ActivityPub object (Pleroma ``/objects/``, Misskey ``/notes/``,
+Friendica ``/display/``) are resolved first (objects.py).
 
 fetch() gathers a whole self-thread (bookkeeping in walk.py):
 
@@ -16,6 +19,7 @@ fetch() gathers a whole self-thread (bookkeeping in walk.py):
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from bot.errors import NotFound, UsageError, UserError
@@ -31,9 +35,12 @@ from bot.sources.mastodon.mapping import (
     map_status,
     status_uri,
 )
+from bot.sources.mastodon.objects import ObjectResolver
 from bot.sources.mastodon.urls import (
+    ObjectLink,
     StatusLink,
     is_other_source_host,
+    parse_object_link,
     parse_profile_link,
     parse_status_link,
 )
@@ -46,8 +53,16 @@ class MastodonSource:
     name = "mastodon"
     generic = True  # any host: asked after every specific site
 
-    def __init__(self, http: HttpClient, *, handle_scheme: str = "https") -> None:
-        self.api = MastodonApi(http)
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        handle_scheme: str = "https",
+        tokens: Mapping[str, str] | None = None,
+    ) -> None:
+        # ``tokens``: host -> access token, for servers that answer only signed-in apps.
+        self.api = MastodonApi(http, tokens)
+        self.objects = ObjectResolver(self.api)
         # Scheme for servers named only by a handle (@user@host); tests use plain http.
         self.handle_scheme = handle_scheme
         # Account uri -> (API base, account id), so polling skips the lookup.
@@ -60,22 +75,36 @@ class MastodonSource:
 
     def parse(self, url: str) -> PostRef | None:
         link = parse_status_link(url)
-        if link is None:
+        if link is not None:
+            return PostRef(source=self.name, url=link.canonical, key=(link.host, link.status_id))
+        obj = parse_object_link(url)
+        if obj is None:
             return None
-        return PostRef(source=self.name, url=link.canonical, key=(link.host, link.status_id))
+        # The key holds the object's path (status ids never start with "/").
+        return PostRef(source=self.name, url=obj.canonical, key=(obj.host, obj.path))
 
     @staticmethod
-    def _link(ref: PostRef) -> StatusLink:
+    def _link(ref: PostRef) -> StatusLink | ObjectLink:
         if len(ref.key) != 2:
             raise UsageError(f"Not a fediverse post reference: {ref.url}")
         scheme = "http" if ref.url.startswith("http://") else "https"
         host, status_id = ref.key
+        if status_id.startswith("/"):
+            obj = parse_object_link(f"{scheme}://{host}{status_id}")
+            if obj is None:
+                raise UsageError(f"Not a fediverse post reference: {ref.url}")
+            return obj
         return StatusLink(scheme, host, status_id, ref.url)
 
     # ---- threads ----------------------------------------------------------------------
 
     async def fetch(self, ref: PostRef, max_posts: int) -> FetchedPosts:
         link = self._link(ref)
+        if isinstance(link, ObjectLink):
+            resolved = await self.objects.resolve(link, max_posts)
+            if isinstance(resolved, FetchedPosts):
+                return resolved
+            link = resolved
         crawl = ThreadCrawl(self.api, link.base, max_posts)
         await crawl.start(link.status_id)
         boosted = crawl.anchor.get("reblog")
@@ -186,6 +215,8 @@ class MastodonSource:
         for s in page.statuses:
             if s.get("visibility") not in SHOWN_VISIBILITY:
                 continue
+            if s.get("in_reply_to_account_id") not in (None, account_id):
+                continue  # a reply to someone else (servers that list every reply)
             parent = by_id.get(s.get("in_reply_to_id") or "")
             parent_uri = status_uri(parent, base) if parent else guess_parent_uri(s, base)
             post = map_status(s, base, parent_uri, None)

@@ -3,6 +3,10 @@
 Any host can run such a server, so the forms are recognised by path alone; hosts that
 belong to other sources (Bluesky, X and their mirrors) are never claimed. Status ids are
 opaque: digits (Mastodon snowflakes), FlakeIDs (Pleroma) or ULIDs (GoToSocial).
+
+Links that name an ActivityPub object rather than a status id (Pleroma/Akkoma
+``/objects/<uuid>``, Misskey-family ``/notes/<id>``, Friendica ``/display/<guid>``) are
+recognised too; the source resolves them through the object (objects.py).
 """
 
 from __future__ import annotations
@@ -148,6 +152,52 @@ def parse_status_link(url: str) -> StatusLink | None:
         path = f"/notice/{sid}" if head == "notice" else f"/web/statuses/{sid}"
         return link(path, sid)
     return None
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Misskey's aid (10), aidx (16), meid/objectid (24) and ulid (26) ids; all hold a digit.
+_MISSKEY_ID = re.compile(r"(?=[a-z]*[0-9])[0-9a-z]{10,26}")
+_FRIENDICA_GUID = re.compile(r"(?=[A-Za-z\-]*[0-9])[0-9A-Za-z][0-9A-Za-z\-]{7,63}")
+# Path head -> (what runs there, the id's form).
+_OBJECT_FORMS = {
+    "objects": ("Pleroma or Akkoma", _UUID),
+    "notes": ("Misskey-family", _MISSKEY_ID),
+    "display": ("Friendica", _FRIENDICA_GUID),
+}
+
+
+@dataclass(frozen=True)
+class ObjectLink:
+    """A link to an ActivityPub object (not a status id): fetched, then resolved."""
+
+    scheme: str
+    host: str
+    path: str  # "/objects/<uuid>", "/notes/<id>", "/display/<guid>"
+    canonical: str
+    kind: str  # the software such links come from, for messages
+
+    @property
+    def base(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+
+def parse_object_link(url: str) -> ObjectLink | None:
+    """``/objects/<uuid>``, ``/notes/<id>`` or ``/display/<guid>`` on any host; None
+    otherwise (also for ids of another form: such paths are common on ordinary sites)."""
+    split = _split(url)
+    if split is None or split.credentials or split.web or len(split.segs) != 2:
+        return None
+    head, oid = split.segs
+    form = _OBJECT_FORMS.get(head)
+    if form is None:
+        return None
+    kind, pattern = form
+    if not pattern.fullmatch(oid):
+        return None
+    path = f"/{head}/{oid}"
+    return ObjectLink(
+        split.scheme, split.netloc, path, f"{split.scheme}://{split.netloc}{path}", kind
+    )
 
 
 def parse_profile_link(url: str) -> tuple[str, str, str] | None:

@@ -2,13 +2,14 @@
 
 Unauthenticated ``context`` stops at 40 ancestors, 60 descendants and depth 20, so long
 threads need more calls. The author's own statuses list (``exclude_replies`` keeps
-self-replies) returns 40 posts per call, and on Mastodon the ids are snowflakes
-(``id >> 16`` is a millisecond timestamp): from the posting rate already seen we cut the
-time after the thread's first post into windows of about 36 of the author's posts and ask
-for several windows at once (``min_id``/``max_id``), then fill whatever a window could not
-hold in the next round (coverage bookkeeping in coverage.py). Servers whose ids
-are not snowflakes are paged one page at a time, with ``context`` re-anchored at
-unfinished posts alongside.
+self-replies, except in a thread that begins as a reply to someone: Mastodon names that
+someone on each of its self-replies, so then the whole list is read) returns 40 posts
+per call, and on Mastodon the ids are snowflakes (``id >> 16`` is a millisecond
+timestamp): from the posting rate already seen we cut the time after the thread's first
+post into windows of about 36 of the author's posts and ask for several windows at once
+(``min_id``/``max_id``), then fill whatever a window could not hold in the next round
+(coverage bookkeeping in coverage.py). Servers whose ids are not snowflakes are
+paged one page at a time, with ``context`` re-anchored at unfinished posts alongside.
 
 "Complete" is checked, not assumed: a post is finished when its ``replies_count`` (public
 and unlisted replies) is matched by replies we have, or when the author's statuses are
@@ -22,7 +23,8 @@ import bisect
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import NotFound, Refused, UserError
@@ -32,6 +34,7 @@ from bot.sources.mastodon.coverage import TOP, Coverage, Pos, is_snowflake, sort
 from bot.sources.mastodon.mapping import (
     SHOWN_VISIBILITY,
     guess_parent_uri,
+    map_author,
     map_status,
     status_uri,
 )
@@ -43,14 +46,19 @@ FILL = 36  # author posts a window aims at, out of PAGE_LIMIT, to absorb rate er
 MARGIN = 12  # author posts listed after a post before later self-replies are ruled out
 MAX_ROUNDS = 20
 MAX_REQUESTS = 120
+ANCESTORS_LIMIT = 40  # context's ancestors for anonymous callers, nearest first
 
 
 @dataclass
 class Analysis:
     top: dict[str, Any]  # the thread's first post
     up_pid: str | None  # a missing parent by the author above ``top``, still to look for
+    up_listed: bool  # whether the author's list would show ``up_pid`` (else ask for it)
     tree: list[dict[str, Any]]  # the author's posts from ``top`` down, with side branches
     open: list[dict[str, Any]]  # tree posts whose replies may hold unseen self-replies
+    # Tree posts whose context would tell whether a self-reply below a hidden post
+    # belongs to the thread (the server lists descendants through posts it hides).
+    ask: list[str] = field(default_factory=list)
 
 
 class ThreadCrawl:
@@ -67,6 +75,8 @@ class ThreadCrawl:
         # (first, last position, statuses per id unit) of list pages that came back full.
         self.full_pages: list[tuple[int, int, float]] = []
         self.listing: list[Pos] = []  # positions of the author's statuses from listings
+        # Whether listings include replies to others (a thread that begins as a reply).
+        self.full_list = False
         self.notices: list[str] = []
         self.anchor: dict[str, Any] = {}
         self.author_id = ""
@@ -168,13 +178,20 @@ class ThreadCrawl:
         cur = self.anchor
         seen = {cur["id"]}
         up_pid: str | None = None
+        up_listed = True
         while True:
             pid = cur.get("in_reply_to_id")
-            if not pid or cur.get("in_reply_to_account_id") != author:
+            if not pid:
                 break
             parent = self.by_id.get(pid)
             if parent is None:
-                if pid not in self.absent:
+                # Mastodon names the account a self-reply chain first answered, not the
+                # author, on every self-reply below a reply to someone: an unseen parent
+                # naming someone else may still be the author's, when the context's
+                # ancestors stopped at their limit before it.
+                mine = cur.get("in_reply_to_account_id") == author
+                up_listed = mine or self.full_list
+                if pid not in self.absent and (mine or len(self.ancestors_hint) >= ANCESTORS_LIMIT):
                     up_pid = pid
                 break
             if parent["account"]["id"] != author or pid in seen:
@@ -220,11 +237,50 @@ class ThreadCrawl:
                     grow(s)
                     grown = True
         opened = [s for s in tree if not self._finished(s)]
-        return Analysis(top=top, up_pid=up_pid, tree=tree, open=opened)
+        return Analysis(
+            top=top,
+            up_pid=up_pid,
+            up_listed=up_listed,
+            tree=tree,
+            open=opened,
+            ask=self._contexts_to_ask(tree),
+        )
+
+    def _contexts_to_ask(self, tree: list[dict[str, Any]]) -> list[str]:
+        """For each self-reply whose hidden parent comes after the thread's known posts:
+        the thread post just before that parent. Its context lists the reply if the
+        hidden post answered it; a later thread of the author's does not show up there."""
+        author = self.author_id
+        in_tree = {t["id"] for t in tree}
+        keys = sorted((sort_key(t["id"]), t["id"]) for t in tree)
+        found: list[str] = []
+        for s in self.by_id.values():
+            pid = s.get("in_reply_to_id")
+            if (
+                not pid
+                or pid in self.by_id
+                or s["id"] in in_tree
+                or s["account"]["id"] != author
+                or s.get("in_reply_to_account_id") != author
+                or not self._absent(pid)
+            ):
+                continue
+            i = bisect.bisect_left(keys, (sort_key(pid), ""))
+            if i == 0:
+                continue  # its parent is older than the thread
+            before = keys[i - 1][1]
+            if before not in self.ctx_done and before not in found:
+                found.append(before)
+        return found
 
     def _orphan_of_thread(
         self, s: dict[str, Any], top_key: tuple[int, int, str], tree: list[dict[str, Any]]
     ) -> bool:
+        """A self-reply whose parent cannot be read joins the thread only on evidence that
+        it belongs: a thread post's context lists it below itself; its parent's id lies
+        between known posts of the thread; or, its parent erased (no id left), it is the
+        author's next listed post after a thread post. A later self-thread whose first
+        post is hidden shows none of these, so it is not glued on."""
         author = self.author_id
         pid = s.get("in_reply_to_id")
         if (
@@ -237,17 +293,33 @@ class ThreadCrawl:
         if s["id"] in self.below_tree:
             return True  # a descendant of a thread post, per the server's context
         if pid:
-            return sort_key(pid) > top_key and self._absent(pid)
-        # The parent was erased (its id is gone too): accept a listed self-reply that
-        # sits in a complete stretch of the list which also holds the thread.
-        span = self.cov.span_at(self.pos(s["id"]))
-        return span is not None and any(span[0] <= self.pos(t["id"]) <= span[1] for t in tree)
+            last = max(sort_key(t["id"]) for t in tree)
+            return top_key < sort_key(pid) < last and self._absent(pid)
+        return self._next_after_thread(s, tree)
+
+    def _next_after_thread(self, s: dict[str, Any], tree: list[dict[str, Any]]) -> bool:
+        """Nothing else of the author's lies between ``s`` and the thread post before it,
+        in a complete stretch of their list (self-replies are always listed)."""
+        try:
+            at = self.pos(s["id"])
+            before = [t["id"] for t in tree if self.pos(t["id"]) < at]
+            prev = max(before, key=self.pos) if before else None
+        except ValueError:
+            return False
+        span = self.cov.span_at(at)
+        # The stretch reaches back to the thread post (or to just above it).
+        if span is None or prev is None or self.pos(prev, 1) < span[0]:
+            return False
+        lo = bisect.bisect_right(self.listing, self.pos(prev))
+        return bisect.bisect_left(self.listing, at) == lo
 
     def _finished(self, status: dict[str, Any]) -> bool:
         count = status.get("replies_count")
         replies = count if isinstance(count, int) and count >= 0 else 1
         if replies <= len(self.children.get(status["id"], ())):
             return True
+        if not self._self_replies_listed(status):
+            return False
         span = self.cov.span_at(self.pos(status["id"], 1))
         if span is None:
             return False
@@ -257,14 +329,36 @@ class ThreadCrawl:
         hi = bisect.bisect_right(self.listing, span[1])
         return hi - lo >= MARGIN
 
+    def _self_replies_listed(self, status: dict[str, Any]) -> bool:
+        """Whether the author's list shows self-replies to ``status``. They carry the
+        account ``status`` answered, so below a reply to someone else ``exclude_replies``
+        leaves them out, like replies to others."""
+        if self.full_list:
+            return True
+        if not status.get("in_reply_to_id") and not status.get("in_reply_to_account_id"):
+            return True
+        return bool(status.get("in_reply_to_account_id") == self.author_id)
+
+    def _list_everything(self) -> None:
+        """The thread begins as a reply to someone, so its self-replies are only in the
+        author's whole list (replies to others included): read that one from now on.
+        What the shorter list proved complete does not hold for it."""
+        self.full_list = True
+        self.cov = Coverage(numeric=self.snowflake)
+        self.listing = []
+        self.full_pages = []
+
     # -- the rounds -----------------------------------------------------------------------
     async def run(self) -> None:
         while True:
             a = self.analyse()
+            if not self.full_list and not self._self_replies_listed(a.top):
+                self._list_everything()
+                a = self.analyse()
             if len(a.tree) >= self.max_posts:
                 self.capped = True
                 return
-            if a.up_pid is None and not a.open:
+            if a.up_pid is None and not a.open and not a.ask:
                 return
             if self.rounds >= MAX_ROUNDS or self.requests >= MAX_REQUESTS:
                 self._note("The thread is very long; some of its posts may be missing.")
@@ -300,7 +394,10 @@ class ThreadCrawl:
             self.add(s)
 
         async def context() -> None:
-            ancestors, _ = await self._call(self.api.context(self.base, pid))
+            try:
+                ancestors, _ = await self._call(self.api.context(self.base, pid))
+            except NotFound:
+                return  # the post is hidden or gone: it keeps its place as unavailable
             self._add_page(ancestors)
 
         return [status, context]
@@ -335,6 +432,8 @@ class ThreadCrawl:
                 bounds["min_id" if forward else "since_id"] = after
             if before:
                 bounds["max_id"] = before
+            if self.full_list:
+                bounds["exclude_replies"] = "false"
             page = await self._call(self.api.account_statuses(self.base, self.author_id, **bounds))
             lo = self.pos(after, 1) if after else self.cov.bottom
             hi = self.pos(before, -1) if before else self.cov.top
@@ -382,21 +481,29 @@ class ThreadCrawl:
         return 1 / (30 * 60 * 1000 * 65536)  # one post per half hour
 
     def _plan_snowflake(self, a: Analysis) -> list[Callable[[], Awaitable[None]]]:
-        plan: list[Callable[[], Awaitable[None]]] = []
+        plan: list[Callable[[], Awaitable[None]]] = [
+            self._fetch_context(t) for t in a.ask[: self.slots - 1]
+        ]
         rate = self._rate(a.tree)
         # Holes to fill: (first position, last position, forward?).
         holes: list[tuple[int, int, bool]] = []
         tail: int | None = None  # ids above this are still to list
         below: int | None = None  # ids below this are still to list
         if a.up_pid is not None:
-            if self._absent(a.up_pid) or not a.up_pid.isdigit():
+            if not a.up_listed or self._absent(a.up_pid) or not a.up_pid.isdigit():
                 plan += self._fetch_parent(a.up_pid)  # e.g. a first post replying to others
             else:
                 back_gaps, bottom = self.cov.gaps_below(self.pos(a.top["id"]))
                 holes += [(lo, hi, False) for lo, hi in back_gaps]
                 below = None if bottom is None else bottom // 2 + 1
-        if a.open:
-            start = min(self.pos(s["id"], 1) for s in a.open)
+        # Self-replies the list leaves out are found through context, newest first.
+        unlisted = [s for s in a.open if not self._self_replies_listed(s)]
+        for s in sorted(unlisted, key=lambda s: sort_key(s["id"]), reverse=True):
+            if len(plan) < self.slots - 1 and s["id"] not in self.ctx_done:
+                plan.append(self._fetch_context(s["id"]))
+        listed = [s for s in a.open if self._self_replies_listed(s)]
+        if listed:
+            start = min(self.pos(s["id"], 1) for s in listed)
             if below is not None:
                 # Posts the backward windows find will want the list after them too:
                 # cover from the first known post now, not in another round.
@@ -490,7 +597,9 @@ class ThreadCrawl:
         earliest unfinished post (pages cannot be cut ahead of time), and context calls
         that settle unfinished posts twenty levels at a time, newest first (they also
         find the thread's continuation)."""
-        plan: list[Callable[[], Awaitable[None]]] = []
+        plan: list[Callable[[], Awaitable[None]]] = [
+            self._fetch_context(t) for t in a.ask[: self.slots - 1]
+        ]
         if a.up_pid is not None:
             plan += self._fetch_parent(a.up_pid)
         if a.open:
@@ -512,6 +621,42 @@ class ThreadCrawl:
         return plan
 
     # -- the answer -----------------------------------------------------------------------
+
+    def _unreadable_parent(self, status: dict[str, Any], uri: str, child: Post) -> Post:
+        """A placeholder for the parent of ``status`` that could not be read (not public,
+        deleted, or erased), credited to whoever the server says wrote it: a reply to
+        someone else's hidden post is not a gap in the author's thread."""
+        account_id = status.get("in_reply_to_account_id")
+        account: dict[str, Any] | None = None
+        if account_id == status["account"]["id"]:
+            account = status["account"]
+        else:
+            mentions = status.get("mentions")
+            account = next(
+                (
+                    m
+                    for m in (mentions if isinstance(mentions, list) else ())
+                    if isinstance(m, dict) and m.get("id") == account_id
+                ),
+                None,
+            )
+        if account is None:
+            # Someone the post does not name: an id that is nobody's author id here.
+            account = {"id": str(account_id or ""), "url": f"{uri}#author"}
+        pid = status.get("in_reply_to_id")
+        created = child.created_at
+        if isinstance(pid, str) and self.snowflake and is_snowflake(pid):
+            created = _snowflake_time(pid)
+        return Post(
+            id=uri,
+            url="",
+            author=map_author(account, self.base),
+            created_at=created,
+            text="",
+            root_id=child.root_id,
+            status="unavailable",
+        )
+
     def result(self) -> FetchedPosts:
         a = self.analyse()
         base = self.base
@@ -529,6 +674,7 @@ class ThreadCrawl:
         chosen = {s["id"]: s for s in [*ancestors, *a.tree, self.anchor]}
         root_uri = status_uri(root, base)
         posts: dict[str, Post] = {}
+        gaps: dict[str, Post] = {}
         for s in chosen.values():
             parent = self.by_id.get(s.get("in_reply_to_id") or "")
             if parent is not None:
@@ -540,6 +686,10 @@ class ThreadCrawl:
                 parent_uri = guess_parent_uri(s, base)
             post = map_status(s, base, parent_uri, root_uri)
             posts[post.id] = post
+            if parent is None and parent_uri is not None:
+                gaps.setdefault(parent_uri, self._unreadable_parent(s, parent_uri, post))
+        for uri, gap in gaps.items():
+            posts.setdefault(uri, gap)
         return FetchedPosts(
             source="mastodon",
             anchor_id=status_uri(self.anchor, base),
@@ -547,3 +697,11 @@ class ThreadCrawl:
             notices=list(self.notices),
             capped=self.capped,
         )
+
+
+def _snowflake_time(status_id: str) -> str:
+    """When a Mastodon snowflake id was made (its top bits are milliseconds), in the
+    format of ``created_at``."""
+    ms = int(status_id) >> 16
+    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"

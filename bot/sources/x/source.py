@@ -1,9 +1,10 @@
 """X (Twitter) threads through the FxTwitter API (``api.fxtwitter.com`` or a self-hosted one).
 
 One call, ``GET /2/thread/{id}``, returns the linked post, its ancestors and the author's
-self-replies below it. Instances without X credentials answer with the linked post only; then
-we walk up ``replying_to`` with ``GET /2/status/{id}`` (same author only) and tell the reader
-that later posts may be missing, since nothing public lists replies without credentials.
+self-replies below it (``thread: [post]`` for a post without any). Instances without X
+credentials answer ``thread: null``; then we walk up ``replying_to`` with
+``GET /2/status/{id}`` (same author only) and tell the reader that later posts may be
+missing, since nothing public lists replies without credentials.
 """
 
 from __future__ import annotations
@@ -89,8 +90,16 @@ class XSource:
         if others:
             return self._full_thread(thread or [], focal, author, max_posts)
         fetched = await self._walk_up(focal, author, max_posts)
-        # A post with no replies at all has no later posts to miss.
-        if focal.get("replies") != 0:
+        # ``thread: [post]`` is the answer for a post without self-replies; only ``null``
+        # (the instance could not read the conversation), or a list that leaves out the
+        # author's own post this one answers, means posts may be missing. A post with no
+        # replies at all has no later posts to miss.
+        parent = parent_of(focal)
+        own_parent_left_out = parent is not None and parent[1].lower() in (
+            "",
+            author.handle.lower(),
+        )
+        if focal.get("replies") != 0 and (thread is None or own_parent_left_out):
             fetched.notices.append(NOTICE_SINGLE_POST)
         return fetched
 

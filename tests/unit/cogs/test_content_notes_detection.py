@@ -12,6 +12,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.models import Author, Post, Thread
 from cogs.content_notes.annotate import annotate, text_notes
+from cogs.content_notes.categories import CATEGORY_IDS
 from cogs.content_notes.classifier import Classifier
 from cogs.content_notes.lexicon import load_lexicon, parse_lexicon
 from cogs.content_notes.normalize import tokenize
@@ -201,6 +202,24 @@ def test_labelled_set_quality_floor() -> None:
     assert json.dumps(result["errors"])  # serialisable for --json
 
 
+def test_every_split_keeps_neutral_posts_quiet() -> None:
+    """A regression guard on every split, held-out ones included: at most 2% of neutral
+    posts get a note and notes stay precise (the figures themselves are the benchmark's)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_eval import DEFAULT_DATA, evaluate, load
+
+    rows = load(*DEFAULT_DATA)
+    classifier = Classifier.default()
+    for split in sorted({r[2] for r in rows}):
+        result = evaluate([r for r in rows if r[2] == split], classifier)
+        rate, macro = result["neutral_flagged_rate"], result["macro"]
+        assert isinstance(rate, float) and isinstance(macro, dict)
+        assert rate <= 0.02, (split, rate)
+        assert macro["precision"] >= 0.9, (split, macro)
+
+
 @pytest.mark.parametrize(
     ("text", "category", "words"),
     [
@@ -302,3 +321,101 @@ def test_real_recorded_posts_rarely_get_a_note() -> None:
     classifier = Classifier.default()
     flagged = [p for p in posts if text_notes(p, classifier)]
     assert len(flagged) <= 0.02 * len(posts), flagged
+
+
+def test_splits_share_no_post() -> None:
+    """Dev, test and the two held-out splits never hold the same post (case, punctuation
+    and emoji ignored), and the held-out splits are broad: every category, about half
+    neutral."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_corpus import same_post
+    from benchmarks.content_notes_eval import DEFAULT_DATA, load
+
+    by_split: dict[str, set[str]] = {}
+    for text, _, split, _ in load(*DEFAULT_DATA):
+        by_split.setdefault(split, set()).add(same_post(text))
+    assert set(by_split) == {"dev", "test", "fresh", "blind"}
+    for one in by_split:
+        for two in by_split:
+            if one < two:
+                assert not by_split[one] & by_split[two], (one, two)
+    for split in ("fresh", "blind"):
+        rows = [r for r in load(*DEFAULT_DATA) if r[2] == split]
+        assert len(rows) >= 300 and 0.4 <= sum(1 for r in rows if not r[1]) / len(rows) <= 0.6
+        assert {c for _, labels, _, _ in rows for c in labels} == set(CATEGORY_IDS) - {"other"}
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        (
+            "always walking on eggshells at home because of his temper",
+            "abuse",
+            "walking on eggshells",
+        ),
+        ("my ex tracked my phone for a year", "abuse", "tracked my phone"),
+        ("my stepmum slapped me for spilling milk", "abuse", "stepmum … slapped me"),
+        ("he takes my salary and gives me pocket money", "abuse", "he … takes my salary"),
+        ("a man flashed me outside the station", "sexual-violence", "flashed me"),
+        ("she told me he forced himself on her", "sexual-violence", "forced himself on her"),
+        ("we scattered dad's ashes off the pier", "death-grief", "scattered dad's ashes"),
+        ("on a four day bender, send water", "substance-use", "bender"),
+        (
+            "the thunderstorm sent me right back to the war",
+            "trauma",
+            "sent me right back to the war",
+        ),
+        ("been stockpiling my meds and it scares me", "suicide", "stockpiling my meds"),
+    ],
+)
+def test_everyday_and_reported_wording_names_its_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert set(notes) == {category}
+    assert words in notes[category]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son passed his maths exam",
+        "the cat passed out in the sun",
+        "my nan still beats us all at scrabble",
+        "my mum hit me with the classic we have food at home",
+        "cut myself shaving this morning",
+        "twitter is dying, come to mastodon",
+        "purging old logs freed half the disk",
+        "ran 8 kms before breakfast",
+        "the printer finally died, rip",
+        "this album hits me different",
+        "our back line got abused all game",
+        "she beat me in the semi final",
+        "my sourdough starter died, rip",
+        "this dedaline is killing me",  # a typo of deadline, not of "did a line"
+    ],
+)
+def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:
+    assert clf.classify(text) == ()
+
+
+def test_an_ignore_can_be_a_proximity_rule() -> None:
+    lexicon = parse_lexicon(
+        {"abuse": {"terms": ["abused"], "ignore": ["{defence|keeper} ~3 abused"]}}
+    )
+    clf = Classifier(lexicon)
+    assert categories(clf, "our defence got absolutely abused") == set()
+    assert categories(clf, "he abused me for years") == {"abuse"}
+    # Too far apart, the ignore no longer covers the match.
+    assert categories(clf, "the defence said the boy was abused for years") == {"abuse"}
+
+
+def test_extra_terms_do_not_leak_into_other_servers() -> None:
+    """A server's extra terms sit in their own small index beside the shipped one: the
+    shipped words still match there, and another server never sees the extra ones."""
+    extra = Classifier.default({"abuse": ["silent treatment"]})
+    assert categories(extra, "weeks of the silent treatment") == {"abuse"}
+    assert categories(extra, "my ex tracked my phone") == {"abuse"}
+    assert categories(Classifier.default(), "weeks of the silent treatment") == set()

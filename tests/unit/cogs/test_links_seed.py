@@ -65,6 +65,7 @@ async def test_the_target_thread_shows_the_moved_post_also_after_a_restart(
             await app.unroller.unroll(SEED_URL)  # the only time the notes are read
             first = await app.unroller.unroll(TARGET_URL)
         async with open_app(db, fake) as app:
+            app.layouts.default = "per-post"  # the moved post's own message is checked below
             chat = MemoryAdapter(app.dispatcher)
             await chat.command(f"unroll {x_url(TARGET_ROOT)} refresh:true")
             again = await app.unroller.unroll(x_url(TARGET_AFTER))

@@ -172,3 +172,100 @@ def test_author_warnings_become_thread_and_post_notes() -> None:
     thread = assemble(fetched("p1", *posts), 500)
     assert thread.content_notes == (cw,)
     assert dict(thread.post_notes) == {"p2": (cw,)}
+
+
+# -- unreadable parents: whose they are, and whether they belong -----------------------
+
+
+def gone(pid: str, parent: str | None, author: Author = ALICE, t: int = 0) -> Post:
+    return Post(
+        pid,
+        "",
+        author,
+        f"2026-01-01T00:{t // 60:02d}:{t % 60:02d}Z",
+        "",
+        parent_id=parent,
+        status="unavailable",
+    )
+
+
+def test_reply_to_someone_elses_unreadable_post_is_a_thread_of_its_own() -> None:
+    # Alice's thread, Bob's reply to it (now unreadable), Alice answering Bob.
+    posts = [
+        post("p1", None, t=1, root="p1"),
+        post("p2", "p1", t=2, root="p1"),
+        gone("b1", "p1", BOB, t=3),
+        post("a1", "b1", t=4, root="p1"),
+        post("a2", "a1", t=5, root="p1"),
+    ]
+    answer = assemble(fetched("a2", *posts), 500)
+    assert ids(answer.posts) == ["a1", "a2"]
+    assert all(p.status == "ok" for p in answer.all_posts)
+    thread = assemble(fetched("p1", *posts), 500)
+    assert ids(thread.posts) == ["p1", "p2"]
+    assert thread.asides == ()
+
+
+def test_reply_whose_missing_parent_nobody_reported_is_not_given_one() -> None:
+    # The source could not read the parent and could not say whose it was: the post is
+    # its own conversation's top, so nothing says the parent was the author's.
+    lone = post("a1", "unknown", t=1, root="a1")
+    thread = assemble(fetched("a1", lone), 500)
+    assert ids(thread.posts) == ["a1"]
+    assert thread.posts[0].status == "ok"
+
+
+def test_authors_own_unreadable_parent_keeps_its_place_without_a_cycle() -> None:
+    # The author's hidden post opens the thread; the child is the top the source knows.
+    posts = [gone("g", None, t=1), post("c1", "g", t=2, root="c1"), post("c2", "c1", t=3)]
+    thread = assemble(fetched("c2", *posts), 500)
+    assert ids(thread.posts) == ["g", "c1", "c2"]
+    assert [p.status for p in thread.posts] == ["unavailable", "ok", "ok"]
+
+
+def test_later_self_thread_under_a_hidden_post_is_not_glued_on() -> None:
+    # A thread in January, and in March a new one whose first post cannot be read: the
+    # March posts name no conversation of January's, so they stay out.
+    january = [post("j1", None, t=1, root="j1")] + [
+        post(f"j{i}", f"j{i - 1}", t=i, root="j1") for i in range(2, 6)
+    ]
+    march = [post("m1", "m0", t=500), post("m2", "m1", t=501)]
+    thread = assemble(fetched("j1", *january, *march), 500)
+    assert ids(thread.posts) == ["j1", "j2", "j3", "j4", "j5"]
+    assert thread.asides == ()
+
+
+def test_guessed_chain_through_a_placeholder_does_not_outrank_the_real_reply() -> None:
+    # p1 has a real self-reply (the linked post) and, apart, a self-reply whose parent was
+    # erased: the source reports the gap without a parent, and it is guessed to sit under
+    # p1. Both branches hold one readable post; the one without a guess is the thread.
+    posts = [
+        post("p1", None, t=1, root="p1"),
+        gone("p1/gap", None, t=2),
+        post("e1", "p1/gap", t=2, root="p1"),
+        post("r1", "p1", t=9, root="p1"),
+    ]
+    thread = assemble(fetched("r1", *posts), 500)
+    assert ids(thread.posts) == ["p1", "r1"]
+    assert [ids(a.posts) for a in thread.asides] == [["p1/gap", "e1"]]
+    assert thread.asides[0].after == "p1"
+
+
+def test_branch_with_more_readable_posts_wins_even_through_a_placeholder() -> None:
+    posts = [
+        post("p1", None, t=1),
+        gone("g", "p1", t=2),
+        post("a1", "g", t=3),
+        post("a2", "a1", t=4),
+        post("b1", "p1", t=5),
+    ]
+    thread = assemble(fetched("b1", *posts), 500)
+    assert ids(thread.posts) == ["p1", "g", "a1", "a2"]
+    assert [ids(a.posts) for a in thread.asides] == [["b1"]]
+
+
+def test_placeholders_alone_never_make_a_branch() -> None:
+    posts = [post("p1", None, t=1), gone("g1", "p1", t=2), gone("g2", "g1", t=3)]
+    thread = assemble(fetched("p1", *posts), 500)
+    assert ids(thread.posts) == ["p1"]
+    assert thread.asides == ()

@@ -30,7 +30,8 @@ def test_header_then_numbered_posts_with_asides_and_placeholders() -> None:
     gone = Post("p2", "", ALICE, "", "", status="unavailable")
     thread = _thread(_post("p1"), gone, _post("p3"), asides=(Aside("p1", (_post("b1"),)),))
     texts = _texts(thread)
-    assert texts[0].startswith("🧵 Thread by Alice (@alice.test) · 4 posts")
+    # One count everywhere: 3 numbered posts (labels "n/3") and the aside beside them.
+    assert texts[0].startswith("🧵 Thread by Alice (@alice.test) · 3 posts + 1 aside")
     assert "Original: https://x.test/p1" in texts[0]
     assert texts[1].startswith("1/3")
     assert texts[2].startswith("↳ aside to 1/3") and "text b1" in texts[2]
@@ -79,7 +80,8 @@ def test_warn_puts_content_behind_a_spoiler_with_the_reason_visible() -> None:
     hidden = plain.message_text(messages[2], reveal=False, hidden_hint="(type /reveal 1)")
     assert "the hard words" not in hidden and "Content warning: suicide" in hidden
     chunks = markdown.chunks(messages[2])
-    assert chunks[0].startswith("-# ⚠️ Content warning: suicide")
+    # The post's number stays readable, then the reason, then the spoiler.
+    assert chunks[0].startswith("**2/2**\n-# ⚠️ Content warning: suicide")
     assert "||" in chunks[0] and "the hard words" in chunks[0].split("||")[1]
 
 
@@ -110,16 +112,18 @@ def test_markdown_chunks_stay_under_the_limit_without_breaking_words_or_links() 
 
 def test_spoiler_wraps_every_chunk() -> None:
     long = " ".join(f"hard{i}" for i in range(800))
-    thread = _thread(_post("p1", long), content_notes=(ContentNote("abuse", "moderator", "abuse"),))
+    note = ContentNote("abuse", "auto", "abuse")
+    thread = _thread(_post("p1", "calm"), _post("p2", long), post_notes=(("p2", (note,)),))
     msg = thread_messages(
         thread, lambda n: NoteDecision("warn", "Content warning: abuse") if n else NoteDecision()
-    )[1]
+    )[2]
     chunks = markdown.chunks(msg, 2000)
     assert len(chunks) >= 2
-    assert chunks[0].startswith("-# ⚠️ Content warning: abuse")  # the reason comes first
+    # The number and the reason come first.
+    assert chunks[0].startswith("**2/2**\n-# ⚠️ Content warning: abuse")
     for c in chunks:
         assert len(c) <= 2000
-        body = c.split("\n", 1)[-1] if c.startswith("-#") else c
+        body = c.rsplit("\n", 1)[-1]
         if body.startswith("-#"):
             continue  # the note line on its own when the first chunk is full
         assert body.startswith("||") and body.endswith("||")
@@ -137,7 +141,7 @@ def test_source_markdown_is_escaped_and_mass_mentions_are_inert() -> None:
 def test_truncated_and_notices_in_header() -> None:
     thread = _thread(_post("p1"), truncated=True, notices=("Later posts may be missing.",))
     header = _texts(thread)[0]
-    assert "Cut after 1 posts" in header and "Later posts may be missing." in header
+    assert "Cut after 1 post " in header and "Later posts may be missing." in header
 
 
 def test_escaping_touches_only_what_discord_would_read_as_markup() -> None:

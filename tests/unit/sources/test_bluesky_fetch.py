@@ -284,6 +284,22 @@ async def test_reply_to_a_deleted_post_starts_with_the_author(
     assert [p.text for p in thread.posts] == ["Part 1/3", "Part 2/3", "Part 3/3"]
 
 
+async def test_answer_to_someones_deleted_reply_in_the_authors_thread_stands_alone(
+    fake: FakeBluesky, source: BlueskySource
+) -> None:
+    # Bob replied inside Mira's thread, Mira answered him in two posts, Bob deleted his:
+    # the answer is not a gap in Mira's thread, and her thread does not take it in.
+    b, keys = chain_of(fake, 3)
+    question = b.reply("bob", keys[2], "a question")
+    answer = b.chain("mira", 15, after=question, text="Answer")  # deeper than one call
+    b.delete(question)
+    fake.add_thread(b.build())
+    thread = assemble(await unroll(source, fake.url(answer[0])), 500)
+    assert [p.text for p in thread.all_posts] == [f"Answer {i}/15" for i in range(1, 16)]
+    whole = assemble(await unroll(source, fake.url(keys[0])), 500)
+    assert [p.text for p in whole.all_posts] == ["Part 1/3", "Part 2/3", "Part 3/3"]
+
+
 # ---- errors -------------------------------------------------------------------------------
 
 

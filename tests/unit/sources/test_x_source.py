@@ -384,6 +384,46 @@ async def test_single_post_with_no_replies_needs_no_notice(http: HttpClient) -> 
     assert got.notices == []
 
 
+@pytest.mark.parametrize("mode", ["thread", "single_list"])
+async def test_standalone_post_with_replies_from_a_thread_answer_needs_no_notice(
+    http: HttpClient, mode: str
+) -> None:
+    # ``thread: [post]`` is what FxTwitter answers for a post without self-replies: others'
+    # replies are no sign that anything is missing.
+    alone = make_status(_id(42), KESTREL, "One thought, no thread.", replies=12)
+    answer = make_status(_id(43), OTHER, "agreed", parent=alone, mention_prefix="@kestrelnotes ")
+    async with FxTwitterFake(mode=mode) as fake:  # type: ignore[arg-type]
+        fake.add(alone, answer)
+        source = XSource(http, fake.base_url)
+        got = await source.fetch(ref_for(source, alone), max_posts=50)
+    assert list(got.posts) == [xid(alone)]
+    assert got.notices == []
+
+
+async def test_reply_to_someone_from_a_thread_answer_needs_no_notice(http: HttpClient) -> None:
+    question = make_status(_id(44), OTHER, "how?")
+    answer = make_status(_id(45), KESTREL, "like this", parent=question, replies=3)
+    async with FxTwitterFake(mode="single_list") as fake:
+        fake.add(question, answer)
+        source = XSource(http, fake.base_url)
+        got = await source.fetch(ref_for(source, answer), max_posts=50)
+        paths = [r.path for r in fake.requests]
+    assert list(got.posts) == [xid(answer)]
+    assert got.notices == []
+    assert paths == [f"/2/thread/{answer['id']}"]
+
+
+async def test_standalone_post_from_an_instance_without_threads_keeps_the_notice(
+    http: HttpClient,
+) -> None:
+    alone = make_status(_id(46), KESTREL, "Is there more?", replies=2)
+    async with FxTwitterFake(mode="single") as fake:
+        fake.add(alone)
+        source = XSource(http, fake.base_url)
+        got = await source.fetch(ref_for(source, alone), max_posts=50)
+    assert got.notices == [NOTICE_SINGLE_POST]
+
+
 # -- refusals and missing posts ---------------------------------------------------------
 
 
