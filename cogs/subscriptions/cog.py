@@ -111,7 +111,7 @@ class SubscriptionsCog(Cog):
             deliverer=host.deliverer,
             deliveries=host.deliveries,
             adapters=host.adapters,
-            decide_for=host.decide_for,
+            shown=host.thread_as_shown,
             settings=host.config.subscriptions,
             max_posts=host.config.unroll.max_posts,
             clock=clock,

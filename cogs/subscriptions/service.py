@@ -16,7 +16,7 @@ from bot.models import Thread
 from bot.sources import SourceRegistry, polling
 from bot.unroller import Unroller
 from cogs.subscriptions.clock import Clock
-from cogs.subscriptions.delivery import DecideFor, ThreadDelivery
+from cogs.subscriptions.delivery import Shown, ThreadDelivery
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread, WatchedAuthor
 from cogs.subscriptions.poller import Poller, host_of
 from cogs.subscriptions.ratelimit import HostLimiter
@@ -64,7 +64,7 @@ class SubscriptionService:
         deliverer: Deliverer,
         deliveries: DeliveryRepo,
         adapters: Mapping[str, Any],
-        decide_for: DecideFor,
+        shown: Shown,
         settings: SubscriptionsConfig,
         max_posts: int,
         clock: Clock,
@@ -84,7 +84,7 @@ class SubscriptionService:
         )
         self.poller = Poller(repo, registry, self.limiter, clock, self.bounds, self._refused)
         self.delivery = ThreadDelivery(
-            repo, unroller, deliverer, deliveries, adapters, decide_for, clock
+            repo, unroller, deliverer, deliveries, adapters, shown, clock
         )
         self.full_fetches = 0
         self._resumed = False
