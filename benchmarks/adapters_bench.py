@@ -28,10 +28,10 @@ from pathlib import Path
 
 import psutil
 
+from tests.e2e.synapse import Account, Synapse
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.thread_builder import ThreadBuilder
-from tests.synapse import Account, Synapse
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -36,18 +36,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.discord_adapter import DiscordAdapter
-from bot.adapters.matrix_adapter import MatrixAdapter
+from bot.adapters.discord.adapter import DiscordAdapter
+from bot.adapters.matrix.adapter import MatrixAdapter
 from bot.app import App
 from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig, UnrollConfig
 from bot.context import ChatAdapter, Room
 from bot.http import HttpClient, HttpSettings
 from bot.render.thread_view import thread_messages
 from bot.sources.bluesky import BlueskySource
+from tests.e2e.synapse import Synapse
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.thread_builder import ThreadBuilder
-from tests.synapse import Synapse
 
 TEXT = (
     "the tide came in slowly over the mudflats while the herons waited by the old pier "

@@ -120,7 +120,7 @@ async def run(args: argparse.Namespace) -> None:
     masto_source = MastodonSource(http, handle_scheme="http")
     bsky_source = BlueskySource(http, bsky.base_url)
     app = await App.create(config, sources=[bsky_source, masto_source], extensions=[])
-    cog = SubscriptionsCog.from_app(app, clock=clock)
+    cog = SubscriptionsCog.from_host(app, clock=clock)
     app.dispatcher.register(cog)
     chat = MemoryAdapter(app.dispatcher)
     app.adapters["memory"] = chat

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.extensions import open_database
 from bot.http import HttpClient, HttpSettings
 from bot.sources import SourceRegistry
 from bot.sources.base import Source
 from bot.unroller import Unroller
-from storage.db import Database
 from storage.threads_repo import ThreadRepo
 from tests.fakes.base import FakeServer
 from tests.fakes.thread_builder import SynthThread, ThreadBuilder
@@ -63,7 +63,7 @@ async def compare(
     db_path: Path,
 ) -> tuple[Run, Run, int]:
     """unrollbot (fresh, then cached) and the baseline, on the same server."""
-    db = await Database.open(str(db_path))
+    db = await open_database(str(db_path))
     try:
         unroller = Unroller(SourceRegistry([source]), ThreadRepo(db), max_posts=500)
 

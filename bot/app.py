@@ -1,5 +1,7 @@
-"""Wiring: builds the shared pieces once (database, HTTP session, sources, unroller,
-dispatcher, features) and runs the enabled adapters in one process."""
+"""The host: builds the shared pieces once (database, HTTP session, sources, unroller,
+dispatcher), loads every feature through the one extension list (``bot/extensions.py``),
+and runs the enabled adapters in one process. Features see it as ``bot.host.Host``,
+adapters as ``bot.host.AdapterHost``."""
 
 from __future__ import annotations
 
@@ -8,21 +10,23 @@ import contextlib
 import importlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from bot.commands import Cog
 from bot.config import Config
 from bot.context import ChatAdapter, Room
 from bot.delivery import Deliverer, thread_name
 from bot.dispatcher import Dispatcher
+from bot.extensions import open_database, selected
+from bot.host import DecideFor
 from bot.http import HttpClient, HttpSettings
+from bot.models import Thread
+from bot.render.document import Message
 from bot.render.thread_view import Decide, default_decide, thread_messages
-from bot.sources import SourceRegistry
+from bot.sources import SourceRegistry, enabled_sources
 from bot.sources.base import Source
 from bot.unroller import Unroller
-from cogs.help import HelpCog
-from cogs.layout import LayoutCog
-from cogs.unroll import UnrollCog
 from storage.db import Database
 from storage.deliveries_repo import DeliveryRepo
 from storage.layouts_repo import LayoutRepo
@@ -30,12 +34,9 @@ from storage.threads_repo import ThreadRepo
 
 log = logging.getLogger(__name__)
 
-# Feature modules loaded at start-up; each has ``async def setup(app: App) -> None``.
-EXTENSIONS: list[str] = ["cogs.links", "cogs.content_notes", "cogs.subscriptions"]
 
-
-class Adapter(Protocol):
-    name: str
+class Adapter(ChatAdapter, Protocol):
+    """A running platform: sends (ChatAdapter), and runs until stopped."""
 
     async def run(self) -> None:
         """Serve until cancelled or finished (the console ends with its input)."""
@@ -56,24 +57,51 @@ class App:
         self.deliveries = DeliveryRepo(db)
         self.layouts = LayoutRepo(db)
         self.deliverer = Deliverer(self.deliveries, layouts=self.layouts)
-        self.dispatcher = Dispatcher()
-        self.adapters: dict[str, Any] = {}
+        self.dispatcher = Dispatcher(find_links=sources.find_links)
+        self.adapters: dict[str, Adapter] = {}
         # Features replace this to apply room policies (content notes).
-        self.decision_provider: Any = None
+        self.decision_provider: DecideFor | None = None
         # Text prefixes per adapter, for replies that name commands.
         self.prefixes: dict[str, str] = self.dispatcher.prefixes
         self.prefixes.update({"console": "/", "memory": "/"})
-        self.dispatcher.register(HelpCog(self.dispatcher))
-        self.dispatcher.register(
-            UnrollCog(self.unroller, self.deliverer, self.deliveries, self.decide_for)
-        )
-        self.dispatcher.register(LayoutCog(self.layouts))
+        self.extensions: list[str] = []
+
+    # -- Host: what features get ----------------------------------------------------------
+
+    @property
+    def commands(self) -> Dispatcher:
+        return self.dispatcher
+
+    def add_cog(self, cog: Cog, *, chat: bool = True) -> None:
+        self.dispatcher.register(cog, chat=chat)
+
+    def set_decisions(self, provider: DecideFor) -> None:
+        self.decision_provider = provider
 
     async def decide_for(self, scope: str | None) -> Decide:
         if self.decision_provider is None:
             return default_decide
         decide: Decide = await self.decision_provider(scope)
         return decide
+
+    async def thread_as_shown(self, thread: Thread, scope: str | None) -> list[Message]:
+        return thread_messages(thread, await self.decide_for(scope))
+
+    # -- AdapterHost: what platforms get ---------------------------------------------------
+
+    def find_links(self, text: str) -> list[str]:
+        return self.sources.find_links(text)
+
+    async def thread_of_message(self, adapter: str, message_id: str) -> str | None:
+        record = await self.deliveries.find_by_message(adapter, message_id)
+        return record.thread_url if record is not None else None
+
+    async def load(self, extensions: Iterable[str]) -> None:
+        """Load features by module name, each through its ``setup(host)``, in order."""
+        for name in extensions:
+            module = importlib.import_module(name)
+            await module.setup(self)
+            self.extensions.append(name)
 
     @classmethod
     async def create(
@@ -93,15 +121,13 @@ class App:
             allow_private_addresses=net.allow_private_addresses,
         )
         http = HttpClient(settings)
-        db = await Database.open(config.resolve_path(config.storage.path))
+        db = await open_database(config.resolve_path(config.storage.path))
         try:
             registry = SourceRegistry(
-                sources if sources is not None else default_sources(config, http)
+                sources if sources is not None else enabled_sources(config, http)
             )
             app = cls(config, db, http, registry)
-            for name in EXTENSIONS if extensions is None else extensions:
-                module = importlib.import_module(name)
-                await module.setup(app)
+            await app.load(selected(extensions))
         except BaseException:
             await db.close()
             await http.close()
@@ -119,7 +145,7 @@ class App:
             room = Room(adapter.name, record.scope, record.channel)
             try:
                 thread = await self.unroller.unroll(record.thread_url, scope=record.scope)
-                messages = thread_messages(thread, await self.decide_for(record.scope))
+                messages = await self.thread_as_shown(thread, record.scope)
                 await self.deliverer.resume(
                     adapter, room, record.id, messages, thread_name(thread), thread=thread
                 )
@@ -177,23 +203,3 @@ class App:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
-
-
-def default_sources(config: Config, http: HttpClient) -> list[Source]:
-    """The sources enabled in the config. Specific sites first, generic Mastodon last."""
-    found: list[Source] = []
-    cfg = config.sources
-    if cfg.bluesky.enabled:
-        from bot.sources.bluesky import BlueskySource
-
-        found.append(BlueskySource(http, cfg.bluesky.appview_url))
-    if cfg.x.enabled:
-        from bot.sources.x import XSource
-
-        found.append(XSource(http, cfg.x.api_url))
-    if cfg.mastodon.enabled:
-        from bot.config import mastodon_tokens
-        from bot.sources.mastodon import MastodonSource
-
-        found.append(MastodonSource(http, tokens=mastodon_tokens(cfg.mastodon)))
-    return found

@@ -4,13 +4,16 @@ Exit codes: 0 done; 2 bad usage or an unsupported or invalid link; 3 refused (op
 not public, not allowed); 4 not found or upstream unavailable; 1 anything else.
 Errors are one clear line on stderr. Heavy modules are imported only when needed, so
 `--version` answers at once.
+
+Subcommands come from the features' command declarations (``cli=True``), the same ones
+chat commands come from; ``console`` and ``run`` start the bot itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import getpass
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,14 +23,14 @@ from bot import __version__
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.commands import Cog, CommandSpec, Param
+    from bot.render.document import Message
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 
-# Extra subcommands from features: name -> (help, add_arguments, run(args) -> exit code).
-SUBCOMMANDS: dict[
-    str,
-    tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]],
-] = {}
+# The features' command-line commands by name ("notes classify"): the declaring cog class
+# and its declaration. Filled by ``main`` (not for ``--version``).
+DECLARED: dict[str, tuple[type[Cog], CommandSpec]] = {}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,28 +48,113 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", help="config file (default: $UNROLLBOT_CONFIG, else defaults)")
         return p
 
-    p = with_config(sub.add_parser("unroll", help="unroll one thread to stdout"))
-    p.add_argument("url", help="a link to any post of the thread")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    p.add_argument("--refresh", action="store_true", help="fetch again instead of using the cache")
+    groups: dict[str, Any] = {}
+    for name, (_, spec) in DECLARED.items():
+        if spec.group is None:
+            p = with_config(sub.add_parser(name, help=spec.description))
+        else:
+            group, leaf = name.split(" ", 1)
+            if group not in groups:
+                g = with_config(sub.add_parser(group, help=f"{group}: {spec.description}"))
+                groups[group] = g.add_subparsers(
+                    dest=f"{group}_command", metavar="ACTION", required=True, parser_class=_Parser
+                )
+            p = groups[group].add_parser(leaf, help=spec.description)
+            # Also after the action; an absent one keeps the group's value.
+            p.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        p.set_defaults(declared=name)
+        for param in spec.params:
+            _add_param(p, param)
     with_config(sub.add_parser("console", help="chat with the bot in the terminal"))
     with_config(sub.add_parser("run", help="start the adapters enabled in the config"))
-    for name, (help_text, add_arguments, _) in SUBCOMMANDS.items():
-        add_arguments(with_config(sub.add_parser(name, help=help_text)))
     return parser
 
 
-def _load_extensions_cli() -> None:
-    """Feature subcommands (notes, links, subscriptions) register themselves here."""
-    from bot.cli_extensions import register
+def _add_param(p: argparse.ArgumentParser, param: Param) -> None:
+    """A declared parameter as an argument: positional in order, ``--name`` for options
+    and flags, every remaining argument for a ``rest`` parameter."""
+    dest = f"arg_{param.name}"
+    kwargs: dict[str, Any] = {"help": param.description}
+    if param.choices:
+        kwargs["choices"] = param.choices
+    if param.kind == "int":
+        kwargs["type"] = int
+    if param.kind == "bool":
+        p.add_argument(f"--{param.name}", dest=dest, action="store_true", help=param.description)
+    elif param.option:
+        p.add_argument(f"--{param.name}", dest=dest, default=param.default, **kwargs)
+    elif param.kind == "rest":
+        p.add_argument(dest, metavar=param.name, nargs="*" if not param.required else "+", **kwargs)
+    elif param.required:
+        p.add_argument(dest, metavar=param.name, **kwargs)
+    else:
+        p.add_argument(dest, metavar=param.name, nargs="?", default=param.default, **kwargs)
 
-    register(SUBCOMMANDS)
+
+def _load_declared() -> None:
+    """The features' command-line commands, from their declarations."""
+    from bot.extensions import declared_commands
+
+    DECLARED.clear()
+    for cog, spec in declared_commands():
+        if spec.cli:
+            DECLARED[spec.name] = (cog, spec)
+
+
+class CliContext:
+    """A declared command run from the command line: the local operator (a moderator)
+    asks, and every answer is printed to stdout."""
+
+    def __init__(self, login: str) -> None:
+        from bot.context import Room, User
+
+        self.room = Room("cli", "cli", "cli")
+        self.user = User(login, login, is_moderator=True)
+        self.adapter: Any = None
+
+    async def reply(self, message: Message | str, *, private: bool = False) -> None:
+        from bot.render import plain
+
+        print(message if isinstance(message, str) else plain.message_text(message, reveal=True))
+
+    async def progress(self, text: str) -> None:
+        """Nothing: the command line prints only the result."""
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return ""
+
+
+async def _run_declared(args: argparse.Namespace) -> int:
+    cog_class, spec = DECLARED[args.declared]
+    values = {p.name: getattr(args, f"arg_{p.name}") for p in spec.params}
+    ctx = CliContext(_login())
+    if spec.offline:
+        from bot.config import load_config
+
+        cog = cog_class.offline(load_config(getattr(args, "config", None)))
+        handler = next(s.handler for s in cog.commands() if s.cli and s.name == spec.name)
+    else:
+        app = await open_app(getattr(args, "config", None))
+        try:
+            handler = app.dispatcher.cli_specs[spec.name].handler
+            assert handler is not None
+            await handler(ctx, **values)
+            return EXIT_OK
+        finally:
+            await app.close()
+    assert handler is not None
+    await handler(ctx, **values)
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] != ["--version"]:
-        _load_extensions_cli()
+        _load_declared()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -77,10 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.command in SUBCOMMANDS:
-        return SUBCOMMANDS[args.command][2](args)
+    if getattr(args, "declared", None) is not None:
+        return run_async(_run_declared(args))
     runner: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
-        "unroll": _unroll,
         "console": _console,
         "run": _run,
     }
@@ -115,35 +202,12 @@ async def open_app(config_path: str | None) -> App:
     return await App.create(load_config(config_path))
 
 
-async def _unroll(args: argparse.Namespace) -> int:
-    from bot.codec import public_thread
-    from bot.render import markdown, plain
-    from bot.render.thread_view import thread_messages
-
-    app = await open_app(args.config)
-    try:
-        thread = await app.unroller.unroll(args.url, refresh=args.refresh)
-        if args.format == "json":
-            print(json.dumps(public_thread(thread), ensure_ascii=False, indent=2))
-            return EXIT_OK
-        messages = thread_messages(thread, await app.decide_for(None))
-        for message in messages:
-            if args.format == "markdown":
-                print("\n".join(markdown.chunks(message, 100_000)))
-            else:
-                print(plain.message_text(message, reveal=True))
-            print()
-        return EXIT_OK
-    finally:
-        await app.close()
-
-
 async def _console(args: argparse.Namespace) -> int:
     from bot.adapters.console import ConsoleAdapter
 
     app = await open_app(args.config)
     try:
-        console = ConsoleAdapter(app.dispatcher, app.sources)
+        console = ConsoleAdapter(app.dispatcher)
         await app.run([console])
         return EXIT_OK
     finally:

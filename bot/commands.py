@@ -1,22 +1,23 @@
-"""Commands are declared once, in the cog, with typed parameters.
+"""Commands are declared once, in the cog, with typed parameters: the one registry.
 
-One declaration drives the help text, text argument parsing (console, Matrix) and the
-Discord option schema. Handlers receive a Context and keyword arguments.
+One declaration drives the help text, text argument parsing (console, Matrix), the
+Discord option schema, the ``unrollbot`` subcommand (``cli=True``) and a passive trigger
+(``trigger="link"``: a message that is just a supported link runs the command). Handlers
+receive a Context and keyword arguments.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from bot.errors import UsageError
 
-if TYPE_CHECKING:
-    pass
-
 ParamKind = Literal["str", "url", "int", "bool", "choice", "rest"]
+# What starts a command without its name: "link", a message holding a supported link.
+Trigger = Literal["link"]
 Handler = Callable[..., Awaitable[None]]
 
 
@@ -30,6 +31,9 @@ class Param:
     default: Any = None
     # Suggest values while typing (Discord autocomplete); names a Cog method.
     autocomplete: str | None = None
+    # On the command line: ``--name VALUE`` rather than a positional argument. (A ``bool``
+    # is always ``--name``; a ``rest`` parameter takes each remaining argument as one item.)
+    option: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,13 @@ class CommandSpec:
     examples: tuple[str, ...] = ()
     # A message context menu (Discord) that runs this command on the message's first link.
     context_menu: str | None = None
+    # Where it is offered: in chat, and/or as an ``unrollbot`` subcommand (run as the local
+    # operator, a moderator, on the configured database).
+    chat: bool = True
+    cli: bool = False
+    trigger: Trigger | None = None
+    # Command line only: runs on the config alone, without opening the database.
+    offline: bool = False
     handler: Handler | None = field(default=None, compare=False)
 
     @property
@@ -60,15 +71,7 @@ class CommandSpec:
         return " ".join(parts)
 
     def bind(self, handler: Handler) -> CommandSpec:
-        return CommandSpec(
-            self.name,
-            self.description,
-            self.params,
-            self.moderator,
-            self.examples,
-            self.context_menu,
-            handler,
-        )
+        return replace(self, handler=handler)
 
 
 _SPEC_ATTR = "__unrollbot_command__"
@@ -81,15 +84,27 @@ def command(
     moderator: bool = False,
     examples: tuple[str, ...] = (),
     context_menu: str | None = None,
+    chat: bool = True,
+    cli: bool = False,
+    trigger: Trigger | None = None,
+    offline: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Mark a cog method as a command."""
 
     def mark(fn: Handler) -> Handler:
-        setattr(
-            fn,
-            _SPEC_ATTR,
-            CommandSpec(name, description, params, moderator, examples, context_menu),
+        spec = CommandSpec(
+            name,
+            description,
+            params,
+            moderator,
+            examples,
+            context_menu,
+            chat=chat,
+            cli=cli,
+            trigger=trigger,
+            offline=offline,
         )
+        setattr(fn, _SPEC_ATTR, spec)
         return fn
 
     return mark
@@ -98,12 +113,23 @@ def command(
 class Cog:
     """A feature: a plain class whose decorated methods are commands."""
 
-    def commands(self) -> Iterator[CommandSpec]:
-        for attr in dir(type(self)):
-            fn = getattr(type(self), attr, None)
-            spec = getattr(fn, _SPEC_ATTR, None)
+    @classmethod
+    def declared(cls) -> Iterator[tuple[str, CommandSpec]]:
+        """(method name, declaration) of each command, unbound: the command line reads
+        them before any bot exists."""
+        for attr in dir(cls):
+            spec = getattr(getattr(cls, attr, None), _SPEC_ATTR, None)
             if isinstance(spec, CommandSpec):
-                yield spec.bind(getattr(self, attr))
+                yield attr, spec
+
+    @classmethod
+    def offline(cls, config: Any) -> Cog:
+        """The cog built from the config alone, for its ``offline`` commands."""
+        raise NotImplementedError(f"{cls.__name__} has no offline commands")
+
+    def commands(self) -> Iterator[CommandSpec]:
+        for attr, spec in self.declared():
+            yield spec.bind(getattr(self, attr))
 
     async def start(self) -> None:
         """Called once the app is wired (background tasks start here)."""
@@ -197,6 +223,7 @@ __all__ = [
     "Cog",
     "CommandSpec",
     "Param",
+    "Trigger",
     "check_args",
     "command",
     "parse_text_args",

@@ -11,9 +11,11 @@ see ``bot.render.packing``); the outbox records which posts each message holds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.context import ChatAdapter, MessageRef, Room
 from bot.models import Thread
@@ -41,6 +43,15 @@ def _role(message: Message) -> str:
     return "header" if message.kind == "header" else ("post" if message.post_id else "notice")
 
 
+@dataclass(frozen=True)
+class Posted:
+    """What ``post_once`` did: posted ``record`` now (``fresh``), or found it already
+    posted in the channel."""
+
+    record: DeliveryRecord
+    fresh: bool
+
+
 def _missing(key: str) -> Message:
     """What stands in for an item the thread no longer has (a deleted post)."""
     if key.startswith("~"):
@@ -58,6 +69,38 @@ class Deliverer:
         self.repo = repo
         self.clock = clock
         self.layouts = layouts
+        self._posting: dict[tuple[str, str, str], asyncio.Lock] = {}
+
+    async def post_once(
+        self,
+        adapter: ChatAdapter,
+        room: Room,
+        thread: Thread,
+        messages: Sequence[Message],
+        *,
+        since: float | None,
+        progress: Progress | None = None,
+    ) -> Posted:
+        """Post a thread in a channel unless it was posted there after ``since`` (None:
+        post anyway). One delivery per thread and channel at a time: a second request
+        waits, then finds the first instead of posting the thread twice."""
+        key = (adapter.name, room.channel, thread.root_id)
+        lock = self._posting.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                if since is not None:
+                    recent = await self.repo.recent_in_channel(
+                        adapter.name, room.channel, thread.root_id, since
+                    )
+                    if recent is not None:
+                        return Posted(recent, fresh=False)
+                if progress is not None:
+                    await progress(f"Posting {len(messages) - 1} posts…")
+                record = await self.deliver(adapter, room, thread, messages, progress=progress)
+                return Posted(record, fresh=True)
+        finally:
+            if not lock.locked() and self._posting.get(key) is lock:
+                del self._posting[key]
 
     async def layout_for(self, scope: str) -> str:
         return await self.layouts.get(scope) if self.layouts is not None else DEFAULT_LAYOUT

@@ -7,6 +7,7 @@ answered with a brief apology, so nothing a user types can crash the bot.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from bot.commands import Cog, CommandSpec, check_args, parse_text_args
@@ -19,22 +20,51 @@ APOLOGY = "Sorry, something went wrong on our side. The problem has been logged.
 
 
 class Dispatcher:
-    def __init__(self) -> None:
+    """The command registry: every cog's declarations, for chat (``specs``), the command
+    line (``cli_specs``) and passive triggers."""
+
+    def __init__(self, find_links: Callable[[str], list[str]] | None = None) -> None:
         self.specs: dict[str, CommandSpec] = {}
+        self.cli_specs: dict[str, CommandSpec] = {}
         self.cogs: list[Cog] = []
         # The text prefix each adapter's commands start with ("!" on Matrix); "/" elsewhere
         # (Discord's slash commands, the console). Replies name commands with it.
         self.prefixes: dict[str, str] = {}
+        self.find_links = find_links
 
     def prefix(self, adapter: str) -> str:
         return self.prefixes.get(adapter, "/")
 
-    def register(self, cog: Cog) -> None:
-        self.cogs.append(cog)
+    def register(self, cog: Cog, *, chat: bool = True) -> None:
+        """Add a cog's commands. ``chat=False`` (a feature switched off in the config)
+        keeps only its command-line commands, and the cog is never started."""
+        if chat:
+            self.cogs.append(cog)
         for spec in cog.commands():
-            if spec.name in self.specs:
-                raise ValueError(f"two commands named {spec.name!r}")
-            self.specs[spec.name] = spec
+            if spec.chat and chat:
+                if spec.name in self.specs:
+                    raise ValueError(f"two commands named {spec.name!r}")
+                self.specs[spec.name] = spec
+            if spec.cli:
+                if spec.name in self.cli_specs:
+                    raise ValueError(f"two command-line commands named {spec.name!r}")
+                self.cli_specs[spec.name] = spec
+
+    def triggered(self, trigger: str) -> CommandSpec | None:
+        return next((s for s in self.specs.values() if s.trigger == trigger), None)
+
+    async def handle_passive(self, ctx: Context, text: str) -> bool:
+        """Run the command a plain message triggers (a bare supported link runs the command
+        declared with ``trigger="link"``). False when nothing was triggered."""
+        spec = self.triggered("link")
+        if spec is None or self.find_links is None:
+            return False
+        links = self.find_links(text)
+        param = next((p for p in spec.params if p.kind == "url"), None)
+        if not links or param is None:
+            return False
+        await self.invoke(ctx, spec, {param.name: links[0]})
+        return True
 
     def find(self, text: str) -> tuple[CommandSpec, str] | None:
         """The command named at the start of ``text`` (longest name first, so "cw add"

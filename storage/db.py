@@ -1,7 +1,9 @@
 """The database: one aiosqlite connection, WAL, foreign keys, numbered migrations.
 
-Migrations are ``storage/migrations/NNNN_name.sql`` files applied in order, each in its own
-transaction, recorded in ``schema_version``. A database newer than the code is refused.
+Migrations are ``NNNN_name.sql`` files: the core tables' in ``storage/migrations/``, each
+feature's beside it (``cogs/<feature>/migrations/``). The host collects them from every
+package into one global order by number; each is applied in its own transaction and
+recorded in ``schema_version``. A database newer than the code is refused.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -27,14 +29,21 @@ class DatabaseError(Exception):
     """The database cannot be used (newer than the code, unreadable, broken migration)."""
 
 
-def available_migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every shipped migration, in order."""
-    found: list[tuple[int, str, str]] = []
-    folder = resources.files("storage.migrations")
-    for entry in folder.iterdir():
-        m = _MIGRATION_NAME.match(entry.name)
-        if m:
-            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+CORE_MIGRATIONS = "storage.migrations"
+
+# (version, file name, sql)
+Migration = tuple[int, str, str]
+
+
+def available_migrations(packages: Iterable[str] = (CORE_MIGRATIONS,)) -> list[Migration]:
+    """(version, name, sql) for every migration in ``packages``, in one order by number;
+    numbers are global, so two packages never share one."""
+    found: list[Migration] = []
+    for package in packages:
+        for entry in resources.files(package).iterdir():
+            m = _MIGRATION_NAME.match(entry.name)
+            if m:
+                found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     versions = [v for v, _, _ in found]
     if len(versions) != len(set(versions)):
@@ -66,7 +75,9 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str) -> Database:
+    async def open(cls, path: str, migrations: Sequence[Migration]) -> Database:
+        """Open (or create) the database and bring it up to ``migrations``, which must be
+        every migration the program knows (core and features), so versions stay in step."""
         _check_path(path)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
@@ -79,7 +90,7 @@ class Database:
             if path != ":memory:":
                 await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA busy_timeout = 5000")
-            await db.migrate()
+            await db.migrate(migrations)
         except sqlite3.Error as exc:
             # SQLite only reads the file at the first statement, so a file that is not a
             # database (or is read-only, or locked) shows up here rather than at connect.
@@ -103,8 +114,8 @@ class Database:
             row = await cur.fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    async def migrate(self, migrations: Iterable[tuple[int, str, str]] | None = None) -> int:
-        steps = list(migrations) if migrations is not None else available_migrations()
+    async def migrate(self, migrations: Iterable[Migration]) -> int:
+        steps = sorted(migrations)
         current = await self.schema_version()
         newest = steps[-1][0] if steps else 0
         if current > newest:

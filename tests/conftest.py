@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.extensions import open_database
 from bot.http import HttpClient, HttpSettings
 from storage.db import Database
 
@@ -27,6 +28,6 @@ async def http(http_settings: HttpSettings) -> AsyncIterator[HttpClient]:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(str(tmp_path / "test.sqlite3"))
+    database = await open_database(str(tmp_path / "test.sqlite3"))
     yield database
     await database.close()

@@ -18,7 +18,6 @@ from bot.context import MessageRef, Room, User
 from bot.dispatcher import Dispatcher
 from bot.render import plain
 from bot.render.document import Capabilities, Message
-from bot.sources import SourceRegistry
 
 PROMPT = "> "
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -38,14 +37,12 @@ class ConsoleAdapter:
     def __init__(
         self,
         dispatcher: Dispatcher,
-        sources: SourceRegistry,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
         interactive: bool | None = None,
     ) -> None:
         self.dispatcher = dispatcher
-        self.sources = sources
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
@@ -167,10 +164,7 @@ class ConsoleAdapter:
             if not await self.dispatcher.handle_text(self, body):
                 await self.reply("Type /help for the commands.")
             return
-        links = self.sources.find_links(line)
-        if links:
-            await self.dispatcher.handle_text(self, f"unroll {links[0]}")
-        else:
+        if not await self.dispatcher.handle_passive(self, line):
             await self.reply("Paste a thread link, or type /help for the commands.")
 
     async def _reveal(self, arg: str) -> None:

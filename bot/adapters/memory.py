@@ -94,6 +94,12 @@ class MemoryAdapter:
     def link_to(self, ref: MessageRef) -> str | None:
         return f"memory://{ref.channel}/{ref.thread_id or ref.message_id}"
 
+    async def run(self) -> None:
+        """Nothing to serve: tests drive the bot through ``command``."""
+
+    async def close(self) -> None:
+        pass
+
     # Driving the bot
     async def command(
         self,

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.host import AdapterHost
 
 
-def build_adapters(app: App) -> list[Any]:
-    cfg = app.config
+def build_adapters(host: AdapterHost) -> list[Any]:
+    cfg = host.config
     adapters: list[Any] = []
     if cfg.discord.enabled:
-        from bot.adapters.discord_adapter import DiscordAdapter
+        from bot.adapters.discord import DiscordAdapter
 
-        adapters.append(DiscordAdapter.from_app(app))
+        adapters.append(DiscordAdapter.from_host(host))
     if cfg.matrix.enabled:
-        from bot.adapters.matrix_adapter import MatrixAdapter
+        from bot.adapters.matrix import MatrixAdapter
 
-        adapters.append(MatrixAdapter.from_app(app))
+        adapters.append(MatrixAdapter.from_host(host))
     if cfg.console.enabled or not adapters:
         from bot.adapters.console import ConsoleAdapter
 
-        adapters.append(ConsoleAdapter(app.dispatcher, app.sources))
+        adapters.append(ConsoleAdapter(host.dispatcher))
     return adapters

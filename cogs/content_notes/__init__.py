@@ -3,14 +3,16 @@ warnings and per-server policies."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from bot.host import Host
+from cogs.content_notes.cli import ClassifyCog
+from cogs.content_notes.cog import ContentNotesCog
 
-if TYPE_CHECKING:
-    from bot.app import App
 
-
-async def setup(app: App) -> None:
-    """App extension entry point (``cogs.content_notes`` in ``bot.app.EXTENSIONS``)."""
+async def setup(host: Host) -> None:
+    """Extension entry point (``cogs.content_notes`` in ``bot.extensions.EXTENSIONS``)."""
     from cogs.content_notes.wiring import install
 
-    install(app)
+    install(host)
+
+
+COGS = (ContentNotesCog, ClassifyCog)

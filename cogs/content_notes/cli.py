@@ -3,13 +3,14 @@ one per line of stdin: ``{"text": ..., "notes": [{"category", "origin", "reason"
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO
 
-from bot.errors import ConfigError
+from bot.commands import Cog, Param, command
+from bot.config import Config
+from bot.context import Context
 from cogs.content_notes.annotate import text_notes
 from cogs.content_notes.classifier import Classifier
 
@@ -36,32 +37,28 @@ def classify_cli(
     return 0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="notes_command", metavar="ACTION", required=True)
-    p = sub.add_parser("classify", help="print the content notes each text would get")
-    p.add_argument("text", nargs="*", help="texts to classify (default: one per line of stdin)")
+class ClassifyCog(Cog):
+    """``notes classify``: the detector on its own, from the config alone (no database)."""
 
+    def __init__(self, extra_terms: Mapping[str, Iterable[str]] | None = None) -> None:
+        self.extra_terms = extra_terms
 
-def run(args: argparse.Namespace) -> int:
-    """The ``notes`` subcommand (config only for the server's extra terms)."""
-    from bot.config import load_config
+    @classmethod
+    def offline(cls, config: Config) -> ClassifyCog:
+        return cls(config.content_notes.extra_terms)
 
-    try:
-        config = load_config(getattr(args, "config", None))
-        return classify_cli(
-            list(args.text), sys.stdin, sys.stdout, extra_terms=config.content_notes.extra_terms
-        )
-    except ConfigError as exc:
-        print(f"unrollbot: {exc}", file=sys.stderr)
-        return 2
-
-
-Register = dict[
-    str,
-    tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]],
-]
-
-
-def register_cli(table: Register) -> None:
-    """Adds ``notes`` to the command line's subcommand table."""
-    table["notes"] = ("content notes: classify texts", add_arguments, run)
+    @command(
+        "notes classify",
+        "print the content notes each text would get",
+        Param(
+            "text",
+            "texts to classify (default: one per line of stdin)",
+            kind="rest",
+            required=False,
+        ),
+        chat=False,
+        cli=True,
+        offline=True,
+    )
+    async def classify(self, ctx: Context, text: Sequence[str] | None = None) -> None:
+        classify_cli(list(text or ()), sys.stdin, sys.stdout, extra_terms=self.extra_terms)

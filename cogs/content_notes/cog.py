@@ -28,7 +28,7 @@ from cogs.content_notes.annotate import annotate
 from cogs.content_notes.categories import CATEGORIES, CATEGORY_IDS, display_name, parse_category
 from cogs.content_notes.classifier import Classifier
 from cogs.content_notes.policy import ACTIONS, ScopePolicy, decide
-from storage.notes_repo import NoteAction, NotesRepo, ScopeSettings, ThreadWarning
+from cogs.content_notes.repo import NoteAction, NotesRepo, ScopeSettings, ThreadWarning
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Connects the content-notes feature to the app: the cog and its commands, the unroll
+"""Connects the content-notes feature to the host: the cog and its commands, the unroll
 processor, the per-room decision provider, link resolution through the unroller, and
 in-place edits of already posted threads when a warning changes."""
 
@@ -8,18 +8,17 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.context import MessageRef
+from bot.host import Host
 from bot.render.packing import with_links
 from bot.render.thread_title import thread_name
-from bot.render.thread_view import thread_messages
 from bot.unroller import UnrollRequest
 from cogs.content_notes.classifier import Classifier
 from cogs.content_notes.cog import ContentNotesCog
-from storage.notes_repo import NotesRepo
+from cogs.content_notes.repo import NotesRepo
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from bot.app import App
     from bot.models import Thread
     from bot.render.document import Message
     from storage.deliveries_repo import DeliveryRecord
@@ -27,19 +26,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def install(app: App) -> ContentNotesCog:
-    classifier = Classifier.default(app.config.content_notes.extra_terms)
+def install(host: Host) -> ContentNotesCog:
+    classifier = Classifier.default(host.config.content_notes.extra_terms)
 
     async def resolve(url: str) -> tuple[str, str]:
-        thread = await app.unroller.base_thread(url)
+        thread = await host.unroller.base_thread(url)
         return thread.root_id, thread.url
 
     async def processed(record: DeliveryRecord) -> Thread:
-        thread = await app.threads.load(record.thread_root)
+        thread = await host.threads.load(record.thread_root)
         if thread is None:
-            return await app.unroller.unroll(record.thread_url, scope=record.scope)
+            return await host.unroller.unroll(record.thread_url, scope=record.scope)
         request = UnrollRequest(record.thread_url, scope=record.scope)
-        for processor in app.unroller.processors:
+        for processor in host.unroller.processors:
             thread = await processor(thread, request)
         return thread
 
@@ -47,8 +46,8 @@ def install(app: App) -> ContentNotesCog:
         """Re-render every posted copy of the thread with its room's policy and edit it,
         and retitle its chat thread (the title must not show newly warned text)."""
         edited = 0
-        for record in await app.deliveries.for_thread(thread_key):
-            adapter = app.adapters.get(record.adapter)
+        for record in await host.deliveries.for_thread(thread_key):
+            adapter = host.adapters.get(record.adapter)
             if adapter is None or record.state != "sent":
                 continue
             try:
@@ -56,10 +55,9 @@ def install(app: App) -> ContentNotesCog:
 
                 async def render(rec: DeliveryRecord, thread: Thread = thread) -> Sequence[Message]:
                     # With the posts' links: a packed message shows each post's number as one.
-                    messages = thread_messages(thread, await app.decide_for(rec.scope))
-                    return with_links(messages, thread)
+                    return with_links(await host.thread_as_shown(thread, rec.scope), thread)
 
-                edited += await app.deliverer.edit(adapter, record, render)
+                edited += await host.deliverer.edit(adapter, record, render)
                 if record.chat_thread:
                     ref = MessageRef(
                         adapter.name,
@@ -73,9 +71,9 @@ def install(app: App) -> ContentNotesCog:
         return edited
 
     cog = ContentNotesCog(
-        NotesRepo(app.db), classifier, resolve=resolve, on_warning_changed=on_warning_changed
+        NotesRepo(host.db), classifier, resolve=resolve, on_warning_changed=on_warning_changed
     )
-    app.dispatcher.register(cog)
-    app.unroller.add_processor(cog.process)
-    app.decision_provider = cog.decide_for
+    host.add_cog(cog)
+    host.unroller.add_processor(cog.process)
+    host.set_decisions(cog.decide_for)
     return cog

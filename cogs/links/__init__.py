@@ -7,40 +7,41 @@ authors' own words or set by moderators, applied to every unroll.
   keeps its state, so a moderator's removal holds), then applies every active link that
   touches the thread: moved posts out (one line) or in (at their place, from the stored
   copy), context links in the header, the continuation followed after a separator.
-- ``service.py``: link, unlink, undo and list, for ``cog.py`` (chat) and ``cli.py``.
+- ``service.py``: link, unlink, undo and list, for the commands in ``cog.py`` (chat and
+  command line).
   A moderator's link beats detection; every change is recorded and can be undone.
+- ``repo.py`` and ``migrations/``: the links' tables.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.host import Host
 from cogs.links.apply import LinkApplier
 from cogs.links.cog import LinksCog
 from cogs.links.refs import RefParser
+from cogs.links.repo import LinksRepo
 from cogs.links.service import LinkService
-from storage.links_repo import LinksRepo
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 
-def build(app: App) -> LinkService:
-    repo = LinksRepo(app.db)
-    refs = RefParser(app.sources)
-    applier = LinkApplier(repo, app.unroller, refs)
-    return LinkService(repo, app.unroller, refs, applier)
+def build(host: Host) -> LinkService:
+    repo = LinksRepo(host.db)
+    refs = RefParser(host.sources)
+    applier = LinkApplier(repo, host.unroller, refs)
+    return LinkService(repo, host.unroller, refs, applier)
 
 
-async def setup(app: App) -> None:
-    service = build(app)
-    app.unroller.add_processor(service.applier)
-    app.dispatcher.register(LinksCog(service))
+async def setup(host: Host) -> None:
+    service = build(host)
+    host.unroller.add_processor(service.applier)
+    host.add_cog(LinksCog(service))
 
 
-def service_of(app: App) -> LinkService:
-    """The service the app's links cog uses (for the command line)."""
-    for cog in app.dispatcher.cogs:
+def service_of(host: Host) -> LinkService:
+    """The service the loaded links cog uses."""
+    for cog in host.commands.cogs:
         if isinstance(cog, LinksCog):
             return cog.service
     raise RuntimeError("the links feature is not loaded")
+
+
+COGS = (LinksCog,)

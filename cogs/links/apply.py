@@ -16,7 +16,7 @@ from bot.unroller import Unroller, UnrollRequest
 from cogs.links.detect import Detected, detect, post_keys
 from cogs.links.phrases import PhraseList
 from cogs.links.refs import RefParser
-from storage.links_repo import LinksRepo, NewLink, StoredLink
+from cogs.links.repo import LinksRepo, NewLink, StoredLink
 
 log = logging.getLogger(__name__)
 

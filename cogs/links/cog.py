@@ -1,5 +1,5 @@
-"""Moderator commands for the thread-linking index (every adapter; the console user is a
-moderator)."""
+"""Moderator commands for the thread-linking index (every adapter, and the command line;
+the console user and the local operator are moderators)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ KINDS = ("belongs", "context", "continues")
 
 
 def actor_of(ctx: Context) -> str:
-    return f"{ctx.room.adapter}:{ctx.user.name or ctx.user.id}"
+    who = ctx.user.name or ctx.user.id
+    return f"{ctx.room.adapter}:{who}" if who else ctx.room.adapter
 
 
 class LinksCog(Cog):
@@ -33,6 +34,7 @@ class LinksCog(Cog):
             kind="url",
         ),
         moderator=True,
+        cli=True,
         examples=(
             "link https://x.com/a/status/3 belongs https://x.com/a/status/1",
             "link https://x.com/a/status/5 context https://x.com/a/status/1",
@@ -47,6 +49,7 @@ class LinksCog(Cog):
         Param("url", "The moved post, or the thread", kind="url"),
         Param("kind", "Only links of this kind", kind="choice", choices=KINDS, required=False),
         moderator=True,
+        cli=True,
     )
     async def unlink(self, ctx: Context, url: str, kind: str | None = None) -> None:
         await ctx.reply(await self.service.unlink(actor_of(ctx), url, kind), private=True)
@@ -56,6 +59,7 @@ class LinksCog(Cog):
         "List a thread's links with origin, evidence and every change",
         Param("url", "A link to any post of the thread", kind="url"),
         moderator=True,
+        cli=True,
     )
     async def links(self, ctx: Context, url: str) -> None:
         await ctx.reply(await self.service.describe(url), private=True)
@@ -65,6 +69,7 @@ class LinksCog(Cog):
         "Undo a recorded link change (its number is shown by links)",
         Param("change", "The change number", kind="int"),
         moderator=True,
+        cli=True,
     )
     async def undo(self, ctx: Context, change: int) -> None:
         await ctx.reply(await self.service.undo(actor_of(ctx), change), private=True)

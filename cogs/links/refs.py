@@ -1,9 +1,9 @@
 """Links to posts, reduced to a key the index can match: the post's stable id when the link
 alone tells it, else the link in its normal form.
 
-Every enabled source's parser is asked first; X status links (x.com, twitter.com) and
-Bluesky post links are recognised even when that source is disabled, so links to sites we
-cannot fetch are still recorded."""
+Every enabled source's parser is asked first; sites that can read their links offline
+recognise them even when their source is disabled, so links to sites we cannot fetch are
+still recorded. How a link becomes a key is the site's own rule (``bot.sources.post_key``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 from bot.errors import UserError
 from bot.models import Author, PostRef
-from bot.sources import SourceRegistry
-from bot.sources.bluesky_parse import parse_post_link, post_uri
-from bot.sources.x_links import canonical_url, parse_x_url
+from bot.sources import SourceRegistry, offline_ref, post_key
 
 
 @dataclass(frozen=True)
@@ -63,27 +61,14 @@ class RefParser:
 
 def _fallback_ref(url: str) -> PostRef | None:
     try:
-        found = parse_x_url(url)
-        if found is not None:
-            return PostRef("x", canonical_url(*found), (found[1],))
-        return parse_post_link(url)
+        return offline_ref(url)
     except UserError:
         return None
 
 
 def _to_ref(ref: PostRef, author: Author | None) -> Ref:
-    if ref.source == "x" and ref.key:
-        user = parse_x_url(ref.url)
-        name = user[0].lower() if user and user[0].lower() != "i" else None
-        return Ref(ref.url, f"x:{ref.key[0]}", name)
-    if ref.source == "bluesky" and len(ref.key) == 2:
-        actor, rkey = ref.key
-        if actor.startswith("did:"):
-            return Ref(ref.url, post_uri(actor, rkey), actor)
-        if author is not None and author.handle.lower() == actor and author.id.startswith("did:"):
-            return Ref(ref.url, post_uri(author.id, rkey), author.id)
-        return Ref(ref.url, ref.url, actor)
-    return Ref(ref.url, ref.url, None)
+    key, user = post_key(ref, author)
+    return Ref(ref.url, key, user)
 
 
 def same_author(ref: Ref, author: Author) -> bool:

@@ -13,7 +13,7 @@ from bot.unroller import Unroller
 from cogs.links.apply import LinkApplier, evidence_text
 from cogs.links.detect import post_keys
 from cogs.links.refs import Ref, RefParser
-from storage.links_repo import Change, LinksRepo, NewLink, StoredLink
+from cogs.links.repo import Change, LinksRepo, NewLink, StoredLink
 
 KIND_WORDS: dict[str, LinkKind] = {
     "belongs": "belongs_to",

@@ -8,21 +8,20 @@ restart-safe. ``setup(app)`` registers the commands and the background poller.
   ``max_posts``); ``filters.py``: min_posts and include/exclude words per subscription.
 - ``delivery.py``: posting through the outbox (intent recorded before planning, resumed
   after a crash, never planned twice), appends and header edits; ``service.py`` ties it
-  together, ``cog.py`` holds the commands, ``cli.py`` the ``unrollbot subscriptions`` list.
+  together, ``cog.py`` holds the commands (chat, and the ``unrollbot subscriptions`` list).
+- ``repo.py`` and ``migrations/``: the subscriptions' tables.
 - ``clock.py``: the system clock, or a manual one so tests and benchmarks skip waiting.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.host import Host
+from cogs.subscriptions.cog import SubscriptionsCog
 
 
-async def setup(app: App) -> None:
-    if not app.config.subscriptions.enabled:
-        return
-    from cogs.subscriptions.cog import SubscriptionsCog
+async def setup(host: Host) -> None:
+    # Switched off: no chat commands and no polling, but the operator's list still works.
+    host.add_cog(SubscriptionsCog.from_host(host), chat=host.config.subscriptions.enabled)
 
-    app.dispatcher.register(SubscriptionsCog.from_app(app))
+
+COGS = (SubscriptionsCog,)

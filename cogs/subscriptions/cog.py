@@ -9,17 +9,16 @@ from bot.commands import Cog, Param, command
 from bot.context import Context
 from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError
 from bot.models import Author
+from bot.sources import api_hosts, title
 from cogs.subscriptions.clock import Clock, SystemClock
 from cogs.subscriptions.filters import parse_words
 from cogs.subscriptions.model import Filters, Subscription, WatchedAuthor
 from cogs.subscriptions.poller import AuthorSource, author_sources
+from cogs.subscriptions.repo import SubscriptionsRepo
 from cogs.subscriptions.service import SubscriptionService
-from storage.subscriptions_repo import SubscriptionsRepo
 
 if TYPE_CHECKING:
-    from bot.app import App
-
-SOURCE_NAMES = {"bluesky": "Bluesky", "mastodon": "Mastodon"}
+    from bot.host import Host
 
 
 def ago(seconds: float) -> str:
@@ -64,7 +63,7 @@ def _author_keys(a: WatchedAuthor) -> set[str]:
 
 def describe(sub: Subscription, a: WatchedAuthor, now: float, show_channel: bool = False) -> str:
     """One line per subscription: author, state, last thread, problems, filters."""
-    name = SOURCE_NAMES.get(a.source, a.source)
+    name = title(a.source)
     parts = [f"• @{a.handle} ({name})"]
     if show_channel:
         parts[0] += f" in {sub.channel}"
@@ -96,29 +95,29 @@ def describe(sub: Subscription, a: WatchedAuthor, now: float, show_channel: bool
 
 
 class SubscriptionsCog(Cog):
-    def __init__(self, app: App, service: SubscriptionService) -> None:
-        self.app = app
+    def __init__(self, host: Host, service: SubscriptionService) -> None:
+        self.host = host
         self.service = service
         self.repo = service.repo
 
     @classmethod
-    def from_app(cls, app: App, clock: Clock | None = None) -> SubscriptionsCog:
+    def from_host(cls, host: Host, clock: Clock | None = None) -> SubscriptionsCog:
         clock = clock or SystemClock()
-        repo = SubscriptionsRepo(app.db)
+        repo = SubscriptionsRepo(host.db)
         service = SubscriptionService(
             repo=repo,
-            registry=app.sources,
-            unroller=app.unroller,
-            deliverer=app.deliverer,
-            deliveries=app.deliveries,
-            adapters=app.adapters,
-            decide_for=app.decide_for,
-            settings=app.config.subscriptions,
-            max_posts=app.config.unroll.max_posts,
+            registry=host.sources,
+            unroller=host.unroller,
+            deliverer=host.deliverer,
+            deliveries=host.deliveries,
+            adapters=host.adapters,
+            shown=host.thread_as_shown,
+            settings=host.config.subscriptions,
+            max_posts=host.config.unroll.max_posts,
             clock=clock,
-            bluesky_host=urlsplit(app.config.sources.bluesky.appview_url).netloc.lower(),
+            api_hosts=api_hosts(host.config),
         )
-        return cls(app, service)
+        return cls(host, service)
 
     async def start(self) -> None:
         self.service.start()
@@ -129,7 +128,7 @@ class SubscriptionsCog(Cog):
     # ---- subscribe ----------------------------------------------------------------------
 
     async def resolve(self, spec: str) -> tuple[AuthorSource, Author]:
-        sources = author_sources(self.app.sources)
+        sources = author_sources(self.host.sources)
         if not sources:
             raise UsageError("No source that can follow authors is enabled.")
         for source in sources:
@@ -182,10 +181,10 @@ class SubscriptionsCog(Cog):
         include: str | None = None,
         exclude: str | None = None,
     ) -> None:
-        cfg = self.app.config.subscriptions
+        cfg = self.host.config.subscriptions
         if not 0 <= backfill <= cfg.max_backfill:
             raise UsageError(f"backfill must be between 0 and {cfg.max_backfill}.")
-        max_posts = self.app.config.unroll.max_posts
+        max_posts = self.host.config.unroll.max_posts
         if not 1 <= min_posts <= max_posts:
             raise UsageError(f"min_posts must be between 1 and {max_posts}.")
         filters = Filters(
@@ -241,9 +240,9 @@ class SubscriptionsCog(Cog):
     ) -> str:
         sub = await self.repo.subscription(sub_id)
         watched = await self.repo.author(sub.author) if sub else None
-        name = SOURCE_NAMES.get(watched.source if watched else "", "")
+        name = title(watched.source, "") if watched else ""
         head = f"Following @{who.handle}" + (f" ({name})" if name else "") + " in this channel."
-        settle = ago(self.app.config.subscriptions.settle_s)
+        settle = ago(self.host.config.subscriptions.settle_s)
         lines = [head]
         if watched is not None and watched.state == "refused":
             lines.append(f"Nothing will be posted while this holds: {watched.reason}")
@@ -318,7 +317,7 @@ class SubscriptionsCog(Cog):
         subs = await self.repo.subscriptions_in(ctx.room.adapter, ctx.room.scope, channel)
         if not subs:
             where = "here" if not everywhere else "in this space"
-            prefix = self.app.dispatcher.prefix(ctx.room.adapter)
+            prefix = self.host.commands.prefix(ctx.room.adapter)
             await ctx.reply(f"No authors are followed {where}. Use {prefix}subscribe <author>.")
             return
         authors = await self.repo.authors(s.author for s in subs)
@@ -329,6 +328,29 @@ class SubscriptionsCog(Cog):
             if a is not None:
                 lines.append(self.describe(sub, a, show_channel=everywhere))
         await ctx.reply("\n".join(lines))
+
+    @command(
+        "subscriptions",
+        "list every subscription with its state, last thread and errors",
+        Param(
+            "adapter",
+            "only this adapter's rooms (discord, matrix, console)",
+            required=False,
+            option=True,
+        ),
+        chat=False,
+        cli=True,
+    )
+    async def every_subscription(self, ctx: Context, adapter: str | None = None) -> None:
+        subs = [s for s in await self.repo.all_subscriptions() if adapter in (None, s.adapter)]
+        if not subs:
+            await ctx.reply("No subscriptions.")
+            return
+        authors = await self.repo.authors(s.author for s in subs)
+        for sub in subs:
+            a = authors.get(sub.author)
+            if a is not None:
+                await ctx.reply(f"[{sub.adapter} {sub.scope}] " + self.describe(sub, a, True))
 
     def describe(self, sub: Subscription, a: WatchedAuthor, show_channel: bool = False) -> str:
         return describe(sub, a, self.service.clock.now(), show_channel)

@@ -18,30 +18,24 @@ from bot.context import MessageRef, Room
 from bot.delivery import Deliverer, thread_name
 from bot.models import Thread
 from bot.render.document import Message, para
-from bot.render.thread_view import Decide, header_message, thread_messages
+from bot.render.post_count import post_count
 from bot.unroller import Unroller, UnrollRequest
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.filters import rejection
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread
+from cogs.subscriptions.repo import SubscriptionsRepo
 from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
-from storage.subscriptions_repo import SubscriptionsRepo
 
 log = logging.getLogger(__name__)
 
 ORIGIN = "subscription"
-DecideFor = Callable[[str | None], Awaitable[Decide]]
+# The thread as a room of the given scope shows it (``Host.thread_as_shown``).
+Shown = Callable[[Thread, str | None], Awaitable[list[Message]]]
 
 
-def post_count(thread: Thread) -> int:
-    return sum(1 for p in thread.posts if p.status != "moved_out") + sum(
-        len(a.posts) for a in thread.asides
-    )
-
-
-def align(record: DeliveryRecord, thread: Thread, decide: Decide) -> list[Message]:
-    """Messages for a per-post delivery's positions, rendered from the thread as it is now:
-    sent positions are skipped by the outbox, so only unsent ones need their content."""
-    full = thread_messages(thread, decide)
+def align(record: DeliveryRecord, full: list[Message]) -> list[Message]:
+    """Messages for a per-post delivery's positions, from the thread's messages as it is
+    now: sent positions are skipped by the outbox, so only unsent ones need their content."""
     by_post = {m.post_id: m for m in full if m.post_id}
     out: list[Message] = []
     for plan in record.messages:
@@ -66,7 +60,7 @@ class ThreadDelivery:
         deliverer: Deliverer,
         deliveries: DeliveryRepo,
         adapters: Mapping[str, Any],
-        decide_for: DecideFor,
+        shown: Shown,
         clock: Clock,
     ) -> None:
         self.repo = repo
@@ -74,7 +68,7 @@ class ThreadDelivery:
         self.deliverer = deliverer
         self.deliveries = deliveries
         self.adapters = adapters
-        self.decide_for = decide_for
+        self.shown = shown
         self.clock = clock
         self.delivered = 0
         self.appended = 0
@@ -105,9 +99,9 @@ class ThreadDelivery:
             return False
         now = self.clock.now()
         thread = await self.processed(base, sub.scope)
-        decide = await self.decide_for(sub.scope)
+        messages = await self.shown(thread, sub.scope)
         if st is not None and st.state == "delivered" and st.delivery_id is not None:
-            return await self._append(adapter, sub, row, thread, decide, st)
+            return await self._append(adapter, sub, row, thread, messages, st)
         reason = rejection(sub.filters, thread)
         if reason is not None:
             await self.repo.set_sub_thread(
@@ -119,7 +113,6 @@ class ThreadDelivery:
         # resumed, not repeated.
         intent = SubThread(sub.id, row.root_id, "delivering", None, row.version, None, now, None)
         await self.repo.set_sub_thread(intent, now)
-        messages = thread_messages(thread, decide)
         try:
             record = await self.deliverer.deliver(
                 adapter, self.room(sub), thread, messages, origin=ORIGIN
@@ -129,7 +122,7 @@ class ThreadDelivery:
             await self.repo.set_result(sub.id, error=f"posting failed: {exc}")
             return True  # planned: resumed from the outbox, not planned again
         done = replace(
-            intent, state="delivered", delivery_id=record.id, header_count=post_count(thread)
+            intent, state="delivered", delivery_id=record.id, header_count=post_count(thread).total
         )
         await self.repo.set_sub_thread(done, self.clock.now())
         await self.repo.set_result(
@@ -146,7 +139,7 @@ class ThreadDelivery:
         sub: Subscription,
         row: AuthorThread,
         thread: Thread,
-        decide: Decide,
+        messages: list[Message],
         st: SubThread,
     ) -> bool:
         assert st.delivery_id is not None
@@ -155,7 +148,6 @@ class ThreadDelivery:
             await self.repo.set_sub_thread(replace(st, version=row.version), self.clock.now())
             return True
         planned = record.planned_keys
-        messages = thread_messages(thread, decide)
         new = [m for m in messages[1:] if m.post_id and m.post_id not in planned]
         if new:
             busy = replace(st, state="delivering", version=row.version)
@@ -170,7 +162,7 @@ class ThreadDelivery:
                 await self.repo.set_result(sub.id, error=f"appending failed: {exc}")
                 return True  # planned: resumed from the outbox
             self.appended += len(new)
-        count = await self._update_header(adapter, record, thread, decide, st.header_count)
+        count = await self._update_header(adapter, record, thread, messages[0], st.header_count)
         await self.repo.set_sub_thread(
             replace(st, state="delivered", version=row.version, header_count=count),
             self.clock.now(),
@@ -182,11 +174,11 @@ class ThreadDelivery:
         adapter: Any,
         record: DeliveryRecord,
         thread: Thread,
-        decide: Decide,
+        header_now: Message,
         shown: int | None,
     ) -> int | None:
         """Edit the header's post count where the platform allows edits."""
-        count = post_count(thread)
+        count = post_count(thread).total
         if count == shown:
             return shown
         header = next((m for m in record.messages if m.position == 0), None)
@@ -196,7 +188,7 @@ class ThreadDelivery:
             return shown
         refs = [MessageRef(adapter.name, record.channel, mid) for mid in header.message_ids]
         try:
-            await adapter.edit(refs, header_message(thread, decide))
+            await adapter.edit(refs, header_now)
         except Exception as exc:
             log.warning("editing the header of delivery %s failed: %r", record.id, exc)
             return shown
@@ -250,13 +242,11 @@ class ThreadDelivery:
         if base is None:
             base = await self.unroller.base_thread(record.thread_url)
         thread = await self.processed(base, sub.scope)
-        decide = await self.decide_for(sub.scope)
         if record.state != "sent":
+            messages = await self.shown(thread, sub.scope)
             # A packed delivery refills its planned messages from the posts themselves.
-            if record.layout == "packed":
-                messages = thread_messages(thread, decide)
-            else:
-                messages = align(record, thread, decide)
+            if record.layout != "packed":
+                messages = align(record, messages)
             record = await self.deliverer.resume(
                 adapter, self.room(sub), record.id, messages, thread_name(thread), thread=thread
             )

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from bot.assemble import SHOWN_VISIBILITY
 from bot.models import Author, FetchedPosts, Post
+from cogs.subscriptions.repo import ObservedThread
 from cogs.subscriptions.settle import activity_time
-from storage.subscriptions_repo import ObservedThread
 
 
 @dataclass

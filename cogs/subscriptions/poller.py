@@ -13,13 +13,13 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from bot.models import Author, FetchedPosts
-from bot.sources import SourceRegistry
+from bot.sources import SourceRegistry, polling
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.grouping import group_posts
 from cogs.subscriptions.model import WatchedAuthor
 from cogs.subscriptions.ratelimit import HostLimiter
+from cogs.subscriptions.repo import SubscriptionsRepo
 from cogs.subscriptions.scheduler import Bounds, after_error, after_success, classify
-from storage.subscriptions_repo import SubscriptionsRepo
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,8 @@ class PollResult:
 
 
 def author_sources(registry: SourceRegistry) -> list[AuthorSource]:
-    """Sources that can list an author's posts; the generic Mastodon one last."""
-    found = [s for s in registry.sources if isinstance(s, AuthorSource)]
-    return sorted(found, key=lambda s: s.name == "mastodon")
+    """Sources that can list an author's posts; a generic one (any host) last."""
+    return [s for s in registry.in_order() if isinstance(s, AuthorSource)]
 
 
 def host_of(url: str) -> str:
@@ -102,8 +101,8 @@ class Poller:
             )
             await self.repo.save_poll_state(a)
             return PollResult(a, ok=False)
-        # After a restart the Mastodon source looks the account up again before listing.
-        cost = 2 if a.source == "mastodon" and a.id not in self._warm else 1
+        # After a restart some sources (Mastodon) look the account up again before listing.
+        cost = 1 + (polling(a.source).lookup_requests if a.id not in self._warm else 0)
         if self.limiter.reserve(a.host, cost, priority=priority) > 0:
             a = replace(a, next_poll_at=now + self.limiter.slot(a.host, cost))
             await self.repo.save_poll_state(a)

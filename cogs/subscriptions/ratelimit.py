@@ -1,7 +1,7 @@
-"""Per-host request budgets for polling. Mastodon allows 300 requests per 5 minutes per
-IP address; Bluesky's public AppView about 3000. Polls take only part of each budget so
-users' own unrolls through the same address still fit, and a 429 closes the host until
-its Retry-After has passed."""
+"""Per-host request budgets for polling (each site states its own, ``bot.sources.polling``;
+a server's own is the usual 300 requests per 5 minutes per IP address). Polls take only
+part of each budget so users' own unrolls through the same address still fit, and a 429
+closes the host until its Retry-After has passed."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from cogs.subscriptions.clock import Clock
 
 WINDOW_S = 300.0
-DEFAULT_PER_WINDOW = 300  # Mastodon's documented per-IP limit
-BLUESKY_PER_WINDOW = 3000
+DEFAULT_PER_WINDOW = 300
 # The share of a host's budget polling may use.
 POLL_SHARE = 0.8
 # The part of the budget routine polls leave free for settling threads and new

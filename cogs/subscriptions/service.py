@@ -13,17 +13,17 @@ from bot.config import SubscriptionsConfig
 from bot.delivery import Deliverer
 from bot.errors import NotFound, Refused
 from bot.models import Thread
-from bot.sources import SourceRegistry
+from bot.sources import SourceRegistry, polling
 from bot.unroller import Unroller
 from cogs.subscriptions.clock import Clock
-from cogs.subscriptions.delivery import DecideFor, ThreadDelivery
+from cogs.subscriptions.delivery import Shown, ThreadDelivery
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread, WatchedAuthor
 from cogs.subscriptions.poller import Poller, host_of
-from cogs.subscriptions.ratelimit import BLUESKY_PER_WINDOW, HostLimiter
+from cogs.subscriptions.ratelimit import HostLimiter
+from cogs.subscriptions.repo import ObservedThread, SubscriptionsRepo
 from cogs.subscriptions.scheduler import Bounds
 from cogs.subscriptions.settle import activity_time, is_settled, parse_time, settles_at
 from storage.deliveries_repo import DeliveryRepo
-from storage.subscriptions_repo import ObservedThread, SubscriptionsRepo
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,11 @@ class SubscriptionService:
         deliverer: Deliverer,
         deliveries: DeliveryRepo,
         adapters: Mapping[str, Any],
-        decide_for: DecideFor,
+        shown: Shown,
         settings: SubscriptionsConfig,
         max_posts: int,
         clock: Clock,
-        bluesky_host: str = "public.api.bsky.app",
+        api_hosts: Mapping[str, str] | None = None,
         limiter: HostLimiter | None = None,
     ) -> None:
         self.repo = repo
@@ -76,12 +76,15 @@ class SubscriptionService:
         self.settings = settings
         self.max_posts = max_posts
         self.clock = clock
-        self.bluesky_host = bluesky_host
+        # Sites whose authors are all served by one host (named by the site).
+        self.api_hosts = dict(api_hosts or {})
         self.bounds = Bounds(settings.min_poll_interval_s, settings.max_poll_interval_s)
-        self.limiter = limiter or HostLimiter(clock, {bluesky_host: BLUESKY_PER_WINDOW})
+        self.limiter = limiter or HostLimiter(
+            clock, {host: polling(name).per_window for name, host in self.api_hosts.items()}
+        )
         self.poller = Poller(repo, registry, self.limiter, clock, self.bounds, self._refused)
         self.delivery = ThreadDelivery(
-            repo, unroller, deliverer, deliveries, adapters, decide_for, clock
+            repo, unroller, deliverer, deliveries, adapters, shown, clock
         )
         self.full_fetches = 0
         self._resumed = False
@@ -96,8 +99,8 @@ class SubscriptionService:
     # ---- hosts --------------------------------------------------------------------------
 
     def host_for(self, source: str, author_url: str, author_id: str) -> str:
-        if source == "bluesky":
-            return self.bluesky_host
+        if source in self.api_hosts:
+            return self.api_hosts[source]
         return host_of(author_url) or host_of(author_id) or source
 
     # ---- one round ----------------------------------------------------------------------
@@ -238,9 +241,9 @@ class SubscriptionService:
         to the waiting subscriptions if it is still settled. Returns when to look again if
         it turned out not to be settled."""
         now = self.clock.now()
-        # A whole thread: Mastodon asks for the status and its context, Bluesky for the
-        # thread, and both again every ten or so levels.
-        cost = (2 if a.source == "mastodon" else 1) + row.post_count // 10
+        # A whole thread (Mastodon: the status and its context), and again every ten or so
+        # levels.
+        cost = polling(a.source).thread_requests + row.post_count // 10
         wait = self.limiter.reserve(a.host, cost, priority=True)
         if wait > 0:
             return now + wait

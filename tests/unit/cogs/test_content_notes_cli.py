@@ -1,0 +1,89 @@
+"""`unrollbot notes classify`: one JSON object per text, from arguments or stdin lines."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from cogs.content_notes.cli import classify_cli
+
+
+def run(argv: list[str], stdin: str = "") -> tuple[int, list[dict[str, object]]]:
+    out = io.StringIO()
+    code = classify_cli(argv, io.StringIO(stdin), out)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_arguments_give_one_object_each_in_order() -> None:
+    code, rows = run(["My therapist and my psychiatrist agree", "killer feature"])
+    assert code == 0
+    assert rows == [
+        {
+            "text": "My therapist and my psychiatrist agree",
+            "notes": [
+                {"category": "mental-health", "origin": "auto", "reason": "therapist, psychiatrist"}
+            ],
+        },
+        {"text": "killer feature", "notes": []},
+    ]
+
+
+def test_stdin_lines_when_no_arguments() -> None:
+    code, rows = run([], "CW: sui\nI'm dying to see it\n\nflashbacks again tonight\n")
+    assert code == 0
+    assert [r["text"] for r in rows] == [
+        "CW: sui",
+        "I'm dying to see it",
+        "flashbacks again tonight",
+    ]
+    assert rows[0]["notes"] == [{"category": "suicide", "origin": "author", "reason": "sui"}]
+    assert rows[1]["notes"] == []
+    assert rows[2]["notes"] == [{"category": "trauma", "origin": "auto", "reason": "flashbacks"}]
+
+
+def test_non_ascii_text_is_kept_as_written() -> None:
+    _, rows = run(["Ma thérapie — #MentalHealth"])
+    assert rows[0]["text"] == "Ma thérapie — #MentalHealth"
+
+
+def test_extra_terms_apply() -> None:
+    out = io.StringIO()
+    classify_cli(["ketamine"], io.StringIO(), out, extra_terms={"substance-use": ["ketamine"]})
+    assert json.loads(out.getvalue())["notes"][0]["category"] == "substance-use"
+
+
+def test_the_subcommand_reads_the_config_and_opens_no_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "bot.toml"
+    config.write_text('[content_notes]\nextra_terms = { substance-use = ["ketamine"] }\n')
+    assert main(["notes", "--config", str(config), "classify", "ketamine"]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(printed)["notes"][0]["category"] == "substance-use"
+    # --config after the action works too.
+    assert main(["notes", "classify", "ketamine", "--config", str(config)]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"][0]["category"] == "substance-use"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[content_notes]\nextra_terms = { nope = ["x"] }\n')
+    assert main(["notes", "--config", str(bad), "classify", "x"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.sqlite3"))
+
+
+def test_through_the_command_line_parser(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`unrollbot notes classify ...` as the bot's own parser builds it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("UNROLLBOT_CONFIG", raising=False)
+    assert main(["notes", "classify", "TW: ed", "plain text"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["notes"] == [
+        {"category": "eating-disorders", "origin": "author", "reason": "ed"}
+    ]
+    assert rows[1] == {"text": "plain text", "notes": []}

@@ -1,0 +1,458 @@
+"""Detection: the seed thread gets mental-health and trauma; neutral posts get nothing;
+normalisation folds case, accents, plurals, hashtags, leetspeak and censoring; every auto
+note names the words that triggered it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.models import Author, Post, Thread
+from cogs.content_notes.annotate import annotate, text_notes
+from cogs.content_notes.categories import CATEGORY_IDS
+from cogs.content_notes.classifier import Classifier
+from cogs.content_notes.lexicon import load_lexicon, parse_lexicon
+from cogs.content_notes.normalize import tokenize
+from tests.fixtures import seed_thread as seed
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.default()
+
+
+def categories(clf: Classifier, text: str) -> set[str]:
+    return {n.category for n in clf.classify(text)}
+
+
+def _thread(texts: list[str]) -> Thread:
+    author = Author("x:1", "crys_tom", "crys_tom", "https://x.com/crys_tom")
+    posts = tuple(
+        Post(f"x:{i}", f"https://x.com/crys_tom/status/{i}", author, f"2020-12-14T01:{i:02d}Z", t)
+        for i, t in enumerate(texts)
+    )
+    return Thread("x", posts[0].url, posts[0].id, author, posts)
+
+
+def test_seed_thread_gets_mental_health_and_trauma(clf: Classifier) -> None:
+    thread = annotate(_thread([p["text"] for p in seed.POSTS]), clf)
+    notes = {n.category: n for n in thread.content_notes}
+    assert set(notes) == {"mental-health", "trauma"}
+    assert all(n.origin == "auto" for n in notes.values())
+    # The reason quotes the post's own words.
+    for word in ("mental health workers", "therapy", "therapist", "psychiatrist"):
+        assert word in notes["mental-health"].reason
+    assert notes["trauma"].reason == "trauma"
+    # Per post: only the posts that talk about it carry the note.
+    per_post = dict(thread.post_notes)
+    assert 0 < len(per_post) < len(seed.POSTS)
+    assert [n.category for n in per_post["x:0"]] == ["mental-health"]
+    assert "x:1" not in per_post  # "hi, legal profession!": nothing there
+
+
+def test_seed_file_as_given_gets_the_same_notes(clf: Classifier) -> None:
+    text = Path("/work/shared/seed/seed-thread.txt").read_text("utf-8")
+    assert categories(clf, text) == {"mental-health", "trauma"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is the killer feature nobody talks about.",
+        "Good news: this bug is trauma-free to fix.",
+        "I'm dying to see it!",
+        "That cake is to die for.",
+        "My laptop died last night, back tomorrow.",
+        "Retail therapy after a long week.",
+        "Report abuse with the button on the profile.",
+        "A tropical depression is forming off the coast.",
+        "Non-alcoholic beer is good now.",
+        "Rapeseed fields in May.",
+        "Read https://example.com/suicide-prevention/slides later",
+        "@therapist_bot summarise this",
+        "Write to abuse@example.com or @suicide@mastodon.example",
+        "Ed from accounting brought cake; SH sounds are hard; MH370 tonight.",
+        "The deadline moved to Friday.",
+        "Release 2.3 fixes a memory leak.",
+    ],
+)
+def test_neutral_texts_get_nothing(clf: Classifier, text: str) -> None:
+    assert clf.classify(text) == ()
+
+
+def test_neutral_thread_gets_nothing(clf: Classifier) -> None:
+    thread = annotate(_thread(["Part 1: our new release", "Part 2: the killer feature"]), clf)
+    assert thread.content_notes == () and thread.post_notes == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "reason"),
+    [
+        ("Sharing my story #MentalHealth", "mental-health", "mental health"),
+        ("#mentalhealthawareness or #mentalhealth", "mental-health", "mentalhealth"),
+        ("#PTSDAwareness day", "trauma", "ptsd"),
+        ("Thread on how the news covers su1cide", "suicide", "su1cide"),
+        ("The r*pe scene needed a warning", "sexual-violence", "r*pe"),
+        ("Passive s*icidal thoughts", "suicide", "s*icidal"),
+        ("People say unalive because of the filters", "suicide", "unalive"),
+        ("SUICIDE prevention", "suicide", "suicide"),
+        ("Ma thérapie commence", "mental-health", None),
+        ("My therapists are great", "mental-health", "therapists"),
+        ("Therapies differ", "mental-health", "therapies"),
+        ("She was traumatised for years", "trauma", "traumatised"),
+        ("#self_harm awareness", "self-harm", "self harm"),
+        ("Talking about self-harm openly", "self-harm", "self-harm"),
+    ],
+)
+def test_normalisation(
+    clf: Classifier, text: str, category: str | None, reason: str | None
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    if category is None:
+        assert notes == {}
+        return
+    if reason is None:  # French "thérapie" is not in the English lexicon: accents fold only
+        assert notes == {}
+        return
+    assert category in notes
+    assert reason in notes[category]
+
+
+def test_accents_fold_into_the_lexicon() -> None:
+    clf = Classifier.default({"mental-health": ["thérapie"]})
+    assert categories(clf, "Ma THERAPIE commence") == {"mental-health"}
+    assert categories(clf, "Ma thérapie commence") == {"mental-health"}
+
+
+def test_whole_words_only(clf: Classifier) -> None:
+    assert categories(clf, "the therapeutic value of walks") == set()
+    assert categories(clf, "traumaandlawyers is a blog") == set()
+    assert categories(clf, "grape harvest") == set()
+
+
+def test_longer_match_wins_over_the_word_inside_it(clf: Classifier) -> None:
+    assert categories(clf, "substance abuse services") == {"substance-use"}
+    assert categories(clf, "sexual abuse survivors") == {"sexual-violence"}
+    assert categories(clf, "non-suicidal self-injury") == {"self-harm"}
+
+
+def test_tokens_keep_their_place_in_the_original_text() -> None:
+    text = "Hi #MentalHealth su1cide"
+    words = [text[t.start : t.end] for t in tokenize(text)]
+    assert words == ["Hi", "Mental", "Health", "su1cide"]
+    assert [t.norm for t in tokenize(text)] == ["hi", "mental", "health", "suicide"]
+
+
+def test_extra_terms_from_the_config_extend_one_server() -> None:
+    base = Classifier.default()
+    extended = Classifier.default({"substance-use": ["ketamine"], "trauma": ["moral injur*"]})
+    assert categories(base, "ketamine") == set()
+    assert categories(extended, "ketamine again") == {"substance-use"}
+    assert categories(extended, "moral injuries in nursing") == {"trauma"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"bogus": ["x"]}, "unknown category 'bogus'"),
+        ({"trauma": "flashback"}, "must be a list"),
+        ({"trauma": [3]}, "is not text"),
+        ({"trauma": ["a*b"]}, "only allowed at the end"),
+        ({"trauma": ["ab*"]}, "at least 4 letters"),
+        ({"trauma": ["{nope} x"]}, "unknown group"),
+    ],
+)
+def test_bad_extra_terms_are_reported_with_their_key(extra: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=r"content_notes\.extra_terms") as info:
+        load_lexicon(extra)  # type: ignore[arg-type]
+    assert message in str(info.value)
+
+
+def test_shipped_lexicon_rejects_unknown_sections() -> None:
+    with pytest.raises(ConfigError, match="unknown category"):
+        parse_lexicon({"bogus": {"terms": ["x"]}})
+
+
+def test_labelled_set_quality_floor() -> None:
+    """A guard against regressions, not the measurement itself (see the benchmark)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_eval import DEFAULT_DATA, evaluate, load
+
+    rows = load(*DEFAULT_DATA)
+    assert len(rows) >= 1000 and 2 * sum(1 for r in rows if not r[1]) >= len(rows)
+    rows = [r for r in rows if r[2] == "dev"]
+    labelled = {c for _, labels, _, _ in rows for c in labels}
+    assert labelled >= {
+        "suicide", "self-harm", "eating-disorders", "sexual-violence", "abuse",
+        "trauma", "substance-use", "mental-health", "death-grief",
+    }  # fmt: skip
+    result = evaluate(rows, Classifier.default())
+    micro = result["micro"]
+    assert isinstance(micro, dict)
+    assert micro["precision"] >= 0.9 and micro["recall"] >= 0.85
+    tricky = {r[0] for r in rows if not r[1]}
+    assert "This is the killer feature nobody talks about." in tricky
+    assert json.dumps(result["errors"])  # serialisable for --json
+
+
+def test_every_split_keeps_neutral_posts_quiet() -> None:
+    """A regression guard on every split, held-out ones included: at most 2% of neutral
+    posts get a note and notes stay precise (the figures themselves are the benchmark's)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_eval import DEFAULT_DATA, evaluate, load
+
+    rows = load(*DEFAULT_DATA)
+    classifier = Classifier.default()
+    splits = sorted({r[2] for r in rows})
+    assert splits == ["ahead", "blind", "dev", "fresh", "test"]
+    for split in splits:
+        result = evaluate([r for r in rows if r[2] == split], classifier)
+        rate, macro = result["neutral_flagged_rate"], result["macro"]
+        assert isinstance(rate, float) and isinstance(macro, dict)
+        assert rate <= 0.02, (split, rate)
+        assert macro["precision"] >= 0.9, (split, macro)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("tonight I cut again after 200 days clean", "self-harm", "i cut again"),
+        (
+            "restricting to 500 calories a day",
+            "eating-disorders",
+            "restricting … calories",
+        ),
+        ("I relapsed last night after 8 months", "substance-use", "i relapsed"),
+        ("started prozac last month", "mental-health", "prozac"),
+        ("some guy tried to grope me on the bus", "sexual-violence", "grope"),
+        ("got catcalled on the way to work", "sexual-violence", "catcalled"),
+        ("so sorry for your loss, she was lovely", "death-grief", "so sorry for your loss"),
+        ("you lost your dad so young", "death-grief", "lost your dad"),
+        ("my grandma passed away this morning", "death-grief", "my grandma passed away"),
+        ("honestly so tired of living", "suicide", "tired of living"),
+    ],
+)
+def test_phrase_patterns_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes
+    assert words in notes[category]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lost my keys again, third time this week",
+        "the new policy is restricting access to the API",
+        "she killed it on stage last night",
+        "dying to see the new season",
+        "cut the onions thin and fry till golden",
+        "overdosed on coffee again lol",
+        "my plants are dying, too much water?",
+        "restricting access to admin tools for the whole summer, then food trucks",
+    ],
+)
+def test_negative_contexts_stay_quiet(clf: Classifier, text: str) -> None:
+    assert clf.classify(text) == ()
+
+
+def test_proximity_needs_the_words_close() -> None:
+    clf = Classifier.default({"eating-disorders": ["skipping ~2 {meal|meals}"]})
+    assert categories(clf, "skipping most meals") == {"eating-disorders"}
+    assert categories(clf, "skipping class today because the meals at school are bad") == set()
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("restricting ~ food", "number of words"),
+        ("restricting ~99 food", "number of words"),
+        ("~3 food", "reads 'phrase ~N phrase'"),
+        ("a ~2 b ~2 c", "only two phrases"),
+    ],
+)
+def test_malformed_pattern_in_config_is_reported(entry: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=r"content_notes\.extra_terms") as info:
+        load_lexicon({"eating-disorders": [entry]})
+    assert message in str(info.value)
+
+
+def test_eval_runner_on_a_small_file(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_eval import evaluate, load
+
+    data = tmp_path / "small.jsonl"
+    rows_in = [
+        {"text": "I relapsed last night", "labels": ["substance-use"], "split": "test"},
+        {"text": "lost my keys", "labels": [], "split": "test"},
+        {"text": "the game is killing me", "labels": ["suicide"], "split": "test"},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows_in), "utf-8")
+    result = evaluate(load(data), Classifier.default())
+    per_cat = result["per_category"]
+    assert isinstance(per_cat, dict)
+    assert per_cat["substance-use"]["recall"] == 1.0
+    assert per_cat["suicide"]["fn"] == 1
+    assert result["neutral_flagged"] == 0 and result["neutral_posts"] == 1
+
+
+def test_real_recorded_posts_rarely_get_a_note() -> None:
+    """Posts real people wrote (the answers recorded from real servers, read where they
+    lie) are mostly about everyday things: at most 2% may get a note."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_real import RECORDINGS, real_posts
+
+    if RECORDINGS is None:
+        pytest.skip("the recorded answers (../shared/real_replay/data) are not on this machine")
+    posts = real_posts(RECORDINGS)
+    assert len(posts) >= 300  # Mastodon, Pleroma, Bluesky and X posts all read
+    classifier = Classifier.default()
+    flagged = [p for p in posts if text_notes(p, classifier)]
+    assert len(flagged) <= 0.02 * len(posts), flagged
+
+
+def test_splits_share_no_post() -> None:
+    """Dev, test and the three held-out splits never hold the same post (case, punctuation
+    and emoji ignored), and the held-out splits are broad: every category, about half
+    neutral."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.content_notes_corpus import same_post
+    from benchmarks.content_notes_eval import DEFAULT_DATA, load
+
+    by_split: dict[str, set[str]] = {}
+    for text, _, split, _ in load(*DEFAULT_DATA):
+        by_split.setdefault(split, set()).add(same_post(text))
+    assert set(by_split) == {"dev", "test", "fresh", "blind", "ahead"}
+    for one in by_split:
+        for two in by_split:
+            if one < two:
+                assert not by_split[one] & by_split[two], (one, two)
+    for split in ("fresh", "blind", "ahead"):
+        rows = [r for r in load(*DEFAULT_DATA) if r[2] == split]
+        assert len(rows) >= 300 and 0.4 <= sum(1 for r in rows if not r[1]) / len(rows) <= 0.6
+        assert {c for _, labels, _, _ in rows for c in labels} == set(CATEGORY_IDS) - {"other"}
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        (
+            "always walking on eggshells at home because of his temper",
+            "abuse",
+            "walking on eggshells",
+        ),
+        ("my ex tracked my phone for a year", "abuse", "tracked my phone"),
+        ("my stepmum slapped me for spilling milk", "abuse", "stepmum … slapped me"),
+        ("he takes my salary and gives me pocket money", "abuse", "he … takes my salary"),
+        ("a man flashed me outside the station", "sexual-violence", "flashed me"),
+        ("she told me he forced himself on her", "sexual-violence", "forced himself on her"),
+        ("we scattered dad's ashes off the pier", "death-grief", "scattered dad's ashes"),
+        ("on a four day bender, send water", "substance-use", "bender"),
+        (
+            "the thunderstorm sent me right back to the war",
+            "trauma",
+            "sent me right back to the war",
+        ),
+        ("been stockpiling my meds and it scares me", "suicide", "stockpiling my meds"),
+        (
+            "my stepbrother would come into my room at night when i was little",
+            "sexual-violence",
+            "come into my room at night",
+        ),
+        (
+            "the first thing the officer asked was what i was wearing when he assaulted me",
+            "sexual-violence",
+            "what i was wearing",
+        ),
+        (
+            "a man keeps filming women in the changing room without asking",
+            "sexual-violence",
+            "filming women … changing",
+        ),
+        ("our daughter was born sleeping at 39 weeks", "death-grief", "born sleeping"),
+        ("my husband of 40 years passed on monday", "death-grief", "passed on monday"),
+        ("they switched off my dad's life support", "death-grief", "life support"),
+        ("a student showed scars to the school nurse", "self-harm", "scars … school nurse"),
+        ("since the break-in i check the locks every night", "trauma", "check the locks"),
+        ("a month without a drink and still shaking", "substance-use", "without a drink"),
+    ],
+)
+def test_everyday_and_reported_wording_names_its_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert set(notes) == {category}
+    assert words in notes[category]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son passed his maths exam",
+        "the cat passed out in the sun",
+        "my nan still beats us all at scrabble",
+        "my mum hit me with the classic we have food at home",
+        "cut myself shaving this morning",
+        "twitter is dying, come to mastodon",
+        "purging old logs freed half the disk",
+        "ran 8 kms before breakfast",
+        "the printer finally died, rip",
+        "this album hits me different",
+        "our back line got abused all game",
+        "she beat me in the semi final",
+        "my sourdough starter died, rip",
+        "this dedaline is killing me",  # a typo of deadline, not of "did a line"
+        "the fan on my pc sounds like it's dying",
+        "the build keeps dying on CI",
+        "my boss gives me so much grief about my spreadsheets",
+        "the grief over the cancelled season is real",
+        "lost my son in the supermarket for five minutes",
+        "we tried to end it in the second half but they equalised",
+        "i want to dye my hair green",
+        "fire alarm test at work, still get shaky hearing that thing",
+        "the pharmacist lined up my pills in a weekly box",
+        "the cat comes into my room at night and sits on my face",
+        "new study says most adults eat 2000 calories a day",
+        "took apart the pencil sharpener to clean the blade",
+        "back on the bottle again, the baby refuses the breast",
+        "the budget cuts went too deep, nurses say",
+    ],
+)
+def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:
+    assert clf.classify(text) == ()
+
+
+def test_an_ignore_can_be_a_proximity_rule() -> None:
+    lexicon = parse_lexicon(
+        {"abuse": {"terms": ["abused"], "ignore": ["{defence|keeper} ~3 abused"]}}
+    )
+    clf = Classifier(lexicon)
+    assert categories(clf, "our defence got absolutely abused") == set()
+    assert categories(clf, "he abused me for years") == {"abuse"}
+    # Too far apart, the ignore no longer covers the match.
+    assert categories(clf, "the defence said the boy was abused for years") == {"abuse"}
+
+
+def test_extra_terms_do_not_leak_into_other_servers() -> None:
+    """A server's extra terms sit in their own small index beside the shipped one: the
+    shipped words still match there, and another server never sees the extra ones."""
+    extra = Classifier.default({"abuse": ["silent treatment"]})
+    assert categories(extra, "weeks of the silent treatment") == {"abuse"}
+    assert categories(extra, "my ex tracked my phone") == {"abuse"}
+    assert categories(Classifier.default(), "weeks of the silent treatment") == set()

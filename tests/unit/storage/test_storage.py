@@ -1,0 +1,88 @@
+"""Migrations and the thread cache on a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.extensions import all_migrations, open_database
+from bot.models import Aside, Author, Post, Thread
+from storage.db import Database, DatabaseError
+from storage.threads_repo import ThreadRepo
+
+ALICE = Author("did:alice", "alice.test", "Alice", "https://bsky.app/profile/alice.test")
+
+
+def _post(pid: str, parent: str | None) -> Post:
+    return Post(pid, f"https://x.test/{pid}", ALICE, "2026-01-01T00:00:00Z", f"t {pid}", parent)
+
+
+async def test_fresh_database_gets_every_migration_in_wal_mode(tmp_path: Path) -> None:
+    db = await open_database(str(tmp_path / "a.sqlite3"))
+    try:
+        assert await db.schema_version() == all_migrations()[-1][0]
+        row = await db.fetchone("PRAGMA journal_mode")
+        assert row is not None and row[0] == "wal"
+        row = await db.fetchone("PRAGMA foreign_keys")
+        assert row is not None and row[0] == 1
+    finally:
+        await db.close()
+
+
+async def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "a.sqlite3")
+    db = await open_database(path)
+    await db.execute("INSERT INTO schema_version (version, name) VALUES (9999, 'future')")
+    await db.close()
+    with pytest.raises(DatabaseError, match="newer"):
+        await open_database(path)
+
+
+async def test_failed_migration_rolls_back_and_keeps_version(tmp_path: Path) -> None:
+    db = await open_database(str(tmp_path / "a.sqlite3"))
+    try:
+        before = await db.schema_version()
+        bad = [(before + 1, "9999_bad.sql", "CREATE TABLE ok_table (x INT); CREATE TABLE broken (")]
+        with pytest.raises(DatabaseError, match="9999_bad"):
+            await db.migrate(all_migrations() + bad)
+        assert await db.schema_version() == before
+        assert await db.fetchone("SELECT name FROM sqlite_master WHERE name = 'ok_table'") is None
+    finally:
+        await db.close()
+
+
+async def test_thread_round_trip_with_asides_and_aliases(db: Database) -> None:
+    repo = ThreadRepo(db)
+    posts = (_post("p1", None), _post("p2", "p1"), _post("p3", "p2"))
+    aside = Aside("p2", (_post("b1", "p2"), _post("b2", "b1")))
+    thread = Thread("bluesky", "https://x.test/p1", "p1", ALICE, posts, (aside,), fetched_at=100.0)
+    await repo.save(thread, {"https://bsky.app/profile/alice.test/post/p3": "p3"})
+    loaded = await repo.find_by_url("https://bsky.app/profile/alice.test/post/p3")
+    assert loaded is not None
+    assert [p.id for p in loaded.posts] == ["p1", "p2", "p3"]
+    assert [(a.after, [p.id for p in a.posts]) for a in loaded.asides] == [("p2", ["b1", "b2"])]
+    assert loaded.fetched_at == 100.0
+    # Any post's own link finds the whole thread too.
+    again = await repo.find_by_url("https://x.test/b2")
+    assert again is not None and again.root_id == "p1"
+
+
+async def test_thread_that_grew_replaces_membership(db: Database) -> None:
+    repo = ThreadRepo(db)
+    t1 = Thread("bluesky", "u", "p1", ALICE, (_post("p1", None), _post("p2", "p1")))
+    await repo.save(t1)
+    t2 = Thread(
+        "bluesky", "u", "p1", ALICE, (_post("p1", None), _post("p2", "p1"), _post("p3", "p2"))
+    )
+    await repo.save(t2)
+    loaded = await repo.load("p1")
+    assert loaded is not None and [p.id for p in loaded.posts] == ["p1", "p2", "p3"]
+
+
+def test_migrations_from_every_package_form_one_numbered_sequence() -> None:
+    # The core's and each feature's migrations share one global numbering with no gaps, so
+    # a database's version means the same tables whichever release or layout wrote it.
+    steps = all_migrations()
+    assert [v for v, _, _ in steps] == list(range(1, len(steps) + 1))
+    assert steps[0][1] == "0001_core.sql"
