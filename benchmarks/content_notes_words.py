@@ -38,9 +38,9 @@ def neighbours(dictionary: set[str]) -> list[str]:
     for word in dictionary:
         if len(word) < MIN_LENGTH or word in vocabulary or not word.isalpha():
             continue
-        candidates = set(probe._index.get(word, ()))
+        candidates = set(probe.candidates(word))
         for i in range(len(word)):
-            candidates.update(probe._index.get(word[:i] + word[i + 1 :], ()))
+            candidates.update(probe.candidates(word[:i] + word[i + 1 :]))
         if any(one_edit(word, c) for c in candidates):
             found.add(word)
     return sorted(found)

@@ -83,14 +83,15 @@ def _token_matches(tok: Token, word: str, prefix: bool) -> bool:
 class _Node:
     """One step of the word trie: the words that may come next, the terms that end here,
     and the prefix entries ("suicid*") whose last word starts here, by their first three
-    letters."""
+    letters. Most of the hundred thousand nodes are leaves, so a field stays empty (None or
+    the shared empty tuple) until a word needs it."""
 
     __slots__ = ("children", "ends", "prefixed")
 
     def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.ends: list[Term] = []
-        self.prefixed: dict[str, list[Term]] = defaultdict(list)
+        self.children: dict[str, _Node] | None = None
+        self.ends: tuple[Term, ...] = ()
+        self.prefixed: dict[str, list[Term]] | None = None
 
 
 class _Index:
@@ -107,27 +108,37 @@ class _Index:
             last = len(term.tokens) - 1
             for k, word in enumerate(term.tokens):
                 if k == last and term.prefix:
-                    node.prefixed[word[:3]].append(term)
+                    if node.prefixed is None:
+                        node.prefixed = {}
+                    node.prefixed.setdefault(word[:3], []).append(term)
                     break
-                node = node.children.setdefault(word, _Node())
+                if node.children is None:
+                    node.children = {}
+                child = node.children.get(word)
+                if child is None:
+                    child = node.children[word] = _Node()
+                node = child
             else:
-                node.ends.append(term)
+                node.ends = (*node.ends, term)  # rarely more than one
 
     def _step(self, node: _Node, tok: Token) -> tuple[list[_Node], list[Term]]:
         """The nodes ``tok`` leads to from ``node``, and the prefix terms it completes."""
         done: list[Term] = []
+        children, prefixed = node.children, node.prefixed
         if tok.masked:
             pattern = _mask_pattern(tok.norm)
             if pattern is None:
                 return [], done
-            nxt = [child for word, child in node.children.items() if pattern.fullmatch(word)]
-            for terms in node.prefixed.values():
-                done.extend(t for t in terms if _masked_prefix(tok.norm, t.tokens[-1]))
+            nxt = [c for word, c in children.items() if pattern.fullmatch(word)] if children else []
+            if prefixed:
+                for terms in prefixed.values():
+                    done.extend(t for t in terms if _masked_prefix(tok.norm, t.tokens[-1]))
             return nxt, done
-        child = node.children.get(tok.norm)
-        for t in node.prefixed.get(tok.norm[:3], ()):
-            if _token_matches(tok, t.tokens[-1], True):
-                done.append(t)
+        child = children.get(tok.norm) if children else None
+        if prefixed:
+            for t in prefixed.get(tok.norm[:3], ()):
+                if _token_matches(tok, t.tokens[-1], True):
+                    done.append(t)
         return ([child] if child is not None else []), done
 
     def find(self, tokens: list[Token]) -> list[tuple[Term, int, int]]:

@@ -17,6 +17,7 @@ same syntax.
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ MAX_JOINED_WORDS = 3  # phrases also matched as one word (a hashtag) ...
 MIN_JOINED = 7  # ... when that word is long enough not to be an everyday one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a hundred thousand of them: no per-object dict
 class Term:
     category: str
     tokens: tuple[str, ...]  # normalised words
@@ -144,8 +145,11 @@ def compile_entry(
             # The prefix itself must not be plural-folded: "abus*" stays "abus".
             raw_last = text.rstrip("*").split()[-1].split("-")[-1]
             tokens = (*tokens[:-1], _fold_only(raw_last))
+        # One string per distinct word across all variants ("my", "mother" recur
+        # thousands of times, folded from different spellings).
+        tokens = tuple(map(sys.intern, tokens))
         out.append(Term(category, tokens, prefix, e))
-        joined = "".join(tokens)
+        joined = sys.intern("".join(tokens))
         if (
             1 < len(tokens) <= MAX_JOINED_WORDS
             and len(joined) >= MIN_JOINED

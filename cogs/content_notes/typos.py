@@ -12,7 +12,6 @@ Short words are left alone: at four letters nearly every neighbour is a real wor
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from importlib import resources
@@ -74,12 +73,27 @@ class TypoReader:
         self.words = frozenset(words)
         self.real_words = real_words
         # A delete index: every word, and every word with one letter removed, points back
-        # to the lexicon words it came from, so a lookup costs a few dict reads.
-        self._index: dict[str, set[str]] = defaultdict(set)
+        # to the lexicon words it came from, so a lookup costs a few dict reads. Nearly
+        # every key has one word, kept as the string itself (a set each would triple the
+        # table's size); the few shared keys keep a tuple.
+        self._index: dict[str, str | tuple[str, ...]] = {}
+        index = self._index
         for word in self.words:
-            self._index[word].add(word)
-            for d in _deletes(word):
-                self._index[d].add(word)
+            for key in (word, *_deletes(word)):
+                have = index.get(key)
+                if have is None:
+                    index[key] = word
+                elif isinstance(have, str):
+                    index[key] = (have, word)
+                else:
+                    index[key] = (*have, word)
+
+    def candidates(self, key: str) -> tuple[str, ...]:
+        """The lexicon words that are ``key`` or give ``key`` with one letter removed."""
+        have = self._index.get(key)
+        if have is None:
+            return ()
+        return (have,) if isinstance(have, str) else have
 
     def correct(self, word: str) -> str | None:
         """The lexicon word ``word`` is a typo of, or None."""
@@ -90,9 +104,9 @@ class TypoReader:
             or not word.isalpha()
         ):
             return None
-        found: set[str] = set(self._index.get(word, ()))
+        found: set[str] = set(self.candidates(word))
         for d in _deletes(word):
-            found.update(self._index.get(d, ()))
+            found.update(self.candidates(d))
         matches = {w for w in found if one_edit(word, w)}
         # Between two readings ("pased": based or passed, "sexualy": sexual or sexually),
         # the one keeping the typed first and then last letter: slips rarely hit those.
