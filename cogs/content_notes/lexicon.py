@@ -116,10 +116,12 @@ def compile_entry(
 ) -> list[Term]:
     """One written entry -> the terms it stands for (group expansion, joined form)."""
     expanded = [entry]
-    while any(_GROUP.search(e) for e in expanded):
+    while True:
+        found = [_GROUP.search(e) for e in expanded]  # each variant's first group
+        if not any(found):
+            break
         nxt: list[str] = []
-        for e in expanded:
-            m = _GROUP.search(e)
+        for e, m in zip(expanded, found, strict=True):
             if not m:
                 nxt.append(e)
                 continue
@@ -134,30 +136,25 @@ def compile_entry(
     for e in expanded:
         text = e.strip()
         prefix = text.endswith("*")
-        tokens = normalise_phrase(text.rstrip("*"))
+        body = text.rstrip("*") if prefix else text
+        tokens = normalise_phrase(body)
         if not tokens:
             raise ConfigError(f"{where}: {entry!r} has no words")
-        if any("*" in t for t in tokens):
+        if "*" in body and any("*" in t for t in tokens):
             raise ConfigError(f"{where}: {entry!r}: '*' is only allowed at the end")
         if prefix and len(tokens[-1]) < MIN_PREFIX:
             raise ConfigError(f"{where}: {entry!r}: a prefix needs at least {MIN_PREFIX} letters")
         if prefix:
             # The prefix itself must not be plural-folded: "abus*" stays "abus".
-            raw_last = text.rstrip("*").split()[-1].split("-")[-1]
-            tokens = (*tokens[:-1], _fold_only(raw_last))
-        # One string per distinct word across all variants ("my", "mother" recur
-        # thousands of times, folded from different spellings).
-        tokens = tuple(map(sys.intern, tokens))
+            raw_last = body.split()[-1].split("-")[-1]
+            tokens = (*tokens[:-1], sys.intern(_fold_only(raw_last)))
         out.append(Term(category, tokens, prefix, e))
-        joined = sys.intern("".join(tokens))
-        if (
-            1 < len(tokens) <= MAX_JOINED_WORDS
-            and len(joined) >= MIN_JOINED
-            and min(map(len, tokens)) > 1
-        ):
-            # "mental health" also matches "#mentalhealth" / "mentalhealth"; a long or
-            # short-worded phrase ("was sa" -> "wassa") is never written as one word.
-            out.append(Term(category, (joined,), prefix, e))
+        if 1 < len(tokens) <= MAX_JOINED_WORDS:
+            joined = "".join(tokens)
+            if len(joined) >= MIN_JOINED and min(map(len, tokens)) > 1:
+                # "mental health" also matches "#mentalhealth" / "mentalhealth"; a long or
+                # short-worded phrase ("was sa" -> "wassa") is never written as one word.
+                out.append(Term(category, (sys.intern(joined),), prefix, e))
     return out
 
 

@@ -9,6 +9,7 @@ Links, e-mail addresses and @mentions are skipped: they are not the author's pro
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -87,7 +88,9 @@ def stem(word: str) -> str:
 def normalise_word(word: str) -> str:
     """One word (no spaces or hyphens) as the matcher sees it."""
     w = fold(word).replace("'", "").replace("’", "")
-    return stem(deleet(w))
+    # Interned: the lexicon's hundred thousand phrase variants then share one string
+    # per word, whatever spelling it was folded from.
+    return sys.intern(stem(deleet(w)))
 
 
 def _blank(text: str, pattern: re.Pattern[str]) -> str:
@@ -138,5 +141,5 @@ def normalise_phrase(phrase: str) -> tuple[str, ...]:
     words (nearly all of the tens of thousands of expanded entries) take a short path that
     gives the same tokens."""
     if _PLAIN.match(phrase):
-        return tuple(w for w in map(normalise_word, phrase.split()) if w)
+        return tuple(filter(None, map(normalise_word, phrase.split())))
     return tuple(t.norm for t in tokenize(phrase))
