@@ -83,15 +83,35 @@ def _token_matches(tok: Token, word: str, prefix: bool) -> bool:
 class _Node:
     """One step of the word trie: the words that may come next, the terms that end here,
     and the prefix entries ("suicid*") whose last word starts here, by their first three
-    letters. Most of the hundred thousand nodes are leaves, so a field stays empty (None or
-    the shared empty tuple) until a word needs it."""
+    letters. A field stays empty (None or the shared empty tuple) until a word needs it,
+    and a word that only ends terms leads to the tuple of those terms rather than to a node
+    of its own: most of the hundred thousand steps are such leaves."""
 
     __slots__ = ("children", "ends", "prefixed")
 
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] | None = None
-        self.ends: tuple[Term, ...] = ()
+    def __init__(self, ends: tuple[Term, ...] = ()) -> None:
+        self.children: dict[str, _Node | tuple[Term, ...]] | None = None
+        self.ends = ends
         self.prefixed: dict[str, list[Term]] | None = None
+
+    def inner(self, word: str) -> _Node:
+        """The node after ``word``, made (or grown from a leaf) when missing."""
+        if self.children is None:
+            self.children = {}
+        child = self.children.get(word)
+        if not isinstance(child, _Node):
+            child = self.children[word] = _Node(child or ())
+        return child
+
+    def add_end(self, word: str, term: Term) -> None:
+        """``term`` ends with ``word`` after this node."""
+        if self.children is None:
+            self.children = {}
+        child = self.children.get(word)
+        if isinstance(child, _Node):
+            child.ends = (*child.ends, term)
+        else:
+            self.children[word] = (*(child or ()), term)  # rarely more than one
 
 
 class _Index:
@@ -104,25 +124,23 @@ class _Index:
         # A server's extra terms get their own small trie beside the shipped one's.
         self.roots: list[_Node] = [self.root] if base is None else [*base.roots, self.root]
         for term in terms:
+            if not term.tokens:
+                self.root.ends = (*self.root.ends, term)
+                continue
             node = self.root
-            last = len(term.tokens) - 1
-            for k, word in enumerate(term.tokens):
-                if k == last and term.prefix:
-                    if node.prefixed is None:
-                        node.prefixed = {}
-                    node.prefixed.setdefault(word[:3], []).append(term)
-                    break
-                if node.children is None:
-                    node.children = {}
-                child = node.children.get(word)
-                if child is None:
-                    child = node.children[word] = _Node()
-                node = child
+            for word in term.tokens[:-1]:
+                node = node.inner(word)
+            word = term.tokens[-1]
+            if term.prefix:
+                if node.prefixed is None:
+                    node.prefixed = {}
+                node.prefixed.setdefault(word[:3], []).append(term)
             else:
-                node.ends = (*node.ends, term)  # rarely more than one
+                node.add_end(word, term)
 
-    def _step(self, node: _Node, tok: Token) -> tuple[list[_Node], list[Term]]:
-        """The nodes ``tok`` leads to from ``node``, and the prefix terms it completes."""
+    def _step(self, node: _Node, tok: Token) -> tuple[list[_Node | tuple[Term, ...]], list[Term]]:
+        """Where ``tok`` leads from ``node`` (nodes, or leaves: the terms ending there),
+        and the prefix terms it completes."""
         done: list[Term] = []
         children, prefixed = node.children, node.prefixed
         if tok.masked:
@@ -149,11 +167,14 @@ class _Index:
             while frontier and k < len(tokens):
                 nxt: list[_Node] = []
                 for node in frontier:
-                    nodes, done = self._step(node, tokens[k])
+                    steps, done = self._step(node, tokens[k])
                     out.extend((t, i, k + 1) for t in done)
-                    for child in nodes:
-                        out.extend((t, i, k + 1) for t in child.ends)
-                        nxt.append(child)
+                    for child in steps:
+                        if isinstance(child, tuple):
+                            out.extend((t, i, k + 1) for t in child)
+                        else:
+                            out.extend((t, i, k + 1) for t in child.ends)
+                            nxt.append(child)
                 frontier = nxt
                 k += 1
         return out
