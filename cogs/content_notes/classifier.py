@@ -129,7 +129,9 @@ class _Index:
                 continue
             node = self.root
             for word in term.tokens[:-1]:
-                node = node.inner(word)
+                # Variants share their first words: most steps find a node already.
+                child = node.children.get(word) if node.children else None
+                node = child if isinstance(child, _Node) else node.inner(word)
             word = term.tokens[-1]
             if term.prefix:
                 if node.prefixed is None:
