@@ -84,13 +84,13 @@ class _Node:
     """One step of the word trie: the words that may come next, the terms that end here,
     and the prefix entries ("suicid*") whose last word starts here, by their first three
     letters. A field stays empty (None or the shared empty tuple) until a word needs it,
-    and a word that only ends terms leads to the tuple of those terms rather than to a node
-    of its own: most of the hundred thousand steps are such leaves."""
+    and a word that only ends terms leads to that term (or tuple of terms) rather than to
+    a node of its own: most of the hundred thousand steps are such leaves."""
 
     __slots__ = ("children", "ends", "prefixed")
 
     def __init__(self, ends: tuple[Term, ...] = ()) -> None:
-        self.children: dict[str, _Node | tuple[Term, ...]] | None = None
+        self.children: dict[str, _Step] | None = None
         self.ends = ends
         self.prefixed: dict[str, list[Term]] | None = None
 
@@ -100,7 +100,7 @@ class _Node:
             self.children = {}
         child = self.children.get(word)
         if not isinstance(child, _Node):
-            child = self.children[word] = _Node(child or ())
+            child = self.children[word] = _Node(_terms_of(child))
         return child
 
     def add_end(self, word: str, term: Term) -> None:
@@ -111,7 +111,17 @@ class _Node:
         if isinstance(child, _Node):
             child.ends = (*child.ends, term)
         else:
-            self.children[word] = (*(child or ()), term)  # rarely more than one
+            self.children[word] = term if child is None else (*_terms_of(child), term)
+
+
+# Where a word leads: a node, or a leaf holding the one term (or few terms) ending there.
+_Step = _Node | Term | tuple[Term, ...]
+
+
+def _terms_of(leaf: Term | tuple[Term, ...] | None) -> tuple[Term, ...]:
+    if leaf is None:
+        return ()
+    return (leaf,) if isinstance(leaf, Term) else leaf
 
 
 class _Index:
@@ -140,7 +150,7 @@ class _Index:
             else:
                 node.add_end(word, term)
 
-    def _step(self, node: _Node, tok: Token) -> tuple[list[_Node | tuple[Term, ...]], list[Term]]:
+    def _step(self, node: _Node, tok: Token) -> tuple[list[_Step], list[Term]]:
         """Where ``tok`` leads from ``node`` (nodes, or leaves: the terms ending there),
         and the prefix terms it completes."""
         done: list[Term] = []
@@ -172,11 +182,11 @@ class _Index:
                     steps, done = self._step(node, tokens[k])
                     out.extend((t, i, k + 1) for t in done)
                     for child in steps:
-                        if isinstance(child, tuple):
-                            out.extend((t, i, k + 1) for t in child)
-                        else:
+                        if isinstance(child, _Node):
                             out.extend((t, i, k + 1) for t in child.ends)
                             nxt.append(child)
+                        else:
+                            out.extend((t, i, k + 1) for t in _terms_of(child))
                 frontier = nxt
                 k += 1
         return out
