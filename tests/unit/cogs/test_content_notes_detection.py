@@ -456,3 +456,28 @@ def test_extra_terms_do_not_leak_into_other_servers() -> None:
     assert categories(extra, "weeks of the silent treatment") == {"abuse"}
     assert categories(extra, "my ex tracked my phone") == {"abuse"}
     assert categories(Classifier.default(), "weeks of the silent treatment") == set()
+
+
+def test_phrases_ending_inside_longer_ones_match_on_their_own() -> None:
+    """A phrase that ends where a longer one goes on, in either order in the lexicon, and
+    two categories ending on the same word: each is found by itself, and gives way to the
+    longer one where that matches."""
+    lexicon = parse_lexicon(
+        {
+            "trauma": {"patterns": ["panic attack", "night terror", "night terror again"]},
+            "mental-health": {"terms": ["panic attack", "panic attack again"]},
+            "abuse": {"patterns": ["night terror"]},
+        }
+    )
+    clf = Classifier(lexicon)
+    assert {d.category for d in clf.detect("a panic attack at work")} == {
+        "trauma",
+        "mental-health",
+    }
+    assert [(d.category, d.words) for d in clf.detect("a panic attack again today")] == [
+        ("mental-health", "panic attack again")
+    ]
+    assert {d.category for d in clf.detect("one night terror")} == {"trauma", "abuse"}
+    assert [(d.category, d.words) for d in clf.detect("the night terror again")] == [
+        ("trauma", "night terror again")
+    ]
