@@ -48,6 +48,14 @@ class FakeNote:
     deleted: bool = False
 
 
+def _b36(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = _B36[r] + out
+    return out
+
+
 class FakeMisskey(FakeServer):
     def __init__(self, software: str = "misskey") -> None:
         super().__init__()
@@ -59,11 +67,11 @@ class FakeMisskey(FakeServer):
         self.clock_ms = int(time.time() * 1000) - 86_400_000
 
     def _aid(self) -> str:
-        raw, out = self.clock_ms * 1000 + next(self._seq), ""
-        while raw:
-            raw, r = divmod(raw, 36)
-            out = _B36[r] + out
-        return out[-10:].rjust(10, "0")
+        """Misskey's aid: 8 base-36 digits of milliseconds since 2000-01-01, then 2 more
+        (a counter here); today's open with a letter, and some hold no digit at all."""
+        self.clock_ms += 1
+        when = _b36(self.clock_ms - 946_684_800_000).rjust(8, "0")
+        return when + _b36(next(self._seq) % 1296).rjust(2, "0")
 
     # ---- builders -------------------------------------------------------------------------
 
