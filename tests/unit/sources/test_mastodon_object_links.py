@@ -106,7 +106,7 @@ async def test_a_missing_object_is_not_found(http: HttpClient) -> None:
         st = fake.post(fake.account("rin"), "soon gone")
         link = fake.status_uri(st)
         fake.delete(st)
-        with pytest.raises(NotFound, match="not found or is not public"):
+        with pytest.raises(NotFound, match="cannot be found or seen publicly"):
             await unroll(MastodonSource(http), link)
 
 
@@ -202,7 +202,7 @@ async def test_misskey_notes_that_are_not_public_or_deleted(
         await unroll(MastodonSource(http), misskey.note_url(hidden))
     gone = misskey.note(rin, "oops")
     gone.deleted = True
-    with pytest.raises(NotFound, match="does not exist or is not public"):
+    with pytest.raises(NotFound, match="cannot be found or seen publicly"):
         await unroll(MastodonSource(http), misskey.note_url(gone))
 
 
