@@ -191,6 +191,32 @@ async def test_later_posts_are_appended_and_the_header_count_edited(bot: Bot) ->
     assert len(bot.in_thread(header)) == 5
 
 
+async def test_a_title_that_counts_posts_follows_the_appended_posts(bot: Bot) -> None:
+    # Post 1 carries a content note, so the title names the author and the count.
+    await bot.app.load(["cogs.content_notes"])
+    await bot.say("subscribe alice.example.com")
+    keys = bot.thread("alice", 3, text="my grandma passed away this morning")
+    await bot.run(700)
+    [header] = bot.headers()
+    title = f"t{header.ref.message_id}"
+    assert bot.chat.threads[title] == "Thread by @alice.example.com · 3 posts"
+    bot.add_replies("alice", keys[-1], 2)
+    await bot.run(700)
+    assert "5 posts" in header.text
+    assert bot.chat.threads[title] == "Thread by @alice.example.com · 5 posts"
+
+
+async def test_a_title_quoting_post_1_stays_as_posts_are_appended(bot: Bot) -> None:
+    await bot.say("subscribe alice.example.com")
+    keys = bot.thread("alice", 3)
+    await bot.run(700)
+    [header] = bot.headers()
+    bot.add_replies("alice", keys[-1], 2)
+    await bot.run(700)
+    assert "5 posts" in header.text
+    assert bot.chat.threads[f"t{header.ref.message_id}"] == "@alice.example.com: Part 1/3"
+
+
 async def test_backfill_posts_the_last_n_threads(bot: Bot) -> None:
     for i in range(4):
         bot.thread("alice", 2, text=f"Old{i}", ago_s=86400 * (4 - i))
