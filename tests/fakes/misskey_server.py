@@ -27,6 +27,14 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+def _base36(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = _B36[r] + out
+    return out or "0"
+
+
 @dataclass(eq=False)
 class FakeUser:
     id: str
@@ -59,11 +67,11 @@ class FakeMisskey(FakeServer):
         self.clock_ms = int(time.time() * 1000) - 86_400_000
 
     def _aid(self) -> str:
-        raw, out = self.clock_ms * 1000 + next(self._seq), ""
-        while raw:
-            raw, r = divmod(raw, 36)
-            out = _B36[r] + out
-        return out[-10:].rjust(10, "0")
+        """Misskey's aid: milliseconds since 2000 in 8 base-36 characters, then a counter in 2."""
+        return (
+            _base36(self.clock_ms - 946_684_800_000).rjust(8, "0")
+            + _base36(next(self._seq)).rjust(2, "0")[-2:]
+        )
 
     # ---- builders -------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ async def misskey() -> AsyncIterator[FakeMisskey]:
         "https://akkoma.example/objects/6634d32b-96a8-4852-a3db-ac8730715779",
         "https://misskey.example/notes/9w4ab1c2d3",
         "https://sharkey.example/notes/a1b2c3d4e5f6g7h8",
+        # An aid whose time (2025-08) and counter came out as letters only.
+        "https://misskey.example/notes/abkwzqejbc",
         "https://friendica.example/display/e8bd3d0b-1764-8f4e-6f2b-3c9451f7c5e4",
     ],
 )
@@ -55,6 +57,8 @@ def test_object_links_are_post_links(url: str) -> None:
     "url",
     [
         "https://blog.example/notes/on-writing",  # an ordinary site's page
+        "https://blog.example/notes/background",  # a word read as an aid: a time to come
+        "https://blog.example/notes/meditations",
         "https://blog.example/objects/lamp",
         "https://shop.example/display/cases",
         "https://bsky.app/notes/9w4ab1c2d3",  # another source's host
