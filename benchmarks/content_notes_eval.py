@@ -1,6 +1,6 @@
 """Precision and recall of content-note detection on a labelled set of short posts.
 
-    .venv/bin/python benchmarks/content_notes_eval.py [--data FILE ...] [--errors] [--json]
+    .venv/bin/python -m benchmarks.content_notes_eval [--data FILE ...] [--errors] [--json]
 
 Each line of a data file is ``{"text": ..., "labels": [category, ...], "split": ...}``; an
 empty list means the post is neutral and must get no note. By default the ``dev`` file

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import sys
@@ -36,7 +35,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.discord.adapter import DiscordAdapter
 from bot.adapters.matrix.adapter import MatrixAdapter
 from bot.app import App
 from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig, UnrollConfig
@@ -46,6 +44,7 @@ from bot.render.thread_view import thread_messages
 from bot.sources.bluesky import BlueskySource
 from tests.e2e.synapse import Synapse
 from tests.fakes.bluesky_server import FakeBluesky
+from tests.fakes.discord_bot import connected
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.thread_builder import ThreadBuilder
 
@@ -118,34 +117,23 @@ async def discord_cases(
             fake.channels[channel] = fake.channel_payload(channel, f"bench-{n}-{layout}")
             channels.append(channel)
         app = await make_app(tmp, bsky, http)
-        adapter = DiscordAdapter(
-            app,
-            fake.token,
-            api_base_url=fake.base_url,
-            gateway_url=fake.gateway_url,
-            guild_ready_timeout=0.05,
-        )
-        task = asyncio.create_task(adapter.run())
         try:
-            await asyncio.wait_for(adapter.ready.wait(), 10)
+            async with connected(app, fake, ready_s=10) as adapter:
 
-            async def one(n: int, layout: str, channel: str) -> Result:
-                url = build_thread(bsky, n, f"d{n}{layout.replace('-', '')}")
-                room = Room("discord", fake.guild_id, channel)
-                count, seconds = await deliver(app, adapter, room, url, layout)
-                return Result("discord", n, layout, count, seconds)
+                async def one(n: int, layout: str, channel: str) -> Result:
+                    url = build_thread(bsky, n, f"d{n}{layout.replace('-', '')}")
+                    room = Room("discord", fake.guild_id, channel)
+                    count, seconds = await deliver(app, adapter, room, url, layout)
+                    return Result("discord", n, layout, count, seconds)
 
-            results = await asyncio.gather(
-                *(one(n, layout, ch) for (n, layout), ch in zip(cases, channels, strict=True))
-            )
+                results = await asyncio.gather(
+                    *(one(n, layout, ch) for (n, layout), ch in zip(cases, channels, strict=True))
+                )
             limited = len(fake.rate_limited)
             for r in results:
                 r.rate_limited = limited  # 429s over the whole run (discord.py retried them)
             return list(results)
         finally:
-            await adapter.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 10)
             await app.close()
 
 

@@ -14,6 +14,7 @@ elsewhere can smuggle markup into a room.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 import nh3
@@ -150,7 +151,15 @@ def _attachment_block(att: Attachment) -> Block:
 HIDDEN_MARKER = "[Hidden behind a content warning]"
 
 
+# A reason that names its own kind already ("Content note: suicide", an author's "CW: food").
+_NAMED_REASON = re.compile(r"(?:content|trigger)\s+(?:warning|note)\s*:|[ct]w\s*:", re.IGNORECASE)
+
+
 def cw_marker(reason: str) -> str:
+    """The plain-text stand-in for hidden content, naming the reason once."""
+    reason = reason.strip()
+    if _NAMED_REASON.match(reason):
+        return f"[{reason}]"
     return f"[Content warning: {reason}]"
 
 

@@ -19,6 +19,7 @@ from bot.delivery import Deliverer, thread_name
 from bot.models import Thread
 from bot.render.document import Message, para
 from bot.render.post_count import post_count
+from bot.render.thread_title import title_counts_posts
 from bot.unroller import Unroller, UnrollRequest
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.filters import rejection
@@ -163,6 +164,8 @@ class ThreadDelivery:
                 return True  # planned: resumed from the outbox
             self.appended += len(new)
         count = await self._update_header(adapter, record, thread, messages[0], st.header_count)
+        if count != st.header_count:
+            await self._retitle(adapter, record, thread)
         await self.repo.set_sub_thread(
             replace(st, state="delivered", version=row.version, header_count=count),
             self.clock.now(),
@@ -193,6 +196,20 @@ class ThreadDelivery:
             log.warning("editing the header of delivery %s failed: %r", record.id, exc)
             return shown
         return count
+
+    @staticmethod
+    async def _retitle(adapter: Any, record: DeliveryRecord, thread: Thread) -> None:
+        """Bring a "Thread by @x · N posts" title up to the new count, as the header is; a
+        title quoting post 1 does not change. The adapter leaves alone a chat thread the
+        bot did not start, and platforms whose threads have no title."""
+        if not record.chat_thread or not title_counts_posts(thread):
+            return
+        header = record.header_message or ""
+        ref = MessageRef(adapter.name, record.channel, header, record.chat_thread)
+        try:
+            await adapter.rename_thread(ref, thread_name(thread))
+        except Exception as exc:
+            log.warning("retitling the thread of delivery %s failed: %r", record.id, exc)
 
     async def resume_unfinished(self, stuck_before: float | None = None) -> int:
         """Finish deliveries a crash (or a failed send) left half done. Returns how many

@@ -8,12 +8,12 @@ import re
 import time
 from pathlib import Path
 
-from bot.adapters.discord.adapter import DiscordAdapter
 from bot.app import App
 from bot.config import Config, NetworkConfig, StorageConfig
 from bot.http import HttpClient, HttpSettings
 from bot.sources.bluesky import BlueskySource
 from tests.fakes.bluesky_server import FakeBluesky
+from tests.fakes.discord_bot import connected
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.thread_builder import SynthImage, ThreadBuilder
 
@@ -38,37 +38,26 @@ async def test_a_long_bluesky_thread_lands_packed_in_a_discord_thread(tmp_path: 
         app = await App.create(
             config, sources=[BlueskySource(http, bsky.base_url)], extensions=["cogs.content_notes"]
         )
-        adapter = DiscordAdapter(
-            app,
-            fake.token,
-            test_guild_ids=[int(fake.guild_id)],
-            api_base_url=fake.base_url,
-            gateway_url=fake.gateway_url,
-            guild_ready_timeout=0.05,
-        )
-        app.adapters[adapter.name] = adapter
-        task = asyncio.create_task(adapter.run())
         try:
-            await asyncio.wait_for(adapter.ready.wait(), 5)
-            started = time.monotonic()
-            rec = await fake.slash("unroll", url=bsky.url(keys[20]))  # a post in the middle
-            await fake.wait_acknowledged(rec)
-            acked = time.monotonic() - started
-            await asyncio.sleep(0)
-            await adapter.binder.drain(10)
-            elapsed = time.monotonic() - started
-            header = fake.channel_messages(fake.channel_id)[-1]
-            posts = fake.channel_messages(header["id"])
-            before = [p["content"] for p in posts]
-            # A moderator's warning rewrites the packed messages in place.
-            mod = fake.new_user("mod", moderator=True)
-            cw = await fake.slash("cw add", mod, url=bsky.url(keys[0]), categories="abuse")
-            await fake.wait_acknowledged(cw)
-            await asyncio.sleep(0)
-            await adapter.binder.drain(10)
+            async with connected(app, fake, test_guild_ids=[int(fake.guild_id)]) as adapter:
+                app.adapters[adapter.name] = adapter
+                started = time.monotonic()
+                rec = await fake.slash("unroll", url=bsky.url(keys[20]))  # a post in the middle
+                await fake.wait_acknowledged(rec)
+                acked = time.monotonic() - started
+                await asyncio.sleep(0)
+                await adapter.binder.drain(10)
+                elapsed = time.monotonic() - started
+                header = fake.channel_messages(fake.channel_id)[-1]
+                posts = fake.channel_messages(header["id"])
+                before = [p["content"] for p in posts]
+                # A moderator's warning rewrites the packed messages in place.
+                mod = fake.new_user("mod", moderator=True)
+                cw = await fake.slash("cw add", mod, url=bsky.url(keys[0]), categories="abuse")
+                await fake.wait_acknowledged(cw)
+                await asyncio.sleep(0)
+                await adapter.binder.drain(10)
         finally:
-            await adapter.close()
-            await asyncio.wait_for(task, 5)
             await app.close()
             await http.close()
 
@@ -132,25 +121,15 @@ async def test_channel_rate_limits_slow_the_posts_but_keep_their_order(tmp_path:
         app = await App.create(config, sources=[BlueskySource(http, bsky.base_url)], extensions=[])
         # One message per post, so that the bucket runs dry several times.
         app.layouts.default = "per-post"
-        adapter = DiscordAdapter(
-            app,
-            fake.token,
-            api_base_url=fake.base_url,
-            gateway_url=fake.gateway_url,
-            guild_ready_timeout=0.05,
-        )
-        task = asyncio.create_task(adapter.run())
         try:
-            await asyncio.wait_for(adapter.ready.wait(), 5)
-            started = time.monotonic()
-            rec = await fake.slash("unroll", url=bsky.url(keys[0]))
-            await fake.wait_acknowledged(rec)
-            await asyncio.sleep(0)
-            await adapter.binder.drain(10)
-            elapsed = time.monotonic() - started
+            async with connected(app, fake) as adapter:
+                started = time.monotonic()
+                rec = await fake.slash("unroll", url=bsky.url(keys[0]))
+                await fake.wait_acknowledged(rec)
+                await asyncio.sleep(0)
+                await adapter.binder.drain(10)
+                elapsed = time.monotonic() - started
         finally:
-            await adapter.close()
-            await asyncio.wait_for(task, 5)
             await app.close()
             await http.close()
     header = fake.channel_messages(fake.channel_id)[-1]

@@ -2,7 +2,7 @@
 thread's note once, spoilers without a repeated reason, thread content as normal text
 (warned posts as notices, which preview bots leave alone), each image listed once."""
 
-# Fixtures are imported from tests/conftest_matrix.py and named as test arguments.
+# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
 # ruff: noqa: F811
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 as a few events in the header's thread, each post with its number linking to it, a warned
 post as its own spoiler span; a warning added later edits the events in place."""
 
-# Fixtures are imported from tests/conftest_matrix.py and named as test arguments.
+# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
 # ruff: noqa: F811
 
 from __future__ import annotations

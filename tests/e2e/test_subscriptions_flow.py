@@ -187,8 +187,25 @@ async def test_later_posts_are_appended_and_the_header_count_edited(bot: Bot) ->
     texts = bot.in_thread(header)
     assert len(texts) == 5 and texts[-1].endswith("Later 2")
     assert "5 posts" in header.text and header.edits
+    # A title quoting post 1 has no count to follow.
+    assert bot.chat.threads[f"t{header.ref.message_id}"] == "@alice.example.com: Part 1/3"
     await bot.run(1800)
     assert len(bot.in_thread(header)) == 5
+
+
+async def test_a_title_that_counts_posts_follows_the_appended_posts(bot: Bot) -> None:
+    # Post 1 carries a content note, so the title names the author and the count.
+    await bot.app.load(["cogs.content_notes"])
+    await bot.say("subscribe alice.example.com")
+    keys = bot.thread("alice", 3, text="my grandma passed away this morning")
+    await bot.run(700)
+    [header] = bot.headers()
+    title = f"t{header.ref.message_id}"
+    assert bot.chat.threads[title] == "Thread by @alice.example.com · 3 posts"
+    bot.add_replies("alice", keys[-1], 2)
+    await bot.run(700)
+    assert "5 posts" in header.text
+    assert bot.chat.threads[title] == "Thread by @alice.example.com · 5 posts"
 
 
 async def test_backfill_posts_the_last_n_threads(bot: Bot) -> None:

@@ -27,6 +27,14 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+def _base36(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = _B36[r] + out
+    return out or "0"
+
+
 @dataclass(eq=False)
 class FakeUser:
     id: str
@@ -48,14 +56,6 @@ class FakeNote:
     deleted: bool = False
 
 
-def _b36(n: int) -> str:
-    out = ""
-    while n:
-        n, r = divmod(n, 36)
-        out = _B36[r] + out
-    return out
-
-
 class FakeMisskey(FakeServer):
     def __init__(self, software: str = "misskey") -> None:
         super().__init__()
@@ -67,11 +67,11 @@ class FakeMisskey(FakeServer):
         self.clock_ms = int(time.time() * 1000) - 86_400_000
 
     def _aid(self) -> str:
-        """Misskey's aid: 8 base-36 digits of milliseconds since 2000-01-01, then 2 more
-        (a counter here); today's open with a letter, and some hold no digit at all."""
-        self.clock_ms += 1
-        when = _b36(self.clock_ms - 946_684_800_000).rjust(8, "0")
-        return when + _b36(next(self._seq) % 1296).rjust(2, "0")
+        """Misskey's aid: milliseconds since 2000 in 8 base-36 characters, then a counter in 2."""
+        return (
+            _base36(self.clock_ms - 946_684_800_000).rjust(8, "0")
+            + _base36(next(self._seq)).rjust(2, "0")[-2:]
+        )
 
     # ---- builders -------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
-"""Any server with the Mastodon API (urls.py links, api.py requests, walk.py and
-coverage.py the thread crawl, mapping.py statuses to neutral posts). ``SITE`` registers
-it; its links match any host, so it is tried after every specific site."""
+"""Any server with the Mastodon API (urls.py links, api.py requests, software.py which
+software a server runs, walk.py and coverage.py the thread crawl, mapping.py statuses to
+neutral posts), and fediverse links that name an ActivityPub object (objects.py; Misskey's
+own API in misskey.py). ``SITE`` registers it; its links match any host, so it is tried
+after every specific site."""
 
 from __future__ import annotations
 

@@ -82,7 +82,8 @@ def translate(
         raw = body.get("error")
         message = " ".join(raw.split())[:120] if isinstance(raw, str) else ""  # one short line
         if exc.status in (404, 410):
-            return NotFound(f"{host} says {what} was not found or is not public.")
+            # Worded so that a plural ``what`` ("the replies to that post") reads as well.
+            return NotFound(f"{host} says {what} cannot be found or seen publicly.")
         if exc.status == 401:
             return _unauthorised(host, what, message, has_token, software)
         if exc.status == 403:

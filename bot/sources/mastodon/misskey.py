@@ -51,7 +51,7 @@ class MisskeyApi:
             error = exc.body.get("error") if isinstance(exc.body, dict) else None
             code = _str(error, "code")
             if code == "NO_SUCH_NOTE" or (exc.status == 400 and "NO_SUCH" in code):
-                raise NotFound(f"{host} says {what} does not exist or is not public.") from exc
+                raise NotFound(f"{host} says {what} cannot be found or seen publicly.") from exc
             if exc.status in (401, 403):
                 raise Refused(f"{host} shows {what} only to signed-in users.") from exc
             raise translate(exc, base, what) from exc

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -157,34 +156,27 @@ def parse_status_link(url: str) -> StatusLink | None:
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# Misskey's aid (10), aidx (16), meid/objectid (24) and ulid (26) ids.
-_MISSKEY_ID = re.compile(r"[0-9a-z]{10,26}")
-# aid and aidx open with 8 base-36 digits of milliseconds since 2000-01-01 (UTC).
+# Misskey's aid (10), aidx (16), meid/objectid (24) and ulid (26) ids, with a digit.
+_MISSKEY_ID = re.compile(r"(?=[a-z]*[0-9])[0-9a-z]{10,26}")
+# An aid or aidx opens with its time (milliseconds since 2000, 8 base-36 characters), which
+# holds no digit some of the time since late 2024: such an id is told from a word
+# ("background") by naming a time that has come.
+_LETTERS_AID = re.compile(r"[a-z]{10}|[a-z]{16}")
 _AID_EPOCH_MS = 946_684_800_000
-_MISSKEY_SINCE_MS = 1_546_300_800_000  # 2019-01-01: before any aid existed
-
-
-def _misskey_id(oid: str) -> bool:
-    """Whether a ``/notes/<oid>`` id reads as Misskey's. Most hold a digit; one made only of
-    letters ("aqzbkxhtwm", about one in twenty of today's) must read as an aid's time, from
-    2019 until now, so an ordinary site's ``/notes/meetingnotes`` is not taken for one."""
-    if not _MISSKEY_ID.fullmatch(oid):
-        return False
-    if any(c.isdigit() for c in oid):
-        return True
-    if len(oid) not in (10, 16):
-        return False
-    when = _AID_EPOCH_MS + int(oid[:8], 36)
-    return _MISSKEY_SINCE_MS <= when <= time.time() * 1000 + 86_400_000
-
-
 _FRIENDICA_GUID = re.compile(r"(?=[A-Za-z\-]*[0-9])[0-9A-Za-z][0-9A-Za-z\-]{7,63}")
-# Path head -> (what runs there, whether an id has that site's form).
-_OBJECT_FORMS: dict[str, tuple[str, Callable[[str], object]]] = {
-    "objects": ("Pleroma or Akkoma", _UUID.fullmatch),
-    "notes": ("Misskey-family", _misskey_id),
-    "display": ("Friendica", _FRIENDICA_GUID.fullmatch),
+# Path head -> (what runs there, the id's form).
+_OBJECT_FORMS = {
+    "objects": ("Pleroma or Akkoma", _UUID),
+    "notes": ("Misskey-family", _MISSKEY_ID),
+    "display": ("Friendica", _FRIENDICA_GUID),
 }
+
+
+def _letters_aid(oid: str) -> bool:
+    if not _LETTERS_AID.fullmatch(oid):
+        return False
+    made_ms = _AID_EPOCH_MS + int(oid[:8], 36)
+    return made_ms <= time.time() * 1000 + 86_400_000  # a day of clock skew
 
 
 @dataclass(frozen=True)
@@ -212,8 +204,8 @@ def parse_object_link(url: str) -> ObjectLink | None:
     form = _OBJECT_FORMS.get(head)
     if form is None:
         return None
-    kind, valid = form
-    if not valid(oid):
+    kind, pattern = form
+    if not (pattern.fullmatch(oid) or (head == "notes" and _letters_aid(oid))):
         return None
     path = f"/{head}/{oid}"
     return ObjectLink(

@@ -160,7 +160,8 @@ class ThreadCrawl:
                 continue
             self.add(s, listed)
         if bad:
-            self._note(f"{bad} malformed post(s) from the server were skipped.")
+            posts = "post from the server was" if bad == 1 else "posts from the server were"
+            self._note(f"{bad} malformed {posts} skipped.")
 
     # -- what is known --------------------------------------------------------------------
     def _absent(self, status_id: str) -> bool:

@@ -277,9 +277,10 @@ class XSource:
         if exc.status == 429:
             wait = ""
             if exc.retry_after is not None:
-                wait = f" It asked us to wait {_duration(exc.retry_after)}."
+                wait = f" It asked the bot to wait {_duration(exc.retry_after)}."
             return UpstreamUnavailable(
-                f"The FxTwitter API at {self._api_host} is rate-limiting us.{wait} Try again later."
+                f"The FxTwitter API at {self._api_host} is rate-limiting the bot.{wait} "
+                "Try again later."
             )
         if exc.status >= 500:
             return UpstreamUnavailable(
@@ -302,7 +303,7 @@ class XSource:
 
     def _malformed(self, exc: Malformed) -> UpstreamUnavailable:
         return UpstreamUnavailable(
-            f"The FxTwitter API at {self._api_host} sent a response we could not read "
+            f"The FxTwitter API at {self._api_host} sent a response the bot could not read "
             f"({exc}). Try again later."
         )
 

@@ -3,14 +3,13 @@ with Discord's body and headers; other channels keep their own bucket."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
 
-from bot.adapters.discord.adapter import DiscordAdapter
 from bot.app import App
 from bot.config import Config, StorageConfig
+from tests.fakes.discord_bot import connected
 from tests.fakes.discord_server import FakeDiscord
 
 
@@ -22,20 +21,10 @@ async def test_the_sixth_message_in_five_seconds_is_rate_limited_per_channel(
         app = await App.create(
             Config(storage=StorageConfig(str(tmp_path / "bot.sqlite3"))), sources=[], extensions=[]
         )
-        adapter = DiscordAdapter(
-            app,
-            fake.token,
-            api_base_url=fake.base_url,
-            gateway_url=fake.gateway_url,
-            guild_ready_timeout=0.05,
-        )
-        task = asyncio.create_task(adapter.run())
         try:
-            await asyncio.wait_for(adapter.ready.wait(), 5)
-            await _check_bucket(fake, http)
+            async with connected(app, fake):
+                await _check_bucket(fake, http)
         finally:
-            await adapter.close()
-            await asyncio.wait_for(task, 5)
             await app.close()
 
 

@@ -391,6 +391,13 @@ def test_splits_share_no_post() -> None:
         ("a student showed scars to the school nurse", "self-harm", "scars … school nurse"),
         ("since the break-in i check the locks every night", "trauma", "check the locks"),
         ("a month without a drink and still shaking", "substance-use", "without a drink"),
+        ("took an overdose of paracetamol last night", "substance-use", "overdose"),
+        ("she overdosed on tylenol after the breakup", "substance-use", "overdosed"),
+        (
+            "couldn't watch the funeral scene, it was my mum's funeral all over again",
+            "death-grief",
+            "funeral",
+        ),
     ],
 )
 def test_everyday_and_reported_wording_names_its_words(
@@ -432,6 +439,9 @@ def test_everyday_and_reported_wording_names_its_words(
         "took apart the pencil sharpener to clean the blade",
         "back on the bottle again, the baby refuses the breast",
         "the budget cuts went too deep, nurses say",
+        "the funeral scene in the show had me in bits",
+        "that funeral episode is the best thing on tv this year",
+        "an overdose of vitamins lol, three smoothies today",
     ],
 )
 def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:

@@ -6,7 +6,10 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
+from dataclasses import fields, is_dataclass
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 
@@ -38,6 +41,41 @@ def test_example_config_is_valid_and_documents_every_section() -> None:
     ):
         assert section in text
     assert cfg.unroll.max_posts == 500
+
+
+def _key_paths(cls: type, prefix: str = "") -> list[str]:
+    paths: list[str] = []
+    for f in fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        path = f"{prefix}{f.name}"
+        tp = get_type_hints(cls)[f.name]
+        paths += _key_paths(tp, f"{path}.") if is_dataclass(tp) else [path]
+    return paths
+
+
+def test_example_config_sets_and_explains_every_key() -> None:
+    # Each key is in the file, under a comment that says what it does (a comment may
+    # explain the run of keys right below it).
+    data = tomllib.loads(EXAMPLE.read_text())
+    lines = EXAMPLE.read_text().splitlines()
+    section, explained, unexplained = "", False, []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section, explained = stripped.strip("[]"), False
+        elif not stripped:
+            explained = False
+        elif stripped.startswith("#"):
+            explained = True
+        elif not explained:
+            unexplained.append(f"{section}.{stripped.split('=')[0].strip()}")
+    assert unexplained == []
+    for path in _key_paths(Config):
+        table: object = data
+        for part in path.split("."):
+            assert isinstance(table, dict) and part in table, f"{path} is not in the example"
+            table = table[part]
 
 
 @pytest.mark.parametrize(

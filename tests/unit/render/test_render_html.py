@@ -145,3 +145,34 @@ def test_text_that_grows_when_escaped_still_fits_the_limit() -> None:
     chunks = render(msg, max_length=3000)
     assert all(c.size <= 3000 for c in chunks)
     assert "".join(c.body.replace("\n\n", "") for c in chunks).count("<&>") == 2000
+
+
+def test_warning_fallback_names_the_reason_once_whatever_its_wording() -> None:
+    # A decision's label ("Content note: ...") or an author's "CW: ..." already says what
+    # it is; a bare reason gets the words that say it.
+    for reason, shown in (
+        ("Content note: suicide", "[Content note: suicide]"),
+        ("Content warning: trauma", "[Content warning: trauma]"),
+        ("CW: food", "[CW: food]"),
+        ("graphic", "[Content warning: graphic]"),
+        ("cwtch photos", "[Content warning: cwtch photos]"),
+    ):
+        [chunk] = render(Message((para("hidden words"),), spoiler=reason))
+        assert chunk.body == shown
+
+
+def test_long_warned_post_under_its_note_line_reads_naturally_in_later_events() -> None:
+    # Events after the first drop the note line, so their fallback names the label.
+    words = [f"secretword{i}" for i in range(3000)]
+    msg = Message(
+        (para(" ".join(words)),),
+        spoiler="Content note: self-harm",
+        preface=(Block("note", (Inline("Content note: self-harm"),)),),
+        reason_shown=True,
+    )
+    chunks = render(msg, max_length=4000)
+    assert len(chunks) > 2
+    assert chunks[0].body.endswith("[Hidden behind a content warning]")
+    for chunk in chunks[1:]:
+        assert chunk.body == "[Content note: self-harm] (continued)"
+        assert "Content warning: Content note" not in chunk.body

@@ -42,7 +42,7 @@ async def test_missing_post(fake: FakeMastodon, source: MastodonSource) -> None:
     rin = fake.account("rin")
     st = fake.post(rin, "gone soon")
     fake.delete(st)
-    with pytest.raises(NotFound, match="not found or is not public"):
+    with pytest.raises(NotFound, match="says that post cannot be found or seen publicly"):
         await unroll(source, fake.link(st))
 
 
@@ -51,7 +51,7 @@ async def test_private_post_is_not_found_or_not_public(
 ) -> None:
     rin = fake.account("rin")
     st = fake.post(rin, "followers only", visibility="private")
-    with pytest.raises(NotFound, match="not public"):
+    with pytest.raises(NotFound, match="cannot be found or seen publicly"):
         await unroll(source, fake.link(st))
 
 
@@ -148,7 +148,29 @@ async def test_malformed_entries_are_skipped(fake: FakeMastodon, source: Mastodo
     fake.inject(status_path(posts[0]) + "/context", Fault(status=200, body=body))
     got = await unroll(source, fake.link(posts[0]))
     assert {fake.status_uri(p) for p in posts} <= set(got.posts)
-    assert any("3 malformed" in n for n in got.notices)
+    assert "3 malformed posts from the server were skipped." in got.notices
+
+
+async def test_one_malformed_entry_is_told_in_the_singular(
+    fake: FakeMastodon, source: MastodonSource
+) -> None:
+    rin = fake.account("rin")
+    posts = fake.thread(rin, 2)
+    body = {"ancestors": [], "descendants": [fake.status_json(posts[1]), {"id": 7}]}
+    fake.inject(status_path(posts[0]) + "/context", Fault(status=200, body=body))
+    got = await unroll(source, fake.link(posts[0]))
+    assert "1 malformed post from the server was skipped." in got.notices
+
+
+async def test_replies_not_found_reads_as_a_plural(
+    fake: FakeMastodon, source: MastodonSource
+) -> None:
+    rin = fake.account("rin")
+    posts = fake.thread(rin, 2)
+    fake.inject(status_path(posts[0]) + "/context", Fault(status=404, body=NOT_FOUND))
+    got = await unroll(source, fake.link(posts[0]))
+    [notice] = [n for n in got.notices if "Replies could not be loaded" in n]
+    assert "says the replies to that post cannot be found or seen publicly." in notice
 
 
 async def test_failing_status_list_gives_what_was_found(

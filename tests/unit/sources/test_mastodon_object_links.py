@@ -41,8 +41,8 @@ async def misskey() -> AsyncIterator[FakeMisskey]:
         "https://akkoma.example/objects/6634d32b-96a8-4852-a3db-ac8730715779",
         "https://misskey.example/notes/9w4ab1c2d3",
         "https://sharkey.example/notes/a1b2c3d4e5f6g7h8",
-        # An aid with no digit: its first 8 letters read as a time in January 2026.
-        "https://misskey.example/notes/ahgjmnbxqz",
+        # An aid whose time (2025-08) and counter came out as letters only.
+        "https://misskey.example/notes/abkwzqejbc",
         "https://friendica.example/display/e8bd3d0b-1764-8f4e-6f2b-3c9451f7c5e4",
     ],
 )
@@ -57,7 +57,8 @@ def test_object_links_are_post_links(url: str) -> None:
     "url",
     [
         "https://blog.example/notes/on-writing",  # an ordinary site's page
-        "https://blog.example/notes/helloworld",  # letters that read as no aid's time
+        "https://blog.example/notes/background",  # a word read as an aid: a time to come
+        "https://blog.example/notes/meditations",
         "https://blog.example/objects/lamp",
         "https://shop.example/display/cases",
         "https://bsky.app/notes/9w4ab1c2d3",  # another source's host
@@ -109,7 +110,7 @@ async def test_a_missing_object_is_not_found(http: HttpClient) -> None:
         st = fake.post(fake.account("rin"), "soon gone")
         link = fake.status_uri(st)
         fake.delete(st)
-        with pytest.raises(NotFound, match="not found or is not public"):
+        with pytest.raises(NotFound, match="cannot be found or seen publicly"):
             await unroll(MastodonSource(http), link)
 
 
@@ -205,7 +206,7 @@ async def test_misskey_notes_that_are_not_public_or_deleted(
         await unroll(MastodonSource(http), misskey.note_url(hidden))
     gone = misskey.note(rin, "oops")
     gone.deleted = True
-    with pytest.raises(NotFound, match="does not exist or is not public"):
+    with pytest.raises(NotFound, match="cannot be found or seen publicly"):
         await unroll(MastodonSource(http), misskey.note_url(gone))
 
 

@@ -91,8 +91,9 @@ async def test_429_with_a_long_retry_after_fails_fast_and_says_how_long(
     fake: FxTwitterFake, source: XSource
 ) -> None:
     fake.inject(THREAD_PATH, Fault(429, {"code": 429}, {"Retry-After": "120"}))
-    with pytest.raises(UpstreamUnavailable, match="wait 2 minutes"):
+    with pytest.raises(UpstreamUnavailable, match="wait 2 minutes") as err:
         await source.fetch(REF, 50)
+    assert "is rate-limiting the bot. It asked the bot to wait 2 minutes." in str(err.value)
     assert fake.count() == 1
 
 
