@@ -202,7 +202,7 @@ async def test_deliveries_planned_before_the_upgrade_stay_per_post(tmp_path: Pat
     import aiosqlite
 
     from bot.extensions import all_migrations, open_database
-    from storage.db import Database
+    from storage.sqlite import SqliteDatabase as Database
     from storage.deliveries_repo import DeliveryRepo
 
     path = str(tmp_path / "old.sqlite3")
