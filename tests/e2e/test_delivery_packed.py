@@ -202,12 +202,12 @@ async def test_deliveries_planned_before_the_upgrade_stay_per_post(tmp_path: Pat
     import aiosqlite
 
     from bot.extensions import all_migrations, open_database
-    from storage.sqlite import SqliteDatabase as Database
     from storage.deliveries_repo import DeliveryRepo
+    from storage.sqlite import SqliteDatabase
 
     path = str(tmp_path / "old.sqlite3")
     conn = await aiosqlite.connect(path, isolation_level=None)
-    old = Database(conn, path)
+    old = SqliteDatabase(conn, path)
     await old.migrate([m for m in all_migrations() if m[0] < 6])
     await old.execute(
         "INSERT INTO deliveries (adapter, scope, channel, thread_root, thread_url, created_at,"
