@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import StorageConfig
 from bot.extensions import open_database
 from bot.http import HttpClient, HttpSettings
 from storage.db import DIALECTS, Database, Dialect
@@ -56,12 +57,32 @@ class Engine:
     async def open(self) -> Database:
         return await open_database(self.target, password=self.password)
 
+    def storage(self) -> StorageConfig:
+        """The bot's [storage] section for this database (the password from the variable
+        the ``engine`` fixture sets, as in production)."""
+        if self.dialect == "sqlite":
+            return StorageConfig(self.target)
+        return StorageConfig(url=self.target, password_env=PASSWORD_ENV)
+
+    def toml(self) -> str:
+        """The same, as a config file's [storage] section."""
+        st = self.storage()
+        if self.dialect == "sqlite":
+            return f'[storage]\npath = "{st.path}"\n'
+        return f'[storage]\nurl = "{st.url}"\npassword_env = "{st.password_env}"\n'
+
+
+PASSWORD_ENV = "UNROLLBOT_TEST_DB_PASSWORD"
+
 
 @pytest.fixture(params=DIALECTS)
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+async def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Engine:
     if request.param == "sqlite":
         return Engine("sqlite", str(tmp_path / "test.sqlite3"))
     server: PostgresServer = request.getfixturevalue("postgres_server")
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     return Engine("postgresql", await server.create_database(), PASSWORD)
 
 
