@@ -16,9 +16,9 @@ from storage.db import (
     Dialect,
     Migration,
     available_migrations,
-    is_postgres_url,
 )
-from storage.db import open_database as _open
+from storage.engines import is_postgres_url
+from storage.engines import open_database as _open
 
 EXTENSIONS: tuple[str, ...] = (
     "cogs.help",

@@ -220,21 +220,3 @@ class _Serialised(AbstractAsyncContextManager[Connection]):
             return await self._inner.__aexit__(*exc)
         finally:
             self._lock.release()
-
-
-def is_postgres_url(target: str) -> bool:
-    return target.startswith(("postgresql://", "postgres://"))
-
-
-async def open_database(
-    target: str, migrations: Sequence[Migration], *, password: str | None = None
-) -> Database:
-    """Open ``target`` (a SQLite file name, or a ``postgresql://`` URL) and bring it up to
-    ``migrations`` (in its dialect: every migration the program knows, core and features)."""
-    if is_postgres_url(target):
-        from storage.postgres import PostgresDatabase
-
-        return await PostgresDatabase.open(target, migrations, password=password)
-    from storage.sqlite import SqliteDatabase
-
-    return await SqliteDatabase.open(target, migrations)
