@@ -4,6 +4,7 @@ starts on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         server = PostgresServer()
     except PostgresUnavailable as exc:
         pytest.fail(f"PostgreSQL is needed for the storage tests: {exc}")
+    # Stopped even if the session is cut short before fixture teardown.
+    atexit.register(server.stop)
     try:
         server.start()
     except PostgresUnavailable as exc:

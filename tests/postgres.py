@@ -58,7 +58,10 @@ def free_port() -> int:
 class PostgresServer:
     def __init__(self) -> None:
         self.bin = bin_dir()
-        self.base = Path(tempfile.mkdtemp(prefix="unrollbot-pg-"))
+        # Under /tmp when root: the unprivileged server must reach its folder through
+        # every parent, which a private TMPDIR may not allow.
+        root = os.geteuid() == 0 and Path("/tmp").is_dir()
+        self.base = Path(tempfile.mkdtemp(prefix="unrollbot-pg-", dir="/tmp" if root else None))
         self.data = self.base / "data"
         self.log = self.base / "server.log"
         self.port = free_port()
@@ -68,13 +71,16 @@ class PostgresServer:
         if os.geteuid() == 0:
             user = pwd.getpwnam("nobody")
             os.chown(self.base, user.pw_uid, user.pw_gid)
-            self._as = [
-                "setpriv",
-                f"--reuid={user.pw_uid}",
-                f"--regid={user.pw_gid}",
-                "--clear-groups",
-                "--",
-            ]
+            if shutil.which("setpriv"):
+                self._as = [
+                    "setpriv",
+                    f"--reuid={user.pw_uid}",
+                    f"--regid={user.pw_gid}",
+                    "--clear-groups",
+                    "--",
+                ]
+            else:
+                self._as = ["runuser", "-u", "nobody", "--"]
 
     def _run(self, *args: str, timeout: float = 120) -> None:
         cmd = [*self._as, *args]
@@ -115,6 +121,22 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
+        # The free port may be taken by another process before the server binds it: retry
+        # on a new one.
+        for attempt in range(3):
+            try:
+                self._pg_ctl_start()
+                break
+            except PostgresUnavailable:
+                self._stop_postmaster()  # one that started too slowly for pg_ctl
+                if attempt == 2:
+                    raise
+                self.port = free_port()
+        self.pid = self._postmaster_pid()
+        if self.pid is None:
+            raise PostgresUnavailable(f"pg_ctl started no server (see {self.log})")
+
+    def _pg_ctl_start(self) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base} -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -132,8 +154,6 @@ class PostgresServer:
             "-t",
             "60",
         )
-        pid_file = self.data / "postmaster.pid"
-        self.pid = int(pid_file.read_text().split("\n", 1)[0])
 
     def url(self, database: str = "postgres") -> str:
         """The URL without the password (it goes apart, as from ``password_env``)."""
@@ -151,10 +171,22 @@ class PostgresServer:
             await conn.close()
         return self.url(name)
 
+    def _postmaster_pid(self) -> int | None:
+        try:
+            return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def _stop_postmaster(self) -> None:
+        pid = self._postmaster_pid()
+        if pid is not None:
+            _stop_pid(pid)
+
     def stop(self) -> None:
         pid, self.pid = self.pid, None
         if pid is not None:
             _stop_pid(pid)
+        self._stop_postmaster()
         shutil.rmtree(self.base, ignore_errors=True)
 
 
