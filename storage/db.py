@@ -187,6 +187,11 @@ class Database(ABC):
             log.info("applying migration %s", name)
             try:
                 async with self.transaction() as conn:
+                    # Another process may have applied it since we looked (the write lock
+                    # is held now): skip it then.
+                    done = await conn.fetchval("SELECT MAX(version) FROM schema_version")
+                    if done is not None and int(done) >= version:
+                        continue
                     await self._apply(conn, sql)
                     await conn.execute(
                         "INSERT INTO schema_version (version, name) VALUES (?, ?)",

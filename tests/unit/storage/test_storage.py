@@ -118,3 +118,23 @@ def test_migrations_from_every_package_form_one_numbered_sequence() -> None:
     steps = all_migrations()
     assert [v for v, _, _ in steps] == list(range(1, len(steps) + 1))
     assert steps[0][1] == "0001_core.sql"
+
+
+async def test_question_marks_in_quoted_text_are_not_placeholders(db: Database) -> None:
+    row = await db.fetchone(
+        "SELECT CAST(? AS TEXT) AS given, 'why?' AS quoted, CAST(? AS INTEGER) AS other", ("a", 2)
+    )
+    assert row is not None and (row["given"], row["quoted"], row["other"]) == ("a", "why?", 2)
+
+
+async def test_processes_starting_together_apply_each_migration_once(engine: Engine) -> None:
+    import asyncio
+
+    first, second = await asyncio.gather(engine.open(), engine.open())
+    try:
+        rows = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
+        assert [r[0] for r in rows] == [v for v, _, _ in all_migrations(engine.dialect)]
+        assert await second.schema_version() == await first.schema_version()
+    finally:
+        await first.close()
+        await second.close()
