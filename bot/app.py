@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from bot.commands import Cog
-from bot.config import Config
+from bot.config import Config, storage_target
 from bot.context import ChatAdapter, Room
 from bot.delivery import Deliverer, thread_name
 from bot.dispatcher import Dispatcher
@@ -121,7 +121,8 @@ class App:
             allow_private_addresses=net.allow_private_addresses,
         )
         http = HttpClient(settings)
-        db = await open_database(config.resolve_path(config.storage.path))
+        target, password = storage_target(config)
+        db = await open_database(target, password=password)
         try:
             registry = SourceRegistry(
                 sources if sources is not None else enabled_sources(config, http)

@@ -15,6 +15,7 @@ import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 
@@ -24,6 +25,10 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class StorageConfig:
     path: str = "unrollbot.sqlite3"
+    # PostgreSQL instead of the SQLite file: postgresql://user@host:port/database.
+    url: str = ""
+    # The environment variable holding the PostgreSQL password (never in the URL).
+    password_env: str = ""
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,7 @@ def parse_config(text: str, base_dir: str = ".") -> Config:
         raise ConfigError(f"not valid TOML: {exc}") from None
     cfg = _build(Config, data)
     _check_tokens(cfg.sources.mastodon.tokens)
+    _check_storage(cfg.storage)
     s = cfg.subscriptions
     if s.min_poll_interval_s > s.max_poll_interval_s:
         raise ConfigError(
@@ -275,6 +281,37 @@ def _check_tokens(tokens: dict[str, str]) -> None:
                 f"{path}: must name the environment variable that holds the token "
                 f'(letters, digits and _, e.g. "GTS_TOKEN"), not the token itself'
             )
+
+
+def _check_storage(st: StorageConfig) -> None:
+    if st.url:
+        parts = urlsplit(st.url)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+            raise ConfigError(
+                "storage.url: must be a PostgreSQL URL such as "
+                '"postgresql://unrollbot@db.example:5432/unrollbot" (leave it out for SQLite)'
+            )
+        if parts.password is not None:
+            raise ConfigError(
+                "storage.url: must not hold the password; put it in an environment variable "
+                "and name that variable in storage.password_env"
+            )
+    if st.password_env and not _ENV_NAME.fullmatch(st.password_env):
+        raise ConfigError(
+            "storage.password_env: must name the environment variable that holds the password "
+            '(letters, digits and _, e.g. "UNROLLBOT_DB_PASSWORD"), not the password itself'
+        )
+    if st.password_env and not st.url:
+        raise ConfigError("storage.password_env: only used with storage.url (PostgreSQL)")
+
+
+def storage_target(cfg: Config) -> tuple[str, str | None]:
+    """Where the database is (a SQLite file, or the PostgreSQL URL) and its password."""
+    st = cfg.storage
+    if not st.url:
+        return cfg.resolve_path(st.path), None
+    password = secret(st.password_env, "storage.password_env") if st.password_env else None
+    return st.url, password
 
 
 def mastodon_tokens(cfg: MastodonConfig) -> dict[str, str]:

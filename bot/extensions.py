@@ -10,7 +10,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 
 from bot.commands import Cog, CommandSpec
-from storage.db import CORE_MIGRATIONS, Database, Migration, available_migrations
+from storage.db import (
+    CORE_MIGRATIONS,
+    Database,
+    Dialect,
+    Migration,
+    available_migrations,
+)
+from storage.engines import is_postgres_url
+from storage.engines import open_database as _open
 
 EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
@@ -41,7 +49,7 @@ def declared_commands() -> Iterator[tuple[type[Cog], CommandSpec]]:
 
 
 @cache
-def all_migrations() -> list[Migration]:
+def all_migrations(dialect: Dialect = "sqlite") -> list[Migration]:
     """Every migration the program ships, core and features, in one order. A database gets
     all of them whichever features load, so its version always means the same tables."""
     packages = [CORE_MIGRATIONS]
@@ -49,8 +57,13 @@ def all_migrations() -> list[Migration]:
         package = f"{name}.migrations"
         if importlib.util.find_spec(package) is not None:
             packages.append(package)
-    return available_migrations(packages)
+    return available_migrations(packages, dialect)
 
 
-async def open_database(path: str, migrations: Sequence[Migration] | None = None) -> Database:
-    return await Database.open(path, all_migrations() if migrations is None else migrations)
+async def open_database(
+    target: str, migrations: Sequence[Migration] | None = None, *, password: str | None = None
+) -> Database:
+    """A SQLite file name or a ``postgresql://`` URL, brought up to every migration."""
+    if migrations is None:
+        migrations = all_migrations("postgresql" if is_postgres_url(target) else "sqlite")
+    return await _open(target, migrations, password=password)

@@ -1,1 +1,2 @@
-"""Persistence: one aiosqlite database, numbered migrations, a repository per table group."""
+"""Persistence: one database (SQLite or PostgreSQL) behind a small interface, numbered
+migrations for both engines, a repository per table group."""

@@ -1,9 +1,17 @@
-"""The database: one aiosqlite connection, WAL, foreign keys, numbered migrations.
+"""The database interface the repositories use, on SQLite or PostgreSQL; numbered migrations.
 
-Migrations are ``NNNN_name.sql`` files: the core tables' in ``storage/migrations/``, each
-feature's beside it (``cogs/<feature>/migrations/``). The host collects them from every
-package into one global order by number; each is applied in its own transaction and
-recorded in ``schema_version``. A database newer than the code is refused.
+Repositories write one SQL text with ``?`` placeholders (adapted to ``$n`` on PostgreSQL) in
+SQL both engines speak (``ON CONFLICT``, ``RETURNING``, ``TRUE``/``FALSE``); rows are read by
+column name or position on both. Every write runs in ``transaction()``; writes of one
+process are serialised, so a multi-statement repository method is one transaction.
+
+Migrations are ``NNNN_name.sql`` (SQLite) with a ``NNNN_name.pg.sql`` twin (PostgreSQL)
+beside it: the core tables' in ``storage/migrations/``, each feature's beside it
+(``cogs/<feature>/migrations/``). The twins share the number, so a database's version means
+the same tables on both engines, and a reviewer sees both dialects of a change side by
+side. The host collects them from every package into one global order by number; each is
+applied in its own transaction and recorded in ``schema_version``. A database newer than
+the code is refused.
 """
 
 from __future__ import annotations
@@ -11,18 +19,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from functools import lru_cache
 from importlib import resources
-from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, Literal, Protocol
 
 log = logging.getLogger(__name__)
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+Dialect = Literal["sqlite", "postgresql"]
+DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgresql")
+_MIGRATION_NAME = {
+    "sqlite": re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$"),
+    "postgresql": re.compile(r"^(\d{4})_[a-z0-9_]+\.pg\.sql$"),
+}
 
 
 class DatabaseError(Exception):
@@ -35,13 +46,24 @@ CORE_MIGRATIONS = "storage.migrations"
 Migration = tuple[int, str, str]
 
 
-def available_migrations(packages: Iterable[str] = (CORE_MIGRATIONS,)) -> list[Migration]:
-    """(version, name, sql) for every migration in ``packages``, in one order by number;
-    numbers are global, so two packages never share one."""
+class Row(Protocol):
+    """A result row: by column name or position (sqlite3.Row, asyncpg.Record)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __len__(self) -> int: ...
+
+
+def available_migrations(
+    packages: Iterable[str] = (CORE_MIGRATIONS,), dialect: Dialect = "sqlite"
+) -> list[Migration]:
+    """(version, name, sql) for every migration in ``packages`` in ``dialect``, in one order
+    by number; numbers are global, so two packages never share one."""
     found: list[Migration] = []
+    pattern = _MIGRATION_NAME[dialect]
     for package in packages:
         for entry in resources.files(package).iterdir():
-            m = _MIGRATION_NAME.match(entry.name)
+            m = pattern.match(entry.name)
             if m:
                 found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
@@ -51,68 +73,104 @@ def available_migrations(packages: Iterable[str] = (CORE_MIGRATIONS,)) -> list[M
     return found
 
 
-def _check_path(path: str) -> None:
-    """Name the usual mistakes in [storage] path before SQLite's generic "unable to open"."""
-    if path == ":memory:" or path.startswith("file:"):
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise DatabaseError(
-            f"cannot open database {path}: that is a folder; give a file name inside it"
-        )
-    parent = target.parent
-    if not parent.is_dir():
-        raise DatabaseError(f"cannot open database {path}: the folder {parent} does not exist")
+@lru_cache(maxsize=512)
+def to_dollar_params(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, …`` (quoted text and comments kept)."""
+    out: list[str] = []
+    n = 0
+    quote = ""
+    i = 0
+    while i < len(sql):
+        ch = sql[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "?":
+            n += 1
+            out.append(f"${n}")
+            i += 1
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
-class Database:
-    """Wraps one connection. Writes are serialised by a lock so a multi-statement
-    repository method is one transaction."""
+class Connection(ABC):
+    """One connection inside a transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
-        self.conn = conn
-        self.path = path
+    @abstractmethod
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """The first column of the first row (None without one): ``RETURNING id``, counts."""
+        row = await self.fetchone(sql, params)
+        return row[0] if row is not None else None
+
+
+class Database(ABC):
+    """The database a repository gets; ``SqliteDatabase`` or ``PostgresDatabase``."""
+
+    dialect: Dialect
+    # Where it is, for messages (a file name, or a URL without its password).
+    path: str
+
+    def __init__(self) -> None:
         self._write_lock = asyncio.Lock()
 
-    @classmethod
-    async def open(cls, path: str, migrations: Sequence[Migration]) -> Database:
-        """Open (or create) the database and bring it up to ``migrations``, which must be
-        every migration the program knows (core and features), so versions stay in step."""
-        _check_path(path)
-        try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except Exception as exc:  # sqlite3.OperationalError and friends
-            raise DatabaseError(f"cannot open database {path}: {exc}") from exc
-        conn.row_factory = aiosqlite.Row
-        db = cls(conn, path)
-        try:
-            await conn.execute("PRAGMA foreign_keys = ON")
-            if path != ":memory:":
-                await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            await db.migrate(migrations)
-        except sqlite3.Error as exc:
-            # SQLite only reads the file at the first statement, so a file that is not a
-            # database (or is read-only, or locked) shows up here rather than at connect.
-            await conn.close()
-            raise DatabaseError(f"cannot use database {path}: {exc}") from exc
-        except BaseException:
-            await conn.close()
-            raise
-        return db
+    @abstractmethod
+    def _begin(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection in an open write transaction, committed when the block ends."""
 
-    async def close(self) -> None:
-        await self.conn.close()
+    @abstractmethod
+    def _reader(self) -> Connection:
+        """A connection for reads outside a transaction."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def _ensure_version_table(self, conn: Connection) -> None: ...
+
+    @abstractmethod
+    async def _apply(self, conn: Connection, sql: str) -> None:
+        """Run one migration's statements inside the open transaction."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """One write transaction; rolled back on any error."""
+        return _Serialised(self._write_lock, self._begin())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        return await self._reader().fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return await self._reader().fetchall(sql, params)
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return await self._reader().fetchval(sql, params)
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """A single-statement write in its own transaction; the number of rows changed."""
+        async with self.transaction() as conn:
+            return await conn.execute(sql, params)
 
     async def schema_version(self) -> int:
-        await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-            " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
-        )
-        async with self.conn.execute("SELECT MAX(version) FROM schema_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        async with self.transaction() as conn:
+            await self._ensure_version_table(conn)
+        value = await self.fetchval("SELECT MAX(version) FROM schema_version")
+        return int(value) if value is not None else 0
 
     async def migrate(self, migrations: Iterable[Migration]) -> int:
         steps = sorted(migrations)
@@ -128,71 +186,42 @@ class Database:
                 continue
             log.info("applying migration %s", name)
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-                for statement in _split_sql(sql):
-                    await self.conn.execute(statement)
-                await self.conn.execute(
-                    "INSERT INTO schema_version (version, name) VALUES (?, ?)", (version, name)
-                )
-                await self.conn.execute("COMMIT")
+                async with self.transaction() as conn:
+                    # Another process may have applied it since we looked (the write lock
+                    # is held now): skip it then.
+                    done = await conn.fetchval("SELECT MAX(version) FROM schema_version")
+                    if done is not None and int(done) >= version:
+                        continue
+                    await self._apply(conn, sql)
+                    await conn.execute(
+                        "INSERT INTO schema_version (version, name) VALUES (?, ?)",
+                        (version, name),
+                    )
+            except DatabaseError:
+                raise
             except Exception as exc:
-                await self.conn.execute("ROLLBACK")
                 raise DatabaseError(f"migration {name} failed: {exc}") from exc
         return await self.schema_version()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; rolled back on any error."""
-        async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+class _Serialised(AbstractAsyncContextManager[Connection]):
+    """Holds the write lock around a transaction (no two writes of one process interleave,
+    as on SQLite, whichever engine)."""
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+    def __init__(self, lock: asyncio.Lock, inner: AbstractAsyncContextManager[Connection]):
+        self._lock = lock
+        self._inner = inner
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
-        """A single-statement write in its own transaction."""
-        async with self.transaction() as conn:
-            await conn.execute(sql, tuple(params))
+    async def __aenter__(self) -> Connection:
+        await self._lock.acquire()
+        try:
+            return await self._inner.__aenter__()
+        except BaseException:
+            self._lock.release()
+            raise
 
-
-def _split_sql(sql: str) -> list[str]:
-    """Split a migration into statements: comments dropped, then lines gathered until
-    SQLite says the statement is complete (so semicolons in strings and triggers work)."""
-    statements: list[str] = []
-    buf = ""
-    for line in sql.splitlines():
-        buf += _strip_comment(line) + "\n"
-        if sqlite3.complete_statement(buf):
-            stmt = buf.strip().rstrip(";").strip()
-            if stmt:
-                statements.append(stmt)
-            buf = ""
-    if buf.strip():
-        statements.append(buf.strip())
-    return statements
-
-
-def _strip_comment(line: str) -> str:
-    """The line without a trailing ``--`` comment (quotes respected)."""
-    quote = ""
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif line.startswith("--", i):
-            return line[:i]
-    return line
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        try:
+            return await self._inner.__aexit__(*exc)
+        finally:
+            self._lock.release()

@@ -74,12 +74,14 @@ class DeliveryRepo:
         """Record a delivery and its messages (role, item keys) before anything is sent."""
         now = time.time() if now is None else now
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT INTO deliveries (adapter, scope, channel, thread_root, thread_url, origin,"
-                " created_at, updated_at, layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (adapter, scope, channel, thread_root, thread_url, origin, now, now, layout),
+            delivery_id = int(
+                await conn.fetchval(
+                    "INSERT INTO deliveries (adapter, scope, channel, thread_root, thread_url,"
+                    " origin, created_at, updated_at, layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " RETURNING id",
+                    (adapter, scope, channel, thread_root, thread_url, origin, now, now, layout),
+                )
             )
-            delivery_id = int(cur.lastrowid or 0)
             await conn.executemany(
                 "INSERT INTO delivery_messages (delivery_id, position, role, post_id, post_ids)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -98,16 +100,15 @@ class DeliveryRepo:
         ``grow`` (position, keys): a sent message that now holds more, to be edited; it is
         recorded in the same transaction, so a crash leaves nothing half planned."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            row = await conn.fetchone(
                 "SELECT COALESCE(MAX(position), -1) FROM delivery_messages WHERE delivery_id = ?",
                 (delivery_id,),
             )
-            row = await cur.fetchone()
             start = int(row[0]) + 1 if row else 0
             positions = list(range(start, start + len(messages)))
             if grow is not None:
                 await conn.execute(
-                    "UPDATE delivery_messages SET post_ids = ?, sent = 0"
+                    "UPDATE delivery_messages SET post_ids = ?, sent = FALSE"
                     " WHERE delivery_id = ? AND position = ?",
                     (json.dumps(list(grow[1])), delivery_id, grow[0]),
                 )
@@ -131,7 +132,7 @@ class DeliveryRepo:
         async with self.db.transaction() as conn:
             for position, keys in held.items():
                 await conn.execute(
-                    "UPDATE delivery_messages SET post_ids = ?, post_id = ?, sent = 0"
+                    "UPDATE delivery_messages SET post_ids = ?, post_id = ?, sent = FALSE"
                     " WHERE delivery_id = ? AND position = ?",
                     (json.dumps(list(keys)), _row(0, 0, ("post", keys))[3], delivery_id, position),
                 )
@@ -140,7 +141,7 @@ class DeliveryRepo:
     async def mark_sent(self, delivery_id: int, position: int, message_ids: list[str]) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE delivery_messages SET sent = 1, message_ids = ?"
+                "UPDATE delivery_messages SET sent = TRUE, message_ids = ?"
                 " WHERE delivery_id = ? AND position = ?",
                 (json.dumps(message_ids), delivery_id, position),
             )
@@ -211,7 +212,8 @@ class DeliveryRepo:
         self, thread_root: str, adapter: str | None = None
     ) -> list[DeliveryRecord]:
         return await self._records(
-            "SELECT id FROM deliveries WHERE thread_root = ? AND (? IS NULL OR adapter = ?)"
+            "SELECT id FROM deliveries WHERE thread_root = ?"
+            " AND (CAST(? AS TEXT) IS NULL OR adapter = ?)"
             " ORDER BY id",
             (thread_root, adapter, adapter),
         )

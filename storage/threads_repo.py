@@ -53,7 +53,7 @@ class ThreadRepo:
                     thread.source,
                     thread.url,
                     thread.author.id,
-                    int(thread.truncated),
+                    thread.truncated,
                     json.dumps(data),
                     now,
                 ),
@@ -68,8 +68,8 @@ class ThreadRepo:
                     rows.append((thread.root_id, p.id, pos, "aside", aside.after))
                     pos += 1
             await conn.executemany(
-                "INSERT OR IGNORE INTO thread_posts (thread_id, post_id, position, role,"
-                " aside_after) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO thread_posts (thread_id, post_id, position, role, aside_after)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 rows,
             )
             names = {p.url: p.id for p in thread.all_posts if p.url}

@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Connection, Database
 
 _CHUNK = 400  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -43,7 +41,7 @@ class ScopeSettings:
     support_line: str | None
 
 
-async def _log(conn: aiosqlite.Connection, a: NoteAction) -> None:
+async def _log(conn: Connection, a: NoteAction) -> None:
     await conn.execute(
         "INSERT INTO note_actions (at, user_id, user_name, adapter, scope, channel, action,"
         " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -124,15 +122,14 @@ class NotesRepo:
         """Remove one category (or all) from a thread; logs only when something went."""
         async with self.db.transaction() as conn:
             if category is None:
-                cur = await conn.execute(
+                removed = await conn.execute(
                     "DELETE FROM thread_warnings WHERE thread_key = ?", (thread_key,)
                 )
             else:
-                cur = await conn.execute(
+                removed = await conn.execute(
                     "DELETE FROM thread_warnings WHERE thread_key = ? AND category = ?",
                     (thread_key, category),
                 )
-            removed = cur.rowcount
             if removed:
                 await _log(conn, log)
         return removed

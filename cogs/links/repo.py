@@ -8,11 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-import aiosqlite
-
 from bot.codec import post_from_dict, post_to_dict
 from bot.models import LinkKind, LinkOrigin, Post
-from storage.db import Database
+from storage.db import Connection, Database, Row
 
 # (post link, phrase) pairs: why a link was found.
 EvidenceItems = tuple[tuple[str, str], ...]
@@ -92,7 +90,7 @@ class NewLink:
     evidence: EvidenceItems = ()
 
 
-def _link(row: aiosqlite.Row) -> StoredLink:
+def _link(row: Row) -> StoredLink:
     moved = row["moved_post"]
     return StoredLink(
         id=int(row["id"]),
@@ -114,7 +112,7 @@ def _link(row: aiosqlite.Row) -> StoredLink:
     )
 
 
-def _change(row: aiosqlite.Row) -> Change:
+def _change(row: Row) -> Change:
     states = tuple(
         (
             int(s["link"]),
@@ -193,7 +191,7 @@ class LinksRepo:
                 where += " AND kind = ?"
                 params.append(kind)
             if active_only:
-                where += " AND active = 1"
+                where += " AND active = TRUE"
             rows = await self.db.fetchall(
                 f"SELECT {_COLUMNS} FROM thread_links WHERE {where}", params
             )
@@ -259,12 +257,11 @@ class LinksRepo:
             return new_ids  # the usual case on a re-unroll: no write, no lock
         async with self.db.transaction() as conn:
             for link in links:
-                async with conn.execute(
+                row = await conn.fetchone(
                     "SELECT id, origin, active, evidence, keep_in_place FROM thread_links"
                     " WHERE kind = ? AND source_key = ? AND target_key = ?",
                     (link.kind, link.source_key, link.target_key),
-                ) as cur:
-                    row = await cur.fetchone()
+                )
                 evidence = _evidence_json(link.evidence)
                 if row is not None:
                     fresh = row["origin"] == "auto" and row["active"]
@@ -274,7 +271,7 @@ class LinksRepo:
                     ):
                         await conn.execute(
                             "UPDATE thread_links SET evidence = ?, keep_in_place = ? WHERE id = ?",
-                            (evidence, int(link.keep_in_place), row["id"]),
+                            (evidence, link.keep_in_place, row["id"]),
                         )
                     continue
                 link_id = await self._insert(conn, link, "auto", "detection", now)
@@ -313,12 +310,11 @@ class LinksRepo:
         and the links it replaces switched off; one change records all of it."""
         states: list[tuple[int, LinkState | None, LinkState]] = []
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 f"SELECT {_COLUMNS} FROM thread_links"
                 " WHERE kind = ? AND source_key = ? AND target_key = ?",
                 (link.kind, link.source_key, link.target_key),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             after = LinkState(True, "moderator", link.keep_in_place)
             if row is None:
                 link_id = await self._insert(conn, link, "moderator", actor, now)
@@ -328,11 +324,12 @@ class LinksRepo:
                 link_id = old.id
                 moved = old.moved_post or link.moved_post
                 await conn.execute(
-                    "UPDATE thread_links SET origin = 'moderator', active = 1, keep_in_place = ?,"
-                    " moved_post = ?, from_thread_url = COALESCE(?, from_thread_url),"
+                    "UPDATE thread_links SET origin = 'moderator', active = TRUE,"
+                    " keep_in_place = ?, moved_post = ?,"
+                    " from_thread_url = COALESCE(?, from_thread_url),"
                     " changed_by = ?, changed_at = ? WHERE id = ?",
                     (
-                        int(link.keep_in_place),
+                        link.keep_in_place,
                         json.dumps(post_to_dict(moved)) if moved else None,
                         link.from_thread_url,
                         actor,
@@ -376,11 +373,10 @@ class LinksRepo:
         states: list[tuple[int, LinkState | None, LinkState]] = []
         async with self.db.transaction() as conn:
             for link_id, before, after in change.states:
-                async with conn.execute(
+                row = await conn.fetchone(
                     "SELECT active, origin, keep_in_place FROM thread_links WHERE id = ?",
                     (link_id,),
-                ) as cur:
-                    row = await cur.fetchone()
+                )
                 if row is None:
                     continue
                 now_state = LinkState(
@@ -402,14 +398,12 @@ class LinksRepo:
     # -- helpers ---------------------------------------------------------------------------
 
     @staticmethod
-    async def _insert(
-        conn: aiosqlite.Connection, link: NewLink, origin: str, actor: str, now: float
-    ) -> int:
-        cur = await conn.execute(
+    async def _insert(conn: Connection, link: NewLink, origin: str, actor: str, now: float) -> int:
+        link_id = await conn.fetchval(
             "INSERT INTO thread_links (kind, source_key, source_url, target_key, target_url,"
             " origin, active, keep_in_place, moved_post, from_thread_url, evidence,"
             " created_by, created_at, changed_by, changed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 link.kind,
                 link.source_key,
@@ -417,7 +411,7 @@ class LinksRepo:
                 link.target_key,
                 link.target_url,
                 origin,
-                int(link.keep_in_place),
+                link.keep_in_place,
                 json.dumps(post_to_dict(link.moved_post)) if link.moved_post else None,
                 link.from_thread_url,
                 _evidence_json(link.evidence),
@@ -427,22 +421,21 @@ class LinksRepo:
                 now,
             ),
         )
-        assert cur.lastrowid is not None
-        return int(cur.lastrowid)
+        return int(link_id)
 
     @staticmethod
     async def _set_state(
-        conn: aiosqlite.Connection, link_id: int, state: LinkState, actor: str, now: float
+        conn: Connection, link_id: int, state: LinkState, actor: str, now: float
     ) -> None:
         await conn.execute(
             "UPDATE thread_links SET active = ?, origin = ?, keep_in_place = ?,"
             " changed_by = ?, changed_at = ? WHERE id = ?",
-            (int(state.active), state.origin, int(state.keep_in_place), actor, now, link_id),
+            (state.active, state.origin, state.keep_in_place, actor, now, link_id),
         )
 
     @staticmethod
     async def _log(
-        conn: aiosqlite.Connection,
+        conn: Connection,
         now: float,
         actor: str,
         action: str,
@@ -454,15 +447,16 @@ class LinksRepo:
             {"link": i, "before": b.to_dict() if b else None, "after": a.to_dict()}
             for i, b, a in states
         ]
-        cur = await conn.execute(
-            "INSERT INTO link_changes (at, actor, action, summary, states, undoes)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (now, actor, action, summary, json.dumps(data), undoes),
+        change_id = int(
+            await conn.fetchval(
+                "INSERT INTO link_changes (at, actor, action, summary, states, undoes)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (now, actor, action, summary, json.dumps(data), undoes),
+            )
         )
-        assert cur.lastrowid is not None
-        change_id = int(cur.lastrowid)
         await conn.executemany(
-            "INSERT OR IGNORE INTO link_change_links (change_id, link_id) VALUES (?, ?)",
+            "INSERT INTO link_change_links (change_id, link_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(change_id, i) for i, _, _ in states],
         )
         return change_id

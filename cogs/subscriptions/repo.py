@@ -8,8 +8,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from cogs.subscriptions.model import (
     AuthorThread,
     Filters,
@@ -17,7 +15,7 @@ from cogs.subscriptions.model import (
     SubThread,
     WatchedAuthor,
 )
-from storage.db import Database
+from storage.db import Connection, Database, Row
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class ObservedThread:
     kind: str = "thread"
 
 
-def _author(row: aiosqlite.Row) -> WatchedAuthor:
+def _author(row: Row) -> WatchedAuthor:
     return WatchedAuthor(
         id=int(row["id"]),
         source=str(row["source"]),
@@ -53,7 +51,7 @@ def _author(row: aiosqlite.Row) -> WatchedAuthor:
     )
 
 
-def _subscription(row: aiosqlite.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     return Subscription(
         id=int(row["id"]),
         author=int(row["author"]),
@@ -75,7 +73,7 @@ def _subscription(row: aiosqlite.Row) -> Subscription:
     )
 
 
-def _thread(row: aiosqlite.Row) -> AuthorThread:
+def _thread(row: Row) -> AuthorThread:
     return AuthorThread(
         author=int(row["author"]),
         root_id=str(row["root_id"]),
@@ -89,7 +87,7 @@ def _thread(row: aiosqlite.Row) -> AuthorThread:
     )
 
 
-def _sub_thread(row: aiosqlite.Row) -> SubThread:
+def _sub_thread(row: Row) -> SubThread:
     return SubThread(
         subscription=int(row["subscription"]),
         root_id=str(row["root_id"]),
@@ -202,12 +200,12 @@ class SubscriptionsRepo:
 
     async def drop_author_if_unused(self, author: int) -> bool:
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            removed = await conn.execute(
                 "DELETE FROM sub_authors WHERE id = ?"
                 " AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE author = ?)",
                 (author, author),
             )
-            return bool(cur.rowcount)
+            return bool(removed)
 
     # ---- threads the polls found --------------------------------------------------------
 
@@ -236,12 +234,11 @@ class SubscriptionsRepo:
         changed: list[str] = []
         async with self.db.transaction() as conn:
             for ob in observed:
-                cur = await conn.execute(
+                row = await conn.fetchone(
                     "SELECT post_count, activity_at, version FROM sub_threads"
                     " WHERE author = ? AND root_id = ?",
                     (author, ob.root_id),
                 )
-                row = await cur.fetchone()
                 before = await _count_posts(conn, author, ob.root_id)
                 await conn.executemany(
                     "INSERT INTO sub_posts (author, post_id, root_id) VALUES (?, ?, ?)"
@@ -269,9 +266,18 @@ class SubscriptionsRepo:
                 elif after > before or ob.activity_at > float(row["activity_at"]):
                     await conn.execute(
                         "UPDATE sub_threads SET post_count = ?,"
-                        " activity_at = MAX(activity_at, ?), version = version + 1,"
+                        " activity_at = CASE WHEN activity_at > ? THEN activity_at ELSE ? END,"
+                        " version = version + 1,"
                         " url = ?, kind = ? WHERE author = ? AND root_id = ?",
-                        (after, ob.activity_at, ob.url, ob.kind, author, ob.root_id),
+                        (
+                            after,
+                            ob.activity_at,
+                            ob.activity_at,
+                            ob.url,
+                            ob.kind,
+                            author,
+                            ob.root_id,
+                        ),
                     )
                     changed.append(ob.root_id)
         return changed
@@ -286,20 +292,21 @@ class SubscriptionsRepo:
                 "UPDATE sub_posts SET root_id = ? WHERE author = ? AND root_id = ?",
                 (new.root_id, author, old_root),
             )
-            cur = await conn.execute(
+            row = await conn.fetchone(
                 "SELECT first_seen_at FROM sub_threads WHERE author = ? AND root_id = ?",
                 (author, old_root),
             )
-            row = await cur.fetchone()
             first_seen = float(row[0]) if row else now
             await conn.execute(
                 "DELETE FROM sub_threads WHERE author = ? AND root_id = ?", (author, old_root)
             )
             # Subscriptions keep what they did, under the real root.
             await conn.execute(
-                "UPDATE OR IGNORE subscription_threads SET root_id = ? WHERE root_id = ?"
-                " AND subscription IN (SELECT id FROM subscriptions WHERE author = ?)",
-                (new.root_id, old_root, author),
+                "UPDATE subscription_threads SET root_id = ? WHERE root_id = ?"
+                " AND subscription IN (SELECT id FROM subscriptions WHERE author = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM subscription_threads t WHERE"
+                " t.subscription = subscription_threads.subscription AND t.root_id = ?)",
+                (new.root_id, old_root, author, new.root_id),
             )
             await conn.execute(
                 "DELETE FROM subscription_threads WHERE root_id = ?"
@@ -317,9 +324,11 @@ class SubscriptionsRepo:
                 " activity_at, post_count, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (author, root_id) DO UPDATE SET url = excluded.url,"
                 " root_created_at = excluded.root_created_at,"
-                " first_seen_at = MIN(first_seen_at, excluded.first_seen_at),"
-                " activity_at = MAX(activity_at, excluded.activity_at),"
-                " post_count = excluded.post_count, version = version + 1,"
+                " first_seen_at = CASE WHEN sub_threads.first_seen_at < excluded.first_seen_at"
+                " THEN sub_threads.first_seen_at ELSE excluded.first_seen_at END,"
+                " activity_at = CASE WHEN sub_threads.activity_at > excluded.activity_at"
+                " THEN sub_threads.activity_at ELSE excluded.activity_at END,"
+                " post_count = excluded.post_count, version = sub_threads.version + 1,"
                 " kind = excluded.kind",
                 (
                     author,
@@ -343,21 +352,19 @@ class SubscriptionsRepo:
         """Forget all but the newest ``keep`` threads of an author (the table stays small
         however long the author posts); subscriptions forget them too."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "SELECT root_id FROM sub_threads WHERE author = ?"
-                " ORDER BY activity_at DESC LIMIT -1 OFFSET ?",
-                (author, keep),
+            newest_first = await conn.fetchall(
+                "SELECT root_id FROM sub_threads WHERE author = ? ORDER BY activity_at DESC",
+                (author,),
             )
-            old = [str(r[0]) for r in await cur.fetchall()]
+            old = [str(r[0]) for r in newest_first[keep:]]
             for root in old:
                 # Kept while a delivery of it is unfinished.
-                c2 = await conn.execute(
+                if await conn.fetchone(
                     "SELECT 1 FROM subscription_threads st JOIN subscriptions s"
                     " ON s.id = st.subscription WHERE s.author = ? AND st.root_id = ?"
                     " AND st.state = 'delivering'",
                     (author, root),
-                )
-                if await c2.fetchone():
+                ):
                     continue
                 await conn.execute(
                     "DELETE FROM sub_threads WHERE author = ? AND root_id = ?", (author, root)
@@ -388,10 +395,10 @@ class SubscriptionsRepo:
     ) -> Subscription | None:
         """None when the room already follows the author."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO subscriptions (author, adapter, scope, channel, min_posts,"
+            sub_id = await conn.fetchval(
+                "INSERT INTO subscriptions (author, adapter, scope, channel, min_posts,"
                 " include_words, exclude_words, backfill, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
                 (
                     author,
                     adapter,
@@ -405,10 +412,9 @@ class SubscriptionsRepo:
                     now,
                 ),
             )
-            if not cur.rowcount:
-                return None
-            sub_id = int(cur.lastrowid or 0)
-        return await self.subscription(sub_id)
+        if sub_id is None:
+            return None
+        return await self.subscription(int(sub_id))
 
     async def subscription(self, sub_id: int) -> Subscription | None:
         row = await self.db.fetchone("SELECT * FROM subscriptions WHERE id = ?", (sub_id,))
@@ -425,7 +431,7 @@ class SubscriptionsRepo:
     ) -> list[Subscription]:
         rows = await self.db.fetchall(
             "SELECT * FROM subscriptions WHERE adapter = ? AND scope = ?"
-            " AND (? IS NULL OR channel = ?) ORDER BY channel, id",
+            " AND (CAST(? AS TEXT) IS NULL OR channel = ?) ORDER BY channel, id",
             (adapter, scope, channel, channel),
         )
         return [_subscription(r) for r in rows]
@@ -443,7 +449,7 @@ class SubscriptionsRepo:
         marks = ",".join("?" * len(sub_ids))
         await self.db.execute(
             f"UPDATE subscriptions SET primed = ? WHERE id IN ({marks})",
-            (int(primed), *sub_ids),
+            (primed, *sub_ids),
         )
 
     async def prime(self, sub_id: int, old: Sequence[tuple[str, int]], now: float) -> None:
@@ -456,7 +462,7 @@ class SubscriptionsRepo:
                 [(sub_id, root, version, now) for root, version in old],
             )
             await conn.execute(
-                "UPDATE subscriptions SET primed = 1, backfill = 0 WHERE id = ?", (sub_id,)
+                "UPDATE subscriptions SET primed = TRUE, backfill = 0 WHERE id = ?", (sub_id,)
             )
 
     async def set_result(
@@ -542,9 +548,8 @@ class SubscriptionsRepo:
         return out
 
 
-async def _count_posts(conn: aiosqlite.Connection, author: int, root: str) -> int:
-    cur = await conn.execute(
+async def _count_posts(conn: Connection, author: int, root: str) -> int:
+    count = await conn.fetchval(
         "SELECT COUNT(*) FROM sub_posts WHERE author = ? AND root_id = ?", (author, root)
     )
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(count or 0)

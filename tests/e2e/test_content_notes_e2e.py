@@ -6,7 +6,6 @@ copies in place, and only moderators may act."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +16,7 @@ from bot.context import Room
 from bot.http import HttpClient, HttpSettings
 from bot.sources.bluesky import BlueskySource
 from cogs.content_notes.repo import NotesRepo
+from tests.conftest import Engine
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
@@ -38,18 +38,18 @@ async def http() -> AsyncIterator[HttpClient]:
     await client.close()
 
 
-def _config(tmp_path: Path) -> Config:
+def _config(storage: StorageConfig) -> Config:
     return Config(
-        storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+        storage=storage,
         network=NetworkConfig(allow_private_addresses=True, retries=1),
         unroll=UnrollConfig(max_posts=100, cache_ttl_s=600),
         content_notes=ContentNotesConfig(extra_terms={"substance-use": ["ketamine"]}),
     )
 
 
-async def _app(tmp_path: Path, bsky: FakeBluesky, http: HttpClient) -> App:
+async def _app(engine: Engine, bsky: FakeBluesky, http: HttpClient) -> App:
     app = await App.create(
-        _config(tmp_path),
+        _config(engine.storage()),
         sources=[BlueskySource(http, bsky.base_url)],
         extensions=["cogs.content_notes"],
     )
@@ -59,8 +59,8 @@ async def _app(tmp_path: Path, bsky: FakeBluesky, http: HttpClient) -> App:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, bsky: FakeBluesky, http: HttpClient) -> AsyncIterator[App]:
-    application = await _app(tmp_path, bsky, http)
+async def app(engine: Engine, bsky: FakeBluesky, http: HttpClient) -> AsyncIterator[App]:
+    application = await _app(engine, bsky, http)
     yield application
     await application.close()
 
@@ -239,16 +239,16 @@ async def test_moderator_warning_applies_everywhere_edits_posted_copies_and_is_l
 
 
 async def test_settings_and_warnings_persist_across_restarts(
-    tmp_path: Path, bsky: FakeBluesky, http: HttpClient
+    engine: Engine, bsky: FakeBluesky, http: HttpClient
 ) -> None:
     keys = _thread(bsky, ["Plain words here.", "More plain words."])
     url = bsky.url(keys[0])
-    first = await _app(tmp_path, bsky, http)
+    first = await _app(engine, bsky, http)
     chat = MemoryAdapter(first.dispatcher)
     await chat.command("cw policy trauma hide", room=SERVER_A, moderator=True)
     await chat.command(f"cw add {url} trauma", room=SERVER_A, moderator=True)
     await first.close()
-    second = await _app(tmp_path, bsky, http)
+    second = await _app(engine, bsky, http)
     try:
         await second.start_cogs()
         chat = MemoryAdapter(second.dispatcher)

@@ -15,11 +15,12 @@ import pytest
 from bot.adapters.console import ConsoleAdapter
 from bot.adapters.memory import MemoryAdapter
 from bot.app import App
-from bot.config import Config, NetworkConfig, StorageConfig, UnrollConfig
+from bot.config import Config, NetworkConfig, UnrollConfig
 from bot.context import MessageRef, Room
 from bot.http import HttpClient, HttpSettings
 from bot.render.document import Capabilities, Message
 from bot.sources.bluesky import BlueskySource
+from tests.conftest import Engine
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
@@ -34,11 +35,11 @@ async def bsky() -> AsyncIterator[FakeBluesky]:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, bsky: FakeBluesky) -> AsyncIterator[App]:
+async def app(engine: Engine, bsky: FakeBluesky) -> AsyncIterator[App]:
     http = HttpClient(HttpSettings(allow_private_addresses=True, retries=1, backoff_base_s=0.01))
     application = await App.create(
         Config(
-            storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+            storage=engine.storage(),
             network=NetworkConfig(allow_private_addresses=True, retries=1),
             unroll=UnrollConfig(max_posts=500, cache_ttl_s=600),
         ),
@@ -202,12 +203,12 @@ async def test_deliveries_planned_before_the_upgrade_stay_per_post(tmp_path: Pat
     import aiosqlite
 
     from bot.extensions import all_migrations, open_database
-    from storage.db import Database
     from storage.deliveries_repo import DeliveryRepo
+    from storage.sqlite import SqliteDatabase
 
     path = str(tmp_path / "old.sqlite3")
     conn = await aiosqlite.connect(path, isolation_level=None)
-    old = Database(conn, path)
+    old = SqliteDatabase(conn, path)
     await old.migrate([m for m in all_migrations() if m[0] < 6])
     await old.execute(
         "INSERT INTO deliveries (adapter, scope, channel, thread_root, thread_url, created_at,"

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.adapters.memory import MemoryAdapter
 from bot.app import App
-from bot.config import Config, NetworkConfig, StorageConfig, UnrollConfig
+from bot.config import Config, NetworkConfig, UnrollConfig
 from bot.http import HttpClient, HttpSettings
 from bot.sources.bluesky import BlueskySource
+from tests.conftest import Engine
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
@@ -25,9 +25,9 @@ async def bsky() -> AsyncIterator[FakeBluesky]:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, bsky: FakeBluesky) -> AsyncIterator[App]:
+async def app(engine: Engine, bsky: FakeBluesky) -> AsyncIterator[App]:
     config = Config(
-        storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+        storage=engine.storage(),
         network=NetworkConfig(allow_private_addresses=True, retries=1),
         unroll=UnrollConfig(max_posts=500, cache_ttl_s=600),
     )

@@ -82,9 +82,10 @@ def earlier_threads() -> list[dict[str, Any]]:
     return context + target
 
 
-def config(db_path: Path, api_url: str, max_posts: int = 500) -> Config:
+def config(db: Path | StorageConfig, api_url: str, max_posts: int = 500) -> Config:
+    """``db``: a SQLite file, or a whole [storage] section (PostgreSQL)."""
     return Config(
-        storage=StorageConfig(path=str(db_path)),
+        storage=db if isinstance(db, StorageConfig) else StorageConfig(path=str(db)),
         network=NetworkConfig(allow_private_addresses=True, retries=0, timeout_s=2.0),
         sources=SourcesConfig(
             bluesky=BlueskyConfig(enabled=False),
@@ -104,8 +105,8 @@ async def seeded_fake() -> AsyncIterator[FxTwitterFake]:
 
 
 @asynccontextmanager
-async def open_app(db_path: Path, fake: FxTwitterFake, **kw: Any) -> AsyncIterator[App]:
-    app = await App.create(config(db_path, fake.base_url, **kw), extensions=["cogs.links"])
+async def open_app(db: Path | StorageConfig, fake: FxTwitterFake, **kw: Any) -> AsyncIterator[App]:
+    app = await App.create(config(db, fake.base_url, **kw), extensions=["cogs.links"])
     try:
         yield app
     finally:

@@ -13,6 +13,7 @@ import pytest
 from bot.adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.config import XConfig
+from tests.conftest import Engine
 from tests.e2e.test_links_fixtures import (
     BELONGS_TARGET,
     CONTEXT_URL,
@@ -40,8 +41,8 @@ async def fake() -> AsyncIterator[FxTwitterFake]:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, fake: FxTwitterFake) -> AsyncIterator[App]:
-    async with open_app(tmp_path / "mod.sqlite3", fake) as a:
+async def app(engine: Engine, fake: FxTwitterFake) -> AsyncIterator[App]:
+    async with open_app(engine.storage(), fake) as a:
         yield a
 
 

@@ -31,6 +31,7 @@ from bot.sources.bluesky import BlueskySource
 from bot.sources.mastodon import MastodonSource
 from cogs.subscriptions.clock import ManualClock
 from cogs.subscriptions.cog import SubscriptionsCog
+from tests.conftest import Engine
 from tests.fakes.base import Fault
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.mastodon_server import FakeMastodon
@@ -95,10 +96,10 @@ class Bot:
 
 
 async def make_app(
-    tmp_path: Path, bsky: FakeBluesky, clock: ManualClock
+    storage: StorageConfig, bsky: FakeBluesky, clock: ManualClock
 ) -> tuple[App, SubscriptionsCog, HttpClient]:
     config = Config(
-        storage=StorageConfig(str(tmp_path / "bot.sqlite3")),
+        storage=storage,
         network=NetworkConfig(allow_private_addresses=True, retries=0),
         sources=SourcesConfig(bluesky=BlueskyConfig(appview_url=bsky.base_url)),
         subscriptions=SubscriptionsConfig(
@@ -117,10 +118,10 @@ async def make_app(
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+async def bot(engine: Engine) -> AsyncIterator[Bot]:
     async with FakeBluesky() as bsky, FakeMastodon(start_ms=int(START * 1000)) as masto:
         clock = ManualClock(START)
-        app, cog, http = await make_app(tmp_path, bsky, clock)
+        app, cog, http = await make_app(engine.storage(), bsky, clock)
         chat = MemoryAdapter(app.dispatcher)
         app.adapters["memory"] = chat
         b = ThreadBuilder(start=datetime.fromtimestamp(START - 86400 * 3, UTC))
@@ -392,7 +393,7 @@ class FlakyChat(MemoryAdapter):
         return await super().send(room, message, **kw)
 
 
-async def test_restart_in_the_middle_of_a_delivery_resumes_it(bot: Bot, tmp_path: Path) -> None:
+async def test_restart_in_the_middle_of_a_delivery_resumes_it(bot: Bot, engine: Engine) -> None:
     chat = FlakyChat(bot.app.dispatcher)
     bot.chat = chat
     bot.app.adapters["memory"] = chat
@@ -404,7 +405,7 @@ async def test_restart_in_the_middle_of_a_delivery_resumes_it(bot: Bot, tmp_path
     await bot.cog.stop()
     await bot.app.close()
     # A new process on the same database; the platform kept what it received.
-    app, cog, http = await make_app(tmp_path, bot.bsky, bot.clock)
+    app, cog, http = await make_app(engine.storage(), bot.bsky, bot.clock)
     try:
         chat.fail_after = None
         chat.dispatcher = app.dispatcher
@@ -422,14 +423,14 @@ async def test_restart_in_the_middle_of_a_delivery_resumes_it(bot: Bot, tmp_path
 
 
 async def test_command_line_lists_every_subscription(
-    bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bot: Bot, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot.cli import main
 
     await bot.say("subscribe alice.example.com min_posts:2")
     await bot.say("subscribe bob.example.com", room=Room("memory", "scope-2", "elsewhere"))
     config = tmp_path / "cli.toml"
-    config.write_text(f'[storage]\npath = "{tmp_path / "bot.sqlite3"}"\n')
+    config.write_text(engine.toml())
     code = await asyncio.to_thread(main, ["subscriptions", "--config", str(config)])
     out = capsys.readouterr().out
     assert code == 0

@@ -19,6 +19,7 @@ from bot.render import plain
 from bot.render.thread_view import thread_messages
 from cogs.links.apply import apply_links, shown_count
 from cogs.links.repo import StoredLink
+from tests.conftest import Engine
 from tests.e2e.test_links_fixtures import (
     AUTHOR,
     BELONGS_TARGET,
@@ -103,8 +104,8 @@ async def fake() -> AsyncIterator[FxTwitterFake]:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, fake: FxTwitterFake) -> AsyncIterator[App]:
-    async with open_app(tmp_path / "links.sqlite3", fake) as a:
+async def app(engine: Engine, fake: FxTwitterFake) -> AsyncIterator[App]:
+    async with open_app(engine.storage(), fake) as a:
         yield a
 
 
@@ -155,8 +156,8 @@ async def test_a_moderator_continuation_beats_the_detected_one(app: App) -> None
     assert a.continuation is not None and a.continuation.posts[0].text == "C1"
 
 
-async def test_the_index_survives_a_restart(tmp_path: Path, fake: FxTwitterFake) -> None:
-    db = tmp_path / "restart.sqlite3"
+async def test_the_index_survives_a_restart(engine: Engine, fake: FxTwitterFake) -> None:
+    db = engine.storage()
     async with open_app(db, fake) as app:
         await app.unroller.unroll(SEED_URL)
     async with open_app(db, fake) as app:

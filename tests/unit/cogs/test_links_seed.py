@@ -4,10 +4,9 @@ unroll, and the target thread shows the moved post, also after a restart."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.adapters.memory import MemoryAdapter
 from bot.codec import public_thread
+from tests.conftest import Engine
 from tests.e2e.test_links_fixtures import (
     BELONGS_TARGET,
     CONTEXT_URL,
@@ -31,8 +30,8 @@ def boilerplate_in(texts: list[str]) -> list[str]:
     return [m for m in seed.BOILERPLATE_MARKERS if m.lower() in joined]
 
 
-async def test_unrolling_the_seed_shows_its_context_and_its_moved_post(tmp_path: Path) -> None:
-    async with seeded_fake() as fake, open_app(tmp_path / "db.sqlite3", fake) as app:
+async def test_unrolling_the_seed_shows_its_context_and_its_moved_post(engine: Engine) -> None:
+    async with seeded_fake() as fake, open_app(engine.storage(), fake) as app:
         chat = MemoryAdapter(app.dispatcher)
         # Any post of the thread, in the link form the seed used.
         await chat.command(f"unroll https://twitter.com/crys_tom/status/{SEED_IDS[10]}")
@@ -57,9 +56,9 @@ async def test_unrolling_the_seed_shows_its_context_and_its_moved_post(tmp_path:
 
 
 async def test_the_target_thread_shows_the_moved_post_also_after_a_restart(
-    tmp_path: Path,
+    engine: Engine,
 ) -> None:
-    db = tmp_path / "db.sqlite3"
+    db = engine.storage()
     async with seeded_fake() as fake:
         async with open_app(db, fake) as app:
             await app.unroller.unroll(SEED_URL)  # the only time the notes are read

@@ -1,15 +1,14 @@
-"""Migrations and the thread cache on a real SQLite file."""
+"""Migrations and the thread cache, on a SQLite file and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.extensions import all_migrations, open_database
+from bot.extensions import all_migrations
 from bot.models import Aside, Author, Post, Thread
 from storage.db import Database, DatabaseError
 from storage.threads_repo import ThreadRepo
+from tests.conftest import Engine
 
 ALICE = Author("did:alice", "alice.test", "Alice", "https://bsky.app/profile/alice.test")
 
@@ -18,38 +17,71 @@ def _post(pid: str, parent: str | None) -> Post:
     return Post(pid, f"https://x.test/{pid}", ALICE, "2026-01-01T00:00:00Z", f"t {pid}", parent)
 
 
-async def test_fresh_database_gets_every_migration_in_wal_mode(tmp_path: Path) -> None:
-    db = await open_database(str(tmp_path / "a.sqlite3"))
+async def test_fresh_database_gets_every_migration(engine: Engine) -> None:
+    db = await engine.open()
     try:
-        assert await db.schema_version() == all_migrations()[-1][0]
-        row = await db.fetchone("PRAGMA journal_mode")
-        assert row is not None and row[0] == "wal"
-        row = await db.fetchone("PRAGMA foreign_keys")
-        assert row is not None and row[0] == 1
+        assert db.dialect == engine.dialect
+        assert await db.schema_version() == all_migrations(engine.dialect)[-1][0]
+        if engine.dialect == "sqlite":
+            row = await db.fetchone("PRAGMA journal_mode")
+            assert row is not None and row[0] == "wal"
+            row = await db.fetchone("PRAGMA foreign_keys")
+            assert row is not None and row[0] == 1
     finally:
         await db.close()
 
 
-async def test_newer_database_is_refused(tmp_path: Path) -> None:
-    path = str(tmp_path / "a.sqlite3")
-    db = await open_database(path)
+async def test_newer_database_is_refused(engine: Engine) -> None:
+    db = await engine.open()
     await db.execute("INSERT INTO schema_version (version, name) VALUES (9999, 'future')")
     await db.close()
     with pytest.raises(DatabaseError, match="newer"):
-        await open_database(path)
+        await engine.open()
 
 
-async def test_failed_migration_rolls_back_and_keeps_version(tmp_path: Path) -> None:
-    db = await open_database(str(tmp_path / "a.sqlite3"))
+async def _has_table(db: Database, name: str) -> bool:
+    if db.dialect == "sqlite":
+        sql = "SELECT 1 FROM sqlite_master WHERE name = ?"
+    else:
+        sql = "SELECT 1 FROM information_schema.tables WHERE table_name = ?"
+    return await db.fetchone(sql, (name,)) is not None
+
+
+async def test_failed_migration_rolls_back_and_keeps_version(engine: Engine) -> None:
+    db = await engine.open()
     try:
         before = await db.schema_version()
         bad = [(before + 1, "9999_bad.sql", "CREATE TABLE ok_table (x INT); CREATE TABLE broken (")]
         with pytest.raises(DatabaseError, match="9999_bad"):
-            await db.migrate(all_migrations() + bad)
+            await db.migrate(all_migrations(engine.dialect) + bad)
         assert await db.schema_version() == before
-        assert await db.fetchone("SELECT name FROM sqlite_master WHERE name = 'ok_table'") is None
+        assert not await _has_table(db, "ok_table")
     finally:
         await db.close()
+
+
+async def test_a_failed_write_changes_nothing_on_either_engine(db: Database) -> None:
+    # A repository method is one transaction: an error halfway leaves no trace.
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO url_aliases (url, post_id) VALUES (?, ?)", ("https://a.test/1", "p")
+            )
+            raise RuntimeError("halfway")
+    assert await db.fetchone("SELECT 1 FROM url_aliases") is None
+    changed = await db.execute(
+        "INSERT INTO url_aliases (url, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        ("https://a.test/1", "p"),
+    )
+    again = await db.execute(
+        "INSERT INTO url_aliases (url, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        ("https://a.test/1", "q"),
+    )
+    assert (changed, again) == (1, 0)
+    row = await db.fetchone(
+        "SELECT post_id, url FROM url_aliases WHERE url = ?", ("https://a.test/1",)
+    )
+    assert row is not None and (row["post_id"], row[1]) == ("p", "https://a.test/1")
 
 
 async def test_thread_round_trip_with_asides_and_aliases(db: Database) -> None:
@@ -86,3 +118,23 @@ def test_migrations_from_every_package_form_one_numbered_sequence() -> None:
     steps = all_migrations()
     assert [v for v, _, _ in steps] == list(range(1, len(steps) + 1))
     assert steps[0][1] == "0001_core.sql"
+
+
+async def test_question_marks_in_quoted_text_are_not_placeholders(db: Database) -> None:
+    row = await db.fetchone(
+        "SELECT CAST(? AS TEXT) AS given, 'why?' AS quoted, CAST(? AS INTEGER) AS other", ("a", 2)
+    )
+    assert row is not None and (row["given"], row["quoted"], row["other"]) == ("a", "why?", 2)
+
+
+async def test_processes_starting_together_apply_each_migration_once(engine: Engine) -> None:
+    import asyncio
+
+    first, second = await asyncio.gather(engine.open(), engine.open())
+    try:
+        rows = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
+        assert [r[0] for r in rows] == [v for v, _, _ in all_migrations(engine.dialect)]
+        assert await second.schema_version() == await first.schema_version()
+    finally:
+        await first.close()
+        await second.close()
