@@ -6,6 +6,7 @@ turns a Message into chunks that fit the adapter's capabilities.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -101,3 +102,15 @@ def join_blocks(blocks: tuple[Block, ...], rendered: list[str]) -> str:
             out += "\n" if blocks[i - 1].kind == "heading" else "\n\n"
         out += text
     return out
+
+
+# A reason that names its own kind already ("Content note: suicide", an author's "CW: food").
+_NAMED_REASON = re.compile(r"(?:content|trigger)\s+(?:warning|note)\s*:|[ct]w\s*:", re.IGNORECASE)
+
+
+def cw_marker(reason: str) -> str:
+    """The text that stands in for hidden content, naming its reason once."""
+    reason = reason.strip()
+    if _NAMED_REASON.match(reason):
+        return f"[{reason}]"
+    return f"[Content warning: {reason}]"

@@ -14,12 +14,11 @@ elsewhere can smuggle markup into a room.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 
 import nh3
 
-from bot.render.document import Attachment, Block, Inline, Message
+from bot.render.document import Attachment, Block, Inline, Message, cw_marker
 
 # A Matrix event is capped at 64 KiB; stay well under it with both fields together.
 DEFAULT_MAX_LENGTH = 12000
@@ -149,18 +148,6 @@ def _attachment_block(att: Attachment) -> Block:
 
 # The body of hidden content whose reason is readable already (a note line, the header).
 HIDDEN_MARKER = "[Hidden behind a content warning]"
-
-
-# A reason that names its own kind already ("Content note: suicide", an author's "CW: food").
-_NAMED_REASON = re.compile(r"(?:content|trigger)\s+(?:warning|note)\s*:|[ct]w\s*:", re.IGNORECASE)
-
-
-def cw_marker(reason: str) -> str:
-    """The plain-text stand-in for hidden content, naming the reason once."""
-    reason = reason.strip()
-    if _NAMED_REASON.match(reason):
-        return f"[{reason}]"
-    return f"[Content warning: {reason}]"
 
 
 def _cost(inline: Inline) -> int:

@@ -7,6 +7,7 @@ import re
 
 from bot.models import Aside, Author, ContentNote, Media, Post, Quote, Thread
 from bot.render import markdown, plain
+from bot.render.document import Message, para
 from bot.render.thread_view import NoteDecision, default_decide, thread_messages
 
 ALICE = Author("did:alice", "alice.test", "Alice", "https://bsky.app/profile/alice.test")
@@ -150,3 +151,16 @@ def test_escaping_touches_only_what_discord_would_read_as_markup() -> None:
     assert "Self-harm (and #hashtags) stay readable" in out
     assert "\\*this\\*" in out and "\\[that\\](x)" in out
     assert out.endswith("\n\\- a list")
+
+
+def test_plain_text_names_a_hidden_posts_reason_once() -> None:
+    # A reason no note line shows yet is named in the marker, as the Matrix body does,
+    # without a second "Content note" in front of one that says so already.
+    for reason, marker in (
+        ("Content note: suicide", "[Content note: suicide]"),
+        ("graphic", "[Content warning: graphic]"),
+    ):
+        message = Message((para("the hard words"),), spoiler=reason)
+        hidden = plain.message_text(message, reveal=False, hidden_hint="(type /reveal 1)")
+        assert hidden == f"{marker} (type /reveal 1)"
+        assert hidden.lower().count("content") == 1
