@@ -66,33 +66,32 @@ def with_links(messages: Sequence[Message], thread: Thread) -> list[Message]:
     ]
 
 
+def _numbered(blocks: tuple[Block, ...]) -> bool:
+    return bool(blocks) and blocks[0].kind == "heading" and bool(blocks[0].text.strip())
+
+
+def _number_linked(blocks: tuple[Block, ...], url: str) -> tuple[Block, ...]:
+    number = Block("heading", (Inline(blocks[0].text.strip(), url, "bold"),))
+    return (number, *blocks[1:])
+
+
 def linked(message: Message) -> Message:
     """The post's number as a link to the post; a post without a number gets a small
     link in front of its text."""
     if not message.url or message.parts:
         return message
     url = message.url
-
-    def number(block: Block) -> Block:
-        return Block("heading", (Inline(block.text.strip(), url, "bold"),))
-
-    preface = list(message.preface)
-    if preface and preface[0].kind == "heading" and preface[0].text.strip():
-        # A warned, hidden or noted post carries its number above its note line.
-        preface[0] = number(preface[0])
-        return replace(message, preface=tuple(preface))
-    blocks = list(message.blocks)
-    if blocks and blocks[0].kind == "heading" and blocks[0].text.strip():
-        if message.spoiler:
-            # A warned post keeps its number in sight, above its reason and spoiler.
-            head = number(blocks[0])
-            return replace(message, blocks=tuple(blocks[1:]), preface=(head, *message.preface))
-        blocks[0] = number(blocks[0])
-    elif blocks and blocks[0].kind == "para":
-        blocks[0] = Block("para", (Inline(plain.POST_LINK, url), Inline(" "), *blocks[0].inlines))
-    else:
-        blocks.insert(0, Block("para", (Inline(plain.POST_LINK, url),)))
-    return replace(message, blocks=tuple(blocks))
+    # A warned, hidden or noted post carries its number in its preface, above the note
+    # line; any other post as its first block.
+    if _numbered(message.preface):
+        return replace(message, preface=_number_linked(message.preface, url))
+    blocks = message.blocks
+    if _numbered(blocks):
+        return replace(message, blocks=_number_linked(blocks, url))
+    if blocks and blocks[0].kind == "para":
+        first = Block("para", (Inline(plain.POST_LINK, url), Inline(" "), *blocks[0].inlines))
+        return replace(message, blocks=(first, *blocks[1:]))
+    return replace(message, blocks=(Block("para", (Inline(plain.POST_LINK, url),)), *blocks))
 
 
 def group(messages: Sequence[Message], measure: Measure) -> list[list[int]]:
