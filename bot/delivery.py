@@ -300,6 +300,7 @@ class Deliverer:
         grown: Message | None = None
         last = record.messages[-1] if record.messages else None
         joined = 0
+        rest_groups: list[list[int]] | None = None
         if (
             last is not None
             and last.position > 0
@@ -312,15 +313,19 @@ class Deliverer:
             held = [by_key.get(k) for k in last.post_ids]
             if all(m is not None for m in held):
                 old = [linked(m) for m in held if m is not None]
-                while joined < len(new) and fits([*old, *new[: joined + 1]], measure):
-                    joined += 1
+                # One grouping, each post measured once: the new posts that join the
+                # last message, then how the rest pack after it.
+                first, *later = group([*old, *new], measure)
+                if len(first) >= len(old):
+                    joined = len(first) - len(old)
+                    rest_groups = [[i - len(first) for i in g] for g in later]
                 if joined:
                     grow = (last.position, [*last.post_ids, *keys[:joined]])
                     grown = packed([*old, *new[:joined]])
         rest = new[joined:]
         items = []
         to_send: list[Message] = []
-        for g in group(rest, measure):
+        for g in rest_groups if rest_groups is not None else group(rest, measure):
             items.append(("post", [keys[joined + i] for i in g]))
             to_send.append(packed([rest[i] for i in g]))
         positions = await self.repo.append(record.id, items, grow=grow)

@@ -85,3 +85,20 @@ async def test_a_join_cut_short_is_finished_later_without_repeating(bot: Bot) ->
     [grown] = bot.in_thread(header)
     assert grown.count("Later 1") == 1 and "Part 2/2" in grown
     assert len([s for s in chat.sent if s.thread is not None]) == 1
+
+
+async def test_later_posts_fill_the_last_message_then_pack_into_a_new_one(bot: Bot) -> None:
+    # Room for one more post in the last message: the first later post joins it (edited
+    # in place), the next two share one new message, all in order.
+    bot.chat.capabilities = Capabilities(
+        max_length=310, markup="plain", spoilers=True, threads=True, edits=True
+    )
+    keys = await _posted(bot, 3)
+    [header] = bot.headers()
+    bot.add_replies("alice", keys[-1], 3)
+    await bot.run(700)
+    texts = bot.in_thread(header)
+    assert len(texts) == 2
+    assert "Part 3/3" in texts[0] and "Later 1" in texts[0] and "Later 2" not in texts[0]
+    assert texts[1].index("Later 2") < texts[1].index("Later 3") and "Later 1" not in texts[1]
+    assert [len(h) for h in await _holdings(bot)] == [4, 2]
