@@ -59,6 +59,25 @@ def _missing(key: str) -> Message:
     return Message((para("[this post is unavailable]"),), post_id=key)
 
 
+def _per_post(record: DeliveryRecord, messages: Sequence[Message]) -> dict[int, Message]:
+    """A per-post delivery's positions, each with its post's message (posts appended
+    later sit at the end of the plan, wherever the thread shows them); a notice keeps
+    its place."""
+    by_post = {m.post_id: m for m in messages if m.post_id}
+    out: dict[int, Message] = {}
+    for plan in record.messages:
+        if plan.position == 0:
+            if messages:
+                out[0] = messages[0]
+        elif plan.post_id:
+            out[plan.position] = by_post.get(plan.post_id) or _missing(plan.post_id)
+        elif plan.position < len(messages) and messages[plan.position].post_id is None:
+            out[plan.position] = messages[plan.position]
+        else:
+            out[plan.position] = _missing(f"~{plan.position}")
+    return out
+
+
 class Deliverer:
     def __init__(
         self,
@@ -163,15 +182,22 @@ class Deliverer:
         thread: Thread | None = None,
     ) -> DeliveryRecord:
         """Send whatever of a planned delivery is not marked sent yet. ``messages``: the
-        header and per-post messages as the thread is now (for a per-post delivery, in
-        its planned order); a packed delivery refills each planned message from them."""
+        header and per-post messages as the thread is now; each planned message is
+        refilled from them with the posts it holds."""
         record = await self.repo.get(delivery_id)
         assert record is not None
+        return await self._send(
+            adapter, room, record, self._planned(record, messages, thread), thread_name, progress
+        )
+
+    def _planned(
+        self, record: DeliveryRecord, messages: Sequence[Message], thread: Thread | None
+    ) -> dict[int, Message]:
+        """Each planned position's message, from the header and per-post messages as the
+        thread is now."""
         if record.layout == "packed":
-            to_send = self._packs(record, messages, thread)
-        else:
-            to_send = dict(enumerate(messages))
-        return await self._send(adapter, room, record, to_send, thread_name, progress)
+            return self._packs(record, messages, thread)
+        return _per_post(record, messages)
 
     def _packs(
         self, record: DeliveryRecord, messages: Sequence[Message], thread: Thread | None
@@ -343,17 +369,14 @@ class Deliverer:
         render: Callable[[DeliveryRecord], Awaitable[Sequence[Message]]],
     ) -> int:
         """Re-render a delivery and edit its messages in place; returns how many changed.
-        ``render`` returns the header and per-post messages (for a per-post delivery in
-        its planned order); a packed message is rewritten with the posts it holds."""
+        ``render`` returns the header and per-post messages as the thread is now; each
+        message is rewritten with the posts it holds."""
         if not adapter.capabilities.edits:
             return 0
         messages = await render(record)
-        if record.layout == "packed":
-            by_position = self._packs(record, messages, None)
-            if self._outgrown(record, by_position, adapter):
-                return await self._repack(adapter, record, messages, by_position)
-        else:
-            by_position = dict(enumerate(messages))
+        by_position = self._planned(record, messages, None)
+        if record.layout == "packed" and self._outgrown(record, by_position, adapter):
+            return await self._repack(adapter, record, messages, by_position)
         edited = 0
         for plan in record.messages:
             message = by_position.get(plan.position)

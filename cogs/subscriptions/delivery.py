@@ -17,7 +17,7 @@ from typing import Any
 from bot.context import MessageRef, Room
 from bot.delivery import Deliverer, thread_name
 from bot.models import Thread
-from bot.render.document import Message, para
+from bot.render.document import Message
 from bot.render.post_count import post_count
 from bot.render.thread_title import title_counts_posts
 from bot.unroller import Unroller, UnrollRequest
@@ -32,25 +32,6 @@ log = logging.getLogger(__name__)
 ORIGIN = "subscription"
 # The thread as a room of the given scope shows it (``Host.thread_as_shown``).
 Shown = Callable[[Thread, str | None], Awaitable[list[Message]]]
-
-
-def align(record: DeliveryRecord, full: list[Message]) -> list[Message]:
-    """Messages for a per-post delivery's positions, from the thread's messages as it is
-    now: sent positions are skipped by the outbox, so only unsent ones need their content."""
-    by_post = {m.post_id: m for m in full if m.post_id}
-    out: list[Message] = []
-    for plan in record.messages:
-        if plan.position == 0:
-            out.append(full[0])
-        elif plan.post_id and plan.post_id in by_post:
-            out.append(by_post[plan.post_id])
-        elif plan.post_id:
-            out.append(Message((para("[this post is unavailable]"),), post_id=plan.post_id))
-        elif plan.position < len(full) and full[plan.position].post_id is None:
-            out.append(full[plan.position])
-        else:
-            out.append(Message((para("…"),), kind="notice"))
-    return out
 
 
 class ThreadDelivery:
@@ -261,9 +242,7 @@ class ThreadDelivery:
         thread = await self.processed(base, sub.scope)
         if record.state != "sent":
             messages = await self.shown(thread, sub.scope)
-            # A packed delivery refills its planned messages from the posts themselves.
-            if record.layout != "packed":
-                messages = align(record, messages)
+            # The outbox refills each planned message from the posts it holds.
             record = await self.deliverer.resume(
                 adapter, self.room(sub), record.id, messages, thread_name(thread), thread=thread
             )
