@@ -134,7 +134,7 @@ class DeliveryRepo:
                 await conn.execute(
                     "UPDATE delivery_messages SET post_ids = ?, post_id = ?, sent = FALSE"
                     " WHERE delivery_id = ? AND position = ?",
-                    (json.dumps(list(keys)), _row(0, 0, ("post", keys))[3], delivery_id, position),
+                    (json.dumps(list(keys)), _first_post(keys), delivery_id, position),
                 )
         return await self.append(delivery_id, [("post", keys) for keys in extra])
 
@@ -243,10 +243,14 @@ class DeliveryRepo:
         return await self.get(int(row[0])) if row else None
 
 
+def _first_post(keys: Sequence[str]) -> str | None:
+    """The first post a message holds (``~N`` keys are notices)."""
+    return next((k for k in keys if not k.startswith("~")), None)
+
+
 def _row(delivery_id: int, position: int, item: PlanItem) -> tuple[object, ...]:
     role, keys = item
-    post_id = next((k for k in keys if not k.startswith("~")), None)
-    return (delivery_id, position, role, post_id, json.dumps(list(keys)))
+    return (delivery_id, position, role, _first_post(keys), json.dumps(list(keys)))
 
 
 def _keys(raw: str | None, post_id: str | None) -> tuple[str, ...]:
