@@ -31,6 +31,7 @@ from bot.render.packing import (
     with_links,
 )
 from bot.render.thread_title import thread_name as thread_name  # re-exported
+from bot.render.thread_view import UNAVAILABLE
 from storage.deliveries_repo import DeliveryRecord, DeliveryRepo, PlanItem
 from storage.layouts_repo import DEFAULT_LAYOUT, LayoutRepo
 
@@ -56,7 +57,7 @@ def _missing(key: str) -> Message:
     """What stands in for an item the thread no longer has (a deleted post)."""
     if key.startswith("~"):
         return Message((para("…"),), kind="notice")
-    return Message((para("[this post is unavailable]"),), post_id=key)
+    return Message((para(UNAVAILABLE),), post_id=key)
 
 
 def _per_post(record: DeliveryRecord, messages: Sequence[Message]) -> dict[int, Message]:

@@ -15,6 +15,9 @@ from bot.render.post_count import post_count
 
 Action = Literal["show", "note", "warn", "hide"]
 
+# What stands in for a post that is gone (deleted, or no longer served).
+UNAVAILABLE = "[this post is unavailable]"
+
 
 @dataclass(frozen=True)
 class NoteDecision:
@@ -100,7 +103,7 @@ def post_message(
     still shielded by them, but its own note line names only what it adds. A post the
     author numbered needs no ``label`` unless its text (and number) is hidden."""
     if post.status == "unavailable":
-        return Message((para(f"{label}[this post is unavailable]".strip()),), post_id=post.id)
+        return Message((para(f"{label}{UNAVAILABLE}".strip()),), post_id=post.id)
     if post.status == "moved_out" and mark:
         return Message((para(f"↪ {mark}"),), kind="notice", post_id=post.id)
     decision = decide(notes)
