@@ -1,9 +1,9 @@
 """Fixtures for the Matrix tests: a real Synapse, a person at a second matrix-nio client,
 the adapter on its own, and the whole app with the adapter and a fake Bluesky upstream.
 
-Test modules import the fixtures they use (``from tests.e2e.conftest_matrix import ...``). The
-homeserver is shared by the whole test process (``shared_synapse``), so importing the
-fixture into several modules still starts one server.
+``tests/e2e/conftest.py`` offers the fixtures to every end-to-end module; the helpers
+(``body``, ``joined``, ``notice_from``, ``room_with_bot``) are imported. The homeserver is
+shared by the whole test process (``shared_synapse``): one server for all the modules.
 """
 
 from __future__ import annotations
@@ -138,6 +138,39 @@ class Person:
         ]
 
 
+PersonFactory = Callable[..., Awaitable[Person]]
+
+
+def body(e: dict[str, Any]) -> str:
+    return str(e.get("content", {}).get("body", ""))
+
+
+def joined(user_id: str, room_id: str | None = None) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: (
+        (room_id is None or e["room_id"] == room_id)
+        and e.get("type") == "m.room.member"
+        and e.get("state_key") == user_id
+        and e.get("content", {}).get("membership") == "join"
+    )
+
+
+def notice_from(user_id: str, text: str = "") -> Callable[[dict[str, Any]], bool]:
+    """A message from the bot: its own answers are notices, thread content is m.text."""
+    return lambda e: (
+        e.get("sender") == user_id
+        and e.get("type") == "m.room.message"
+        and e["content"].get("msgtype") in ("m.notice", "m.text")
+        and text in body(e)
+    )
+
+
+async def room_with_bot(human: Person, bot: RunningBot | RunningApp, **kw: Any) -> str:
+    """A room ``human`` creates and invites the bot to, once the bot has joined it."""
+    room = await human.create_room(invite=(bot.user_id,), **kw)
+    await human.wait_for(joined(bot.user_id, room))
+    return room
+
+
 async def connect(
     synapse: Synapse, account: Account, crypto_dir: Path | None = None
 ) -> AsyncClient:
@@ -216,6 +249,7 @@ class RunningBot:
             self.task = None
 
 
+BotFactory = Callable[..., Awaitable[RunningBot]]
 FAST_BACKOFF = Backoff(initial_s=0.05, max_s=0.5)
 
 

@@ -1,13 +1,9 @@
 """The Matrix adapter against a real Synapse, driven by a person at a second nio client:
 invites, commands, threads and their fallbacks, spoilers, power levels, edits."""
 
-# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -18,19 +14,16 @@ from bot.context import Context, MessageRef, Room
 from bot.dispatcher import Dispatcher
 from bot.render.document import Message, para
 from cogs.help.cog import HelpCog
-from tests.e2e.conftest_matrix import (  # noqa: F401
-    Person,
-    RunningBot,
-    matrix_bot,
-    person,
-    register,
-    synapse,
+from tests.e2e.conftest_matrix import (
+    BotFactory,
+    PersonFactory,
+    body,
+    joined,
+    notice_from,
+    room_with_bot,
 )
 
 pytestmark = pytest.mark.synapse
-
-PersonFactory = Callable[..., Awaitable[Person]]
-BotFactory = Callable[..., Awaitable[RunningBot]]
 
 
 class ProbeCog(Cog):
@@ -76,35 +69,6 @@ def dispatcher_with(*cogs: Cog) -> Dispatcher:
         d.register(cog)
     d.register(HelpCog(d))
     return d
-
-
-def body(e: dict[str, Any]) -> str:
-    return str(e.get("content", {}).get("body", ""))
-
-
-def joined(user_id: str, room_id: str | None = None) -> Callable[[dict[str, Any]], bool]:
-    return lambda e: (
-        (room_id is None or e["room_id"] == room_id)
-        and e.get("type") == "m.room.member"
-        and e.get("state_key") == user_id
-        and e.get("content", {}).get("membership") == "join"
-    )
-
-
-def notice_from(user_id: str, text: str = "") -> Callable[[dict[str, Any]], bool]:
-    """A message from the bot: its own answers are notices, thread content is m.text."""
-    return lambda e: (
-        e.get("sender") == user_id
-        and e.get("type") == "m.room.message"
-        and e["content"].get("msgtype") in ("m.notice", "m.text")
-        and text in body(e)
-    )
-
-
-async def room_with_bot(human: Person, bot: RunningBot, **kw: Any) -> str:
-    room = await human.create_room(invite=(bot.user_id,), **kw)
-    await human.wait_for(joined(bot.user_id, room))
-    return room
 
 
 async def test_joins_on_invite_and_answers_a_command_with_a_rich_reply(
