@@ -9,66 +9,21 @@ from typing import Any
 import pytest
 
 from bot.adapters.matrix.content import BLANKED
-from bot.commands import Cog, Param, command
-from bot.context import Context, MessageRef, Room
-from bot.dispatcher import Dispatcher
+from bot.commands import Cog, command
+from bot.context import Context, Room
 from bot.render.document import Message, para
-from cogs.help.cog import HelpCog
 from tests.e2e.conftest_matrix import (
     BotFactory,
     PersonFactory,
+    ProbeCog,
     body,
+    dispatcher_with,
     joined,
     notice_from,
     room_with_bot,
 )
 
 pytestmark = pytest.mark.synapse
-
-
-class ProbeCog(Cog):
-    """Commands that exercise each adapter path the real cogs use."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[MessageRef]] = {}
-        self.calls: list[tuple[str, str, bool]] = []
-
-    @command("echo", "Say it back", Param("text", "what", kind="rest"))
-    async def echo(self, ctx: Context, text: str) -> None:
-        self.calls.append(("echo", ctx.user.id, ctx.user.is_moderator))
-        await ctx.reply(text)
-
-    @command("story", "A header and three posts in a thread")
-    async def story(self, ctx: Context) -> None:
-        await ctx.progress("working")
-        header = await ctx.adapter.send(ctx.room, Message((para("Header"),), kind="header"))
-        thread = await ctx.adapter.start_thread(ctx.room, header[0], "story")
-        refs = list(header)
-        for i in range(3):
-            refs += await ctx.adapter.send(ctx.room, Message((para(f"post {i}"),)), thread=thread)
-        self.sent["story"] = refs
-
-    @command("secret", "A spoilered post", Param("reason", "why", kind="rest"))
-    async def secret(self, ctx: Context, reason: str) -> None:
-        msg = Message((para("the hidden words"),), spoiler=reason)
-        self.sent["secret"] = await ctx.adapter.send(ctx.room, msg)
-
-    @command("warn", "Edit the last story's posts behind a warning", moderator=True)
-    async def warn(self, ctx: Context) -> None:
-        refs = self.sent["story"]
-        for i, ref in enumerate(refs[1:]):
-            msg = Message((para(f"post {i}"),), spoiler="spiders")
-            await ctx.adapter.edit([ref], msg)
-        await ctx.reply("Warning applied.")
-
-
-def dispatcher_with(*cogs: Cog) -> Dispatcher:
-    d = Dispatcher()
-    d.prefixes["matrix"] = "!"
-    for cog in cogs:
-        d.register(cog)
-    d.register(HelpCog(d))
-    return d
 
 
 async def test_joins_on_invite_and_answers_a_command_with_a_rich_reply(

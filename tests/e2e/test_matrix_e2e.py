@@ -5,7 +5,6 @@ AppView as upstream, and a person at a second matrix-nio client."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
@@ -18,22 +17,13 @@ from tests.e2e.conftest_matrix import (
     joined,
     notice_from,
     room_with_bot,
+    thread_of,
 )
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.mastodon_server import FakeMastodon
-from tests.fakes.thread_builder import SynthImage, ThreadBuilder
+from tests.fakes.thread_builder import SynthImage
 
 pytestmark = pytest.mark.synapse
-
-
-def thread_of(bsky: FakeBluesky, n: int, **first: Any) -> list[str]:
-    b = ThreadBuilder()
-    mira = b.author("mira", handle="mira.example.com", name="Mira")
-    keys = b.chain(mira, n)
-    if first:
-        b.update(keys[0], **first)
-    bsky.add_thread(b.build())
-    return keys
 
 
 async def test_unroll_posts_header_and_thread_with_fallbacks(

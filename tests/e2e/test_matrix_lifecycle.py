@@ -22,15 +22,16 @@ from tests.e2e.conftest_matrix import (
     BotFactory,
     Person,
     PersonFactory,
+    ProbeCog,
     RunningBot,
     body,
     connect,
+    dispatcher_with,
     joined,
     notice_from,
     room_with_bot,
 )
 from tests.e2e.synapse import Account, Synapse, free_port
-from tests.e2e.test_matrix_adapter import ProbeCog, dispatcher_with
 
 pytestmark = pytest.mark.synapse
 

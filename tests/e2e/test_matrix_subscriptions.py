@@ -11,8 +11,8 @@ from tests.e2e.conftest_matrix import (
     joined,
     notice_from,
     room_with_bot,
+    thread_of,
 )
-from tests.e2e.test_matrix_e2e import thread_of
 from tests.fakes.bluesky_server import FakeBluesky
 
 pytestmark = pytest.mark.synapse
