@@ -132,23 +132,23 @@ async def _run_declared(args: argparse.Namespace) -> int:
     cog_class, spec = DECLARED[args.declared]
     values = {p.name: getattr(args, f"arg_{p.name}") for p in spec.params}
     ctx = CliContext(_login())
+    config_path = getattr(args, "config", None)
     if spec.offline:
         from bot.config import load_config
 
-        cog = cog_class.offline(load_config(getattr(args, "config", None)))
-        handler = next(s.handler for s in cog.commands() if s.cli and s.name == spec.name)
-    else:
-        app = await open_app(getattr(args, "config", None))
-        try:
-            handler = app.dispatcher.cli_specs[spec.name].handler
-            assert handler is not None
-            await handler(ctx, **values)
-            return EXIT_OK
-        finally:
-            await app.close()
-    assert handler is not None
-    await handler(ctx, **values)
-    return EXIT_OK
+        cog = cog_class.offline(load_config(config_path))
+        bound = next(s for s in cog.commands() if s.cli and s.name == spec.name)
+        assert bound.handler is not None
+        await bound.handler(ctx, **values)
+        return EXIT_OK
+    app = await open_app(config_path)
+    try:
+        handler = app.dispatcher.cli_specs[spec.name].handler
+        assert handler is not None
+        await handler(ctx, **values)
+        return EXIT_OK
+    finally:
+        await app.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

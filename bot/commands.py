@@ -157,11 +157,8 @@ def _convert(param: Param, raw: str) -> Any:
             raise UsageError(f"{param.name} must be one of {', '.join(param.choices)}; got {raw!r}")
         return low
     if param.kind == "url":
-        stripped = raw.strip("<>")
-        if not stripped.startswith(("http://", "https://")) and "/" not in stripped:
-            # Handles and bare words are validated by the handler; keep the text as given.
-            return stripped
-        return stripped
+        # Chat clients wrap links in <...>; handles and bare words are the handler's to check.
+        return raw.strip("<>")
     return raw
 
 

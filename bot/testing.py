@@ -89,11 +89,10 @@ class TestBot:
         room: Room | None = None,
     ) -> str:
         """Send one chat line; the bot's replies to it, one per line ("" when none)."""
-        ctx = MemoryContext(self.chat, room or CHANNEL, User(user, user, moderator))
         if line.startswith("/"):
-            if not await self.app.dispatcher.handle_text(ctx, line[1:]):
-                await ctx.reply("(no command)", private=True)
+            ctx = await self.chat.command(line[1:], user=user, moderator=moderator, room=room)
         else:
+            ctx = MemoryContext(self.chat, room or CHANNEL, User(user, user, moderator))
             await self.app.dispatcher.handle_passive(ctx, line)
         return "\n".join(r.text for r in ctx.replies)
 

@@ -87,6 +87,13 @@ def to_dollar_params(sql: str) -> str:
                 quote = ""
         elif ch in "'\"":
             quote = ch
+        elif sql.startswith("--", i):
+            # A comment: its question marks are not parameters (PostgreSQL ignores them).
+            end = sql.find("\n", i)
+            end = len(sql) if end < 0 else end
+            out.append(sql[i:end])
+            i = end
+            continue
         elif ch == "?":
             n += 1
             out.append(f"${n}")

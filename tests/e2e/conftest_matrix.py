@@ -1,9 +1,11 @@
 """Fixtures for the Matrix tests: a real Synapse, a person at a second matrix-nio client,
-the adapter on its own, and the whole app with the adapter and a fake Bluesky upstream.
+the adapter on its own (with a probe feature), and the whole app with the adapter and a fake
+Bluesky upstream.
 
-Test modules import the fixtures they use (``from tests.e2e.conftest_matrix import ...``). The
-homeserver is shared by the whole test process (``shared_synapse``), so importing the
-fixture into several modules still starts one server.
+``tests/e2e/conftest.py`` offers the fixtures to every end-to-end module; the helpers
+(``body``, ``joined``, ``notice_from``, ``room_with_bot``, ``thread_of``, ``ProbeCog``)
+are imported. The homeserver is shared by the whole test process (``shared_synapse``):
+one server for all the modules.
 """
 
 from __future__ import annotations
@@ -22,13 +24,18 @@ from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, SyncResponse
 
 from bot.adapters.matrix.adapter import Backoff, MatrixAdapter
 from bot.app import App
+from bot.commands import Cog, Param, command
 from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig
+from bot.context import Context, MessageRef
 from bot.dispatcher import Dispatcher
 from bot.http import HttpClient, HttpSettings
+from bot.render.document import Message, para
 from bot.sources.base import Source
 from bot.sources.bluesky import BlueskySource
+from cogs.help.cog import HelpCog
 from tests.e2e.synapse import Account, Synapse, shared_synapse
 from tests.fakes.bluesky_server import FakeBluesky
+from tests.fakes.thread_builder import ThreadBuilder
 
 
 @pytest.fixture
@@ -44,6 +51,51 @@ def register(synapse: Synapse) -> Callable[[str], Account]:
         return synapse.register(f"{name}-{uuid.uuid4().hex[:8]}")
 
     return make
+
+
+class ProbeCog(Cog):
+    """Commands that exercise each adapter path the real cogs use."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[MessageRef]] = {}
+        self.calls: list[tuple[str, str, bool]] = []
+
+    @command("echo", "Say it back", Param("text", "what", kind="rest"))
+    async def echo(self, ctx: Context, text: str) -> None:
+        self.calls.append(("echo", ctx.user.id, ctx.user.is_moderator))
+        await ctx.reply(text)
+
+    @command("story", "A header and three posts in a thread")
+    async def story(self, ctx: Context) -> None:
+        await ctx.progress("working")
+        header = await ctx.adapter.send(ctx.room, Message((para("Header"),), kind="header"))
+        thread = await ctx.adapter.start_thread(ctx.room, header[0], "story")
+        refs = list(header)
+        for i in range(3):
+            refs += await ctx.adapter.send(ctx.room, Message((para(f"post {i}"),)), thread=thread)
+        self.sent["story"] = refs
+
+    @command("secret", "A spoilered post", Param("reason", "why", kind="rest"))
+    async def secret(self, ctx: Context, reason: str) -> None:
+        msg = Message((para("the hidden words"),), spoiler=reason)
+        self.sent["secret"] = await ctx.adapter.send(ctx.room, msg)
+
+    @command("warn", "Edit the last story's posts behind a warning", moderator=True)
+    async def warn(self, ctx: Context) -> None:
+        refs = self.sent["story"]
+        for i, ref in enumerate(refs[1:]):
+            msg = Message((para(f"post {i}"),), spoiler="spiders")
+            await ctx.adapter.edit([ref], msg)
+        await ctx.reply("Warning applied.")
+
+
+def dispatcher_with(*cogs: Cog) -> Dispatcher:
+    d = Dispatcher()
+    d.prefixes["matrix"] = "!"
+    for cog in cogs:
+        d.register(cog)
+    d.register(HelpCog(d))
+    return d
 
 
 PERSON_FILTER = {"room": {"timeline": {"limit": 200}}}
@@ -138,6 +190,39 @@ class Person:
         ]
 
 
+PersonFactory = Callable[..., Awaitable[Person]]
+
+
+def body(e: dict[str, Any]) -> str:
+    return str(e.get("content", {}).get("body", ""))
+
+
+def joined(user_id: str, room_id: str | None = None) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: (
+        (room_id is None or e["room_id"] == room_id)
+        and e.get("type") == "m.room.member"
+        and e.get("state_key") == user_id
+        and e.get("content", {}).get("membership") == "join"
+    )
+
+
+def notice_from(user_id: str, text: str = "") -> Callable[[dict[str, Any]], bool]:
+    """A message from the bot: its own answers are notices, thread content is m.text."""
+    return lambda e: (
+        e.get("sender") == user_id
+        and e.get("type") == "m.room.message"
+        and e["content"].get("msgtype") in ("m.notice", "m.text")
+        and text in body(e)
+    )
+
+
+async def room_with_bot(human: Person, bot: RunningBot | RunningApp, **kw: Any) -> str:
+    """A room ``human`` creates and invites the bot to, once the bot has joined it."""
+    room = await human.create_room(invite=(bot.user_id,), **kw)
+    await human.wait_for(joined(bot.user_id, room))
+    return room
+
+
 async def connect(
     synapse: Synapse, account: Account, crypto_dir: Path | None = None
 ) -> AsyncClient:
@@ -216,6 +301,7 @@ class RunningBot:
             self.task = None
 
 
+BotFactory = Callable[..., Awaitable[RunningBot]]
 FAST_BACKOFF = Backoff(initial_s=0.05, max_s=0.5)
 
 
@@ -281,6 +367,17 @@ class RunningApp:
     @property
     def user_id(self) -> str:
         return self.account.user_id
+
+
+def thread_of(bsky: FakeBluesky, n: int, **first: Any) -> list[str]:
+    """A thread of ``n`` posts by Mira on the fake Bluesky (``first`` changes the first)."""
+    b = ThreadBuilder()
+    mira = b.author("mira", handle="mira.example.com", name="Mira")
+    keys = b.chain(mira, n)
+    if first:
+        b.update(keys[0], **first)
+    bsky.add_thread(b.build())
+    return keys
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from bot.context import Context, Room
 from bot.errors import ConfigError
 from bot.models import Author, ContentNote, FetchedPosts, Media, Post, PostRef
 from bot.render.thread_view import NoteDecision, default_decide
+from tests.fakes.discord_bot import connected
 from tests.fakes.discord_server import (
     EPHEMERAL,
     MANAGE_MESSAGES,
@@ -138,7 +139,6 @@ class Harness:
     adapter: DiscordAdapter
     source: FakeSource
     tags: TagCog
-    task: asyncio.Task[None]
 
     async def unroll(
         self, url: str, member: dict[str, Any] | None = None, **opts: Any
@@ -170,27 +170,16 @@ async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
         app.layouts.default = "per-post"
         tags = TagCog()
         app.dispatcher.register(tags)
-        adapter = DiscordAdapter(
-            app,
-            fake.token,
-            test_guild_ids=[int(fake.guild_id)],
-            api_base_url=fake.base_url,
-            gateway_url=fake.gateway_url,
-            guild_ready_timeout=0.05,
-            ack_after_s=0.15,
-        )
-        # What App.run does before starting the adapters (signals are tested separately).
-        app.adapters[adapter.name] = adapter
-        await app.start_cogs()
-        task = asyncio.create_task(adapter.run())
-        await asyncio.wait_for(adapter.ready.wait(), 5)
-        await asyncio.wait_for(adapter.synced.wait(), 5)
-        harness = Harness(fake, app, adapter, source, tags, task)
         try:
-            yield harness
+            async with connected(
+                app, fake, test_guild_ids=[int(fake.guild_id)], ack_after_s=0.15
+            ) as adapter:
+                # What App.run does with its adapters (signals are tested separately).
+                app.adapters[adapter.name] = adapter
+                await app.start_cogs()
+                await asyncio.wait_for(adapter.synced.wait(), 5)
+                yield Harness(fake, app, adapter, source, tags)
         finally:
-            await adapter.close()
-            await asyncio.wait_for(task, 5)
             await app.close()
         assert fake.unknown == [], [(c.method, c.path) for c in fake.unknown]
 
@@ -539,7 +528,6 @@ async def test_shutdown_waits_for_a_running_command(bot: Harness) -> None:
     await bot.fake.wait_acknowledged(rec)
     await bot.adapter.close()
     assert len(bot.fake.channel_messages(bot.channel_posts()[-1]["id"])) == 3
-    await asyncio.wait_for(bot.task, 5)
 
 
 async def test_sigterm_stops_cleanly_after_running_work(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from tests.e2e.test_links_fixtures import (
     seeded_fake,
     x_url,
 )
+from tests.fakes.discord_bot import connected
 from tests.fakes.discord_server import MANAGE_MESSAGES, FakeDiscord, InteractionRecord
 from tests.fakes.fxtwitter_server import FxTwitterFake
 
@@ -52,26 +53,15 @@ async def x() -> AsyncIterator[FxTwitterFake]:
 
 @pytest.fixture
 async def bot(tmp_path: Path, x: FxTwitterFake) -> AsyncIterator[Bot]:
-    async with FakeDiscord() as fake, open_app(tmp_path / "discord.sqlite3", x) as app:
-        adapter = DiscordAdapter(
-            app,
-            fake.token,
-            test_guild_ids=[int(fake.guild_id)],
-            api_base_url=fake.base_url,
-            gateway_url=fake.gateway_url,
-            guild_ready_timeout=0.05,
-            ack_after_s=0.15,
-        )
+    async with (
+        FakeDiscord() as fake,
+        open_app(tmp_path / "discord.sqlite3", x) as app,
+        connected(app, fake, test_guild_ids=[int(fake.guild_id)], ack_after_s=0.15) as adapter,
+    ):
         app.adapters[adapter.name] = adapter
         await app.start_cogs()
-        task = asyncio.create_task(adapter.run())
-        await asyncio.wait_for(adapter.ready.wait(), 5)
         await asyncio.wait_for(adapter.synced.wait(), 5)
-        try:
-            yield Bot(fake, app, adapter)
-        finally:
-            await adapter.close()
-            await asyncio.wait_for(task, 5)
+        yield Bot(fake, app, adapter)
 
 
 async def test_links_commands_are_offered_to_moderators(bot: Bot) -> None:

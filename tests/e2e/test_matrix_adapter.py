@@ -1,110 +1,29 @@
 """The Matrix adapter against a real Synapse, driven by a person at a second nio client:
 invites, commands, threads and their fallbacks, spoilers, power levels, edits."""
 
-# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from bot.adapters.matrix.content import BLANKED
-from bot.commands import Cog, Param, command
-from bot.context import Context, MessageRef, Room
-from bot.dispatcher import Dispatcher
+from bot.commands import Cog, command
+from bot.context import Context, Room
 from bot.render.document import Message, para
-from cogs.help.cog import HelpCog
-from tests.e2e.conftest_matrix import (  # noqa: F401
-    Person,
-    RunningBot,
-    matrix_bot,
-    person,
-    register,
-    synapse,
+from tests.e2e.conftest_matrix import (
+    BotFactory,
+    PersonFactory,
+    ProbeCog,
+    body,
+    dispatcher_with,
+    joined,
+    notice_from,
+    room_with_bot,
 )
 
 pytestmark = pytest.mark.synapse
-
-PersonFactory = Callable[..., Awaitable[Person]]
-BotFactory = Callable[..., Awaitable[RunningBot]]
-
-
-class ProbeCog(Cog):
-    """Commands that exercise each adapter path the real cogs use."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[MessageRef]] = {}
-        self.calls: list[tuple[str, str, bool]] = []
-
-    @command("echo", "Say it back", Param("text", "what", kind="rest"))
-    async def echo(self, ctx: Context, text: str) -> None:
-        self.calls.append(("echo", ctx.user.id, ctx.user.is_moderator))
-        await ctx.reply(text)
-
-    @command("story", "A header and three posts in a thread")
-    async def story(self, ctx: Context) -> None:
-        await ctx.progress("working")
-        header = await ctx.adapter.send(ctx.room, Message((para("Header"),), kind="header"))
-        thread = await ctx.adapter.start_thread(ctx.room, header[0], "story")
-        refs = list(header)
-        for i in range(3):
-            refs += await ctx.adapter.send(ctx.room, Message((para(f"post {i}"),)), thread=thread)
-        self.sent["story"] = refs
-
-    @command("secret", "A spoilered post", Param("reason", "why", kind="rest"))
-    async def secret(self, ctx: Context, reason: str) -> None:
-        msg = Message((para("the hidden words"),), spoiler=reason)
-        self.sent["secret"] = await ctx.adapter.send(ctx.room, msg)
-
-    @command("warn", "Edit the last story's posts behind a warning", moderator=True)
-    async def warn(self, ctx: Context) -> None:
-        refs = self.sent["story"]
-        for i, ref in enumerate(refs[1:]):
-            msg = Message((para(f"post {i}"),), spoiler="spiders")
-            await ctx.adapter.edit([ref], msg)
-        await ctx.reply("Warning applied.")
-
-
-def dispatcher_with(*cogs: Cog) -> Dispatcher:
-    d = Dispatcher()
-    d.prefixes["matrix"] = "!"
-    for cog in cogs:
-        d.register(cog)
-    d.register(HelpCog(d))
-    return d
-
-
-def body(e: dict[str, Any]) -> str:
-    return str(e.get("content", {}).get("body", ""))
-
-
-def joined(user_id: str, room_id: str | None = None) -> Callable[[dict[str, Any]], bool]:
-    return lambda e: (
-        (room_id is None or e["room_id"] == room_id)
-        and e.get("type") == "m.room.member"
-        and e.get("state_key") == user_id
-        and e.get("content", {}).get("membership") == "join"
-    )
-
-
-def notice_from(user_id: str, text: str = "") -> Callable[[dict[str, Any]], bool]:
-    """A message from the bot: its own answers are notices, thread content is m.text."""
-    return lambda e: (
-        e.get("sender") == user_id
-        and e.get("type") == "m.room.message"
-        and e["content"].get("msgtype") in ("m.notice", "m.text")
-        and text in body(e)
-    )
-
-
-async def room_with_bot(human: Person, bot: RunningBot, **kw: Any) -> str:
-    room = await human.create_room(invite=(bot.user_id,), **kw)
-    await human.wait_for(joined(bot.user_id, room))
-    return room
 
 
 async def test_joins_on_invite_and_answers_a_command_with_a_rich_reply(

@@ -2,53 +2,28 @@
 delivery) with the Matrix adapter built from config, a real Synapse, the local fake Bluesky
 AppView as upstream, and a person at a second matrix-nio client."""
 
-# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
 from bot.sources.mastodon import MastodonSource
-from tests.e2e.conftest_matrix import (  # noqa: F401
+from tests.e2e.conftest_matrix import (
     AppFactory,
-    Person,
+    PersonFactory,
     RunningApp,
-    bsky,
-    matrix_app,
-    person,
-    register,
-    start_app,
-    synapse,
+    body,
+    joined,
+    notice_from,
+    room_with_bot,
+    thread_of,
 )
-from tests.e2e.test_matrix_adapter import body, joined, notice_from
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.mastodon_server import FakeMastodon
-from tests.fakes.thread_builder import SynthImage, ThreadBuilder
+from tests.fakes.thread_builder import SynthImage
 
 pytestmark = pytest.mark.synapse
-
-PersonFactory = Callable[..., Awaitable[Person]]
-
-
-def thread_of(bsky: FakeBluesky, n: int, **first: Any) -> list[str]:
-    b = ThreadBuilder()
-    mira = b.author("mira", handle="mira.example.com", name="Mira")
-    keys = b.chain(mira, n)
-    if first:
-        b.update(keys[0], **first)
-    bsky.add_thread(b.build())
-    return keys
-
-
-async def joined_room(human: Person, bot: RunningApp) -> str:
-    room = await human.create_room(invite=(bot.user_id,))
-    await human.wait_for(joined(bot.user_id, room))
-    return room
 
 
 async def test_unroll_posts_header_and_thread_with_fallbacks(
@@ -56,7 +31,7 @@ async def test_unroll_posts_header_and_thread_with_fallbacks(
 ) -> None:
     keys = thread_of(bsky, 12, images=(SynthImage(alt="a heron in the reeds"),))
     human = await person()
-    room = await joined_room(human, matrix_app)
+    room = await room_with_bot(human, matrix_app)
 
     await human.say(room, f"!unroll {bsky.url(keys[4])}")
     done = await human.wait_for(notice_from(matrix_app.user_id, "Unrolled 12 posts"))
@@ -156,7 +131,7 @@ async def test_help_and_bad_links_answer_briefly(
     person: PersonFactory, matrix_app: RunningApp
 ) -> None:
     human = await person()
-    room = await joined_room(human, matrix_app)
+    room = await room_with_bot(human, matrix_app)
     await human.say(room, "!help")
     [help_event] = await human.wait_for(notice_from(matrix_app.user_id, "Commands:"))
     assert "!unroll <url>" in body(help_event)
@@ -170,7 +145,7 @@ async def test_private_unroll_goes_to_a_direct_chat(
 ) -> None:
     keys = thread_of(bsky, 3)
     human = await person()
-    room = await joined_room(human, matrix_app)
+    room = await room_with_bot(human, matrix_app)
     await human.say(room, f"!unroll {bsky.url(keys[0])} private:true")
     await human.wait_for(notice_from(matrix_app.user_id, "direct chat"))
 
@@ -213,7 +188,7 @@ async def test_mastodon_thread_with_an_author_warning(
         masto.post(rin, "better now", reply_to=middle)
         app = await start_app(more_sources=lambda http: [MastodonSource(http)])
         human = await person()
-        room = await joined_room(human, app)
+        room = await room_with_bot(human, app)
         await human.say(room, f"!unroll {masto.link(first)}")
         await human.wait_for(notice_from(app.user_id, "Unrolled 3 posts"))
     posts = [

@@ -1,14 +1,11 @@
 """The Matrix adapter over time: restarts, a homeserver that goes away and comes back,
 encrypted rooms, and start-up errors a person running the bot can act on."""
 
-# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +18,22 @@ from bot.config import Config, MatrixConfig
 from bot.context import Context, Room
 from bot.dispatcher import Dispatcher
 from bot.render.document import Message, para
-from tests.e2e.conftest_matrix import (  # noqa: F401
+from tests.e2e.conftest_matrix import (
+    BotFactory,
     Person,
-    RunningBot,
-    connect,
-    matrix_bot,
-    person,
-    register,
-    synapse,
-)
-from tests.e2e.synapse import Account, Synapse, free_port
-from tests.e2e.test_matrix_adapter import (
+    PersonFactory,
     ProbeCog,
+    RunningBot,
     body,
+    connect,
     dispatcher_with,
     joined,
     notice_from,
     room_with_bot,
 )
+from tests.e2e.synapse import Account, Synapse, free_port
 
 pytestmark = pytest.mark.synapse
-
-PersonFactory = Callable[..., Awaitable[Person]]
-BotFactory = Callable[..., Awaitable[RunningBot]]
 
 
 def answers(human: Person, bot: RunningBot) -> list[str]:

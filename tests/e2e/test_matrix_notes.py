@@ -2,33 +2,23 @@
 thread's note once, spoilers without a repeated reason, thread content as normal text
 (warned posts as notices, which preview bots leave alone), each image listed once."""
 
-# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.e2e.conftest_matrix import (  # noqa: F401
-    Person,
+from tests.e2e.conftest_matrix import (
+    PersonFactory,
     RunningApp,
-    bsky,
-    matrix_app,
-    person,
-    register,
-    start_app,
-    synapse,
+    notice_from,
+    room_with_bot,
 )
-from tests.e2e.test_matrix_adapter import joined, notice_from
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import SynthImage, ThreadBuilder
 
 pytestmark = pytest.mark.synapse
 
-PersonFactory = Callable[..., Awaitable[Person]]
 TEXTS = [
     "The year I moved to the coast, in five short posts.",
     "The flat had a view of the harbour.",
@@ -55,8 +45,7 @@ async def test_a_warned_thread_shows_its_note_once(
 ) -> None:
     url = bsky.url(_thread(bsky)[0])
     human = await person()
-    room = await human.create_room(invite=(matrix_app.user_id,))
-    await human.wait_for(joined(matrix_app.user_id, room))
+    room = await room_with_bot(human, matrix_app)
     await human.say(room, f"!cw add {url} self-harm")
     await human.wait_for(notice_from(matrix_app.user_id, "Content warning added"))
     await human.say(room, f"!unroll {url}")
@@ -90,8 +79,7 @@ async def test_an_unwarned_thread_reads_as_text_with_each_image_once(
 ) -> None:
     url = bsky.url(_thread(bsky)[0])
     human = await person()
-    room = await human.create_room(invite=(matrix_app.user_id,))
-    await human.wait_for(joined(matrix_app.user_id, room))
+    room = await room_with_bot(human, matrix_app)
     await human.say(room, f"!unroll {url}")
     [done] = await human.wait_for(notice_from(matrix_app.user_id, "Unrolled 5 posts"))
     assert done["content"]["msgtype"] == "m.notice"  # the bot's own answer

@@ -2,34 +2,25 @@
 as a few events in the header's thread, each post with its number linking to it, a warned
 post as its own spoiler span; a warning added later edits the events in place."""
 
-# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from bot.render.html import PACK_LIMIT
-from tests.e2e.conftest_matrix import (  # noqa: F401
+from tests.e2e.conftest_matrix import (
     AppFactory,
-    Person,
-    bsky,
-    person,
-    register,
-    start_app,
-    synapse,
+    PersonFactory,
+    body,
+    notice_from,
+    room_with_bot,
 )
-from tests.e2e.test_matrix_adapter import body, joined, notice_from
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
 pytestmark = pytest.mark.synapse
-
-PersonFactory = Callable[..., Awaitable[Person]]
 
 
 def in_thread(events: list[dict[str, Any]], root: str) -> list[dict[str, Any]]:
@@ -57,8 +48,7 @@ async def test_a_long_thread_arrives_in_a_few_events_and_edits_in_place(
     bsky.add_thread(b.build())
     bot = await start_app(layout="packed")
     human = await person()
-    room = await human.create_room(invite=(bot.user_id,))
-    await human.wait_for(joined(bot.user_id, room))
+    room = await room_with_bot(human, bot)
 
     await human.say(room, f"!unroll {bsky.url(keys[5])}")
     done = await human.wait_for(notice_from(bot.user_id, "Unrolled 80 posts"))

@@ -1,30 +1,21 @@
 """Subscriptions on Matrix: the commands' moderator gate and answers through the whole app."""
 
-# Fixtures are imported from tests/e2e/conftest_matrix.py and named as test arguments.
-# ruff: noqa: F811
-
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.e2e.conftest_matrix import (  # noqa: F401
+from tests.e2e.conftest_matrix import (
     AppFactory,
-    Person,
-    bsky,
-    person,
-    register,
-    start_app,
-    synapse,
+    PersonFactory,
+    body,
+    joined,
+    notice_from,
+    room_with_bot,
+    thread_of,
 )
-from tests.e2e.test_matrix_adapter import body, joined, notice_from
-from tests.e2e.test_matrix_e2e import thread_of
 from tests.fakes.bluesky_server import FakeBluesky
 
 pytestmark = pytest.mark.synapse
-
-PersonFactory = Callable[..., Awaitable[Person]]
 
 
 async def test_subscribe_needs_the_moderator_level(
@@ -63,8 +54,7 @@ async def test_backfilled_subscription_posts_a_thread_into_the_room(
     matrix_app = await start_app(("cogs.subscriptions",))
     thread_of(bsky, 3)
     owner = await person("owner")
-    room = await owner.create_room(invite=(matrix_app.user_id,))
-    await owner.wait_for(joined(matrix_app.user_id, room))
+    room = await room_with_bot(owner, matrix_app)
     await owner.say(room, "!subscribe mira.example.com backfill:1")
     [header] = await owner.wait_for(notice_from(matrix_app.user_id, "Thread by Mira"), timeout_s=20)
     posts = await owner.wait_for(

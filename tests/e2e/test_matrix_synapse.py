@@ -4,19 +4,18 @@ real matrix-nio clients, and survives a stop and start with its data."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 from nio import JoinResponse
 
-from tests.e2e.conftest_matrix import Person, person, register, synapse  # noqa: F401
+from tests.e2e.conftest_matrix import PersonFactory
 from tests.e2e.synapse import Synapse
 
 pytestmark = pytest.mark.synapse
 
 
 async def test_two_clients_exchange_a_message(
-    person: Callable[[str], Awaitable[Person]],  # noqa: F811
+    person: PersonFactory,
 ) -> None:
     alice = await person("alice")
     bob = await person("bob")
@@ -33,7 +32,7 @@ async def test_two_clients_exchange_a_message(
     assert time.monotonic() - started < 5
 
 
-async def test_register_gives_working_tokens(synapse: Synapse) -> None:  # noqa: F811
+async def test_register_gives_working_tokens(synapse: Synapse) -> None:
     acc = synapse.register(f"probe-{time.monotonic_ns()}")
     assert acc.user_id == f"@{acc.localpart}:localhost"
     assert acc.access_token.startswith("syt_")

@@ -120,9 +120,13 @@ def test_migrations_from_every_package_form_one_numbered_sequence() -> None:
     assert steps[0][1] == "0001_core.sql"
 
 
-async def test_question_marks_in_quoted_text_are_not_placeholders(db: Database) -> None:
+async def test_question_marks_in_quoted_text_or_comments_are_not_placeholders(
+    db: Database,
+) -> None:
     row = await db.fetchone(
-        "SELECT CAST(? AS TEXT) AS given, 'why?' AS quoted, CAST(? AS INTEGER) AS other", ("a", 2)
+        "SELECT CAST(? AS TEXT) AS given, -- which one?\n"
+        "'why?' AS quoted, CAST(? AS INTEGER) AS other",
+        ("a", 2),
     )
     assert row is not None and (row["given"], row["quoted"], row["other"]) == ("a", "why?", 2)
 
