@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError, UserError
-from bot.http import BlockedAddress, HttpError, TransportError
+from bot.http import BlockedAddress, HttpError, MalformedJson, TransportError
 from bot.models import Author, ContentNote, FetchedPosts, Media, Post
 from bot.sources.html_text import html_to_text
 from bot.sources.mastodon.api import MastodonApi, translate
@@ -96,14 +96,12 @@ class ObjectResolver:
                     "post's page on a server with the Mastodon API (…/@user/ID) works."
                 ) from exc
             raise translate(exc, _base_of(url), "that post") from exc
-        except TransportError as exc:
-            if "malformed JSON" in str(exc):
-                raise UpstreamUnavailable(
-                    f"{host} did not answer with an ActivityPub object for {url}, so the "
-                    "post cannot be read from that link."
-                ) from exc
-            raise translate(exc, _base_of(url), "that post") from exc
-        except BlockedAddress as exc:
+        except MalformedJson as exc:
+            raise UpstreamUnavailable(
+                f"{host} did not answer with an ActivityPub object for {url}, so the "
+                "post cannot be read from that link."
+            ) from exc
+        except (TransportError, BlockedAddress) as exc:
             raise translate(exc, _base_of(url), "that post") from exc
         if not isinstance(body, dict):
             raise UpstreamUnavailable(f"{host} answered {url} with something that is not a post.")
