@@ -115,7 +115,15 @@ class ObjectResolver:
             if kind not in _WRAPPERS:
                 break
             inner = obj.get("object")
-            obj = inner if isinstance(inner, dict) else await self._get(_id_of(inner))
+            if isinstance(inner, dict):
+                obj = inner
+                continue
+            ref = _id_of(inner)
+            if not ref.startswith(("https://", "http://")):
+                raise UpstreamUnavailable(
+                    f"{host_of(url)} answered {url} with an activity ({kind}) that names no post."
+                )
+            obj = await self._get(ref)
         kind = obj.get("type")
         if kind == "Tombstone":
             raise NotFound(f"{url} was deleted.")

@@ -311,6 +311,11 @@ async def test_a_note_addressed_to_followers_is_refused_even_if_served(
         ({"type": "Person", "id": "x", "preferredUsername": "rin"}, "profile, not a post"),
         ({"type": "OrderedCollection", "id": "x"}, "names a OrderedCollection object"),
         ([1, 2, 3], "not a post"),
+        ({"type": "Create", "id": "x"}, r"an activity \(Create\) that names no post"),
+        (
+            {"type": "Announce", "id": "x", "object": "note-1"},
+            r"an activity \(Announce\) that names no post",
+        ),
     ],
 )
 async def test_objects_that_are_not_posts_say_so(
