@@ -15,6 +15,7 @@ from bot.http import HttpClient
 from bot.models import ContentNote, FetchedPosts
 from bot.sources import SourceRegistry
 from bot.sources.mastodon import MastodonSource
+from tests.fakes.base import Fault
 from tests.fakes.mastodon_server import FakeMastodon
 from tests.fakes.misskey_server import FakeMisskey
 from tests.fakes.replay_server import DATA_DIR, load_recording
@@ -95,6 +96,24 @@ async def test_object_link_unrolls_the_whole_thread(http: HttpClient, software: 
         assert not got.notices
         asked = [r for r in fake.requests if r.path in ("/api/v2/search",)]
         assert asked and ("q", fake.status_uri(posts[3])) in asked[0].query
+
+
+@pytest.mark.parametrize("answer", [{"accounts": []}, {"statuses": "none"}, ["a", "list"]])
+async def test_a_malformed_search_answer_is_told_and_the_post_read_from_activitypub(
+    http: HttpClient, answer: object
+) -> None:
+    async with FakeMastodon(software="pleroma", id_style="flake") as fake:
+        rin = fake.account("rin")
+        first = fake.post(rin, "first")
+        second = fake.post(rin, "second", reply_to=first)
+        fake.inject("/api/v2/search", Fault(200, answer))
+        got = await unroll(MastodonSource(http), fake.status_uri(second))
+        assert [p.text for p in assemble(got, 500).posts] == ["first", "second"]
+        (notice,) = got.notices
+        assert notice.startswith(
+            f"Its server's search could not be used ({fake.host} returned a malformed "
+            "search answer.)"
+        )
 
 
 async def test_a_server_that_wants_signed_requests_is_named(http: HttpClient) -> None:
