@@ -69,7 +69,11 @@ class MisskeyApi:
         body = await self._post(
             base, "notes/conversation", {"noteId": note_id, "limit": PAGE}, "the posts above it"
         )
-        return [dict(n) for n in body if is_note(n)] if isinstance(body, list) else []
+        if not isinstance(body, list):
+            raise UpstreamUnavailable(
+                f"{host_of(base)} returned a malformed list of the posts above that post."
+            )
+        return [dict(n) for n in body if is_note(n)]
 
     async def user_notes(self, base: str, user_id: str, since_id: str) -> list[dict[str, Any]]:
         payload = {"userId": user_id, "sinceId": since_id, "limit": PAGE, "withReplies": True}

@@ -182,6 +182,38 @@ async def test_misskey_thread_through_its_api(http: HttpClient, misskey: FakeMis
     assert asked[2:] == ["/api/users/notes"]
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "answer", "told"),
+    [
+        ("notes/show", {"id": "9x"}, "returned a malformed post"),
+        ("notes/conversation", {"notes": []}, "returned a malformed list of the posts above"),
+    ],
+)
+async def test_malformed_misskey_answers_are_reported(
+    http: HttpClient, misskey: FakeMisskey, endpoint: str, answer: object, told: str
+) -> None:
+    rin = misskey.user("rin")
+    second = misskey.note(rin, "two", reply_to=misskey.note(rin, "one"))
+    misskey.inject(f"/api/{endpoint}", Fault(200, answer))
+    with pytest.raises(UpstreamUnavailable, match=f"{misskey.host_name}.* {told}"):
+        await unroll(MastodonSource(http), misskey.note_url(second))
+
+
+async def test_a_malformed_page_of_later_misskey_notes_keeps_the_thread_so_far(
+    http: HttpClient, misskey: FakeMisskey
+) -> None:
+    rin = misskey.user("rin")
+    first = misskey.note(rin, "one")
+    second = misskey.note(rin, "two", reply_to=first)
+    misskey.inject("/api/users/notes", Fault(200, {"notes": []}))
+    got = await unroll(MastodonSource(http), misskey.note_url(second))
+    assert [p.text for p in assemble(got, 500).posts] == ["one", "two"]
+    assert got.notices == [
+        f"Later posts could not be listed ({misskey.host_name} returned a malformed list "
+        "of posts.); the thread may be incomplete."
+    ]
+
+
 async def test_long_misskey_thread_is_paged(http: HttpClient, misskey: FakeMisskey) -> None:
     rin, kofi = misskey.user("rin"), misskey.user("kofi")
     notes = [misskey.note(rin, "1/150")]
