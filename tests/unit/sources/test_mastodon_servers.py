@@ -16,7 +16,8 @@ from bot.errors import ConfigError, Refused
 from bot.http import HttpClient
 from bot.models import FetchedPosts
 from bot.sources.mastodon import MastodonSource
-from bot.sources.mastodon.software import SoftwareDirectory
+from bot.sources.mastodon import software as software_module
+from bot.sources.mastodon.software import ServerSoftware, SoftwareDirectory
 from tests.fakes.base import Fault
 from tests.fakes.mastodon_server import FakeMastodon, FakeStatus
 from tests.fakes.replay_server import DATA_DIR, ReplaySet
@@ -54,6 +55,37 @@ async def test_a_server_that_cannot_be_asked_is_unknown(http: HttpClient) -> Non
     found = await SoftwareDirectory(http).get("http://127.0.0.1:9")  # nothing listens there
     # Unknown software: no conclusion rests on its list keeping self-replies.
     assert not found.known and not found.lists_self_replies
+
+
+async def test_a_server_that_could_not_be_told_is_asked_again_sooner(
+    http: HttpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with FakeMastodon(software="pleroma") as fake:
+        directory = SoftwareDirectory(http)
+        for path in ("/api/v1/instance", "/.well-known/nodeinfo"):
+            fake.inject(path, Fault(404, {"error": "Not Found"}))
+        assert not (await directory.get(fake.base_url)).known
+        asked = len(fake.requests)
+        assert not (await directory.get(fake.base_url)).known  # kept a while, not asked
+        assert len(fake.requests) == asked
+        monkeypatch.setattr(software_module, "UNKNOWN_TTL_S", 0.0)
+        directory = SoftwareDirectory(http)
+        for path in ("/api/v1/instance", "/.well-known/nodeinfo"):
+            fake.inject(path, Fault(404, {"error": "Not Found"}))
+        assert not (await directory.get(fake.base_url)).known
+        # Past that while (a known answer is kept a day), the server is asked again.
+        assert (await directory.get(fake.base_url)).name == "pleroma"
+
+
+async def test_what_the_ids_prove_replaces_an_unknown_answer(http: HttpClient) -> None:
+    async with FakeMastodon() as fake:
+        st = fake.post(fake.account("rin"), "hello")
+        for path in ("/api/v1/instance", "/.well-known/nodeinfo"):
+            fake.inject(path, Fault(404, {"error": "Not Found"}))
+        source = MastodonSource(http)
+        assert not (await source.api.software.get(fake.base_url)).known
+        await unroll(source, fake.link(st))  # a snowflake id: Mastodon
+        assert source.api.software.cached(fake.base_url) == ServerSoftware("mastodon")
 
 
 # -- GoToSocial: only signed-in apps ----------------------------------------------------------
