@@ -53,7 +53,6 @@ ANCESTORS_LIMIT = 40  # context's ancestors for anonymous callers, nearest first
 class Analysis:
     top: dict[str, Any]  # the thread's first post
     up_pid: str | None  # a missing parent by the author above ``top``, still to look for
-    up_listed: bool  # whether the author's list would show ``up_pid`` (else ask for it)
     tree: list[dict[str, Any]]  # the author's posts from ``top`` down, with side branches
     open: list[dict[str, Any]]  # tree posts whose replies may hold unseen self-replies
     # Tree posts whose context would tell whether a self-reply below a hidden post
@@ -179,7 +178,6 @@ class ThreadCrawl:
         cur = self.anchor
         seen = {cur["id"]}
         up_pid: str | None = None
-        up_listed = True
         while True:
             pid = cur.get("in_reply_to_id")
             if not pid:
@@ -191,7 +189,6 @@ class ThreadCrawl:
                 # naming someone else may still be the author's, when the context's
                 # ancestors stopped at their limit before it.
                 mine = cur.get("in_reply_to_account_id") == author
-                up_listed = mine or self.full_list
                 if pid not in self.absent and (mine or len(self.ancestors_hint) >= ANCESTORS_LIMIT):
                     up_pid = pid
                 break
@@ -241,7 +238,6 @@ class ThreadCrawl:
         return Analysis(
             top=top,
             up_pid=up_pid,
-            up_listed=up_listed,
             tree=tree,
             open=opened,
             ask=self._contexts_to_ask(tree),
@@ -491,7 +487,8 @@ class ThreadCrawl:
         tail: int | None = None  # ids above this are still to list
         below: int | None = None  # ids below this are still to list
         if a.up_pid is not None:
-            if not a.up_listed or self._absent(a.up_pid) or not a.up_pid.isdigit():
+            # The list would show it: below a reply to someone, run() reads the whole list.
+            if self._absent(a.up_pid) or not a.up_pid.isdigit():
                 plan += self._fetch_parent(a.up_pid)  # e.g. a first post replying to others
             else:
                 back_gaps, bottom = self.cov.gaps_below(self.pos(a.top["id"]))
