@@ -6,11 +6,12 @@ raises Malformed (the source turns it into UpstreamUnavailable), never KeyError/
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
 from bot.sources.bluesky.parse import split_post_uri, web_url
+from bot.sources.times import iso_ms
 
 NO_UNAUTHENTICATED = "!no-unauthenticated"
 # The author's own warnings that become content notes.
@@ -107,10 +108,7 @@ def normalise_time(value: str) -> str:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return ""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return iso_ms(when)
 
 
 def profile_url(did: str, handle: str) -> str:

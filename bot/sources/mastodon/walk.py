@@ -24,7 +24,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import NotFound, Refused, UserError
@@ -38,6 +37,7 @@ from bot.sources.mastodon.mapping import (
     map_status,
     status_uri,
 )
+from bot.sources.times import iso_ms_from_epoch
 
 log = logging.getLogger(__name__)
 
@@ -700,6 +700,4 @@ class ThreadCrawl:
 def _snowflake_time(status_id: str) -> str:
     """When a Mastodon snowflake id was made (its top bits are milliseconds), in the
     format of ``created_at``."""
-    ms = int(status_id) >> 16
-    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return iso_ms_from_epoch((int(status_id) >> 16) / 1000)
