@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
+from bot.sources.base import iso_ms
 from bot.sources.bluesky.parse import split_post_uri, web_url
-from bot.sources.times import iso_ms
 
 NO_UNAUTHENTICATED = "!no-unauthenticated"
 # The author's own warnings that become content notes.

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from bot.errors import UsageError
 from bot.models import PostRef
-from bot.sources.times import iso_ms
+from bot.sources.base import iso_ms
 
 POST_COLLECTION = "app.bsky.feed.post"
 

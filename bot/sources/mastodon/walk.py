@@ -28,6 +28,7 @@ from typing import Any
 
 from bot.errors import NotFound, Refused, UserError
 from bot.models import FetchedPosts, Post
+from bot.sources.base import iso_ms_from_epoch
 from bot.sources.mastodon.api import PAGE_LIMIT, MastodonApi, Page
 from bot.sources.mastodon.coverage import TOP, Coverage, Pos, is_snowflake, sort_key
 from bot.sources.mastodon.mapping import (
@@ -37,7 +38,6 @@ from bot.sources.mastodon.mapping import (
     map_status,
     status_uri,
 )
-from bot.sources.times import iso_ms_from_epoch
 
 log = logging.getLogger(__name__)
 

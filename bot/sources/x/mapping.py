@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
-from bot.sources.times import iso_ms_from_epoch
+from bot.sources.base import iso_ms_from_epoch
 from bot.sources.x.links import canonical_url
 
 SENSITIVE_NOTE = ContentNote(
