@@ -70,6 +70,10 @@ class Unreachable(TransportError):
         self.reason = reason
 
 
+class MalformedJson(TransportError):
+    """The server answered, but not with JSON (a web page, a truncated body...)."""
+
+
 class TimedOut(TransportError):
     """The host accepted the connection but sent no complete answer in time."""
 
@@ -329,7 +333,7 @@ class HttpClient:
                     parse_retry_after(resp_headers.get("Retry-After")),
                 )
             if body is _INVALID:
-                raise TransportError(f"malformed JSON from {host}")
+                raise MalformedJson(f"malformed JSON from {host}")
             return body, resp_headers
         raise TransportError(f"too many redirects from {url}")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -77,3 +78,19 @@ class Site:
     polling: Polling = field(default_factory=Polling)
     # The site's name as readers know it ("Bluesky"); empty: the name.
     title: str = ""
+
+
+# ``created_at`` in the one form every source gives: ISO 8601, UTC, milliseconds and a Z,
+# so that times from different sites sort as strings.
+
+
+def iso_ms(when: datetime) -> str:
+    """``when`` as e.g. ``2025-03-01T12:00:00.250Z`` (naive times are taken as UTC)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def iso_ms_from_epoch(seconds: float) -> str:
+    return iso_ms(datetime.fromtimestamp(seconds, UTC))

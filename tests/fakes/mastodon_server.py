@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, json_response
+from tests.fakes.fediverse import activity_response, add_nodeinfo, addressing, wants_activity
 from tests.fakes.thread_builder import SynthPost, SynthThread
 
 NOT_FOUND = {"error": "Record not found"}
@@ -507,8 +507,7 @@ class FakeMastodon(FakeServer):
         return [s for s in shown if self_reply(s)] + [s for s in shown if not self_reply(s)]
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/.well-known/nodeinfo", self._nodeinfo_index)
-        app.router.add_get("/nodeinfo/2.0", self._nodeinfo)
+        add_nodeinfo(app, self, self._software)
         app.router.add_get("/api/v1/instance", self._instance)
         app.router.add_get("/api/v2/search", self._search)
         app.router.add_get("/objects/{oid}", self._ap_object)
@@ -520,27 +519,16 @@ class FakeMastodon(FakeServer):
         app.router.add_get("/api/v1/accounts/lookup", self._lookup)
         app.router.add_get("/api/v1/accounts/{id}/statuses", self._account_statuses)
 
+    def _software(self) -> tuple[str, str]:
+        """(name, version) as NodeInfo gives them."""
+        return self.software, INSTANCE_VERSION.get(self.software, "1.0").split()[0]
+
     def _headers(self) -> dict[str, str]:
         return {
             "X-RateLimit-Limit": "300",
             "X-RateLimit-Remaining": str(max(0, 300 - len(self.requests))),
             "X-RateLimit-Reset": _iso(int(time.time() * 1000) + 300_000),
         }
-
-    async def _nodeinfo_index(self, request: web.Request) -> web.Response:
-        rel = "http://nodeinfo.diaspora.software/ns/schema/2.0"
-        return json_response({"links": [{"rel": rel, "href": f"{self.base_url}/nodeinfo/2.0"}]})
-
-    async def _nodeinfo(self, request: web.Request) -> web.Response:
-        version = INSTANCE_VERSION.get(self.software, "1.0").split(" ")[0]
-        body = {
-            "version": "2.0",
-            "software": {"name": self.software, "version": version},
-            "protocols": ["activitypub"],
-            "openRegistrations": False,
-            "usage": {"users": {"total": len(self.accounts)}},
-        }
-        return json_response(body)
 
     async def _instance(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
@@ -551,12 +539,8 @@ class FakeMastodon(FakeServer):
     # ---- ActivityPub ------------------------------------------------------------------------
 
     def ap_note(self, st: FakeStatus) -> dict[str, Any]:
-        public = "https://www.w3.org/ns/activitystreams#Public"
         actor = f"{self.base_url}/users/{st.account.username}"
-        to, cc = {
-            "public": ([public], [f"{actor}/followers"]),
-            "unlisted": ([f"{actor}/followers"], [public]),
-        }.get(st.visibility, ([f"{actor}/followers"], []))
+        to, cc = addressing(actor, st.visibility)
         return {
             "@context": ["https://www.w3.org/ns/activitystreams"],
             "id": self.status_uri(st),
@@ -581,10 +565,7 @@ class FakeMastodon(FakeServer):
                 return st
         return None
 
-    @staticmethod
-    def _wants_activity(request: web.Request) -> bool:
-        accept = request.headers.get("Accept", "")
-        return "application/activity+json" in accept or "application/ld+json" in accept
+    _wants_activity = staticmethod(wants_activity)  # a test swaps it for a browser's Accept
 
     async def _ap_object(self, request: web.Request) -> web.Response:
         st = self._by_object_path(request)
@@ -594,10 +575,7 @@ class FakeMastodon(FakeServer):
             return web.Response(text="<html><body>a post</body></html>", content_type="text/html")
         if self.signed_fetch:
             return json_response({"error": "Request not signed"}, 401)
-        return web.Response(
-            body=json.dumps(self.ap_note(st)).encode(),
-            content_type="application/activity+json",
-        )
+        return activity_response(self.ap_note(st))
 
     async def _ap_actor(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]

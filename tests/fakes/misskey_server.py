@@ -14,7 +14,6 @@ another ``software`` name the server stands for one whose API the bot does not k
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +21,8 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, json_response
+from tests.fakes.fediverse import activity_response, add_nodeinfo, addressing, wants_activity
 
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -119,11 +118,7 @@ class FakeMisskey(FakeServer):
     # ---- answers --------------------------------------------------------------------------
 
     def note_json(self, n: FakeNote) -> dict[str, Any]:
-        followers = f"{self.user_url(n.user)}/followers"
-        to, cc = {
-            "public": ([PUBLIC], [followers]),
-            "home": ([followers], [PUBLIC]),
-        }.get(n.visibility, ([followers], []))
+        to, cc = addressing(self.user_url(n.user), n.visibility)
         html = "".join(
             f'<a href="{href}" class="u-url mention">{name}</a> ' for href, name in n.mentions
         )
@@ -244,8 +239,7 @@ class FakeMisskey(FakeServer):
         app.router.add_post("/api/notes/show", self._api_show)
         app.router.add_post("/api/notes/conversation", self._api_conversation)
         app.router.add_post("/api/users/notes", self._api_user_notes)
-        app.router.add_get("/.well-known/nodeinfo", self._nodeinfo_index)
-        app.router.add_get("/nodeinfo/2.1", self._nodeinfo)
+        add_nodeinfo(app, self, lambda: (self.software, "2024.11.0"), schema="2.1")
         app.router.add_get("/notes/{id}", self._note)
         app.router.add_get("/users/{id}", self._user)
         app.router.add_route("*", "/{tail:.*}", self._missing)
@@ -255,38 +249,23 @@ class FakeMisskey(FakeServer):
             {"error": {"message": "Unknown API endpoint.", "code": "UNKNOWN_API_ENDPOINT"}}, 404
         )
 
-    async def _nodeinfo_index(self, request: web.Request) -> web.Response:
-        rel = "http://nodeinfo.diaspora.software/ns/schema/2.1"
-        return json_response({"links": [{"rel": rel, "href": f"{self.base_url}/nodeinfo/2.1"}]})
-
-    async def _nodeinfo(self, request: web.Request) -> web.Response:
-        return json_response(
-            {"version": "2.1", "software": {"name": self.software, "version": "2024.11.0"}}
-        )
-
-    @staticmethod
-    def _activity(data: Any) -> web.Response:
-        return web.Response(
-            body=json.dumps(data).encode(), content_type="application/activity+json"
-        )
-
     async def _note(self, request: web.Request) -> web.Response:
         n = self.notes.get(request.match_info["id"])
         if n is not None and n.deleted and self.tombstones:
-            return self._activity({"id": self.note_url(n), "type": "Tombstone"})
+            return activity_response({"id": self.note_url(n), "type": "Tombstone"})
         if n is None or n.deleted or n.visibility not in ("public", "home"):
             return web.Response(status=404, text="Not found", content_type="text/html")
-        if "activity+json" not in request.headers.get("Accept", ""):
+        if not wants_activity(request):
             return web.Response(
                 text=f"<html><body>{n.text}</body></html>", content_type="text/html"
             )
-        return self._activity(self.note_json(n))
+        return activity_response(self.note_json(n))
 
     async def _user(self, request: web.Request) -> web.Response:
         u = self.users.get(request.match_info["id"])
         if u is None:
             return web.Response(status=404, text="Not found", content_type="text/html")
-        return self._activity(
+        return activity_response(
             {
                 "id": self.user_url(u),
                 "type": "Person",

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from tests.fakes.base import FakeServer, json_response
+from tests.fakes.fediverse import add_nodeinfo
 
 REPO = Path(__file__).resolve().parents[2]
 # Beside the repository (``../shared``); a worktree one level deeper looks one further up.
@@ -109,8 +110,7 @@ class ReplayServer(FakeServer):
 
     def routes(self, app: web.Application) -> None:
         if self.kind == "mastodon":
-            app.router.add_get("/.well-known/nodeinfo", self._nodeinfo_index)
-            app.router.add_get("/nodeinfo/2.0", self._nodeinfo)
+            add_nodeinfo(app, self, lambda: self._software()[:2])
             app.router.add_get("/api/v1/instance", self._instance)
             app.router.add_get("/api/v1/statuses/{id}", self._status)
             app.router.add_get("/api/v1/statuses/{id}/context", self._context)
@@ -152,16 +152,6 @@ class ReplayServer(FakeServer):
 
     def _software(self) -> tuple[str, str, str]:
         return SOFTWARE.get(self.flavor, SOFTWARE["mastodon"])
-
-    async def _nodeinfo_index(self, request: web.Request) -> web.Response:
-        rel = "http://nodeinfo.diaspora.software/ns/schema/2.0"
-        return json_response({"links": [{"rel": rel, "href": f"{self.base_url}/nodeinfo/2.0"}]})
-
-    async def _nodeinfo(self, request: web.Request) -> web.Response:
-        name, version, _ = self._software()
-        return json_response(
-            {"version": "2.0", "software": {"name": name, "version": version}, "usage": {}}
-        )
 
     async def _instance(self, request: web.Request) -> web.Response:
         if (err := self._recorded_error(request)) is not None:

@@ -6,10 +6,11 @@ raises Malformed (the source turns it into UpstreamUnavailable), never KeyError/
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
+from bot.sources.base import iso_ms
 from bot.sources.bluesky.parse import split_post_uri, web_url
 
 NO_UNAUTHENTICATED = "!no-unauthenticated"
@@ -107,10 +108,7 @@ def normalise_time(value: str) -> str:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return ""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return iso_ms(when)
 
 
 def profile_url(did: str, handle: str) -> str:

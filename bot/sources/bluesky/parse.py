@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from bot.errors import UsageError
 from bot.models import PostRef
+from bot.sources.base import iso_ms
 
 POST_COLLECTION = "app.bsky.feed.post"
 
@@ -166,4 +167,4 @@ def tid_time(rkey: str) -> str:
         when = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return ""
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return iso_ms(when)

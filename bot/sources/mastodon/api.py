@@ -183,7 +183,9 @@ class MastodonApi:
         }
         body = await self._get(base, "/api/v2/search", "that post", params)
         found = body.get("statuses") if isinstance(body, dict) else None
-        for status in found if isinstance(found, list) else ():
+        if not isinstance(found, list):
+            raise UpstreamUnavailable(f"{_host(base)} returned a malformed search answer.")
+        for status in found:
             if is_status(status) and (
                 status.get("uri") == uri or status.get("url") in urls or status.get("url") == uri
             ):

@@ -15,6 +15,7 @@ from bot.sources.html_text import html_to_text
 
 SHOWN_VISIBILITY = frozenset({"public", "unlisted"})
 _MEDIA_TYPES = {"image": "image", "gifv": "gif", "video": "video", "audio": "audio"}
+_MIME_KINDS = {"image": "image", "video": "video", "audio": "audio"}
 _QUOTE_SHOWN_STATES = frozenset({"accepted"})
 # The author's own marking, shown like a content warning (X's possibly_sensitive reads alike).
 SENSITIVE_MEDIA_REASON = "media marked sensitive by the author"
@@ -27,9 +28,15 @@ _FILE_NAME = re.compile(
 )
 
 
-def _str(obj: Any, key: str, default: str = "") -> str:
+def str_field(obj: Any, key: str, default: str = "") -> str:
+    """``obj[key]`` when ``obj`` is a JSON object and the value a string."""
     value = obj.get(key) if isinstance(obj, dict) else None
     return value if isinstance(value, str) else default
+
+
+def media_kind(mime: str) -> str:
+    """A Media type from a MIME type ("image/png" -> "image")."""
+    return _MIME_KINDS.get(mime.split("/", 1)[0], "unknown")
 
 
 def _opt_str(obj: Any, key: str) -> str | None:
@@ -65,16 +72,16 @@ def status_uri(status: dict[str, Any], base: str) -> str:
 
 
 def map_author(account: dict[str, Any], base: str) -> Author:
-    url = _str(account, "url")
-    acct = _str(account, "acct") or _str(account, "username") or _str(account, "id")
+    url = str_field(account, "url")
+    acct = str_field(account, "acct") or str_field(account, "username") or str_field(account, "id")
     if "@" not in acct:
         # A local account: its server is the one whose page it is on.
         acct = f"{acct}@{host_of(url) or host_of(base)}"
-    uri = _opt_str(account, "uri") or url or f"{base}/accounts/{_str(account, 'id')}"
+    uri = _opt_str(account, "uri") or url or f"{base}/accounts/{str_field(account, 'id')}"
     return Author(
         id=uri,
         handle=acct,
-        name=_str(account, "display_name") or _str(account, "username") or acct,
+        name=str_field(account, "display_name") or str_field(account, "username") or acct,
         url=url or uri,
     )
 
@@ -83,7 +90,7 @@ def _mentions(status: dict[str, Any], base: str) -> dict[str, str]:
     found: dict[str, str] = {}
     raw = status.get("mentions")
     for m in raw if isinstance(raw, list) else ():
-        url, acct = _str(m, "url"), _str(m, "acct")
+        url, acct = str_field(m, "url"), str_field(m, "acct")
         if not url or not acct:
             continue
         if "@" not in acct:
@@ -111,8 +118,8 @@ def clean_alt(description: str, urls: list[str]) -> str:
 
 
 def alt_text(m: Any) -> str:
-    urls = [_str(m, k) for k in ("url", "remote_url", "text_url", "preview_url")]
-    return clean_alt(_str(m, "description"), urls)
+    urls = [str_field(m, k) for k in ("url", "remote_url", "text_url", "preview_url")]
+    return clean_alt(str_field(m, "description"), urls)
 
 
 def _media(status: dict[str, Any]) -> tuple[Media, ...]:
@@ -124,7 +131,7 @@ def _media(status: dict[str, Any]) -> tuple[Media, ...]:
             continue
         out.append(
             Media(
-                type=_MEDIA_TYPES.get(_str(m, "type"), "unknown"),
+                type=_MEDIA_TYPES.get(str_field(m, "type"), "unknown"),
                 url=url,
                 alt=alt_text(m),
                 thumbnail=_opt_str(m, "preview_url"),
@@ -141,7 +148,7 @@ def sensitive_note(has_media: bool) -> ContentNote:
 
 def _tag_urls(status: dict[str, Any]) -> set[str]:
     raw = status.get("tags")
-    return {u for t in raw if (u := _str(t, "url"))} if isinstance(raw, list) else set()
+    return {u for t in raw if (u := str_field(t, "url"))} if isinstance(raw, list) else set()
 
 
 def _card(status: dict[str, Any]) -> LinkCard | None:
@@ -149,7 +156,9 @@ def _card(status: dict[str, Any]) -> LinkCard | None:
     url = _opt_str(card, "url")
     if url is None:
         return None
-    return LinkCard(url=url, title=_str(card, "title"), description=_str(card, "description"))
+    return LinkCard(
+        url=url, title=str_field(card, "title"), description=str_field(card, "description")
+    )
 
 
 def _quoted_status(status: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
@@ -159,7 +168,7 @@ def _quoted_status(status: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]
     quoted Status itself (or ``pleroma.quote``)."""
     quote = status.get("quote")
     if isinstance(quote, dict) and "state" in quote:
-        state = _str(quote, "state")
+        state = str_field(quote, "state")
         quoted = quote.get("quoted_status")
         if state in _QUOTE_SHOWN_STATES and is_status(quoted):
             return quoted, True
@@ -182,7 +191,7 @@ def map_status(
     caller (it knows the other statuses)."""
     quoted, has_quote = _quoted_status(status)
     content = html_to_text(
-        _str(status, "content"),
+        str_field(status, "content"),
         _mentions(status, base),
         strip_quote_inline=quoted is not None,
         tags=_tag_urls(status),
@@ -190,7 +199,7 @@ def map_status(
     quote: Quote | None = None
     if quoted is not None:
         q_text = html_to_text(
-            _str(quoted, "content"), _mentions(quoted, base), tags=_tag_urls(quoted)
+            str_field(quoted, "content"), _mentions(quoted, base), tags=_tag_urls(quoted)
         )
         q_author = map_author(quoted["account"], base)
         quote = Quote(
@@ -217,7 +226,7 @@ def map_status(
         text = "\n".join([text, "", *(f"○ {o}" for o in options)]).strip()
     media = _media(status)
     notes: tuple[ContentNote, ...] = ()
-    spoiler = _str(status, "spoiler_text").strip()
+    spoiler = str_field(status, "spoiler_text").strip()
     if spoiler:
         notes = (ContentNote(category="other", origin="author", reason=spoiler),)
     elif status.get("sensitive") is True:
@@ -231,7 +240,7 @@ def map_status(
         id=uri,
         url=_opt_str(status, "url") or uri,
         author=map_author(status["account"], base),
-        created_at=_str(status, "created_at"),
+        created_at=str_field(status, "created_at"),
         text=text,
         parent_id=parent_id,
         root_id=root_id,
@@ -240,7 +249,7 @@ def map_status(
         quote=quote,
         links=tuple(dict.fromkeys(links)),
         content_notes=notes,
-        visibility=_str(status, "visibility", "public"),
+        visibility=str_field(status, "visibility", "public"),
         extra=tuple(extra),
     )
 
@@ -248,7 +257,7 @@ def map_status(
 def _poll_options(status: dict[str, Any]) -> list[str]:
     poll = status.get("poll")
     raw = poll.get("options") if isinstance(poll, dict) else None
-    return [t for o in raw if (t := _str(o, "title").strip())] if isinstance(raw, list) else []
+    return [t for o in raw if (t := str_field(o, "title").strip())] if isinstance(raw, list) else []
 
 
 def guess_parent_uri(status: dict[str, Any], base: str) -> str | None:
@@ -259,8 +268,8 @@ def guess_parent_uri(status: dict[str, Any], base: str) -> str | None:
     if not isinstance(parent, str) or not parent:
         return None
     account = status["account"]
-    uri = _str(status, "uri")
-    actor = _str(account, "uri")
+    uri = str_field(status, "uri")
+    actor = str_field(account, "uri")
     if (
         status.get("in_reply_to_account_id") == account.get("id")
         and actor

@@ -16,26 +16,26 @@ from bot.errors import NotFound, Refused, UpstreamUnavailable, UserError
 from bot.http import BlockedAddress, HttpClient, HttpError, TransportError
 from bot.models import Author, ContentNote, FetchedPosts, Media, Post
 from bot.sources.mastodon.api import translate
-from bot.sources.mastodon.mapping import clean_alt, host_of, sensitive_note
+from bot.sources.mastodon.mapping import (
+    clean_alt,
+    host_of,
+    media_kind,
+    sensitive_note,
+    str_field,
+)
 
 PAGE = 100  # the API's largest page
 MAX_PAGES = 10
 _SHOWN = {"public": "public", "home": "unlisted"}
 _URL = re.compile(r"https?://[^\s<>\"'`|()\[\]]+", re.IGNORECASE)
-_MEDIA_TYPES = {"image": "image", "video": "video", "audio": "audio"}
-
-
-def _str(obj: Any, key: str) -> str:
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return value if isinstance(value, str) else ""
 
 
 def is_note(obj: Any) -> bool:
     return (
         isinstance(obj, dict)
-        and bool(_str(obj, "id"))
+        and bool(str_field(obj, "id"))
         and isinstance(obj.get("user"), dict)
-        and bool(_str(obj["user"], "id"))
+        and bool(str_field(obj["user"], "id"))
     )
 
 
@@ -49,7 +49,7 @@ class MisskeyApi:
             return await self.http.post_json(f"{base}/api/{endpoint}", payload)
         except HttpError as exc:
             error = exc.body.get("error") if isinstance(exc.body, dict) else None
-            code = _str(error, "code")
+            code = str_field(error, "code")
             if code == "NO_SUCH_NOTE" or (exc.status == 400 and "NO_SUCH" in code):
                 raise NotFound(f"{host} says {what} cannot be found or seen publicly.") from exc
             if exc.status in (401, 403):
@@ -69,7 +69,11 @@ class MisskeyApi:
         body = await self._post(
             base, "notes/conversation", {"noteId": note_id, "limit": PAGE}, "the posts above it"
         )
-        return [dict(n) for n in body if is_note(n)] if isinstance(body, list) else []
+        if not isinstance(body, list):
+            raise UpstreamUnavailable(
+                f"{host_of(base)} returned a malformed list of the posts above that post."
+            )
+        return [dict(n) for n in body if is_note(n)]
 
     async def user_notes(self, base: str, user_id: str, since_id: str) -> list[dict[str, Any]]:
         payload = {"userId": user_id, "sinceId": since_id, "limit": PAGE, "withReplies": True}
@@ -81,42 +85,42 @@ class MisskeyApi:
 
 def note_uri(note: dict[str, Any], base: str) -> str:
     """The ActivityPub id: the origin's for a copy, else the note's page on this server."""
-    return _str(note, "uri") or f"{base}/notes/{note['id']}"
+    return str_field(note, "uri") or f"{base}/notes/{note['id']}"
 
 
 def _author(user: dict[str, Any], base: str) -> Author:
-    username = _str(user, "username") or _str(user, "id")
-    host = _str(user, "host") or host_of(base)
-    local = not _str(user, "host")
+    username = str_field(user, "username") or str_field(user, "id")
+    host = str_field(user, "host") or host_of(base)
+    local = not str_field(user, "host")
     url = f"{base}/@{username}" if local else f"https://{host}/@{username}"
     return Author(
         id=f"{base}/users/{user['id']}" if local else url,
         handle=f"{username}@{host}",
-        name=_str(user, "name") or username,
+        name=str_field(user, "name") or username,
         url=url,
     )
 
 
 def map_note(note: dict[str, Any], base: str, parent_id: str | None, root_id: str | None) -> Post:
-    text = _str(note, "text")
+    text = str_field(note, "text")
     media: list[Media] = []
     sensitive = False
     files = note.get("files")
     for f in files if isinstance(files, list) else []:
-        url = _str(f, "url")
+        url = str_field(f, "url")
         if not url.startswith(("https://", "http://")):
             continue
         sensitive = sensitive or f.get("isSensitive") is True
         media.append(
             Media(
-                type=_MEDIA_TYPES.get(_str(f, "type").split("/", 1)[0], "unknown"),
+                type=media_kind(str_field(f, "type")),
                 url=url,
-                alt=clean_alt(_str(f, "comment"), [url]),
-                thumbnail=_str(f, "thumbnailUrl") or None,
+                alt=clean_alt(str_field(f, "comment"), [url]),
+                thumbnail=str_field(f, "thumbnailUrl") or None,
             )
         )
     notes: tuple[ContentNote, ...] = ()
-    cw = " ".join(_str(note, "cw").split())
+    cw = " ".join(str_field(note, "cw").split())
     if cw:
         notes = (ContentNote(category="other", origin="author", reason=cw),)
     elif sensitive:
@@ -125,16 +129,16 @@ def map_note(note: dict[str, Any], base: str, parent_id: str | None, root_id: st
     uri = note_uri(note, base)
     return Post(
         id=uri,
-        url=_str(note, "url") or uri,
+        url=str_field(note, "url") or uri,
         author=_author(note["user"], base),
-        created_at=_str(note, "createdAt"),
+        created_at=str_field(note, "createdAt"),
         text=text.strip(),
         parent_id=parent_id,
         root_id=root_id,
         media=tuple(media),
         links=links,
         content_notes=notes,
-        visibility=_SHOWN.get(_str(note, "visibility"), "private"),
+        visibility=_SHOWN.get(str_field(note, "visibility"), "private"),
         extra=(("note_id", note["id"]), ("api_base", base)),
     )
 
@@ -143,10 +147,10 @@ async def fetch_thread(api: MisskeyApi, base: str, note_id: str, max_posts: int)
     anchor, ancestors = await asyncio.gather(
         api.note(base, note_id), api.conversation(base, note_id)
     )
-    if _str(anchor, "visibility") not in _SHOWN or anchor.get("isHidden") is True:
+    if str_field(anchor, "visibility") not in _SHOWN or anchor.get("isHidden") is True:
         raise Refused("That post is not public, so it is not unrolled.")
     author = anchor["user"]["id"]
-    by_id = {n["id"]: n for n in [anchor, *ancestors] if _str(n, "visibility") in _SHOWN}
+    by_id = {n["id"]: n for n in [anchor, *ancestors] if str_field(n, "visibility") in _SHOWN}
     # The thread's first post: up the chain while the author replies to themselves.
     top = anchor
     for parent in ancestors:
@@ -168,7 +172,7 @@ async def fetch_thread(api: MisskeyApi, base: str, note_id: str, max_posts: int)
             )
             break
         for n in page:
-            if _str(n, "visibility") in _SHOWN and not n.get("isHidden"):
+            if str_field(n, "visibility") in _SHOWN and not n.get("isHidden"):
                 by_id.setdefault(n["id"], n)
         if len(page) < PAGE or len(by_id) >= max_posts:
             break
@@ -193,7 +197,7 @@ async def fetch_thread(api: MisskeyApi, base: str, note_id: str, max_posts: int)
     posts: dict[str, Post] = {}
     for nid in dict.fromkeys(chosen):
         n = by_id[nid]
-        reply = _str(n, "replyId")
+        reply = str_field(n, "replyId")
         parent = note_uri(by_id[reply], base) if reply in by_id else None
         if reply and parent is None:
             parent = f"{base}/notes/{reply}"

@@ -16,11 +16,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError, UserError
-from bot.http import BlockedAddress, HttpError, TransportError
+from bot.http import BlockedAddress, HttpError, MalformedJson, TransportError
 from bot.models import Author, ContentNote, FetchedPosts, Media, Post
 from bot.sources.html_text import html_to_text
 from bot.sources.mastodon.api import MastodonApi, translate
-from bot.sources.mastodon.mapping import clean_alt, host_of, sensitive_note
+from bot.sources.mastodon.mapping import (
+    clean_alt,
+    host_of,
+    media_kind,
+    sensitive_note,
+    str_field,
+)
 from bot.sources.mastodon.misskey import MisskeyApi, fetch_thread
 from bot.sources.mastodon.software import ServerSoftware
 from bot.sources.mastodon.urls import ObjectLink, StatusLink
@@ -30,13 +36,7 @@ _PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public"
 _POST_TYPES = frozenset({"Note", "Article", "Question", "Page", "Event", "Video", "Audio", "Image"})
 _ACTOR_TYPES = frozenset({"Person", "Service", "Group", "Application", "Organization"})
 _WRAPPERS = frozenset({"Create", "Update", "Announce"})
-_MEDIA_TYPES = {"image": "image", "video": "video", "audio": "audio"}
 MAX_ANCESTORS = 10  # posts above the linked one read one by one (no API lists them)
-
-
-def _str(obj: Any, key: str) -> str:
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return value if isinstance(value, str) else ""
 
 
 def _id_of(value: Any) -> str:
@@ -44,7 +44,7 @@ def _id_of(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return _str(value, "id") or _str(value, "href")
+        return str_field(value, "id") or str_field(value, "href")
     if isinstance(value, list) and value:
         return _id_of(value[0])
     return ""
@@ -68,10 +68,12 @@ def _web_url(obj: dict[str, Any]) -> str:
     if isinstance(url, list):
         # Misskey lists the note's page; Friendica may add other forms: take a web page.
         pages = [
-            u for u in url if not isinstance(u, dict) or _str(u, "mediaType") in ("", "text/html")
+            u
+            for u in url
+            if not isinstance(u, dict) or str_field(u, "mediaType") in ("", "text/html")
         ]
         url = pages[0] if pages else None
-    return _id_of(url) or _str(obj, "id")
+    return _id_of(url) or str_field(obj, "id")
 
 
 def _base_of(url: str) -> str:
@@ -96,14 +98,12 @@ class ObjectResolver:
                     "post's page on a server with the Mastodon API (…/@user/ID) works."
                 ) from exc
             raise translate(exc, _base_of(url), "that post") from exc
-        except TransportError as exc:
-            if "malformed JSON" in str(exc):
-                raise UpstreamUnavailable(
-                    f"{host} did not answer with an ActivityPub object for {url}, so the "
-                    "post cannot be read from that link."
-                ) from exc
-            raise translate(exc, _base_of(url), "that post") from exc
-        except BlockedAddress as exc:
+        except MalformedJson as exc:
+            raise UpstreamUnavailable(
+                f"{host} did not answer with an ActivityPub object for {url}, so the "
+                "post cannot be read from that link."
+            ) from exc
+        except (TransportError, BlockedAddress) as exc:
             raise translate(exc, _base_of(url), "that post") from exc
         if not isinstance(body, dict):
             raise UpstreamUnavailable(f"{host} answered {url} with something that is not a post.")
@@ -117,13 +117,21 @@ class ObjectResolver:
             if kind not in _WRAPPERS:
                 break
             inner = obj.get("object")
-            obj = inner if isinstance(inner, dict) else await self._get(_id_of(inner))
+            if isinstance(inner, dict):
+                obj = inner
+                continue
+            ref = _id_of(inner)
+            if not ref.startswith(("https://", "http://")):
+                raise UpstreamUnavailable(
+                    f"{host_of(url)} answered {url} with an activity ({kind}) that names no post."
+                )
+            obj = await self._get(ref)
         kind = obj.get("type")
         if kind == "Tombstone":
             raise NotFound(f"{url} was deleted.")
         if kind in _ACTOR_TYPES:
             raise UsageError(f"{url} is an account's profile, not a post.")
-        if kind not in _POST_TYPES or not _str(obj, "id"):
+        if kind not in _POST_TYPES or not str_field(obj, "id"):
             shown = kind if isinstance(kind, str) else "something"
             raise UsageError(f"{url} names a {shown[:40]} object, not a post.")
         if _visibility(obj) not in ("public", "unlisted"):
@@ -141,7 +149,7 @@ class ObjectResolver:
         else:
             self.api.software.prefetch(link.base)  # the object's server, most often
         obj = await self.post_object(link.canonical)
-        ap_id = _str(obj, "id")
+        ap_id = str_field(obj, "id")
         origin = _base_of(ap_id)
         if not host_of(ap_id):
             raise UpstreamUnavailable(f"{link.host} answered with a post without an address.")
@@ -156,7 +164,7 @@ class ObjectResolver:
                 status, notice = None, f"Its server's search could not be used ({exc}). "
             if status is not None:
                 scheme = urlsplit(origin).scheme
-                canonical = _str(status, "url") or ap_id
+                canonical = str_field(status, "url") or ap_id
                 return StatusLink(scheme, host_of(origin), status["id"], canonical)
             if software.mastodon_api and not notice:
                 notice = f"{host_of(origin)}'s search does not list that post. "
@@ -180,7 +188,7 @@ class ObjectResolver:
                 above = " A post above it could not be read."
                 break
         posts: dict[str, Post] = {}
-        root = _str(chain[-1], "id")
+        root = str_field(chain[-1], "id")
         for note in chain:
             actor = _id_of(note.get("attributedTo"))
             if actor not in authors:
@@ -190,7 +198,7 @@ class ObjectResolver:
         what = software.display if software.known else "software the bot does not know"
         return FetchedPosts(
             source="mastodon",
-            anchor_id=_str(obj, "id"),
+            anchor_id=str_field(obj, "id"),
             posts=posts,
             notices=[
                 f"{notice}{host_of(origin)} runs {what}, whose replies the bot cannot list: "
@@ -204,12 +212,12 @@ class ObjectResolver:
             actor = await self._get(actor_id) if actor_id else {}
         except UserError:
             actor = {}
-        name = _str(actor, "preferredUsername") or actor_id.rstrip("/").rsplit("/", 1)[-1]
+        name = str_field(actor, "preferredUsername") or actor_id.rstrip("/").rsplit("/", 1)[-1]
         handle = f"{name}@{host}" if name else host
         return Author(
             id=actor_id or handle,
             handle=handle,
-            name=_str(actor, "name") or name or handle,
+            name=str_field(actor, "name") or name or handle,
             url=_web_url(actor) if actor else actor_id,
         )
 
@@ -223,8 +231,8 @@ def _media(note: dict[str, Any]) -> tuple[Media, ...]:
         url = _id_of(item.get("url"))
         if not url.startswith(("https://", "http://")):
             continue
-        kind = _MEDIA_TYPES.get(_str(item, "mediaType").split("/", 1)[0], "unknown")
-        out.append(Media(type=kind, url=url, alt=clean_alt(_str(item, "name"), [url])))
+        kind = media_kind(str_field(item, "mediaType"))
+        out.append(Media(type=kind, url=url, alt=clean_alt(str_field(item, "name"), [url])))
     return tuple(out)
 
 
@@ -234,32 +242,32 @@ def map_note(note: dict[str, Any], author: Author, root_id: str | None) -> Post:
     mentions: dict[str, str] = {}
     hashtags: set[str] = set()
     for tag in tags if isinstance(tags, list) else []:
-        href, name = _str(tag, "href"), _str(tag, "name")
+        href, name = str_field(tag, "href"), str_field(tag, "name")
         if tag.get("type") == "Mention" and href and name:
             handle = name if name.count("@") >= 2 else f"{name}@{host_of(href)}"
             mentions[href] = handle if handle.startswith("@") else f"@{handle}"
         elif tag.get("type") == "Hashtag" and href:
             hashtags.add(href)
-    content = _str(note, "content")
+    content = str_field(note, "content")
     if not content and isinstance(note.get("contentMap"), dict):
         content = next((v for v in note["contentMap"].values() if isinstance(v, str)), "")
     html = html_to_text(content, mentions, tags=hashtags)
-    title = _str(note, "name") if note.get("type") in ("Article", "Page", "Event") else ""
+    title = str_field(note, "name") if note.get("type") in ("Article", "Page", "Event") else ""
     text = f"{title}\n\n{html.text}".strip() if title else html.text
     media = _media(note)
     notes: tuple[ContentNote, ...] = ()
-    summary = " ".join(_str(note, "summary").split())
+    summary = " ".join(str_field(note, "summary").split())
     if summary and note.get("type") not in ("Article", "Page"):
         notes = (ContentNote(category="other", origin="author", reason=summary),)
     elif note.get("sensitive") is True:
         notes = (sensitive_note(bool(media)),)
-    ap_id = _str(note, "id")
+    ap_id = str_field(note, "id")
     parent = _id_of(note.get("inReplyTo")) or None
     return Post(
         id=ap_id,
         url=_web_url(note),
         author=author,
-        created_at=_str(note, "published"),
+        created_at=str_field(note, "published"),
         text=text,
         parent_id=parent,
         root_id=root_id,

@@ -54,6 +54,9 @@ _NODEINFO_SCHEMA = re.compile(r"^https?://nodeinfo\.diaspora\.software/ns/schema
 _COMPATIBLE = re.compile(r"\(compatible;\s*([A-Za-z][\w.\-]*)", re.IGNORECASE)
 CACHE_SIZE = 2048
 CACHE_TTL_S = 24 * 3600.0
+# A server that could not be told (down, or answering badly) is asked again sooner: a
+# Misskey server taken for unknown would have its notes read from ActivityPub alone.
+UNKNOWN_TTL_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ def _from_instance(doc: Any) -> ServerSoftware | None:
 
 class SoftwareDirectory:
     """Server software per host: asked once (concurrent askers share the answer), kept
-    for a day; failures count as unknown."""
+    for a day; failures count as unknown for a few minutes."""
 
     def __init__(self, http: HttpClient) -> None:
         self.http = http
@@ -137,7 +140,8 @@ class SoftwareDirectory:
 
     def infer(self, base: str, software: ServerSoftware) -> None:
         """Record what the server's answers already prove (unless it was read)."""
-        if self.cached(base) is None and base not in self._pending:
+        found = self.cached(base)
+        if (found is None or not found.known) and base not in self._pending:
             self._remember(base, software)
 
     def prefetch(self, base: str) -> None:
@@ -182,7 +186,8 @@ class SoftwareDirectory:
         return found
 
     def _remember(self, base: str, software: ServerSoftware) -> None:
-        self._known[base] = (time.monotonic() + CACHE_TTL_S, software)
+        ttl = CACHE_TTL_S if software.known else UNKNOWN_TTL_S
+        self._known[base] = (time.monotonic() + ttl, software)
         self._known.move_to_end(base)
         while len(self._known) > CACHE_SIZE:
             self._known.popitem(last=False)

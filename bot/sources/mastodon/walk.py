@@ -24,11 +24,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import NotFound, Refused, UserError
 from bot.models import FetchedPosts, Post
+from bot.sources.base import iso_ms_from_epoch
 from bot.sources.mastodon.api import PAGE_LIMIT, MastodonApi, Page
 from bot.sources.mastodon.coverage import TOP, Coverage, Pos, is_snowflake, sort_key
 from bot.sources.mastodon.mapping import (
@@ -53,7 +53,6 @@ ANCESTORS_LIMIT = 40  # context's ancestors for anonymous callers, nearest first
 class Analysis:
     top: dict[str, Any]  # the thread's first post
     up_pid: str | None  # a missing parent by the author above ``top``, still to look for
-    up_listed: bool  # whether the author's list would show ``up_pid`` (else ask for it)
     tree: list[dict[str, Any]]  # the author's posts from ``top`` down, with side branches
     open: list[dict[str, Any]]  # tree posts whose replies may hold unseen self-replies
     # Tree posts whose context would tell whether a self-reply below a hidden post
@@ -179,7 +178,6 @@ class ThreadCrawl:
         cur = self.anchor
         seen = {cur["id"]}
         up_pid: str | None = None
-        up_listed = True
         while True:
             pid = cur.get("in_reply_to_id")
             if not pid:
@@ -191,7 +189,6 @@ class ThreadCrawl:
                 # naming someone else may still be the author's, when the context's
                 # ancestors stopped at their limit before it.
                 mine = cur.get("in_reply_to_account_id") == author
-                up_listed = mine or self.full_list
                 if pid not in self.absent and (mine or len(self.ancestors_hint) >= ANCESTORS_LIMIT):
                     up_pid = pid
                 break
@@ -241,7 +238,6 @@ class ThreadCrawl:
         return Analysis(
             top=top,
             up_pid=up_pid,
-            up_listed=up_listed,
             tree=tree,
             open=opened,
             ask=self._contexts_to_ask(tree),
@@ -491,7 +487,8 @@ class ThreadCrawl:
         tail: int | None = None  # ids above this are still to list
         below: int | None = None  # ids below this are still to list
         if a.up_pid is not None:
-            if not a.up_listed or self._absent(a.up_pid) or not a.up_pid.isdigit():
+            # The list would show it: below a reply to someone, run() reads the whole list.
+            if self._absent(a.up_pid) or not a.up_pid.isdigit():
                 plan += self._fetch_parent(a.up_pid)  # e.g. a first post replying to others
             else:
                 back_gaps, bottom = self.cov.gaps_below(self.pos(a.top["id"]))
@@ -703,6 +700,4 @@ class ThreadCrawl:
 def _snowflake_time(status_id: str) -> str:
     """When a Mastodon snowflake id was made (its top bits are milliseconds), in the
     format of ``created_at``."""
-    ms = int(status_id) >> 16
-    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return iso_ms_from_epoch((int(status_id) >> 16) / 1000)

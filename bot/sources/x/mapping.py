@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from bot.models import Author, ContentNote, LinkCard, Media, Post, Quote
+from bot.sources.base import iso_ms_from_epoch
 from bot.sources.x.links import canonical_url
 
 SENSITIVE_NOTE = ContentNote(
@@ -71,11 +72,7 @@ def snowflake_time(snowflake: str) -> str:
     if n < _FIRST_SNOWFLAKE:
         return ""
     ms = (n >> 22) + _SNOWFLAKE_EPOCH_MS
-    return _iso(ms / 1000)
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso_ms_from_epoch(ms / 1000)
 
 
 def created_at(status: dict[str, Any], snowflake: str) -> str:
@@ -86,11 +83,11 @@ def created_at(status: dict[str, Any], snowflake: str) -> str:
         return from_id
     ts = status.get("created_timestamp")
     if isinstance(ts, int | float) and not isinstance(ts, bool) and 0 < ts < 1e11:
-        return _iso(float(ts))
+        return iso_ms_from_epoch(float(ts))
     raw = opt_str(status, "created_at")
     if raw:
         try:
-            return _iso(parsedate_to_datetime(raw).timestamp())
+            return iso_ms_from_epoch(parsedate_to_datetime(raw).timestamp())
         except (TypeError, ValueError):
             pass
     return ""

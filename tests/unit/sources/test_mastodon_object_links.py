@@ -15,6 +15,7 @@ from bot.http import HttpClient
 from bot.models import ContentNote, FetchedPosts
 from bot.sources import SourceRegistry
 from bot.sources.mastodon import MastodonSource
+from tests.fakes.base import Fault
 from tests.fakes.mastodon_server import FakeMastodon
 from tests.fakes.misskey_server import FakeMisskey
 from tests.fakes.replay_server import DATA_DIR, load_recording
@@ -97,6 +98,24 @@ async def test_object_link_unrolls_the_whole_thread(http: HttpClient, software: 
         assert asked and ("q", fake.status_uri(posts[3])) in asked[0].query
 
 
+@pytest.mark.parametrize("answer", [{"accounts": []}, {"statuses": "none"}, ["a", "list"]])
+async def test_a_malformed_search_answer_is_told_and_the_post_read_from_activitypub(
+    http: HttpClient, answer: object
+) -> None:
+    async with FakeMastodon(software="pleroma", id_style="flake") as fake:
+        rin = fake.account("rin")
+        first = fake.post(rin, "first")
+        second = fake.post(rin, "second", reply_to=first)
+        fake.inject("/api/v2/search", Fault(200, answer))
+        got = await unroll(MastodonSource(http), fake.status_uri(second))
+        assert [p.text for p in assemble(got, 500).posts] == ["first", "second"]
+        (notice,) = got.notices
+        assert notice.startswith(
+            f"Its server's search could not be used ({fake.host} returned a malformed "
+            "search answer.)"
+        )
+
+
 async def test_a_server_that_wants_signed_requests_is_named(http: HttpClient) -> None:
     async with FakeMastodon(software="pleroma", id_style="flake", signed_fetch=True) as fake:
         st = fake.post(fake.account("rin"), "hello")
@@ -161,6 +180,38 @@ async def test_misskey_thread_through_its_api(http: HttpClient, misskey: FakeMis
     asked = [r.path for r in misskey.requests if r.method == "POST"]
     assert sorted(asked[:2]) == ["/api/notes/conversation", "/api/notes/show"]
     assert asked[2:] == ["/api/users/notes"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "answer", "told"),
+    [
+        ("notes/show", {"id": "9x"}, "returned a malformed post"),
+        ("notes/conversation", {"notes": []}, "returned a malformed list of the posts above"),
+    ],
+)
+async def test_malformed_misskey_answers_are_reported(
+    http: HttpClient, misskey: FakeMisskey, endpoint: str, answer: object, told: str
+) -> None:
+    rin = misskey.user("rin")
+    second = misskey.note(rin, "two", reply_to=misskey.note(rin, "one"))
+    misskey.inject(f"/api/{endpoint}", Fault(200, answer))
+    with pytest.raises(UpstreamUnavailable, match=f"{misskey.host_name}.* {told}"):
+        await unroll(MastodonSource(http), misskey.note_url(second))
+
+
+async def test_a_malformed_page_of_later_misskey_notes_keeps_the_thread_so_far(
+    http: HttpClient, misskey: FakeMisskey
+) -> None:
+    rin = misskey.user("rin")
+    first = misskey.note(rin, "one")
+    second = misskey.note(rin, "two", reply_to=first)
+    misskey.inject("/api/users/notes", Fault(200, {"notes": []}))
+    got = await unroll(MastodonSource(http), misskey.note_url(second))
+    assert [p.text for p in assemble(got, 500).posts] == ["one", "two"]
+    assert got.notices == [
+        f"Later posts could not be listed ({misskey.host_name} returned a malformed list "
+        "of posts.); the thread may be incomplete."
+    ]
 
 
 async def test_long_misskey_thread_is_paged(http: HttpClient, misskey: FakeMisskey) -> None:
@@ -311,6 +362,11 @@ async def test_a_note_addressed_to_followers_is_refused_even_if_served(
         ({"type": "Person", "id": "x", "preferredUsername": "rin"}, "profile, not a post"),
         ({"type": "OrderedCollection", "id": "x"}, "names a OrderedCollection object"),
         ([1, 2, 3], "not a post"),
+        ({"type": "Create", "id": "x"}, r"an activity \(Create\) that names no post"),
+        (
+            {"type": "Announce", "id": "x", "object": "note-1"},
+            r"an activity \(Announce\) that names no post",
+        ),
     ],
 )
 async def test_objects_that_are_not_posts_say_so(

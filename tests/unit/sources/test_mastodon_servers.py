@@ -16,9 +16,11 @@ from bot.errors import ConfigError, Refused
 from bot.http import HttpClient
 from bot.models import FetchedPosts
 from bot.sources.mastodon import MastodonSource
-from bot.sources.mastodon.software import SoftwareDirectory
+from bot.sources.mastodon import software as software_module
+from bot.sources.mastodon.software import ServerSoftware, SoftwareDirectory
 from tests.fakes.base import Fault
 from tests.fakes.mastodon_server import FakeMastodon, FakeStatus
+from tests.fakes.misskey_server import FakeMisskey
 from tests.fakes.replay_server import DATA_DIR, ReplaySet
 
 TOKEN = "gts-read-token-0123456789"
@@ -54,6 +56,59 @@ async def test_a_server_that_cannot_be_asked_is_unknown(http: HttpClient) -> Non
     found = await SoftwareDirectory(http).get("http://127.0.0.1:9")  # nothing listens there
     # Unknown software: no conclusion rests on its list keeping self-replies.
     assert not found.known and not found.lists_self_replies
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/.well-known/nodeinfo", ["not", "an", "index"]),
+        ("/.well-known/nodeinfo", {"links": "/nodeinfo/2.1"}),
+        ("/.well-known/nodeinfo", {"links": [{"rel": 2.1, "href": "/nodeinfo/2.1"}]}),
+        ("/.well-known/nodeinfo", {"links": [{"rel": "other", "href": "/nodeinfo/2.1"}]}),
+        ("/nodeinfo/2.1", {"software": "misskey"}),
+        ("/nodeinfo/2.1", {"software": {"name": "  ", "version": 3}}),
+        ("/nodeinfo/2.1", "<html>maintenance</html>"),
+    ],
+)
+async def test_malformed_nodeinfo_leaves_the_software_unknown(
+    http: HttpClient, path: str, answer: object
+) -> None:
+    async with FakeMisskey() as server:  # no /api/v1/instance: NodeInfo alone tells
+        assert (await SoftwareDirectory(http).get(server.base_url)).name == "misskey"
+        server.inject(path, *[Fault(200, answer)] * 5)  # retries see it too
+        found = await SoftwareDirectory(http).get(server.base_url)
+        assert not found.known and not found.misskey_api and not found.lists_self_replies
+
+
+async def test_a_server_that_could_not_be_told_is_asked_again_sooner(
+    http: HttpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with FakeMastodon(software="pleroma") as fake:
+        directory = SoftwareDirectory(http)
+        for path in ("/api/v1/instance", "/.well-known/nodeinfo"):
+            fake.inject(path, Fault(404, {"error": "Not Found"}))
+        assert not (await directory.get(fake.base_url)).known
+        asked = len(fake.requests)
+        assert not (await directory.get(fake.base_url)).known  # kept a while, not asked
+        assert len(fake.requests) == asked
+        monkeypatch.setattr(software_module, "UNKNOWN_TTL_S", 0.0)
+        directory = SoftwareDirectory(http)
+        for path in ("/api/v1/instance", "/.well-known/nodeinfo"):
+            fake.inject(path, Fault(404, {"error": "Not Found"}))
+        assert not (await directory.get(fake.base_url)).known
+        # Past that while (a known answer is kept a day), the server is asked again.
+        assert (await directory.get(fake.base_url)).name == "pleroma"
+
+
+async def test_what_the_ids_prove_replaces_an_unknown_answer(http: HttpClient) -> None:
+    async with FakeMastodon() as fake:
+        st = fake.post(fake.account("rin"), "hello")
+        for path in ("/api/v1/instance", "/.well-known/nodeinfo"):
+            fake.inject(path, Fault(404, {"error": "Not Found"}))
+        source = MastodonSource(http)
+        assert not (await source.api.software.get(fake.base_url)).known
+        await unroll(source, fake.link(st))  # a snowflake id: Mastodon
+        assert source.api.software.cached(fake.base_url) == ServerSoftware("mastodon")
 
 
 # -- GoToSocial: only signed-in apps ----------------------------------------------------------

@@ -75,11 +75,14 @@ async def test_own_followers_only_post_above_the_link_keeps_its_place(
     http: HttpClient, fake: FakeMastodon
 ) -> None:
     rin = fake.account("rin")
-    first = fake.post(rin, "for my followers first", visibility="private")
+    first = fake.post(rin, "for my followers first", visibility="private", after_s=1.25)
     then = fake.post(rin, "and now for everyone", reply_to=first)
     thread = await unroll(http, fake, then)
     assert texts(thread) == ["<unavailable>", "and now for everyone"]
     assert thread.posts[0].author.id == thread.author.id
+    # Its time is read from its snowflake id, to the millisecond.
+    assert thread.posts[0].created_at == fake.status_json(first)["created_at"]
+    assert thread.posts[0].created_at != thread.posts[1].created_at
 
 
 async def test_later_thread_below_a_hidden_post_is_not_glued_on(
