@@ -238,38 +238,49 @@ class _NearRules:
         return out
 
 
-_BUILT: dict[int, tuple[tuple[Term, ...], _Index]] = {}
+@dataclass(frozen=True)
+class _Tries:
+    """A lexicon's matchers: its terms, its ignores, and each list of proximity rules (a
+    lexicon extending another searches the base's and then its own)."""
+
+    terms: _Index
+    ignores: _Index
+    near: tuple[_NearRules, ...]
+    near_ignores: tuple[_NearRules, ...]
 
 
-_BUILT_NEAR: dict[int, tuple[tuple[NearRule, ...], _NearRules]] = {}
+def _tries_of(lexicon: Lexicon) -> _Tries:
+    return _Tries(
+        _Index(lexicon.terms),
+        _Index(lexicon.ignores),
+        (_NearRules(lexicon.near),),
+        (_NearRules(lexicon.near_ignores),),
+    )
 
 
-def _near_rules(rules: tuple[NearRule, ...]) -> _NearRules:
-    """Proximity rules' tries, built once per list (the shipped ones are reused)."""
-    built = _BUILT_NEAR.get(id(rules))
-    if built is None or built[0] is not rules:
-        shipped = shipped_lexicon()
-        if rules is not shipped.near and rules is not shipped.near_ignores:
-            return _NearRules(rules)
-        built = _BUILT_NEAR[id(rules)] = (rules, _NearRules(rules))
-    return built[1]
+@lru_cache(maxsize=1)
+def _shipped_tries() -> _Tries:
+    """The shipped lexicon's tries (tens of thousands of expanded phrases), built once."""
+    return _tries_of(shipped_lexicon())
 
 
-def _index(terms: tuple[Term, ...]) -> _Index:
-    """The trie of ``terms``, built once for the shipped lexicon's term and ignore lists
-    (tens of thousands of expanded phrases); a list that extends one of them (a server's
-    extra terms) adds a small trie of its own."""
-    built = _BUILT.get(id(terms))
-    if built is not None and built[0] is terms:
-        return built[1]
-    shipped = shipped_lexicon()
-    for base in (shipped.terms, shipped.ignores):
-        if terms is base:
-            _BUILT[id(base)] = (base, _Index(base))
-            return _BUILT[id(base)][1]
-        if len(terms) > len(base) and terms[: len(base)] == base:
-            return _Index(terms[len(base) :], base=_index(base))
-    return _Index(terms)
+def _build(lexicon: Lexicon) -> _Tries:
+    """The tries of ``lexicon``; one that extends another (a server's extra terms on the
+    shipped lexicon) reuses the base's and adds small ones for its own entries only."""
+    base = lexicon.base
+    if base is None:
+        return _shipped_tries() if lexicon is shipped_lexicon() else _tries_of(lexicon)
+    under = _build(base)
+    terms = lexicon.terms[len(base.terms) :]
+    ignores = lexicon.ignores[len(base.ignores) :]
+    near = lexicon.near[len(base.near) :]
+    near_ignores = lexicon.near_ignores[len(base.near_ignores) :]
+    return _Tries(
+        _Index(terms, base=under.terms) if terms else under.terms,
+        _Index(ignores, base=under.ignores) if ignores else under.ignores,
+        (*under.near, _NearRules(near)) if near else under.near,
+        (*under.near_ignores, _NearRules(near_ignores)) if near_ignores else under.near_ignores,
+    )
 
 
 _TYPOS: TypoReader | None = None
@@ -288,10 +299,7 @@ class Classifier:
     def __init__(self, lexicon: Lexicon, typos: TypoReader | None = None) -> None:
         self.lexicon = lexicon
         self._typos = typos if typos is not None else shipped_typo_reader()
-        self._terms = _index(lexicon.terms)
-        self._ignores = _index(lexicon.ignores)
-        self._near = _near_rules(lexicon.near)
-        self._near_ignores = _near_rules(lexicon.near_ignores)
+        self._tries = _build(lexicon)
 
     @classmethod
     def default(cls, extra_terms: Mapping[str, Iterable[str]] | None = None) -> Classifier:
@@ -302,18 +310,20 @@ class Classifier:
         tokens = self._typos.read(tokenize(text))
         if not tokens:
             return []
-        hits = self._terms.find(tokens)
+        tries = self._tries
+        hits = tries.terms.find(tokens)
         near_words: dict[tuple[int, int], str] = {}
-        for rule, one, two in self._near.find(tokens):
+        for rule, one, two in (n for rules in tries.near for n in rules.find(tokens)):
             first, last = one[0], max(one[1], two[1])
             near_words[(first, last)] = (
                 f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
             )
             hits.append((Term(rule.category, (), False, rule.entry), first, last))
-        ignored = self._ignores.find(tokens)
+        ignored = tries.ignores.find(tokens)
         ignored.extend(
             (Term(rule.category, (), False, rule.entry), one[0], max(one[1], two[1]))
-            for rule, one, two in self._near_ignores.find(tokens)
+            for rules in tries.near_ignores
+            for rule, one, two in rules.find(tokens)
         )
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:

@@ -20,7 +20,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -60,6 +60,9 @@ class Lexicon:
     ignores: tuple[Term, ...]  # category GLOBAL applies to all
     near: tuple[NearRule, ...] = ()
     near_ignores: tuple[NearRule, ...] = ()  # "killed ~3 {boss|level}": cancels what it spans
+    # The lexicon this one adds to (its entries come first in each list): a matcher reuses
+    # the base's tries and builds small ones for the rest.
+    base: Lexicon | None = field(default=None, compare=False, repr=False)
 
     def extended(self, extra_terms: Mapping[str, Iterable[str]] | None) -> Lexicon:
         """A copy with a server's extra terms added (validated like the shipped ones)."""
@@ -81,7 +84,11 @@ class Lexicon:
                     raise ConfigError(f"{path}: {entry!r} is not text")
                 compile_any(category, entry, {}, path, added, near)
         return Lexicon(
-            self.terms + tuple(added), self.ignores, self.near + tuple(near), self.near_ignores
+            self.terms + tuple(added),
+            self.ignores,
+            self.near + tuple(near),
+            self.near_ignores,
+            base=self,
         )
 
 

@@ -462,10 +462,15 @@ def test_an_ignore_can_be_a_proximity_rule() -> None:
 def test_extra_terms_do_not_leak_into_other_servers() -> None:
     """A server's extra terms sit in their own small index beside the shipped one: the
     shipped words still match there, and another server never sees the extra ones."""
-    extra = Classifier.default({"abuse": ["silent treatment"]})
+    extra = Classifier.default({"abuse": ["silent treatment", "{ignored|blanked} ~3 for days"]})
     assert categories(extra, "weeks of the silent treatment") == {"abuse"}
+    assert categories(extra, "he ignored me for days") == {"abuse"}
     assert categories(extra, "my ex tracked my phone") == {"abuse"}
+    # The shipped proximity rules and ignores still apply beside the extra ones.
+    assert categories(extra, "restricting food again") == {"eating-disorders"}
+    assert categories(extra, "my laptop died") == set()
     assert categories(Classifier.default(), "weeks of the silent treatment") == set()
+    assert categories(Classifier.default(), "he ignored me for days") == set()
 
 
 def test_phrases_ending_inside_longer_ones_match_on_their_own() -> None:
