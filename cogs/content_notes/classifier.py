@@ -209,6 +209,8 @@ class _NearRules:
 
     def __init__(self, rules: tuple[NearRule, ...]) -> None:
         self.rules = rules
+        # What a firing rule counts as: a match of its category, named by its entry.
+        self._hits = [Term(rule.category, (), False, rule.entry) for rule in rules]
         self._rules_of: dict[Term, list[int]] = defaultdict(list)
         for n, rule in enumerate(rules):
             for term in rule.left:
@@ -216,24 +218,25 @@ class _NearRules:
         self._left = _Index(self._rules_of)
         self._right = [_Index(rule.right) for rule in rules]
 
-    def find(self, tokens: list[Token]) -> list[tuple[NearRule, tuple[int, int], tuple[int, int]]]:
-        """Each rule whose halves lie close enough: the rule and both halves, in text order."""
+    def find(self, tokens: list[Token]) -> list[tuple[Term, tuple[int, int], tuple[int, int]]]:
+        """Each rule whose halves lie close enough: the rule's match and both halves, in text
+        order."""
         if not self.rules:
             return []
         lefts: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for term, a, b in self._left.find(tokens):
             for n in self._rules_of[term]:
                 lefts[n].append((a, b))
-        out: list[tuple[NearRule, tuple[int, int], tuple[int, int]]] = []
+        out: list[tuple[Term, tuple[int, int], tuple[int, int]]] = []
         for n in sorted(lefts):
-            rule = self.rules[n]
+            window = self.rules[n].window
             rights = self._right[n].find(tokens)  # once per rule, not per left match
             for a, b in lefts[n]:
                 for _, c, d in rights:
                     gap = c - b if c >= b else a - d
-                    if 0 <= gap <= rule.window:
+                    if 0 <= gap <= window:
                         one, two = sorted(((a, b), (c, d)))
-                        out.append((rule, one, two))
+                        out.append((self._hits[n], one, two))
                         break
         return out
 
@@ -313,17 +316,17 @@ class Classifier:
         tries = self._tries
         hits = tries.terms.find(tokens)
         near_words: dict[tuple[int, int], str] = {}
-        for rule, one, two in (n for rules in tries.near for n in rules.find(tokens)):
+        for term, one, two in (n for rules in tries.near for n in rules.find(tokens)):
             first, last = one[0], max(one[1], two[1])
             near_words[(first, last)] = (
                 f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
             )
-            hits.append((Term(rule.category, (), False, rule.entry), first, last))
+            hits.append((term, first, last))
         ignored = tries.ignores.find(tokens)
         ignored.extend(
-            (Term(rule.category, (), False, rule.entry), one[0], max(one[1], two[1]))
+            (term, one[0], max(one[1], two[1]))
             for rules in tries.near_ignores
-            for rule, one, two in rules.find(tokens)
+            for term, one, two in rules.find(tokens)
         )
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:
