@@ -29,6 +29,7 @@ from cogs.content_notes.typos import TypoReader, lexicon_words, shipped_real_wor
 
 MAX_SUFFIX = 6  # letters a prefix entry may be followed by ("suicid" + "ality")
 MAX_REASON_WORDS = 6
+_SMALL = 32  # children a trie node reads one by one for a censored word
 _NEGATING_NEXT = frozenset({"free"})
 # "non-suicidal", "non-alcoholic", "anti-abuse": the prefix negates or reframes the word.
 _NEGATING_PREV = frozenset({"non", "anti"})
@@ -61,6 +62,13 @@ def _mask_pattern(masked: str) -> re.Pattern[str] | None:
     return re.compile("".join(out))
 
 
+@lru_cache(maxsize=512)
+def _mask_lengths(masked: str) -> range:
+    """The lengths of the words ``masked`` may hide: each run of stars is one letter more
+    or as many as it has."""
+    return range(len(masked), len(masked) + len(re.findall(r"\*+", masked)) + 1)
+
+
 def _masked_prefix(masked: str, prefix: str) -> bool:
     """``s*icidal`` against the prefix ``suicid``: each star stands for one letter."""
     if _mask_pattern(masked) is None or len(masked) < len(prefix):
@@ -87,12 +95,29 @@ class _Node:
     and a word that only ends terms leads to that term (or tuple of terms) rather than to
     a node of its own: most of the hundred thousand steps are such leaves."""
 
-    __slots__ = ("children", "ends", "prefixed")
+    __slots__ = ("by_length", "children", "ends", "prefixed")
 
     def __init__(self, ends: tuple[Term, ...] = ()) -> None:
         self.children: dict[str, _Step] | None = None
         self.ends = ends
         self.prefixed: dict[str, list[Term]] | None = None
+        # The children by word length, made at the first censored word ("r*pe") read here:
+        # a root has thousands of words, and such a word can only be one of a few lengths.
+        self.by_length: dict[int, list[tuple[int, str, _Step]]] | None = None
+
+    def of_length(self, lengths: range) -> list[tuple[str, _Step]]:
+        """The children whose word has one of ``lengths``, in the children's order."""
+        if not self.children:
+            return []
+        if len(self.children) <= _SMALL:
+            return [(w, c) for w, c in self.children.items() if len(w) in lengths]
+        if self.by_length is None:
+            by_length: dict[int, list[tuple[int, str, _Step]]] = {}
+            for n, (word, child) in enumerate(self.children.items()):
+                by_length.setdefault(len(word), []).append((n, word, child))
+            self.by_length = by_length
+        found = sorted(e for n in lengths for e in self.by_length.get(n, ()))
+        return [(w, c) for _, w, c in found]
 
     def inner(self, word: str) -> _Node:
         """The node after ``word``, made (or grown from a leaf) when missing."""
@@ -159,7 +184,8 @@ class _Index:
             pattern = _mask_pattern(tok.norm)
             if pattern is None:
                 return [], done
-            nxt = [c for word, c in children.items() if pattern.fullmatch(word)] if children else []
+            lengths = _mask_lengths(tok.norm)
+            nxt = [c for word, c in node.of_length(lengths) if pattern.fullmatch(word)]
             if prefixed:
                 for terms in prefixed.values():
                     done.extend(t for t in terms if _masked_prefix(tok.norm, t.tokens[-1]))

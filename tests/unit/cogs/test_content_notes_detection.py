@@ -99,6 +99,10 @@ def test_neutral_thread_gets_nothing(clf: Classifier) -> None:
         ("Thread on how the news covers su1cide", "suicide", "su1cide"),
         ("The r*pe scene needed a warning", "sexual-violence", "r*pe"),
         ("Passive s*icidal thoughts", "suicide", "s*icidal"),
+        # Censored words inside phrases, a star run hiding one letter more than it has.
+        ("my m*ntal h*alth is bad", "mental-health", "m*ntal h*alth"),
+        ("an ov*rd*se last year", "substance-use", "ov*rd*se"),
+        ("she was r**ed at a party", "sexual-violence", "r**ed … at a party"),
         ("People say unalive because of the filters", "suicide", "unalive"),
         ("SUICIDE prevention", "suicide", "suicide"),
         ("Ma thérapie commence", "mental-health", None),
@@ -442,6 +446,7 @@ def test_everyday_and_reported_wording_names_its_words(
         "the funeral scene in the show had me in bits",
         "that funeral episode is the best thing on tv this year",
         "an overdose of vitamins lol, three smoothies today",
+        "d*ing to see it, f*ck",
     ],
 )
 def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:
