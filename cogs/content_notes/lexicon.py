@@ -63,6 +63,8 @@ class Lexicon:
     # The lexicon this one adds to (its entries come first in each list): a matcher reuses
     # the base's tries and builds small ones for the rest.
     base: Lexicon | None = field(default=None, compare=False, repr=False)
+    # The named word groups ("{kin}") a server's extra terms may use too.
+    groups: Mapping[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def extended(self, extra_terms: Mapping[str, Iterable[str]] | None) -> Lexicon:
         """A copy with a server's extra terms added (validated like the shipped ones)."""
@@ -82,13 +84,14 @@ class Lexicon:
             for entry in entries:
                 if not isinstance(entry, str):
                     raise ConfigError(f"{path}: {entry!r} is not text")
-                compile_any(category, entry, {}, path, added, near)
+                compile_any(category, entry, self.groups, path, added, near)
         return Lexicon(
             self.terms + tuple(added),
             self.ignores,
             self.near + tuple(near),
             self.near_ignores,
             base=self,
+            groups=self.groups,
         )
 
 
@@ -202,7 +205,7 @@ def parse_lexicon(data: Mapping[str, Any], where: str = "lexicon") -> Lexicon:
             for entry in entries:
                 rules = near_ignores if field_name == "ignore" else near
                 compile_any(category, entry, groups, f"{where}: {key}.{field_name}", sink, rules)
-    return Lexicon(tuple(terms), tuple(ignores), tuple(near), tuple(near_ignores))
+    return Lexicon(tuple(terms), tuple(ignores), tuple(near), tuple(near_ignores), groups=groups)
 
 
 _SHIPPED: Lexicon | None = None

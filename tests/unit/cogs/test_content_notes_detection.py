@@ -158,6 +158,10 @@ def test_extra_terms_from_the_config_extend_one_server() -> None:
     assert categories(base, "ketamine") == set()
     assert categories(extended, "ketamine again") == {"substance-use"}
     assert categories(extended, "moral injuries in nursing") == {"trauma"}
+    # The shipped lexicon's word groups ("{kin}") work in extra terms too.
+    grieving = Classifier.default({"death-grief": ["still set a place for {my} {kin}"]})
+    assert categories(grieving, "we still set a place for our grandad") == {"death-grief"}
+    assert categories(extended, "we still set a place for our grandad") == set()
 
 
 @pytest.mark.parametrize(
