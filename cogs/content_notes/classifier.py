@@ -158,10 +158,7 @@ class _Index:
         self.root = _Node()
         # A server's extra terms get their own small trie beside the shipped one's.
         self.roots: list[_Node] = [self.root] if base is None else [*base.roots, self.root]
-        for term in terms:
-            if not term.tokens:
-                self.root.ends = (*self.root.ends, term)
-                continue
+        for term in terms:  # every term has a word: an entry without one is refused
             node = self.root
             for word in term.tokens[:-1]:
                 # Variants share their first words: most steps find a node already.
