@@ -226,42 +226,55 @@ def _words(text: str, tokens: list[Token], first: int, last: int) -> str:
 
 
 class _NearRules:
-    """Proximity rules: every rule's first halves in one trie, each term tagged with its
-    rules, so one pass finds which rules may fire and only those look for their second
-    half."""
+    """Proximity rules: every rule's first halves in one trie and every second half in
+    another, each term tagged with its rules, so one pass finds which rules may fire and
+    one more, only then, where their second halves lie."""
 
     def __init__(self, rules: tuple[NearRule, ...]) -> None:
         self.rules = rules
         # What a firing rule counts as: a match of its category, named by its entry.
         self._hits = [Term(rule.category, (), False, rule.entry) for rule in rules]
-        self._rules_of: dict[Term, list[int]] = defaultdict(list)
-        for n, rule in enumerate(rules):
-            for term in rule.left:
-                self._rules_of[term].append(n)
-        self._left = _Index(self._rules_of)
-        self._right = [_Index(rule.right) for rule in rules]
+        self._left = _TaggedIndex(rule.left for rule in rules)
+        self._right = _TaggedIndex(rule.right for rule in rules)
 
     def find(self, tokens: list[Token]) -> list[tuple[Term, tuple[int, int], tuple[int, int]]]:
         """Each rule whose halves lie close enough: the rule's match and both halves, in text
         order."""
         if not self.rules:
             return []
-        lefts: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for term, a, b in self._left.find(tokens):
-            for n in self._rules_of[term]:
-                lefts[n].append((a, b))
+        lefts = self._left.find(tokens)
+        if not lefts:
+            return []
+        rights = self._right.find(tokens)
         out: list[tuple[Term, tuple[int, int], tuple[int, int]]] = []
         for n in sorted(lefts):
             window = self.rules[n].window
-            rights = self._right[n].find(tokens)  # once per rule, not per left match
             for a, b in lefts[n]:
-                for _, c, d in rights:
+                for c, d in rights.get(n, ()):
                     gap = c - b if c >= b else a - d
                     if 0 <= gap <= window:
                         one, two = sorted(((a, b), (c, d)))
                         out.append((self._hits[n], one, two))
                         break
         return out
+
+
+class _TaggedIndex:
+    """One half of every proximity rule in a single trie: the spans found, by rule number."""
+
+    def __init__(self, halves: Iterable[tuple[Term, ...]]) -> None:
+        self._rules_of: dict[Term, list[int]] = defaultdict(list)
+        for n, half in enumerate(halves):
+            for term in half:
+                self._rules_of[term].append(n)
+        self._index = _Index(self._rules_of)
+
+    def find(self, tokens: list[Token]) -> dict[int, list[tuple[int, int]]]:
+        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for term, a, b in self._index.find(tokens):
+            for n in self._rules_of[term]:
+                found[n].append((a, b))
+        return found
 
 
 @dataclass(frozen=True)
