@@ -8,13 +8,10 @@ decoration (hashtags, emoji, "thread 🧵"). Dev and test never share a written 
 test posts were written before the lexicon was tuned on dev. The project's earlier
 labelled set (explicit wording, tuned against) is folded into dev.
 
-``data/content_notes_fresh.jsonl``, ``data/content_notes_blind.jsonl`` and
-``data/content_notes_ahead.jsonl`` are held-out splits written by hand as they stand (one
-line per post, no generated variants), each committed before the tuning that followed it;
-the blind one was written after the fresh one had shaped the lexicon, in wording chosen
-apart from it, and the ahead one after the blind one had, without reading the lexicon. The
-build refuses to write dev or test when any two splits share a post (folded for case and
-punctuation).
+The held-out splits (fresh, blind, ahead: ``content_notes_splits.HELD_OUT``) are written by
+hand as they stand (one line per post, no generated variants), each committed before the
+tuning that followed it. The build refuses to write dev or test when any two splits share a
+post (folded for case and punctuation).
 """
 
 from __future__ import annotations
@@ -24,10 +21,10 @@ import random
 import re
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data"
+from benchmarks.content_notes_splits import BY_NAME, DATA, HELD_OUT
+
 L = tuple[str, ...]
 EARLIER = DATA / "content_notes_labelled.jsonl"
-HELD_OUT = tuple(DATA / f"content_notes_{name}.jsonl" for name in ("fresh", "blind", "ahead"))
 
 TEST: dict[L, list[str]] = {
     ("suicide",): [
@@ -1145,25 +1142,28 @@ def main() -> int:
         for labels, texts in more.items():
             DEV.setdefault(labels, []).extend(texts)
     dev = [t for ts in DEV.values() for t in ts]
-    splits = {"dev": dev + posts_in(EARLIER), "test": test}
-    splits.update((path.stem.rsplit("_", 1)[-1], posts_in(path)) for path in HELD_OUT)
+    earlier = [json.loads(ln) for ln in EARLIER.read_text("utf-8").splitlines() if ln.strip()]
+    splits = {"dev": dev + [item["text"] for item in earlier], "test": test}
+    splits.update((split.name, posts_in(split.path)) for split in HELD_OUT)
     names = list(splits)
     for i, one in enumerate(names):
         for two in names[i + 1 :]:
             shared = shared_posts(splits[one], splits[two])
             if shared:
                 raise SystemExit(f"{one} and {two} share posts: {shared}")
-    for split, written, seed in (("test", TEST, 13), ("dev", DEV, 31)):
-        rows = build(written, split, seed)
-        if split == "dev":
-            for line in EARLIER.read_text("utf-8").splitlines():
-                if line.strip():
-                    item = json.loads(line)
-                    rows.append({"text": item["text"], "labels": item["labels"], "split": "dev"})
-        path = DATA / f"content_notes_{split}.jsonl"
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    for name, written in (("test", TEST), ("dev", DEV)):
+        split = BY_NAME[name]
+        assert split.seed is not None
+        rows = build(written, name, split.seed)
+        if name == "dev":
+            rows.extend(
+                {"text": item["text"], "labels": item["labels"], "split": "dev"} for item in earlier
+            )
+        split.path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8"
+        )
         neutral = sum(1 for r in rows if not r["labels"])
-        print(f"{path.name}: {len(rows)} posts, {neutral} neutral")
+        print(f"{split.path.name}: {len(rows)} posts, {neutral} neutral")
     return 0
 
 

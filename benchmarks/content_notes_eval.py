@@ -3,16 +3,11 @@
     .venv/bin/python -m benchmarks.content_notes_eval [--data FILE ...] [--errors] [--json]
 
 Each line of a data file is ``{"text": ..., "labels": [category, ...], "split": ...}``; an
-empty list means the post is neutral and must get no note. By default the ``dev`` file
-(used while writing the lexicon), the ``test`` file (written before the first tuning, then
-studied for the kinds of wording it misses), the ``fresh`` file (written and committed
-before the second round of tuning; its errors were never studied, but the same hand wrote
-it just before writing the patterns) and the ``blind`` file (written after that round, in
-wording chosen apart from the lexicon, committed before the third round of tuning) and the
-``ahead`` file (written and committed before the fourth round; the honest figures, since its
-errors were never studied) are read; figures are printed per split. The
-texts run through the same path as a post's text in an unroll (a "CW:" opening line as the
-author's warning, then the lexicon).
+empty list means the post is neutral and must get no note. By default every split of
+``content_notes_splits.SPLITS`` is read (dev, test, and the held-out fresh, blind and ahead,
+each described there); figures are printed per split. The texts run through the same path
+as a post's text in an unroll (a "CW:" opening line as the author's warning, then the
+lexicon).
 """
 
 from __future__ import annotations
@@ -26,18 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.content_notes_splits import BY_NAME, SPLITS  # noqa: E402
 from cogs.content_notes.annotate import text_notes  # noqa: E402
 from cogs.content_notes.categories import CATEGORY_IDS  # noqa: E402
 from cogs.content_notes.classifier import Classifier  # noqa: E402
 
-DATA = Path(__file__).resolve().parent / "data"
-DEFAULT_DATA = (
-    DATA / "content_notes_dev.jsonl",
-    DATA / "content_notes_test.jsonl",
-    DATA / "content_notes_fresh.jsonl",
-    DATA / "content_notes_blind.jsonl",
-    DATA / "content_notes_ahead.jsonl",
-)
+DEFAULT_DATA = tuple(split.path for split in SPLITS)
 
 
 Row = tuple[str, set[str], str, str]  # text, labels, split, form
@@ -159,6 +148,8 @@ def _num(value: object) -> float:
 
 def report(split: str, result: dict[str, object], errors: bool) -> None:
     print(f"\n== {split}: {result['posts']} posts ({result['neutral_posts']} neutral)")
+    if split in BY_NAME:
+        print(f"   {BY_NAME[split].history}")
     print(
         f"{'category':<18}{'precision':>10}{'recall':>8}{'f1':>7}{'support':>9}{'fp':>5}{'fn':>5}"
     )

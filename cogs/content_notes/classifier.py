@@ -29,6 +29,7 @@ from cogs.content_notes.typos import TypoReader, lexicon_words, shipped_real_wor
 
 MAX_SUFFIX = 6  # letters a prefix entry may be followed by ("suicid" + "ality")
 MAX_REASON_WORDS = 6
+_SMALL = 32  # children a trie node reads one by one for a censored word
 _NEGATING_NEXT = frozenset({"free"})
 # "non-suicidal", "non-alcoholic", "anti-abuse": the prefix negates or reframes the word.
 _NEGATING_PREV = frozenset({"non", "anti"})
@@ -61,6 +62,13 @@ def _mask_pattern(masked: str) -> re.Pattern[str] | None:
     return re.compile("".join(out))
 
 
+@lru_cache(maxsize=512)
+def _mask_lengths(masked: str) -> range:
+    """The lengths of the words ``masked`` may hide: each run of stars is one letter more
+    or as many as it has."""
+    return range(len(masked), len(masked) + len(re.findall(r"\*+", masked)) + 1)
+
+
 def _masked_prefix(masked: str, prefix: str) -> bool:
     """``s*icidal`` against the prefix ``suicid``: each star stands for one letter."""
     if _mask_pattern(masked) is None or len(masked) < len(prefix):
@@ -87,12 +95,29 @@ class _Node:
     and a word that only ends terms leads to that term (or tuple of terms) rather than to
     a node of its own: most of the hundred thousand steps are such leaves."""
 
-    __slots__ = ("children", "ends", "prefixed")
+    __slots__ = ("by_length", "children", "ends", "prefixed")
 
     def __init__(self, ends: tuple[Term, ...] = ()) -> None:
         self.children: dict[str, _Step] | None = None
         self.ends = ends
         self.prefixed: dict[str, list[Term]] | None = None
+        # The children by word length, made at the first censored word ("r*pe") read here:
+        # a root has thousands of words, and such a word can only be one of a few lengths.
+        self.by_length: dict[int, list[tuple[int, str, _Step]]] | None = None
+
+    def of_length(self, lengths: range) -> list[tuple[str, _Step]]:
+        """The children whose word has one of ``lengths``, in the children's order."""
+        if not self.children:
+            return []
+        if len(self.children) <= _SMALL:
+            return [(w, c) for w, c in self.children.items() if len(w) in lengths]
+        if self.by_length is None:
+            by_length: dict[int, list[tuple[int, str, _Step]]] = {}
+            for n, (word, child) in enumerate(self.children.items()):
+                by_length.setdefault(len(word), []).append((n, word, child))
+            self.by_length = by_length
+        found = sorted(e for n in lengths for e in self.by_length.get(n, ()))
+        return [(w, c) for _, w, c in found]
 
     def inner(self, word: str) -> _Node:
         """The node after ``word``, made (or grown from a leaf) when missing."""
@@ -133,10 +158,7 @@ class _Index:
         self.root = _Node()
         # A server's extra terms get their own small trie beside the shipped one's.
         self.roots: list[_Node] = [self.root] if base is None else [*base.roots, self.root]
-        for term in terms:
-            if not term.tokens:
-                self.root.ends = (*self.root.ends, term)
-                continue
+        for term in terms:  # every term has a word: an entry without one is refused
             node = self.root
             for word in term.tokens[:-1]:
                 # Variants share their first words: most steps find a node already.
@@ -159,7 +181,8 @@ class _Index:
             pattern = _mask_pattern(tok.norm)
             if pattern is None:
                 return [], done
-            nxt = [c for word, c in children.items() if pattern.fullmatch(word)] if children else []
+            lengths = _mask_lengths(tok.norm)
+            nxt = [c for word, c in node.of_length(lengths) if pattern.fullmatch(word)]
             if prefixed:
                 for terms in prefixed.values():
                     done.extend(t for t in terms if _masked_prefix(tok.norm, t.tokens[-1]))
@@ -203,73 +226,100 @@ def _words(text: str, tokens: list[Token], first: int, last: int) -> str:
 
 
 class _NearRules:
-    """Proximity rules: every rule's first halves in one trie, each term tagged with its
-    rules, so one pass finds which rules may fire and only those look for their second
-    half."""
+    """Proximity rules: every rule's first halves in one trie and every second half in
+    another, each term tagged with its rules, so one pass finds which rules may fire and
+    one more, only then, where their second halves lie."""
 
     def __init__(self, rules: tuple[NearRule, ...]) -> None:
         self.rules = rules
-        self._rules_of: dict[Term, list[int]] = defaultdict(list)
-        for n, rule in enumerate(rules):
-            for term in rule.left:
-                self._rules_of[term].append(n)
-        self._left = _Index(self._rules_of)
-        self._right = [_Index(rule.right) for rule in rules]
+        # What a firing rule counts as: a match of its category, named by its entry.
+        self._hits = [Term(rule.category, (), False, rule.entry) for rule in rules]
+        self._left = _TaggedIndex(rule.left for rule in rules)
+        self._right = _TaggedIndex(rule.right for rule in rules)
 
-    def find(self, tokens: list[Token]) -> list[tuple[NearRule, tuple[int, int], tuple[int, int]]]:
-        """Each rule whose halves lie close enough: the rule and both halves, in text order."""
+    def find(self, tokens: list[Token]) -> list[tuple[Term, tuple[int, int], tuple[int, int]]]:
+        """Each rule whose halves lie close enough: the rule's match and both halves, in text
+        order."""
         if not self.rules:
             return []
-        lefts: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for term, a, b in self._left.find(tokens):
-            for n in self._rules_of[term]:
-                lefts[n].append((a, b))
-        out: list[tuple[NearRule, tuple[int, int], tuple[int, int]]] = []
+        lefts = self._left.find(tokens)
+        if not lefts:
+            return []
+        rights = self._right.find(tokens)
+        out: list[tuple[Term, tuple[int, int], tuple[int, int]]] = []
         for n in sorted(lefts):
-            rule = self.rules[n]
-            rights = self._right[n].find(tokens)  # once per rule, not per left match
+            window = self.rules[n].window
             for a, b in lefts[n]:
-                for _, c, d in rights:
+                for c, d in rights.get(n, ()):
                     gap = c - b if c >= b else a - d
-                    if 0 <= gap <= rule.window:
+                    if 0 <= gap <= window:
                         one, two = sorted(((a, b), (c, d)))
-                        out.append((rule, one, two))
+                        out.append((self._hits[n], one, two))
                         break
         return out
 
 
-_BUILT: dict[int, tuple[tuple[Term, ...], _Index]] = {}
+class _TaggedIndex:
+    """One half of every proximity rule in a single trie: the spans found, by rule number."""
+
+    def __init__(self, halves: Iterable[tuple[Term, ...]]) -> None:
+        self._rules_of: dict[Term, list[int]] = defaultdict(list)
+        for n, half in enumerate(halves):
+            for term in half:
+                self._rules_of[term].append(n)
+        self._index = _Index(self._rules_of)
+
+    def find(self, tokens: list[Token]) -> dict[int, list[tuple[int, int]]]:
+        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for term, a, b in self._index.find(tokens):
+            for n in self._rules_of[term]:
+                found[n].append((a, b))
+        return found
 
 
-_BUILT_NEAR: dict[int, tuple[tuple[NearRule, ...], _NearRules]] = {}
+@dataclass(frozen=True)
+class _Tries:
+    """A lexicon's matchers: its terms, its ignores, and each list of proximity rules (a
+    lexicon extending another searches the base's and then its own)."""
+
+    terms: _Index
+    ignores: _Index
+    near: tuple[_NearRules, ...]
+    near_ignores: tuple[_NearRules, ...]
 
 
-def _near_rules(rules: tuple[NearRule, ...]) -> _NearRules:
-    """Proximity rules' tries, built once per list (the shipped ones are reused)."""
-    built = _BUILT_NEAR.get(id(rules))
-    if built is None or built[0] is not rules:
-        shipped = shipped_lexicon()
-        if rules is not shipped.near and rules is not shipped.near_ignores:
-            return _NearRules(rules)
-        built = _BUILT_NEAR[id(rules)] = (rules, _NearRules(rules))
-    return built[1]
+def _tries_of(lexicon: Lexicon) -> _Tries:
+    return _Tries(
+        _Index(lexicon.terms),
+        _Index(lexicon.ignores),
+        (_NearRules(lexicon.near),),
+        (_NearRules(lexicon.near_ignores),),
+    )
 
 
-def _index(terms: tuple[Term, ...]) -> _Index:
-    """The trie of ``terms``, built once for the shipped lexicon's term and ignore lists
-    (tens of thousands of expanded phrases); a list that extends one of them (a server's
-    extra terms) adds a small trie of its own."""
-    built = _BUILT.get(id(terms))
-    if built is not None and built[0] is terms:
-        return built[1]
-    shipped = shipped_lexicon()
-    for base in (shipped.terms, shipped.ignores):
-        if terms is base:
-            _BUILT[id(base)] = (base, _Index(base))
-            return _BUILT[id(base)][1]
-        if len(terms) > len(base) and terms[: len(base)] == base:
-            return _Index(terms[len(base) :], base=_index(base))
-    return _Index(terms)
+@lru_cache(maxsize=1)
+def _shipped_tries() -> _Tries:
+    """The shipped lexicon's tries (tens of thousands of expanded phrases), built once."""
+    return _tries_of(shipped_lexicon())
+
+
+def _build(lexicon: Lexicon) -> _Tries:
+    """The tries of ``lexicon``; one that extends another (a server's extra terms on the
+    shipped lexicon) reuses the base's and adds small ones for its own entries only."""
+    base = lexicon.base
+    if base is None:
+        return _shipped_tries() if lexicon is shipped_lexicon() else _tries_of(lexicon)
+    under = _build(base)
+    terms = lexicon.terms[len(base.terms) :]
+    ignores = lexicon.ignores[len(base.ignores) :]
+    near = lexicon.near[len(base.near) :]
+    near_ignores = lexicon.near_ignores[len(base.near_ignores) :]
+    return _Tries(
+        _Index(terms, base=under.terms) if terms else under.terms,
+        _Index(ignores, base=under.ignores) if ignores else under.ignores,
+        (*under.near, _NearRules(near)) if near else under.near,
+        (*under.near_ignores, _NearRules(near_ignores)) if near_ignores else under.near_ignores,
+    )
 
 
 _TYPOS: TypoReader | None = None
@@ -288,10 +338,7 @@ class Classifier:
     def __init__(self, lexicon: Lexicon, typos: TypoReader | None = None) -> None:
         self.lexicon = lexicon
         self._typos = typos if typos is not None else shipped_typo_reader()
-        self._terms = _index(lexicon.terms)
-        self._ignores = _index(lexicon.ignores)
-        self._near = _near_rules(lexicon.near)
-        self._near_ignores = _near_rules(lexicon.near_ignores)
+        self._tries = _build(lexicon)
 
     @classmethod
     def default(cls, extra_terms: Mapping[str, Iterable[str]] | None = None) -> Classifier:
@@ -302,18 +349,20 @@ class Classifier:
         tokens = self._typos.read(tokenize(text))
         if not tokens:
             return []
-        hits = self._terms.find(tokens)
+        tries = self._tries
+        hits = tries.terms.find(tokens)
         near_words: dict[tuple[int, int], str] = {}
-        for rule, one, two in self._near.find(tokens):
+        for term, one, two in (n for rules in tries.near for n in rules.find(tokens)):
             first, last = one[0], max(one[1], two[1])
             near_words[(first, last)] = (
                 f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
             )
-            hits.append((Term(rule.category, (), False, rule.entry), first, last))
-        ignored = self._ignores.find(tokens)
+            hits.append((term, first, last))
+        ignored = tries.ignores.find(tokens)
         ignored.extend(
-            (Term(rule.category, (), False, rule.entry), one[0], max(one[1], two[1]))
-            for rule, one, two in self._near_ignores.find(tokens)
+            (term, one[0], max(one[1], two[1]))
+            for rules in tries.near_ignores
+            for term, one, two in rules.find(tokens)
         )
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:

@@ -20,7 +20,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -60,6 +60,11 @@ class Lexicon:
     ignores: tuple[Term, ...]  # category GLOBAL applies to all
     near: tuple[NearRule, ...] = ()
     near_ignores: tuple[NearRule, ...] = ()  # "killed ~3 {boss|level}": cancels what it spans
+    # The lexicon this one adds to (its entries come first in each list): a matcher reuses
+    # the base's tries and builds small ones for the rest.
+    base: Lexicon | None = field(default=None, compare=False, repr=False)
+    # The named word groups ("{kin}") a server's extra terms may use too.
+    groups: Mapping[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def extended(self, extra_terms: Mapping[str, Iterable[str]] | None) -> Lexicon:
         """A copy with a server's extra terms added (validated like the shipped ones)."""
@@ -79,9 +84,14 @@ class Lexicon:
             for entry in entries:
                 if not isinstance(entry, str):
                     raise ConfigError(f"{path}: {entry!r} is not text")
-                compile_any(category, entry, {}, path, added, near)
+                compile_any(category, entry, self.groups, path, added, near)
         return Lexicon(
-            self.terms + tuple(added), self.ignores, self.near + tuple(near), self.near_ignores
+            self.terms + tuple(added),
+            self.ignores,
+            self.near + tuple(near),
+            self.near_ignores,
+            base=self,
+            groups=self.groups,
         )
 
 
@@ -195,7 +205,7 @@ def parse_lexicon(data: Mapping[str, Any], where: str = "lexicon") -> Lexicon:
             for entry in entries:
                 rules = near_ignores if field_name == "ignore" else near
                 compile_any(category, entry, groups, f"{where}: {key}.{field_name}", sink, rules)
-    return Lexicon(tuple(terms), tuple(ignores), tuple(near), tuple(near_ignores))
+    return Lexicon(tuple(terms), tuple(ignores), tuple(near), tuple(near_ignores), groups=groups)
 
 
 _SHIPPED: Lexicon | None = None

@@ -71,8 +71,30 @@ def test_the_subcommand_reads_the_config_and_opens_no_database(
     bad = tmp_path / "bad.toml"
     bad.write_text('[content_notes]\nextra_terms = { nope = ["x"] }\n')
     assert main(["notes", "--config", str(bad), "classify", "x"]) == 2
-    assert "nope" in capsys.readouterr().err
+    assert "content_notes.extra_terms.nope: unknown category" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.sqlite3"))
+
+
+@pytest.mark.parametrize(
+    ("extra_terms", "message"),
+    [
+        ('{ trauma = "flashback" }', "content_notes.extra_terms.trauma: expected a list"),
+        ("{ trauma = [3] }", "content_notes.extra_terms.trauma[0]: expected a string"),
+        ('["flashback"]', "content_notes.extra_terms: expected a table"),
+        ('{ trauma = ["ab*"] }', "content_notes.extra_terms.trauma: 'ab*': a prefix needs"),
+        ('{ trauma = ["a ~ b"] }', "content_notes.extra_terms.trauma: 'a ~ b': '~' must be"),
+        ('{ trauma = ["{nope} x"] }', "content_notes.extra_terms.trauma: '{nope} x' names an"),
+    ],
+)
+def test_malformed_extra_terms_are_reported_with_their_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra_terms: str, message: str
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(f"[content_notes]\nextra_terms = {extra_terms}\n")
+    assert main(["notes", "--config", str(config), "classify", "flashback"]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""
 
 
 def test_through_the_command_line_parser(

@@ -99,6 +99,10 @@ def test_neutral_thread_gets_nothing(clf: Classifier) -> None:
         ("Thread on how the news covers su1cide", "suicide", "su1cide"),
         ("The r*pe scene needed a warning", "sexual-violence", "r*pe"),
         ("Passive s*icidal thoughts", "suicide", "s*icidal"),
+        # Censored words inside phrases, a star run hiding one letter more than it has.
+        ("my m*ntal h*alth is bad", "mental-health", "m*ntal h*alth"),
+        ("an ov*rd*se last year", "substance-use", "ov*rd*se"),
+        ("she was r**ed at a party", "sexual-violence", "r**ed … at a party"),
         ("People say unalive because of the filters", "suicide", "unalive"),
         ("SUICIDE prevention", "suicide", "suicide"),
         ("Ma thérapie commence", "mental-health", None),
@@ -154,6 +158,10 @@ def test_extra_terms_from_the_config_extend_one_server() -> None:
     assert categories(base, "ketamine") == set()
     assert categories(extended, "ketamine again") == {"substance-use"}
     assert categories(extended, "moral injuries in nursing") == {"trauma"}
+    # The shipped lexicon's word groups ("{kin}") work in extra terms too.
+    grieving = Classifier.default({"death-grief": ["still set a place for {my} {kin}"]})
+    assert categories(grieving, "we still set a place for our grandad") == {"death-grief"}
+    assert categories(extended, "we still set a place for our grandad") == set()
 
 
 @pytest.mark.parametrize(
@@ -442,6 +450,7 @@ def test_everyday_and_reported_wording_names_its_words(
         "the funeral scene in the show had me in bits",
         "that funeral episode is the best thing on tv this year",
         "an overdose of vitamins lol, three smoothies today",
+        "d*ing to see it, f*ck",
     ],
 )
 def test_alarming_idioms_stay_quiet(clf: Classifier, text: str) -> None:
@@ -462,10 +471,15 @@ def test_an_ignore_can_be_a_proximity_rule() -> None:
 def test_extra_terms_do_not_leak_into_other_servers() -> None:
     """A server's extra terms sit in their own small index beside the shipped one: the
     shipped words still match there, and another server never sees the extra ones."""
-    extra = Classifier.default({"abuse": ["silent treatment"]})
+    extra = Classifier.default({"abuse": ["silent treatment", "{ignored|blanked} ~3 for days"]})
     assert categories(extra, "weeks of the silent treatment") == {"abuse"}
+    assert categories(extra, "he ignored me for days") == {"abuse"}
     assert categories(extra, "my ex tracked my phone") == {"abuse"}
+    # The shipped proximity rules and ignores still apply beside the extra ones.
+    assert categories(extra, "restricting food again") == {"eating-disorders"}
+    assert categories(extra, "my laptop died") == set()
     assert categories(Classifier.default(), "weeks of the silent treatment") == set()
+    assert categories(Classifier.default(), "he ignored me for days") == set()
 
 
 def test_phrases_ending_inside_longer_ones_match_on_their_own() -> None:

@@ -1,0 +1,48 @@
+"""The labelled splits of the content-notes benchmark, in the order they were written: one
+table for the corpus build (``content_notes_corpus``) and the evaluation
+(``content_notes_eval``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class Split:
+    name: str
+    history: str  # how it was written and what the lexicon's tuning saw of it
+    seed: int | None = None  # built from the corpus's posts with this seed; None: by hand
+
+    @property
+    def path(self) -> Path:
+        return DATA / f"content_notes_{self.name}.jsonl"
+
+
+SPLITS: tuple[Split, ...] = (
+    Split("dev", "used while writing the lexicon", seed=31),
+    Split(
+        "test",
+        "written before the first tuning, then studied for the kinds of wording it misses",
+        seed=13,
+    ),
+    Split(
+        "fresh",
+        "written and committed before the second round of tuning; its errors were never "
+        "studied, but the same hand wrote it just before writing the patterns",
+    ),
+    Split(
+        "blind",
+        "written after the second round, in wording chosen apart from the lexicon, committed "
+        "before the third round of tuning",
+    ),
+    Split(
+        "ahead",
+        "written and committed before the fourth round, without reading the lexicon; the "
+        "honest figures, since its errors were never studied",
+    ),
+)
+BY_NAME = {s.name: s for s in SPLITS}
+HELD_OUT = tuple(s for s in SPLITS if s.seed is None)  # written by hand as they stand
