@@ -17,6 +17,7 @@ the code is refused.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -127,6 +128,21 @@ class Connection(ABC):
         return row[0] if row is not None else None
 
 
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a lock name (PostgreSQL advisory lock keys)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Held:
+    """A named lock as held by ``Database.hold``."""
+
+    def __init__(self, name: str, acquired: bool) -> None:
+        self.name = name
+        self.acquired = acquired
+        self.lost = asyncio.Event()
+
+
 class Database(ABC):
     """The database a repository gets; ``SqliteDatabase`` or ``PostgresDatabase``."""
 
@@ -147,6 +163,15 @@ class Database(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    @abstractmethod
+    def hold(self, name: str, *, wait: bool = True) -> AbstractAsyncContextManager[Held]:
+        """Hold the named lock for the block, across every process on this database (a
+        PostgreSQL advisory lock on a connection of its own; SQLite, one process by design,
+        locks within the process). ``wait=False`` yields a ``Held`` whose ``acquired`` is
+        False at once instead of waiting while another holder has it. ``Held.lost`` is set
+        if the lock is lost while held (the database connection dropped): a holder doing
+        exclusive work must stop then."""
 
     @abstractmethod
     async def _ensure_version_table(self, conn: Connection) -> None: ...

@@ -6,6 +6,7 @@ password never sits in the URL of the config: it comes from the environment vari
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, cast
@@ -14,7 +15,16 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from storage.db import Connection, Database, DatabaseError, Migration, Row, to_dollar_params
+from storage.db import (
+    Connection,
+    Database,
+    DatabaseError,
+    Held,
+    Migration,
+    Row,
+    lock_key,
+    to_dollar_params,
+)
 
 # Held while migrating, so two processes starting at once do not apply the same step twice.
 _MIGRATION_LOCK = 0x756E726F6C6C  # "unroll"
@@ -61,11 +71,17 @@ class PostgresDatabase(Database):
 
     dialect = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, path: str) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, path: str, url: str = "", password: str | None = None
+    ) -> None:
         super().__init__()
         self.pool = pool
         self.path = path
         self._reads = PostgresConnection(pool)
+        # For the connections named locks hold on their own (kept out of the pool, so a
+        # long-held lock never takes a pooled connection from the repositories).
+        self._url = url
+        self._password = password
 
     @classmethod
     async def open(
@@ -78,7 +94,7 @@ class PostgresDatabase(Database):
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
             raise DatabaseError(f"cannot open database {shown}: {exc}") from exc
-        db = cls(pool, shown)
+        db = cls(pool, shown, url, password)
         try:
             async with pool.acquire() as conn:
                 await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
@@ -99,6 +115,28 @@ class PostgresDatabase(Database):
 
     def _reader(self) -> Connection:
         return self._reads
+
+    @asynccontextmanager
+    async def hold(self, name: str, *, wait: bool = True) -> AsyncIterator[Held]:
+        key = lock_key(name)
+        try:
+            conn = await asyncpg.connect(self._url, password=self._password)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseError(f"cannot lock {name!r} on {self.path}: {exc}") from exc
+        try:
+            if wait:
+                await conn.execute("SELECT pg_advisory_lock($1)", key)
+                acquired = True
+            else:
+                acquired = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            held = Held(name, acquired)
+            # The server frees the lock when this connection ends, whoever ends it.
+            conn.add_termination_listener(lambda _conn: held.lost.set())
+            yield held
+        finally:
+            # Closing the connection releases the lock (no unlock round trip needed).
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=5)
 
     def _begin(self) -> AbstractAsyncContextManager[Connection]:
         return self._transaction()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -10,7 +11,7 @@ from typing import Any, cast
 
 import aiosqlite
 
-from storage.db import Connection, Database, DatabaseError, Migration, Row
+from storage.db import Connection, Database, DatabaseError, Held, Migration, Row
 
 
 def _check_path(path: str) -> None:
@@ -25,6 +26,10 @@ def _check_path(path: str) -> None:
     parent = target.parent
     if not parent.is_dir():
         raise DatabaseError(f"cannot open database {path}: the folder {parent} does not exist")
+
+
+# Named locks by (database file, name): shared by every handle this process opens on a file.
+_NAMED: dict[tuple[str, str], asyncio.Lock] = {}
 
 
 class SqliteConnection(Connection):
@@ -85,6 +90,16 @@ class SqliteDatabase(Database):
 
     def _reader(self) -> Connection:
         return self._conn
+
+    @asynccontextmanager
+    async def hold(self, name: str, *, wait: bool = True) -> AsyncIterator[Held]:
+        # SQLite serves one bot process: its named locks are this process's.
+        lock = _NAMED.setdefault((self.path, name), asyncio.Lock())
+        if not wait and lock.locked():
+            yield Held(name, acquired=False)
+            return
+        async with lock:
+            yield Held(name, acquired=True)
 
     def _begin(self) -> AbstractAsyncContextManager[Connection]:
         return self._transaction()
