@@ -29,6 +29,9 @@ class StorageConfig:
     url: str = ""
     # The environment variable holding the PostgreSQL password (never in the URL).
     password_env: str = ""
+    # How long a process's claim on shared work (an author's poll, a delivery's sending)
+    # lasts without renewal: a killed process's work is taken over this long after.
+    lease_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,12 @@ def _check_tokens(tokens: dict[str, str]) -> None:
             )
 
 
+# Shorter leases would expire during one slow request; longer ones leave a killed
+# process's work waiting too long.
+MIN_LEASE_S = 2.0
+MAX_LEASE_S = 3600.0
+
+
 def _check_storage(st: StorageConfig) -> None:
     if st.url:
         parts = urlsplit(st.url)
@@ -303,6 +312,11 @@ def _check_storage(st: StorageConfig) -> None:
         )
     if st.password_env and not st.url:
         raise ConfigError("storage.password_env: only used with storage.url (PostgreSQL)")
+    if not MIN_LEASE_S <= st.lease_s <= MAX_LEASE_S:
+        raise ConfigError(
+            f"storage.lease_s: must be between {MIN_LEASE_S:g} and {MAX_LEASE_S:g} seconds"
+            f" (got {st.lease_s:g})"
+        )
 
 
 def storage_target(cfg: Config) -> tuple[str, str | None]:

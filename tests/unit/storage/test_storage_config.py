@@ -31,6 +31,8 @@ from tests.postgres import PASSWORD, PostgresServer
         ),
         ("password_env = 'DB_PASSWORD'", "storage.password_env: only used with storage.url"),
         ("url = 5", "storage.url: expected a string"),
+        ("lease_s = 0.5", "storage.lease_s: must be between 2 and 3600 seconds (got 0.5)"),
+        ("lease_s = 'long'", "storage.lease_s: expected a number"),
     ],
 )
 def test_bad_storage_settings_name_the_key(text: str, message: str) -> None:
