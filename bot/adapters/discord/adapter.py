@@ -190,7 +190,7 @@ class DiscordAdapter:
             return
         self.recommended_shards = shards
         self.pacer = IdentifyPacer(int(limits.get("max_concurrency") or 1))
-        log.info("discord: running %s (Discord recommends %d shards)", self.plan.describe(), shards)
+        log.info("discord: running %s (Discord recommends %d)", self.plan.describe(), shards)
         if shards > self.plan.count:
             log.warning(
                 "discord: shard_count %d is below the %d shards Discord recommends; set "

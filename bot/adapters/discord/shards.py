@@ -78,9 +78,9 @@ class IdentifyPacer:
     """Spaces this process's IDENTIFYs as Discord asks: shards in the same bucket
     (``shard_id % max_concurrency``) start at most one session per window."""
 
-    def __init__(self, max_concurrency: int = 1, window_s: float = IDENTIFY_WINDOW_S) -> None:
+    def __init__(self, max_concurrency: int = 1, window_s: float | None = None) -> None:
         self.max_concurrency = max(1, max_concurrency)
-        self.window_s = window_s
+        self.window_s = IDENTIFY_WINDOW_S if window_s is None else window_s
         self._last: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
 
