@@ -52,10 +52,9 @@ async def bot_process(config: Path, token: str) -> asyncio.subprocess.Process:
 
 
 @asynccontextmanager
-async def running(config: Path, token: str) -> AsyncIterator[list[str]]:
-    """A bot process, ready on Discord inside the block; its log lines so far are yielded
+async def running(proc: asyncio.subprocess.Process) -> AsyncIterator[list[str]]:
+    """The bot process, ready on Discord inside the block; its log lines so far are yielded
     (and grow); stopped with SIGTERM on the way out."""
-    proc = await bot_process(config, token)
     lines: list[str] = []
     ready = asyncio.Event()
 
@@ -95,6 +94,31 @@ def delivered_channels(db: Path) -> list[str]:
     return [str(channel) for channel, _ in rows]
 
 
+async def both_serve(
+    fake: FakeDiscord,
+    bsky: FakeBluesky,
+    servers: dict[int, list[tuple[str, str]]],
+    firsts: list[str],
+    procs: list[asyncio.subprocess.Process],
+) -> None:
+    async with running(procs[0]) as log0, running(procs[1]) as log1:
+        assert len(fake.command_syncs) == 1
+        assert any("synced" in x and "global commands" in x for x in log0)
+        assert not any("synced" in x for x in log1)
+        assert any("the process running shard 0 syncs the commands" in x for x in log1)
+        assert sorted(fake.identified_shards) == [(0, 2), (1, 2)]
+        recs = []
+        for n, (_, channel) in enumerate(servers[0] + servers[1]):
+            rec = await fake.slash("unroll", channel_id=channel, url=bsky.url(firsts[n]))
+            recs.append((channel, rec))
+        for channel, rec in recs:
+            # Answered, and the thread is in its channel exactly once.
+            await fake.wait_for(partial(has_thread, fake, channel), within=20)
+            assert rec.callback is not None and not rec.late_callback
+            headers = [m for m in fake.channel_messages(channel) if "Thread by" in m["content"]]
+            assert len(headers) == 1
+
+
 async def test_two_processes_split_the_servers_by_shard(tmp_path: Path) -> None:
     async with FakeDiscord() as fake, FakeBluesky() as bsky:
         fake.message_bucket = None
@@ -113,26 +137,15 @@ async def test_two_processes_split_the_servers_by_shard(tmp_path: Path) -> None:
             )
             for shard in (0, 1)
         }
-        # Shard 1's process first: it leaves syncing to shard 0's and registers nothing.
-        async with running(configs[1], fake.token) as log1:
-            assert fake.command_syncs == []
-            assert any("the process running shard 0 syncs the commands" in x for x in log1)
-            async with running(configs[0], fake.token) as log0:
-                assert len(fake.command_syncs) == 1
-                assert any("synced" in x and "global commands" in x for x in log0)
-                assert sorted(fake.identified_shards) == [(0, 2), (1, 2)]
-                recs = []
-                for n, (_, channel) in enumerate(servers[0] + servers[1]):
-                    rec = await fake.slash("unroll", channel_id=channel, url=bsky.url(firsts[n]))
-                    recs.append((channel, rec))
-                for channel, rec in recs:
-                    # Answered, and the thread is in its channel exactly once.
-                    await fake.wait_for(partial(has_thread, fake, channel), within=20)
-                    assert rec.callback is not None and not rec.late_callback
-                    headers = [
-                        m for m in fake.channel_messages(channel) if "Thread by" in m["content"]
-                    ]
-                    assert len(headers) == 1
+        # Both start at once; only shard 0's process registers the commands.
+        procs = [await bot_process(configs[shard], fake.token) for shard in (0, 1)]
+        try:
+            await both_serve(fake, bsky, servers, firsts, procs)
+        finally:
+            for proc in procs:
+                if proc.returncode is None:  # a failure above left it running
+                    proc.kill()
+                    await proc.wait()
         refused = [c for c in fake.calls if c.route.endswith("/callback") and c.status >= 400]
         assert refused == [] and fake.unknown == []
         # Each process delivered into its own shard's servers only.
