@@ -119,7 +119,7 @@ class DiscordAdapter:
     ) -> None:
         self.host = host
         self.plan = shards or ShardPlan()
-        # Raised from Discord's max_concurrency once the sharded client has asked.
+        # One identify per window until setup learns Discord's max_concurrency.
         self.pacer = IdentifyPacer()
         self.recommended_shards: int | None = None
         self.token = token

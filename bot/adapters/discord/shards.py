@@ -50,11 +50,6 @@ class ShardPlan:
         return f"{word} {', '.join(map(str, self.runs))} of {self.count}"
 
 
-def shard_of(guild_id: int, count: int) -> int:
-    """The shard Discord sends this server's events to."""
-    return (guild_id >> 22) % count if count > 0 else 0
-
-
 def explain_close(code: int, plan: ShardPlan, recommended: int | None) -> str | None:
     """What to set when Discord closed the gateway over the shard setting; None otherwise."""
     hint = f" (Discord recommends {recommended})" if recommended else ""
@@ -103,5 +98,4 @@ __all__ = [
     "IdentifyPacer",
     "ShardPlan",
     "explain_close",
-    "shard_of",
 ]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.adapters.discord.shards import ShardPlan, shard_of
+from bot.adapters.discord.shards import ShardPlan
 from bot.config import parse_config
 from bot.errors import ConfigError
 
@@ -42,6 +42,3 @@ def test_shard_settings_say_what_this_process_runs_and_syncs() -> None:
     assert plan.describe() == "shards 3, 1 of 4"
     everything = ShardPlan(3)
     assert everything.runs == (0, 1, 2) and everything.syncs_commands
-    # Discord's rule: the server id's timestamp part decides.
-    assert [shard_of(n << 22, 3) for n in range(5)] == [0, 1, 2, 0, 1]
-    assert shard_of(12345, 0) == 0
