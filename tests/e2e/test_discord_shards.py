@@ -201,6 +201,25 @@ async def test_identifies_are_paced_within_discords_concurrency(
     assert second - first >= 0.4
 
 
+async def test_an_identify_refused_over_the_rate_is_retried_a_window_later(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = cluster.fake
+    monkeypatch.setattr("bot.adapters.discord.shards.IDENTIFY_WINDOW_S", 0.3)
+    fake.max_concurrency = 1
+    first = await cluster.start("first", ShardPlan(2, (0,)))
+    # Processes know nothing of each other's identifies: this one's first comes too soon
+    # after another's; Discord invalidates it and the process identifies again, paced.
+    fake.identify_rate_limited = 1
+    second = await cluster.start("second", ShardPlan(2, (1,)))
+    (refused,) = fake.identify_refusals
+    # A window after the refused attempt (less the moment it spent on the way).
+    assert fake.identify_times[-1] - refused >= 0.25
+    assert sorted(s.shard for s in fake.sessions.values()) == [(0, 2), (1, 2)]
+    _, channel = cluster.servers[1][0]
+    answered_once(fake, await cluster.unroll(channel, first, second), channel)
+
+
 async def run_refused(fake: FakeDiscord, tmp: Path, plan: ShardPlan) -> str:
     config = parse_config(f'[storage]\npath = "{tmp / "refused.sqlite3"}"\n')
     app = await App.create(config, sources=[FakeSource()])

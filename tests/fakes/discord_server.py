@@ -201,6 +201,11 @@ class FakeDiscord(FakeServer):
         self.max_guilds_per_shard = 2500
         self.recommended_shards: int | None = None
         self.max_concurrency = 1
+        # Discord starts one session per bucket (shard id % max_concurrency) per 5 s over all
+        # the bot's connections. The next ``identify_rate_limited`` IDENTIFYs arrive as if
+        # another process had just identified: refused with op 9, their times recorded.
+        self.identify_rate_limited = 0
+        self.identify_refusals: list[float] = []
         self.resumes: list[str] = []  # paths the RESUME arrived on
         self.gateway_paths: list[str] = []
         self.identified = asyncio.Event()
@@ -489,6 +494,13 @@ class FakeDiscord(FakeServer):
                 if refusal is not None:
                     await ws.close(code=refusal[0], message=refusal[1])
                     break
+                if self.identify_rate_limited > 0:
+                    # Discord's answer to an IDENTIFY over the rate: a session that cannot
+                    # be resumed; the client identifies again later.
+                    self.identify_rate_limited -= 1
+                    self.identify_refusals.append(time.monotonic())
+                    await ws.send_json({"op": 9, "d": False, "s": None, "t": None})
+                    continue
                 self.identifies += 1
                 session = GatewaySession(
                     self.snowflake(), intents=int(d.get("intents", 0)), shard=(shard[0], shard[1])
