@@ -116,6 +116,9 @@ class SubscriptionsCog(Cog):
             max_posts=host.config.unroll.max_posts,
             clock=clock,
             api_hosts=api_hosts(host.config),
+            lease_s=host.config.storage.lease_s,
+            # SQLite serves one bot process by design; PostgreSQL several.
+            only_process=host.db.dialect == "sqlite",
         )
         return cls(host, service)
 
