@@ -197,7 +197,7 @@ class SubscriptionsCog(Cog):
         source, who = await self.resolve(author)
         now = self.service.clock.now()
         host = self.service.host_for(source.name, who.url, who.id)
-        self.service.limiter.charge(host, 1)
+        await self.service.limiter.charge(host, 1)
         watched = await self.repo.ensure_author(
             source=source.name,
             author_id=who.id,

@@ -111,8 +111,8 @@ class Poller:
             return PollResult(a, ok=False)
         # After a restart some sources (Mastodon) look the account up again before listing.
         cost = 1 + (polling(a.source).lookup_requests if a.id not in self._warm else 0)
-        if self.limiter.reserve(a.host, cost, priority=priority) > 0:
-            a = replace(a, next_poll_at=now + self.limiter.slot(a.host, cost))
+        if await self.limiter.reserve(a.host, cost, priority=priority) > 0:
+            a = replace(a, next_poll_at=now + await self.limiter.slot(a.host, cost))
             await self.repo.save_poll_state(a, fence=lease)
             return PollResult(a, ok=False, deferred=True)
         self.polls += 1
@@ -128,7 +128,7 @@ class Poller:
             now = self.clock.now()
             updated, kind = after_error(a, now, exc, self.bounds)
             if kind == "rate_limited":
-                until = self.limiter.close(a.host, classify(exc)[2])
+                until = await self.limiter.close(a.host, classify(exc)[2])
                 updated = replace(updated, next_poll_at=max(updated.next_poll_at, until))
             log.info("poll of %s failed (%s): %s", a.key, kind, updated.last_error or exc)
             await self.repo.save_poll_state(updated, fence=lease)

@@ -20,7 +20,7 @@ from cogs.subscriptions.delivery import Shown, ThreadDelivery
 from cogs.subscriptions.leases import AuthorLease, AuthorLeases, LeaseLost
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread, WatchedAuthor
 from cogs.subscriptions.poller import Poller, host_of
-from cogs.subscriptions.ratelimit import HostLimiter
+from cogs.subscriptions.ratelimit import DatabaseBudgets, HostLimiter
 from cogs.subscriptions.repo import ObservedThread, SubscriptionsRepo
 from cogs.subscriptions.scheduler import Bounds
 from cogs.subscriptions.settle import activity_time, is_settled, parse_time, settles_at
@@ -91,8 +91,11 @@ class SubscriptionService:
         # Sites whose authors are all served by one host (named by the site).
         self.api_hosts = dict(api_hosts or {})
         self.bounds = Bounds(settings.min_poll_interval_s, settings.max_poll_interval_s)
+        # Every process on the database draws from one budget per host.
         self.limiter = limiter or HostLimiter(
-            clock, {host: polling(name).per_window for name, host in self.api_hosts.items()}
+            clock,
+            {host: polling(name).per_window for name, host in self.api_hosts.items()},
+            store=DatabaseBudgets(repo.db),
         )
         # Several processes may share the database: an author is worked on under a lease.
         self.leases = AuthorLeases(repo, clock, lease_s, owner or process_owner())
@@ -313,7 +316,7 @@ class SubscriptionService:
         # A whole thread (Mastodon: the status and its context), and again every ten or so
         # levels.
         cost = polling(a.source).thread_requests + row.post_count // 10
-        wait = self.limiter.reserve(a.host, cost, priority=True)
+        wait = await self.limiter.reserve(a.host, cost, priority=True)
         if wait > 0:
             return now + wait
         self.full_fetches += 1
