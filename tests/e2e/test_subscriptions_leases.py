@@ -2,7 +2,8 @@
 (its own database handle, HTTP client and chat connection) on the same database, the real
 Bluesky source against the local fake, and one manual clock. Each author is polled once
 per interval however many processes tick, a process whose lease ran out records nothing,
-and a killed process's authors are taken over once its leases run out."""
+a killed process's authors are taken over once its leases run out, and the processes
+share one request budget per host."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ from bot.sources.bluesky import BlueskySource
 from cogs.subscriptions.clock import ManualClock
 from cogs.subscriptions.cog import SubscriptionsCog
 from cogs.subscriptions.model import WatchedAuthor
+from cogs.subscriptions.ratelimit import POLL_SHARE, WINDOW_S
 from cogs.subscriptions.service import SubscriptionService
 from storage.db import Database
 from tests.conftest import Engine
+from tests.fakes.base import Fault
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
@@ -300,3 +303,45 @@ async def test_a_killed_processs_authors_are_taken_over_once_its_leases_run_out(
         assert Counter(cluster.sent_texts(room)) == {
             f"{name} after the crash {i}/2": 1 for name in AUTHORS for i in (1, 2)
         }
+
+
+async def test_requests_to_a_host_across_processes_stay_within_one_budget(
+    cluster: Cluster,
+) -> None:
+    alice = await author_named(cluster.procs[0], "alice")
+    # A host allowing 4 requests per 5 minutes (polls may use 80% of it): the six authors
+    # would need about 35 in half an hour, each process alone would allow 20 of them.
+    for p in cluster.procs:
+        p.service.limiter.limits[alice.host] = 4
+    capacity = 4 * POLL_SHARE
+    seen = len(cluster.bsky.requests)
+    cluster.thread("alice", 2, "busy host")
+    await cluster.run(1800)
+    sent = len(cluster.bsky.requests) - seen
+    # One bucket for all: at most a full bucket plus the refill over the run, where three
+    # buckets of their own would have allowed three times the refill.
+    assert sent <= capacity + capacity * 1800 / WINDOW_S
+    assert sent >= capacity * 1800 / WINDOW_S * 0.8
+    assert sum(p.service.limiter.stats()[alice.host]["throttled"] for p in cluster.procs) > 0
+    # The thread still got through: settling a thread has priority on the budget.
+    for room in ROOMS:
+        assert Counter(cluster.sent_texts(room)) == {"busy host 1/2": 1, "busy host 2/2": 1}
+
+
+async def test_a_429_seen_by_one_process_pauses_the_host_for_all(cluster: Cluster) -> None:
+    await cluster.run(INTERVAL_S * 2)
+    cluster.bsky.inject(FEED, Fault(429, {"error": "RateLimitExceeded"}, {"Retry-After": "600"}))
+    while not any(p.service.limiter.rate_limited for p in cluster.procs):
+        await cluster.run(30)
+    refused_at = cluster.clock.now()
+    [told] = [p for p in cluster.procs if p.service.limiter.rate_limited]
+    others = [p for p in cluster.procs if p is not told]
+    seen = len(cluster.bsky.requests)
+    # Only the processes that were not told poll meanwhile: they send nothing either.
+    await cluster.run(570, others)
+    assert len(cluster.bsky.requests) == seen, "a process sent to the host while it was closed"
+    # They had authors due meanwhile: the closed host held them back.
+    host = (await author_named(told, "alice")).host
+    assert sum(p.service.limiter.stats()[host]["throttled"] for p in others) > 0
+    await cluster.run(refused_at + 600 + 60 - cluster.clock.now(), others)
+    assert len(cluster.bsky.requests) > seen
