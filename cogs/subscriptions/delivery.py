@@ -22,9 +22,9 @@ from bot.render.document import Message
 from bot.render.post_count import post_count
 from bot.render.thread_title import title_counts_posts
 from bot.unroller import Unroller, UnrollRequest
+from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.filters import rejection
-from cogs.subscriptions.leases import AuthorLease, LeaseLost
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread
 from cogs.subscriptions.repo import SubscriptionsRepo
 from storage.deliveries_repo import DeliveryRecord, DeliveryRepo

@@ -13,41 +13,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from cogs.subscriptions.author_lease import AuthorLease
 from cogs.subscriptions.clock import Clock
-
-if TYPE_CHECKING:
-    from cogs.subscriptions.model import WatchedAuthor
-    from cogs.subscriptions.repo import SubscriptionsRepo
+from cogs.subscriptions.model import WatchedAuthor
+from cogs.subscriptions.repo import SubscriptionsRepo
 
 log = logging.getLogger(__name__)
 
 # A held lease is renewed this many times per lease period while work on the author runs.
 RENEWALS_PER_LEASE = 3
-
-
-class LeaseLost(Exception):
-    """The lease on an author ran out or was taken over: what this process was about to
-    record about the author is dropped."""
-
-
-@dataclass(eq=False)
-class AuthorLease:
-    """This process's claim on one author. ``lost`` is set once a fence or a renewal
-    found the lease gone: the work on the author stops there."""
-
-    author: int
-    owner: str
-    clock: Clock
-    lease_s: float
-    lost: bool = False
-
-    def window(self) -> tuple[float, float]:
-        """(now, when a lease taken or renewed now ends), in the service's clock."""
-        now = self.clock.now()
-        return now, now + self.lease_s
 
 
 class AuthorLeases:

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from bot.models import Author, FetchedPosts
 from bot.sources import SourceRegistry, polling
+from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.grouping import group_posts
-from cogs.subscriptions.leases import AuthorLease
 from cogs.subscriptions.model import WatchedAuthor
 from cogs.subscriptions.ratelimit import HostLimiter
 from cogs.subscriptions.repo import SubscriptionsRepo
@@ -98,6 +98,9 @@ class Poller:
     ) -> PollResult:
         """Poll one author and record what it shows. With ``lease``, every write checks
         the lease is still ours (``LeaseLost`` otherwise: nothing of this poll is kept)."""
+        if lease is not None and lease.lost:
+            # Ran out while waiting for a turn: another process may poll it now.
+            raise LeaseLost(f"the lease on {a.key} ran out before its poll")
         source = self.source(a.source)
         now = self.clock.now()
         if source is None:

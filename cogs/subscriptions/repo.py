@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from cogs.subscriptions.leases import AuthorLease, LeaseLost
+from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
 from cogs.subscriptions.model import (
     AuthorThread,
     Filters,

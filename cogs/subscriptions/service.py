@@ -15,9 +15,10 @@ from bot.errors import NotFound, Refused
 from bot.models import Thread
 from bot.sources import SourceRegistry, polling
 from bot.unroller import Unroller
+from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.delivery import Shown, ThreadDelivery
-from cogs.subscriptions.leases import AuthorLease, AuthorLeases, LeaseLost
+from cogs.subscriptions.leases import AuthorLeases
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread, WatchedAuthor
 from cogs.subscriptions.poller import Poller, host_of
 from cogs.subscriptions.ratelimit import DatabaseBudgets, HostLimiter

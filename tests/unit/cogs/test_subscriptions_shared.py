@@ -11,8 +11,9 @@ from dataclasses import replace
 
 import pytest
 
+from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
 from cogs.subscriptions.clock import ManualClock
-from cogs.subscriptions.leases import AuthorLease, AuthorLeases, LeaseLost
+from cogs.subscriptions.leases import AuthorLeases
 from cogs.subscriptions.model import Filters
 from cogs.subscriptions.ratelimit import DatabaseBudgets, HostLimiter
 from cogs.subscriptions.repo import ObservedThread, SubscriptionsRepo
