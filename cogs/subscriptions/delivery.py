@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.context import MessageRef, Room
-from bot.delivery import Deliverer, thread_name
+from bot.delivery import Deliverer, DeliveryBusy, thread_name
 from bot.models import Thread
 from bot.render.document import Message
 from bot.render.post_count import post_count
@@ -25,7 +25,7 @@ from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.filters import rejection
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread
 from cogs.subscriptions.repo import SubscriptionsRepo
-from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
+from storage.deliveries_repo import DeliveryRecord, DeliveryRepo, LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,11 @@ class ThreadDelivery:
             record = await self.deliverer.deliver(
                 adapter, self.room(sub), thread, messages, origin=ORIGIN
             )
+        except LeaseLost as lost:
+            # Paused past the lease: the process that took the delivery over finishes it
+            # and records it here (``resume_unfinished``); not a failure of the room.
+            log.warning("posting %s to %s: %s", row.url, sub.channel, lost)
+            return True
         except Exception as exc:
             log.warning("posting %s to %s failed: %r", row.url, sub.channel, exc)
             await self.repo.set_result(sub.id, error=f"posting failed: {exc}")
@@ -139,6 +144,11 @@ class ThreadDelivery:
                 record = await self.deliverer.append(
                     adapter, self.room(sub), record, new, current=messages, thread=thread
                 )
+            except (LeaseLost, DeliveryBusy) as exc:
+                # Another process has the delivery: ``resume_unfinished`` settles it, and
+                # the next look appends whatever is still missing.
+                log.warning("appending to %s in %s: %s", row.url, sub.channel, exc)
+                return True
             except Exception as exc:
                 log.warning("appending to %s in %s failed: %r", row.url, sub.channel, exc)
                 await self.repo.set_result(sub.id, error=f"appending failed: {exc}")
@@ -193,25 +203,41 @@ class ThreadDelivery:
             log.warning("retitling the thread of delivery %s failed: %r", record.id, exc)
 
     async def resume_unfinished(self, stuck_before: float | None = None) -> int:
-        """Finish deliveries a crash (or a failed send) left half done. Returns how many
-        were resumed."""
+        """Finish deliveries a crash (or a failed send) left half done, in this process or
+        another. ``stuck_before``: rows marked later may still be in the hands of a live
+        sender; of those only outbox deliveries no sender holds (their lease is free or
+        expired) are taken. Returns how many were resumed."""
         resumed = 0
         for st in await self.repo.unfinished():
-            if stuck_before is not None and (st.planned_at or 0) > stuck_before:
-                continue
             sub = await self.repo.subscription(st.subscription)
             if sub is None:
                 continue
             adapter = self.adapters.get(sub.adapter)
             if adapter is None:
                 continue
+            recent = stuck_before is not None and (st.planned_at or 0) > stuck_before
+            if recent and not await self._abandoned(adapter, sub, st):
+                continue
             try:
                 if await self._resume_one(adapter, sub, st):
                     resumed += 1
+            except (LeaseLost, DeliveryBusy) as exc:
+                log.info("resuming %s in %s: %s", st.root_id, sub.channel, exc)
             except Exception as exc:
                 log.warning("resuming %s in %s failed: %r", st.root_id, sub.channel, exc)
                 await self.repo.set_result(sub.id, error=f"posting failed: {exc}")
         return resumed
+
+    async def _abandoned(self, adapter: Any, sub: Subscription, st: SubThread) -> bool:
+        """Whether a recently started delivery is pending in the outbox with no live
+        sender (its process was killed, or stopped at an error): it is resumed now."""
+        delivery_id = await self._find_planned(adapter, sub, st)
+        if delivery_id is None:
+            return False  # not planned yet: its process may be about to
+        record = await self.deliveries.get(delivery_id)
+        if record is None or record.state != "pending":
+            return False
+        return record.lease_until is None or record.lease_until <= self.deliverer.clock()
 
     async def _find_planned(self, adapter: Any, sub: Subscription, st: SubThread) -> int | None:
         if st.delivery_id is not None:
