@@ -174,6 +174,11 @@ class App:
                 resumed += 1
             except LeaseLost as lost:
                 log.warning("%s; its new owner finishes it", lost)
+            except asyncio.CancelledError:
+                # Shutting down: free it for the next claim, here or in another process.
+                with contextlib.suppress(Exception):
+                    await self.deliveries.release(lease)
+                raise
             except Exception as exc:
                 log.warning("could not resume delivery %s: %r", record.id, exc)
                 with contextlib.suppress(LeaseLost):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -395,10 +396,15 @@ class Deliverer:
             # Keep the plan: a later resume continues from the first unsent message.
             log.warning("delivery %s stopped at an error: %r", delivery_id, exc)
             raise
-        await self.repo.finish(lease, now=self.clock())
         final = await self.repo.get(delivery_id)
         assert final is not None
-        return final
+        if any(not m.sent for m in final.messages):
+            # Asked to send part of the plan (an append to a delivery another sender left
+            # unfinished): the rest is still to be resumed, so it stays pending.
+            await self.repo.release(lease)
+            return final
+        await self.repo.finish(lease, now=self.clock())
+        return dataclasses.replace(final, state="sent", lease_owner=None, lease_until=None)
 
     async def _mark(self, lease: Lease, position: int, refs: Sequence[MessageRef]) -> None:
         await self.repo.mark_sent(lease, position, [r.message_id for r in refs], self.clock())
