@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,9 +23,11 @@ from bot.http import HttpClient, HttpSettings
 from bot.render.document import Capabilities, Message
 from bot.render.thread_view import thread_messages
 from bot.sources.bluesky import BlueskySource
+from cogs.subscriptions.clock import ManualClock
 from storage.deliveries_repo import DeliveryRecord
 from tests.conftest import Engine
 from tests.e2e.test_delivery_packed import SMALL, chain, numbers, sentences
+from tests.e2e.test_subscriptions_flow import ROOM, START, make_app
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
@@ -235,3 +238,69 @@ async def test_an_edit_waits_for_the_sender_and_rewrites_every_message(
     assert await asyncio.wait_for(edit, 10) == 6  # the header and all five posts
     assert all(s.edits for s in chat_a.sent)
     _keys_once(chat_a)
+
+
+async def test_a_subscription_delivery_of_a_paused_process_is_finished_by_the_other(
+    engine: Engine, bsky: FakeBluesky
+) -> None:
+    clock = ManualClock(START)
+    storage = dataclasses.replace(engine.storage(), lease_s=LEASE_S)
+    (a, cog_a, http_a), (b, cog_b, http_b) = [
+        await make_app(storage, bsky, clock) for _ in range(2)
+    ]
+    try:
+        for app in (a, b):
+            app.deliverer.clock = clock.now  # leases on the same manual clock
+        chat_a = Chat(a.dispatcher)
+        chat_b = Chat(b.dispatcher, platform=chat_a)
+        a.adapters[chat_a.name], b.adapters[chat_b.name] = chat_a, chat_b
+        builder = ThreadBuilder(start=datetime.fromtimestamp(START - 86400 * 3, UTC))
+        builder.author("alice", handle="alice.example.com", name="Alice")
+        bsky.add_thread(builder.build())
+        await chat_a.command("subscribe alice.example.com", moderator=True, room=ROOM)
+        parent = None
+        for i in range(1, 7):
+            at = datetime.fromtimestamp(START - (6 - i) * 5, UTC)
+            parent = builder.post("alice", f"Cats {i}/6", parent=parent, at=at)
+        bsky.add_thread(builder.build())
+
+        # Process A posts the settled thread and stalls with post 2 in flight.
+        chat_a.stall_at = 3
+        tick_a: asyncio.Task[None] | None = None
+        for _ in range(40):
+            await clock.advance(30)
+            tick_a = asyncio.create_task(cog_a.service.tick())
+            stalled = asyncio.create_task(chat_a.stalled.wait())
+            await asyncio.wait({tick_a, stalled}, return_when=asyncio.FIRST_COMPLETED)
+            stalled.cancel()
+            if chat_a.stalled.is_set():
+                break
+            await tick_a
+        assert tick_a is not None and chat_a.stalled.is_set()
+
+        await cog_b.service.tick()  # A's lease is live: B leaves the delivery alone
+        assert chat_b.sends == 0
+        await clock.advance(30)  # A stays paused past its lease
+        await cog_b.service.tick()  # B takes it over at once, not after minutes
+        chat_a.go.set()
+        await asyncio.wait_for(tick_a, 10)  # A wakes, records nothing, reports no failure
+        for _ in range(5):
+            await clock.advance(30)
+            await cog_a.service.tick()
+            await cog_b.service.tick()
+
+        [header] = [s for s in chat_a.sent if s.thread is None]
+        in_thread = [s.text.split("\n")[-1] for s in chat_a.sent if s.thread]
+        assert in_thread == [f"Cats {i}/6" for i in range(1, 7)]
+        assert "6 posts" in header.text
+        _keys_once(chat_a)
+        assert chat_a.sends == 3 and chat_b.sends == 5  # post 2 again (deduplicated), 3-6
+        [sub] = await cog_b.repo.all_subscriptions()
+        assert sub.last_error is None and sub.last_thread_url is not None
+        states = await cog_b.repo.sub_threads([sub.id])
+        assert [st.state for st in states.values()] == ["delivered"]
+    finally:
+        for app, cog, http in ((a, cog_a, http_a), (b, cog_b, http_b)):
+            await cog.stop()
+            await app.close()
+            await http.close()
