@@ -189,8 +189,8 @@ class App:
         """One round of the sweep: ``resume_pending`` for every connected adapter."""
         resumed = 0
         for adapter in list(self._live.values()):
-            if self.adapters.get(adapter.name) is not adapter:
-                continue  # stopped, or replaced by a new connection that resumes itself
+            if self.adapters.get(adapter.name, adapter) is not adapter:
+                continue  # replaced by a new connection, which resumes for itself
             try:
                 resumed += await self.resume_pending(adapter)
             except Exception:
