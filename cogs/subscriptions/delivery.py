@@ -239,6 +239,23 @@ class ThreadDelivery:
             return False
         return record.lease_until is None or record.lease_until <= self.deliverer.clock()
 
+    async def _intent_abandoned(self, st: SubThread) -> bool:
+        """Whether an intent the outbox has no plan for was left by a process that died
+        before planning. On PostgreSQL another live process may be between the two steps
+        (milliseconds apart): only an intent older than a lease is taken as abandoned;
+        SQLite serves one process, so there any is. And not if it finished meanwhile."""
+        shared = self.deliveries.db.dialect != "sqlite"
+        if shared and self.clock.now() - (st.planned_at or 0) < self.deliverer.lease_s:
+            return False
+        now = await self.repo.sub_threads([st.subscription])
+        current = now.get((st.subscription, st.root_id))
+        return (
+            current is not None
+            and current.state == "delivering"
+            and current.delivery_id is None
+            and current.planned_at == st.planned_at
+        )
+
     async def _find_planned(self, adapter: Any, sub: Subscription, st: SubThread) -> int | None:
         if st.delivery_id is not None:
             return st.delivery_id
@@ -254,6 +271,8 @@ class ThreadDelivery:
         now = self.clock.now()
         delivery_id = await self._find_planned(adapter, sub, st)
         if delivery_id is None:
+            if not await self._intent_abandoned(st):
+                return False
             # The crash came before the outbox planned anything: post it afresh later.
             await self.repo.set_sub_thread(
                 replace(st, state="skipped", reason="interrupted; to be posted", version=0),

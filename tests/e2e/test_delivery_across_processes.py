@@ -24,12 +24,15 @@ from bot.render.document import Capabilities, Message
 from bot.render.thread_view import thread_messages
 from bot.sources.bluesky import BlueskySource
 from cogs.subscriptions.clock import ManualClock
+from storage.db import Database
 from storage.deliveries_repo import DeliveryRecord
-from tests.conftest import Engine
+from storage.layouts_repo import LayoutRepo
+from tests.conftest import PASSWORD_ENV, Engine
 from tests.e2e.test_delivery_packed import SMALL, chain, numbers, sentences
 from tests.e2e.test_subscriptions_flow import ROOM, START, make_app
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
+from tests.postgres import PASSWORD, PostgresServer
 
 LEASE_S = 2.0  # the shortest [storage] lease_s: the sweep runs every second
 T0 = 1_000_000.0
@@ -300,6 +303,89 @@ async def test_a_subscription_delivery_of_a_paused_process_is_finished_by_the_ot
         states = await cog_b.repo.sub_threads([sub.id])
         assert [st.state for st in states.values()] == ["delivered"]
     finally:
+        for app, cog, http in ((a, cog_a, http_a), (b, cog_b, http_b)):
+            await cog.stop()
+            await app.close()
+            await http.close()
+
+
+class PausingLayouts(LayoutRepo):
+    """The room's layout, read by a sender right after it records its intent to post and
+    right before it plans: ``pause`` holds it there (a process paused, or killed, between
+    the two steps) until ``go`` is set."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db, "per-post")
+        self.pause = False
+        self.paused = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def get(self, scope: str) -> str:
+        if self.pause:
+            self.paused.set()
+            await self.go.wait()
+        return await super().get(scope)
+
+
+async def test_a_process_starting_leaves_alone_an_intent_another_is_about_to_plan(
+    postgres_server: PostgresServer, bsky: FakeBluesky, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL only: the engine several processes share (SQLite serves one, so there an
+    # intent without a plan at start is always a dead predecessor's).
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    engine = Engine("postgresql", await postgres_server.create_database(), PASSWORD)
+    clock = ManualClock(START)
+    storage = dataclasses.replace(engine.storage(), lease_s=LEASE_S)
+    (a, cog_a, http_a), (b, cog_b, http_b) = [
+        await make_app(storage, bsky, clock) for _ in range(2)
+    ]
+    try:
+        layouts = PausingLayouts(a.db)
+        a.deliverer.layouts = layouts
+        chat_a = Chat(a.dispatcher)
+        chat_b = Chat(b.dispatcher, platform=chat_a)
+        a.adapters[chat_a.name], b.adapters[chat_b.name] = chat_a, chat_b
+        builder = ThreadBuilder(start=datetime.fromtimestamp(START - 86400 * 3, UTC))
+        builder.author("alice", handle="alice.example.com", name="Alice")
+        bsky.add_thread(builder.build())
+        await chat_a.command("subscribe alice.example.com", moderator=True, room=ROOM)
+        parent = None
+        for i in range(1, 4):
+            at = datetime.fromtimestamp(START - (3 - i) * 5, UTC)
+            parent = builder.post("alice", f"Dogs {i}/3", parent=parent, at=at)
+        bsky.add_thread(builder.build())
+
+        layouts.pause = True
+        tick_a: asyncio.Task[None] | None = None
+        for _ in range(40):
+            await clock.advance(30)
+            tick_a = asyncio.create_task(cog_a.service.tick())
+            paused = asyncio.create_task(layouts.paused.wait())
+            await asyncio.wait({tick_a, paused}, return_when=asyncio.FIRST_COMPLETED)
+            paused.cancel()
+            if layouts.paused.is_set():
+                break
+            await tick_a
+        assert tick_a is not None and layouts.paused.is_set()
+
+        await cog_b.service.tick()  # B starts while A is between intent and plan
+        [sub] = await cog_b.repo.all_subscriptions()
+        [st] = (await cog_b.repo.sub_threads([sub.id])).values()
+        assert st.state == "delivering" and chat_b.sends == 0
+        layouts.pause = False
+        layouts.go.set()
+        await asyncio.wait_for(tick_a, 10)
+        for _ in range(5):
+            await clock.advance(30)
+            await cog_b.service.tick()
+            await cog_a.service.tick()
+        assert len([s for s in chat_a.sent if s.thread is None]) == 1
+        assert [s.text.split("\n")[-1] for s in chat_a.sent if s.thread] == [
+            f"Dogs {i}/3" for i in range(1, 4)
+        ]
+        assert chat_b.sends == 0
+    finally:
+        layouts.go.set()
         for app, cog, http in ((a, cog_a, http_a), (b, cog_b, http_b)):
             await cog.stop()
             await app.close()
