@@ -187,11 +187,10 @@ class Deliverer:
         key = (adapter.name, room.channel, thread.root_id)
         lock = self._posting.setdefault(key, asyncio.Lock())
         try:
-            # The process's own requests queue here; the named lock orders processes.
-            async with (
-                lock,
-                self.repo.db.hold(f"post:{adapter.name}:{room.channel}:{thread.root_id}"),
-            ):
+            async with contextlib.AsyncExitStack() as held:
+                await self._queue(
+                    held, lock, f"post:{adapter.name}:{room.channel}:{thread.root_id}"
+                )
                 if since is not None:
                     recent = await self.repo.recent_in_channel(
                         adapter.name, room.channel, thread.root_id, since
@@ -201,6 +200,15 @@ class Deliverer:
                 if progress is not None:
                     await progress(f"Posting {len(messages) - 1} posts…")
                 try:
+                    unfinished = await self.repo.unfinished_in_channel(
+                        adapter.name, room.channel, thread.root_id
+                    )
+                    if unfinished is not None:
+                        posted = await self._finish_unfinished(
+                            adapter, room, thread, messages, unfinished, progress
+                        )
+                        if posted is not None:
+                            return posted
                     record = await self.deliver(adapter, room, thread, messages, progress=progress)
                 except LeaseLost as lost:
                     # Paused past the lease: another process finishes this delivery.
@@ -212,6 +220,52 @@ class Deliverer:
         finally:
             if not lock.locked() and self._posting.get(key) is lock:
                 del self._posting[key]
+
+    async def _queue(self, held: contextlib.AsyncExitStack, lock: asyncio.Lock, name: str) -> None:
+        """Wait for the requests before this one: the process's own queue on ``lock``, other
+        processes' on the named lock. Up to twice the lease: a request that holds them
+        longer (a long thread still going out, or a paused process) is not waited for; its
+        delivery is planned, so this one then finds it and does not post a second copy."""
+        try:
+            async with asyncio.timeout(2 * self.lease_s):
+                await held.enter_async_context(lock)
+                await held.enter_async_context(self.repo.db.hold(name))
+        except TimeoutError:
+            log.info("%s: the request before this one is taking long; going on", name)
+
+    async def _finish_unfinished(
+        self,
+        adapter: ChatAdapter,
+        room: Room,
+        thread: Thread,
+        messages: Sequence[Message],
+        unfinished: DeliveryRecord,
+        progress: Progress | None,
+    ) -> Posted | None:
+        """Asked again for a thread whose unroll here stopped part way: finish that one
+        (its header and chat thread) instead of posting a second copy. A sender still
+        holding it is waited for, up to twice the lease (a killed one's lease expires).
+        None: it failed for good meanwhile; post the thread afresh."""
+        lease = await self.claim(unfinished.id, wait_s=2 * self.lease_s)
+        if lease is None:  # still being sent: the user is pointed at it
+            return Posted(unfinished, fresh=False)
+        async with self._sending(lease):
+            current = await self.repo.get(unfinished.id)
+            assert current is not None
+            if current.state != "pending":  # finished (or given up) while we waited
+                await self.repo.release(lease)
+                return Posted(current, fresh=False) if current.state == "sent" else None
+            record = await self.resume(
+                adapter,
+                room,
+                unfinished.id,
+                messages,
+                thread_name(thread),
+                progress,
+                thread,
+                lease=lease,
+            )
+        return Posted(record, fresh=True)
 
     async def layout_for(self, scope: str) -> str:
         return await self.layouts.get(scope) if self.layouts is not None else DEFAULT_LAYOUT

@@ -342,6 +342,18 @@ class DeliveryRepo:
         )
         return await self.get(int(row[0])) if row else None
 
+    async def unfinished_in_channel(
+        self, adapter: str, channel: str, thread_root: str
+    ) -> DeliveryRecord | None:
+        """The latest unroll of a thread in a channel that is still pending (stopped at an
+        error, or its process killed): a new request for it finishes this one."""
+        row = await self.db.fetchone(
+            "SELECT id FROM deliveries WHERE adapter = ? AND channel = ? AND thread_root = ?"
+            " AND state = 'pending' AND origin = 'command' ORDER BY id DESC LIMIT 1",
+            (adapter, channel, thread_root),
+        )
+        return await self.get(int(row[0])) if row else None
+
     async def for_thread(
         self, thread_root: str, adapter: str | None = None
     ) -> list[DeliveryRecord]:

@@ -55,6 +55,7 @@ class Chat(MemoryAdapter):
             self.sent, self.threads = platform.sent, platform.threads
             self._ids, self._by_key = platform._ids, platform._by_key
         self.stall_at: int | None = None
+        self.fail_at: int | None = None  # the send the platform refuses, once
         self.stalled = asyncio.Event()
         self.go = asyncio.Event()
         self.sends = 0
@@ -67,6 +68,9 @@ class Chat(MemoryAdapter):
         thread: MessageRef | None = None,
         key: str | None = None,
     ) -> list[MessageRef]:
+        if self.fail_at == self.sends + 1:
+            self.fail_at = None
+            raise ConnectionError("platform went away")
         refs = await super().send(room, message, thread=thread, key=key)
         self.sends += 1
         if self.stall_at == self.sends:
@@ -214,6 +218,50 @@ async def test_two_processes_asked_for_one_thread_in_one_channel_post_it_once(
     other = Room("memory", "scope-1", "channel-2")
     await chat_b.command(f"unroll {url}", room=other)
     assert len([s for s in chat_a.sent if s.thread is None]) == 2
+
+
+async def test_asking_again_after_a_failed_unroll_finishes_it_instead_of_posting_twice(
+    pair: tuple[App, App], bsky: FakeBluesky
+) -> None:
+    a, _ = pair
+    a.layouts.default = "per-post"
+    url = _chain(bsky, 6)
+    chat = Chat(a.dispatcher)
+    chat.fail_at = 4  # the header and posts 1-2 are posted, then the platform fails
+    ctx = await chat.command(f"unroll {url}")
+    assert "Sorry" in ctx.replies[-1].text
+    ctx = await chat.command(f"unroll {url}")
+    assert ctx.replies[-1].text.startswith("Unrolled 6 posts")
+    assert len([s for s in chat.sent if s.thread is None]) == 1
+    assert _in_thread(chat) == [f"Part {i}/6" for i in range(1, 7)]
+    assert await a.deliveries.pending("memory") == []
+
+
+async def test_asking_another_process_for_a_thread_a_killed_one_was_posting_finishes_it(
+    pair: tuple[App, App], bsky: FakeBluesky
+) -> None:
+    a, b = pair
+    a.layouts.default = b.layouts.default = "per-post"
+    now = _fake_clock(a, b)
+    url = _chain(bsky, 6)
+    chat_a = Chat(a.dispatcher)
+    chat_b = Chat(b.dispatcher, platform=chat_a)
+    chat_a.stall_at = 3
+    killed = asyncio.create_task(chat_a.command(f"unroll {url}"))
+    await asyncio.wait_for(chat_a.stalled.wait(), 10)
+    # The user asks again, and process B answers: it waits for A's lease to run out.
+    again = asyncio.create_task(chat_b.command(f"unroll {url}"))
+    await asyncio.sleep(0.5)
+    assert not again.done() and chat_b.sends == 0
+    now[0] += LEASE_S + 1
+    ctx = await asyncio.wait_for(again, 10)
+    assert ctx.replies[-1].text.startswith("Unrolled 6 posts")
+    assert len([s for s in chat_a.sent if s.thread is None]) == 1
+    assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
+    _keys_once(chat_a)
+    killed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await killed
 
 
 async def test_an_edit_waits_for_the_sender_and_rewrites_every_message(
