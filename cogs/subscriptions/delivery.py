@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.context import MessageRef, Room
-from bot.delivery import Deliverer, thread_name
+from bot.delivery import Deliverer, DeliveryBusy, thread_name
 from bot.models import Thread
 from bot.render.document import Message
 from bot.render.post_count import post_count
@@ -28,6 +28,7 @@ from cogs.subscriptions.filters import rejection
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread
 from cogs.subscriptions.repo import SubscriptionsRepo
 from storage.deliveries_repo import DeliveryRecord, DeliveryRepo
+from storage.deliveries_repo import LeaseLost as DeliveryLeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,12 @@ class ThreadDelivery:
             )
         except LeaseLost:
             raise
+        except DeliveryLeaseLost as lost:
+            # Paused past the delivery's lease: the process that took the delivery over
+            # finishes it and records it here (``resume_unfinished``); not a failure of
+            # the room.
+            log.warning("posting %s to %s: %s", row.url, sub.channel, lost)
+            return True
         except Exception as exc:
             log.warning("posting %s to %s failed: %r", row.url, sub.channel, exc)
             await self.repo.set_result(sub.id, error=f"posting failed: {exc}", fence=fence)
@@ -159,6 +166,11 @@ class ThreadDelivery:
                 )
             except LeaseLost:
                 raise
+            except (DeliveryLeaseLost, DeliveryBusy) as exc:
+                # Another process has the delivery: ``resume_unfinished`` settles it, and
+                # the next look appends whatever is still missing.
+                log.warning("appending to %s in %s: %s", row.url, sub.channel, exc)
+                return True
             except Exception as exc:
                 log.warning("appending to %s in %s failed: %r", row.url, sub.channel, exc)
                 await self.repo.set_result(sub.id, error=f"appending failed: {exc}", fence=fence)
@@ -216,29 +228,33 @@ class ThreadDelivery:
     async def resume_unfinished(
         self, stuck_before: float | None = None, hold: Hold | None = None
     ) -> int:
-        """Finish deliveries a crash (or a failed send) left half done. Returns how many
-        were resumed. With ``hold``, each author's are resumed under its lease; those of an
-        author another process holds are left to a later round."""
+        """Finish deliveries a crash (or a failed send) left half done, in this process or
+        another. ``stuck_before``: rows marked later may still be in the hands of a live
+        sender; of those only outbox deliveries no sender holds (their lease is free or
+        expired) are taken. With ``hold``, each author's are resumed under its lease;
+        those of an author another process holds are left to a later round. Returns how
+        many were resumed."""
         resumed = 0
         by_author: dict[int, list[tuple[Subscription, SubThread]]] = {}
         for st in await self.repo.unfinished():
-            if stuck_before is not None and (st.planned_at or 0) > stuck_before:
-                continue
             sub = await self.repo.subscription(st.subscription)
             if sub is None or sub.adapter not in self.adapters:
                 continue
             by_author.setdefault(sub.author, []).append((sub, st))
         for author, work in by_author.items():
             if hold is None:
-                resumed += await self._resume_author(work, None)
+                resumed += await self._resume_author(work, None, stuck_before)
                 continue
             async with hold(author) as lease:
                 if lease is not None:
-                    resumed += await self._resume_author(work, lease)
+                    resumed += await self._resume_author(work, lease, stuck_before)
         return resumed
 
     async def _resume_author(
-        self, work: list[tuple[Subscription, SubThread]], fence: AuthorLease | None
+        self,
+        work: list[tuple[Subscription, SubThread]],
+        fence: AuthorLease | None,
+        stuck_before: float | None,
     ) -> int:
         resumed = 0
         for sub, planned in work:
@@ -246,12 +262,18 @@ class ThreadDelivery:
             st = await self.repo.sub_thread(sub.id, planned.root_id)
             if st is None or st.state != "delivering":
                 continue
+            adapter = self.adapters[sub.adapter]
+            recent = stuck_before is not None and (st.planned_at or 0) > stuck_before
+            if recent and not await self._abandoned(adapter, sub, st):
+                continue
             try:
-                if await self._resume_one(self.adapters[sub.adapter], sub, st, fence):
+                if await self._resume_one(adapter, sub, st, fence):
                     resumed += 1
             except LeaseLost:
                 log.warning("the lease on author %s was lost while resuming", sub.author)
                 break
+            except (DeliveryLeaseLost, DeliveryBusy) as exc:
+                log.info("resuming %s in %s: %s", st.root_id, sub.channel, exc)
             except Exception as exc:
                 log.warning("resuming %s in %s failed: %r", st.root_id, sub.channel, exc)
                 try:
@@ -259,6 +281,34 @@ class ThreadDelivery:
                 except LeaseLost:
                     break
         return resumed
+
+    async def _abandoned(self, adapter: Any, sub: Subscription, st: SubThread) -> bool:
+        """Whether a recently started delivery is pending in the outbox with no live
+        sender (its process was killed, or stopped at an error): it is resumed now."""
+        delivery_id = await self._find_planned(adapter, sub, st)
+        if delivery_id is None:
+            return False  # not planned yet: its process may be about to
+        record = await self.deliveries.get(delivery_id)
+        if record is None or record.state != "pending":
+            return False
+        return record.lease_until is None or record.lease_until <= self.deliverer.clock()
+
+    async def _intent_abandoned(self, st: SubThread) -> bool:
+        """Whether an intent the outbox has no plan for was left by a process that died
+        before planning. On PostgreSQL another live process may be between the two steps
+        (milliseconds apart): only an intent older than a lease is taken as abandoned;
+        SQLite serves one process, so there any is. And not if it finished meanwhile."""
+        shared = self.deliveries.db.dialect != "sqlite"
+        if shared and self.clock.now() - (st.planned_at or 0) < self.deliverer.lease_s:
+            return False
+        now = await self.repo.sub_threads([st.subscription])
+        current = now.get((st.subscription, st.root_id))
+        return (
+            current is not None
+            and current.state == "delivering"
+            and current.delivery_id is None
+            and current.planned_at == st.planned_at
+        )
 
     async def _find_planned(self, adapter: Any, sub: Subscription, st: SubThread) -> int | None:
         if st.delivery_id is not None:
@@ -277,6 +327,8 @@ class ThreadDelivery:
         now = self.clock.now()
         delivery_id = await self._find_planned(adapter, sub, st)
         if delivery_id is None:
+            if not await self._intent_abandoned(st):
+                return False
             # The crash came before the outbox planned anything: post it afresh later.
             await self.repo.set_sub_thread(
                 replace(st, state="skipped", reason="interrupted; to be posted", version=0),
