@@ -4,7 +4,8 @@ and take over when the holder goes (its lock connection ends, or it stops) on th
 device and from the saved sync token: old commands are not answered again, new ones are.
 
 Two App instances in this test process stand for two processes (each its own database
-handle, lock connection and store folder); ``test_matrix_kill.py`` kills a real one."""
+handle, lock connection and store folder); the last test kills a real ``unrollbot run``
+process with SIGKILL."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import signal
+import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,6 +48,7 @@ from tests.postgres import PASSWORD, PostgresServer
 pytestmark = pytest.mark.synapse
 
 PASSWORD_VAR = "TEST_MATRIX_STANDBY_PASSWORD"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -235,3 +240,111 @@ async def test_one_process_answers_and_a_standby_takes_over_on_the_same_device(
     state = await AdapterStateRepo(first.app.db).get("matrix", bot_id)
     assert state is not None and state.owner == first.adapter.owner
     assert state.value()["device_id"] == device
+
+
+async def session_row(db_url: str, account: Account) -> dict[str, object] | None:
+    conn = await asyncpg.connect(db_url, password=PASSWORD)
+    try:
+        row = await conn.fetchrow(
+            "SELECT value, owner FROM adapter_state WHERE adapter = 'matrix' AND key = $1",
+            account.user_id,
+        )
+    except asyncpg.UndefinedTableError:
+        return None  # not migrated yet
+    finally:
+        await conn.close()
+    if row is None or row["owner"] is None:
+        return None
+    value: dict[str, object] = json.loads(row["value"])
+    return {**value, "owner": row["owner"]}
+
+
+async def test_kill_9_of_the_holding_process_hands_the_session_to_the_standby(
+    shared: Shared,
+    person: PersonFactory,
+    synapse: Synapse,
+    bsky: FakeBluesky,
+    tmp_path: Path,
+) -> None:
+    """``unrollbot run`` as a real process holds the session; it is killed with SIGKILL
+    (no clean-up at all): the lock dies with its database connection and the standby
+    continues on the same device, from the token the killed process saved."""
+    bot_id = shared.account.user_id
+    config = tmp_path / "process.toml"
+    config.write_text(
+        f"""
+[storage]
+url = "{shared.db_url}"
+password_env = "{PASSWORD_ENV}"
+
+[network]
+allow_private_addresses = true
+retries = 1
+
+[sources.bluesky]
+appview_url = "{bsky.base_url}"
+
+[matrix]
+enabled = true
+homeserver = "{synapse.url}"
+user_id = "{bot_id}"
+password_env = "{PASSWORD_VAR}"
+store_path = "{tmp_path / "matrix-process"}"
+""",
+        encoding="utf-8",
+    )
+    log_path = tmp_path / "process.log"
+    log_file = await asyncio.to_thread(log_path.open, "wb")
+    with log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "-v",
+            "run",
+            "--config",
+            str(config),
+            cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+        )
+    try:
+        deadline = time.monotonic() + 40
+        while (held := await session_row(shared.db_url, shared.account)) is None or not held.get(
+            "next_batch"
+        ):
+            assert proc.returncode is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            await asyncio.sleep(0.2)
+        device = held["device_id"]
+        standby = await shared.start("standby")
+        await until(lambda: standby.adapter.standing_by, "the in-test process stands by")
+
+        human = await person()
+        room = await human.create_room(invite=(bot_id,))
+        await human.wait_for(joined(bot_id, room), timeout_s=40)
+        threads = Threads(bsky)
+        await human.say(room, f"!unroll {threads.new(3)}")
+        await human.wait_for(notice_from(bot_id, "Unrolled 3 posts"), timeout_s=40)
+        assert not standby.adapter.live
+
+        os.kill(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        await asyncio.wait_for(standby.adapter.connected.wait(), 30)
+        assert standby.adapter.client is not None
+        assert standby.adapter.client.device_id == device
+        assert devices(synapse, shared.account) == {device}
+
+        await human.say(room, f"!unroll {threads.new(5)}")
+        await human.wait_for(notice_from(bot_id, "Unrolled 5 posts"))
+        await asyncio.sleep(1.5)  # a late second answer to the old command would show by now
+        await human.sync()
+        answers = unrolled(human, bot_id, room)
+        assert len(answers) == 2, answers
+        row = await session_row(shared.db_url, shared.account)
+        assert row is not None and row["owner"] == standby.adapter.owner
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -85,7 +85,9 @@ class MatrixHolding(MatrixParts):
             self._halt.clear()
             self._watch = asyncio.create_task(self._watch_lock(held))
             if told or self.standing_by:
-                log.info("matrix: this process takes over the Matrix session for %s", self.user_id)
+                log.warning(
+                    "matrix: this process takes over the Matrix session for %s", self.user_id
+                )
                 self.takeovers += 1
             self.standing_by = False
             return True
@@ -98,7 +100,8 @@ class MatrixHolding(MatrixParts):
             row = await self.sessions.get(NAME, self.user_id)
             if row is not None and row.owner:
                 holder = f" ({row.owner})"
-        log.info(
+        # A warning, so it shows without --verbose: this process sends nothing to Matrix.
+        log.warning(
             "matrix: another unrollbot process%s holds the Matrix session for %s; standing by",
             holder,
             self.user_id,
