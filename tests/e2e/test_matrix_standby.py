@@ -25,10 +25,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.adapters.matrix.adapter import MatrixAdapter
+from bot.adapters.matrix.adapter import MatrixAdapter, MatrixSendError
 from bot.app import App
 from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig
+from bot.context import Room
 from bot.http import HttpClient, HttpSettings
+from bot.render.document import reply
 from bot.sources.bluesky import BlueskySource
 from storage.adapter_state_repo import AdapterStateRepo
 from tests.conftest import PASSWORD_ENV
@@ -216,6 +218,9 @@ async def test_one_process_answers_and_a_standby_takes_over_on_the_same_device(
     await until(lambda: first.adapter.standing_by, "the first process stands by again")
     assert second.adapter.live and not first.adapter.live
     assert "matrix" in second.app.adapters and "matrix" not in first.app.adapters
+    # Whatever still holds the first process's adapter cannot send through it.
+    with pytest.raises(MatrixSendError, match="does not hold the Matrix session"):
+        await first.adapter.send(Room("matrix", room, room), reply("from a standby"))
     assert second.adapter.client is not None
     assert second.adapter.client.device_id == device
     assert devices(synapse, shared.account) == {device}

@@ -243,7 +243,7 @@ class MatrixAdapter(MatrixHolding, MatrixSession, MatrixRooms, MatrixSender):
         self.client = client
         try:
             await self._login(client, state.device_id)
-            self._live = True
+            self._live = not self._lost.is_set()
             if self.e2e:
                 await self._crypto_upkeep()
             if state.next_batch is None:

@@ -80,6 +80,9 @@ class MatrixHolding(MatrixParts):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.backoff.delay(failures))
                 continue
+            if self._stopping.is_set():  # stopped just as the lock came
+                await stack.aclose()
+                return False
             self._session = stack
             self._lost.clear()
             self._halt.clear()
@@ -146,6 +149,7 @@ class MatrixHolding(MatrixParts):
 
     async def _stand_down(self) -> None:
         """After a loss: drop the commands in flight, the connection and the lock."""
+        self._live = False  # also if the loss came while logging in
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
