@@ -28,7 +28,7 @@ import pytest
 from bot.adapters.matrix.adapter import MatrixAdapter, MatrixSendError
 from bot.app import App
 from bot.config import Config, MatrixConfig, NetworkConfig, StorageConfig
-from bot.context import Room
+from bot.context import MessageRef, Room
 from bot.http import HttpClient, HttpSettings
 from bot.render.document import reply
 from bot.sources.bluesky import BlueskySource
@@ -100,7 +100,8 @@ async def shared(
 
     async def start(name: str) -> Bot:
         config = Config(
-            storage=StorageConfig(url=db_url, password_env=PASSWORD_ENV),
+            # A short lease: a dead process's deliveries are taken over soon.
+            storage=StorageConfig(url=db_url, password_env=PASSWORD_ENV, lease_s=2.0),
             network=NetworkConfig(allow_private_addresses=True, retries=1),
             matrix=MatrixConfig(
                 enabled=True,
@@ -148,6 +149,18 @@ def devices(synapse: Synapse, account: Account) -> set[str]:
     with urllib.request.urlopen(req, timeout=10) as resp:
         found = {d["device_id"] for d in json.loads(resp.read())["devices"]}
     return found - {account.device_id}
+
+
+class CutOff:
+    """The holder's adapter as its process dies: the plan is written, nothing is sent."""
+
+    name = "matrix"
+
+    def __init__(self, adapter: MatrixAdapter) -> None:
+        self.capabilities = adapter.capabilities
+
+    async def send(self, *args: object, **kwargs: object) -> list[MessageRef]:
+        raise ConnectionError("the process died before sending")
 
 
 class Threads:
@@ -211,6 +224,17 @@ async def test_one_process_answers_and_a_standby_takes_over_on_the_same_device(
     device = first.adapter.client.device_id if first.adapter.client else None
     assert device and devices(synapse, shared.account) == {device}
 
+    # The holder planned a delivery and went before sending any of it.
+    cut_url = threads.new(6)
+    cut = await first.app.unroller.unroll(cut_url, scope=room)
+    with pytest.raises(ConnectionError):
+        await first.app.deliverer.deliver(
+            CutOff(first.adapter),
+            Room("matrix", room, room),
+            cut,
+            await first.app.thread_as_shown(cut, room),
+        )
+
     # The first process's lock connection ends (as when its process dies): it stops at
     # once and stands by; the second takes over.
     assert await end_lock_connections(shared.db_url) == 1
@@ -225,6 +249,8 @@ async def test_one_process_answers_and_a_standby_takes_over_on_the_same_device(
     assert second.adapter.client.device_id == device
     assert devices(synapse, shared.account) == {device}
 
+    # The new holder finishes what the old one left: the planned thread, once.
+    await human.wait_for(notice_from(bot_id, "Part 6/6"), timeout_s=20)
     await human.say(room, f"!unroll {threads.new(4)}")
     await human.wait_for(notice_from(bot_id, "Unrolled 4 posts"))
     await asyncio.sleep(1.5)  # a late second answer to the old command would show by now
@@ -232,6 +258,9 @@ async def test_one_process_answers_and_a_standby_takes_over_on_the_same_device(
     answers = unrolled(human, bot_id, room)
     assert len(answers) == 2, answers
     assert "Unrolled 3 posts" in answers[0] and "Unrolled 4 posts" in answers[1]
+    resumed = [body(e) for e in human.from_user(bot_id, room) if "/6" in body(e)]
+    assert resumed == [f"Part {i}/6" for i in range(1, 7)]
+    assert len([e for e in human.from_user(bot_id, room) if "· 6 posts" in body(e)]) == 1
 
     # The holder stops cleanly: the first process takes the session back, same device.
     await second.stop()
