@@ -276,11 +276,27 @@ class MatrixAdapter(MatrixHolding, MatrixSession, MatrixRooms, MatrixSender):
         again whenever it loses it."""
         self._loop_done.clear()
         try:
+            failures = 0
             while not self._stopping.is_set():
                 if self.client is None:
-                    await self.start()
+                    try:
+                        await self.start()
+                    except MatrixStartupError as exc:
+                        if not self.takeovers:
+                            raise  # this process's first start: the operator must act
+                        # A standby taking over must not die of a passing problem: let
+                        # the session go, wait, and try again (or let another process).
+                        failures += 1
+                        log.warning("matrix: taking over failed, will retry: %s", exc)
+                        await self._stand_down()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(
+                                self._stopping.wait(), self.backoff.delay(failures)
+                            )
+                        continue
                     if self.client is None:
                         return  # stopped while standing by
+                    failures = 0
                 await self._sync_loop()
                 if not self._lost.is_set():
                     return

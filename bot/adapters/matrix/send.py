@@ -126,8 +126,6 @@ class MatrixSender(MatrixParts):
     async def _send_event(self, room_id: str, content: dict[str, Any], txn: str | None) -> str:
         """Send one event, retrying transient failures with the same transaction id, so a
         send that reached the server before the connection broke is not posted twice."""
-        self._check_live()
-        assert self.client is not None
         txn = txn or uuid.uuid4().hex
         deadline = time.monotonic() + self.send_deadline_s
         attempt = 0

@@ -53,8 +53,7 @@ class MatrixSession(MatrixParts):
             raise MatrixStartupError(
                 f"matrix: the homeserver no longer accepts the access token: {why}"
             )
-        assert self.client is not None
-        if not self._live:
+        if not self._live or self.client is None:
             return  # standing by: the holder's login is not ours to replace
         async with self._login_lock:
             # A login on a device revokes its other tokens: log in once, not per caller.
