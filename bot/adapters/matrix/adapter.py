@@ -66,6 +66,8 @@ log = logging.getLogger(__name__)
 # not cut off by a "limited" sync.
 SYNC_FILTER = {"presence": {"not_types": ["*"]}, "room": {"timeline": {"limit": 100}}}
 DEFAULT_BACKOFF = Backoff()
+# Longer than a waiting standby's longest pause between tries for the session lock.
+PAUSE_AFTER_LOSS_S = 2.0
 
 
 class MatrixAdapter(MatrixHolding, MatrixSession, MatrixRooms, MatrixSender):
@@ -95,6 +97,7 @@ class MatrixAdapter(MatrixHolding, MatrixSession, MatrixRooms, MatrixSender):
         max_command_age_s: float = 900.0,
         clock: Callable[[], float] = time.time,
         state: AdapterStateRepo | None = None,
+        pause_after_loss_s: float = PAUSE_AFTER_LOSS_S,
     ) -> None:
         if not (password or access_token):
             raise MatrixStartupError("matrix: no password or access token given")
@@ -106,6 +109,7 @@ class MatrixAdapter(MatrixHolding, MatrixSession, MatrixRooms, MatrixSender):
         # With the bot's database: the state there, and one process at a time holds the
         # session. On its own: the state in a file under store_dir, this process alone.
         self.sessions = state
+        self.pause_after_loss_s = pause_after_loss_s
         self.store: MatrixStore
         if state is not None:
             # Per adapter, not per process: two bots in one process are two owners.
@@ -301,6 +305,10 @@ class MatrixAdapter(MatrixHolding, MatrixSession, MatrixRooms, MatrixSender):
                 if not self._lost.is_set():
                     return
                 await self._stand_down()
+                # A process that just lost its database connection is the doubtful one:
+                # a standby that was waiting gets the first chance at the session.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.pause_after_loss_s)
         finally:
             self._loop_done.set()
 
