@@ -21,12 +21,14 @@ from bot.dispatcher import Dispatcher
 from bot.extensions import open_database, selected
 from bot.host import DecideFor
 from bot.http import HttpClient, HttpSettings
+from bot.live_adapters import LiveAdapters
 from bot.models import Thread
 from bot.render.document import Message
 from bot.render.thread_view import Decide, default_decide, thread_messages
 from bot.sources import SourceRegistry, enabled_sources
 from bot.sources.base import Source
 from bot.unroller import Unroller
+from storage.adapter_state_repo import AdapterStateRepo
 from storage.db import Database
 from storage.deliveries_repo import DeliveryRepo, LeaseLost
 from storage.layouts_repo import LayoutRepo
@@ -64,7 +66,10 @@ class App:
         self._live: dict[str, ChatAdapter] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(find_links=sources.find_links)
-        self.adapters: dict[str, Adapter] = {}
+        # What adapters keep across restarts, and which process holds their session.
+        self.adapter_state = AdapterStateRepo(db)
+        # Features see only the live adapters (a standby Matrix session is not).
+        self.adapters: LiveAdapters[Adapter] = LiveAdapters()
         # Features replace this to apply room policies (content notes).
         self.decision_provider: DecideFor | None = None
         # Text prefixes per adapter, for replies that name commands.
@@ -222,7 +227,7 @@ class App:
                 await cog.stop()
             except Exception:
                 log.exception("stopping %s failed", type(cog).__name__)
-        for adapter in self.adapters.values():
+        for adapter in self.adapters.every():
             with contextlib.suppress(Exception):
                 await adapter.close()
         await self.http.close()
