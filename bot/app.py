@@ -21,7 +21,7 @@ from bot.dispatcher import Dispatcher
 from bot.extensions import open_database, selected
 from bot.host import DecideFor
 from bot.http import HttpClient, HttpSettings
-from bot.live_adapters import LiveAdapters
+from bot.live_adapters import LiveAdapters, is_live
 from bot.models import Thread
 from bot.render.document import Message
 from bot.render.thread_view import Decide, default_decide, thread_messages
@@ -156,6 +156,8 @@ class App:
         so nothing posts twice where the platform dedupes. Adapters call this once
         connected; from then on the sweep repeats it. Returns how many were finished."""
         self._live[adapter.name] = adapter
+        if not is_live(adapter):
+            return 0  # standing by (a session another process holds): its holder sends
         resumed = 0
         for record in await self.deliveries.claimable(adapter.name, self.deliverer.clock()):
             if record.origin != "command":

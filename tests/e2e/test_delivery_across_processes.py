@@ -467,3 +467,37 @@ async def test_a_process_starting_leaves_alone_an_intent_another_is_about_to_pla
             await cog.stop()
             await app.close()
             await http.close()
+
+
+async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_live_one(
+    pair: tuple[App, App], bsky: FakeBluesky
+) -> None:
+    """A process whose adapter stands by (another process holds its session, as with
+    Matrix) sweeps nothing for it: the delivery stays pending for the live holder instead
+    of failing on a send the standby may not make."""
+    a, b = pair
+    a.layouts.default = b.layouts.default = "per-post"
+    now = _fake_clock(a, b)
+    url = _chain(bsky, 6)
+    chat_a = Chat(a.dispatcher)
+    chat_a.stall_at = 3
+    killed = asyncio.create_task(chat_a.command(f"unroll {url}"))
+    await asyncio.wait_for(chat_a.stalled.wait(), 10)
+    now[0] += LEASE_S + 1  # A is gone; its lease ran out
+
+    standby = Chat(b.dispatcher, platform=chat_a)
+    standby.live = False
+    b.adapters[standby.name] = standby
+    assert await b.resume_pending(standby) == 0
+    assert await b.sweep() == 0
+    assert standby.sends == 0
+    [record] = await b.deliveries.pending("memory")
+    assert record.state == "pending"  # not failed: kept for whoever holds the session
+
+    standby.live = True  # the session was handed over
+    assert await b.sweep() == 1
+    assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
+    _keys_once(chat_a)
+    killed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await killed
