@@ -280,9 +280,12 @@ class Deliverer:
         origin: str = "command",
         progress: Progress | None = None,
         layout: str | None = None,
+        send: bool = True,
     ) -> DeliveryRecord:
         """Plan and send a thread: ``messages`` are the header and the per-post messages;
-        the room's layout decides whether posts share chat messages."""
+        the room's layout decides whether posts share chat messages. ``send=False`` only
+        plans it, lease free, for the process that holds the platform's session to send
+        (this one stands by)."""
         layout = layout or await self.layout_for(room.scope)
         items: list[PlanItem]
         if layout == "packed" and len(messages) > 1:
@@ -315,6 +318,9 @@ class Deliverer:
         )
         record = await self.repo.get(lease.delivery_id)
         assert record is not None
+        if not send:
+            await self._let_go(lease)
+            return record
         async with self._sending(lease):
             return await self._send(
                 adapter,

@@ -8,7 +8,7 @@ deliveries) must leave that to the process that holds it. An adapter says so wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TypeVar
 
 A = TypeVar("A")
@@ -44,3 +44,13 @@ class LiveAdapters(MutableMapping[str, A]):
 
     def every(self) -> list[A]:
         return list(self._all.values())
+
+    def standing_by(self, name: str) -> A | None:
+        """The adapter of that name if it runs here but stands by, else None."""
+        adapter = self._all.get(name)
+        return adapter if adapter is not None and not is_live(adapter) else None
+
+
+def standing_by(adapters: Mapping[str, A], name: str) -> A | None:
+    """The adapter ``name`` when it runs in this process but another holds its session."""
+    return adapters.standing_by(name) if isinstance(adapters, LiveAdapters) else None

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.context import MessageRef, Room
 from bot.delivery import Deliverer, DeliveryBusy, thread_name
+from bot.live_adapters import standing_by
 from bot.models import Thread
 from bot.render.document import Message
 from bot.render.post_count import post_count
@@ -87,7 +88,10 @@ class ThreadDelivery:
         False when the room could not take it now (tried again later). Runs under the
         author's lease (``fence``): once it is lost nothing more is recorded or sent."""
         adapter = self.adapters.get(sub.adapter)
-        if adapter is None:
+        # Another process holds this platform's session: this one plans the thread and
+        # that one sends it (its resume of unfinished deliveries, at its next round).
+        standby = standing_by(self.adapters, sub.adapter) if adapter is None else None
+        if adapter is None and standby is None:
             await self.repo.set_result(
                 sub.id, error=f"the {sub.adapter} adapter is not running", fence=fence
             )
@@ -96,6 +100,8 @@ class ThreadDelivery:
         thread = await self.processed(base, sub.scope)
         messages = await self.shown(thread, sub.scope)
         if st is not None and st.state == "delivered" and st.delivery_id is not None:
+            if adapter is None:
+                return False  # appends wait for the process that holds the session
             return await self._append(adapter, sub, row, thread, messages, st, fence)
         reason = rejection(sub.filters, thread)
         if reason is not None:
@@ -109,6 +115,15 @@ class ThreadDelivery:
         # resumed, not repeated.
         intent = SubThread(sub.id, row.root_id, "delivering", None, row.version, None, now, None)
         await self.repo.set_sub_thread(intent, now, fence=fence)
+        if standby is not None:
+            record = await self.deliverer.deliver(
+                standby, self.room(sub), thread, messages, origin=ORIGIN, send=False
+            )
+            planned = replace(intent, delivery_id=record.id)
+            await self.repo.set_sub_thread(planned, now, fence=fence)
+            log.info("planned %s for %s; the process holding it sends it", row.url, sub.channel)
+            return True
+        assert adapter is not None
         try:
             record = await self.deliverer.deliver(
                 adapter, self.room(sub), thread, messages, origin=ORIGIN

@@ -350,3 +350,34 @@ async def test_a_429_seen_by_one_process_pauses_the_host_for_all(cluster: Cluste
     assert sum(held_back) > 0
     await cluster.run(refused_at + 600 + 60 - cluster.clock.now(), others)
     assert len(cluster.bsky.requests) > seen
+
+
+async def test_threads_an_author_posts_reach_rooms_whose_platform_another_process_holds(
+    cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only one process holds a platform's session (Matrix): the others stand by for it
+    but still poll. A standby that settles a thread plans it, and the holder posts it at its
+    next round: every thread reaches every room once, nothing is reported as failing."""
+    caplog.set_level("INFO", logger="cogs.subscriptions")
+    holder, *standbys = cluster.procs
+    for p in standbys:
+        p.chat.live = False  # another process holds the session
+    await cluster.run(600)  # every process has looked at every author once
+    for name in AUTHORS:
+        cluster.thread(name, 3, f"{name} news")
+    # The threads settle while only the standbys run rounds (the holder is busy).
+    await cluster.run(1200, procs=standbys)
+    assert all(not p.chat.sent for p in cluster.procs)
+    await cluster.run(120)
+
+    for room in ROOMS:
+        texts = Counter(cluster.sent_texts(room))
+        assert sorted(texts) == sorted(
+            f"{name} news {i}/3" for name in AUTHORS for i in range(1, 4)
+        )
+        assert set(texts.values()) == {1}, f"posted twice in {room.channel}: {texts}"
+    assert all(not p.chat.sent for p in standbys)
+    # Standbys did settle some of the threads: they planned them for the holder.
+    assert any("the process holding it sends it" in r.getMessage() for r in caplog.records)
+    subs = await holder.service.repo.all_subscriptions()
+    assert [s.last_error for s in subs if s.last_error] == []
