@@ -16,13 +16,15 @@ class LeaseLost(Exception):
 @dataclass(eq=False)
 class AuthorLease:
     """This process's claim on one author. ``lost`` is set once a fence or a renewal
-    found the lease gone: the work on the author stops there."""
+    found the lease gone: the work on the author stops there. ``released`` once a poll's
+    save gave it back (work after the poll takes the author again)."""
 
     author: int
     owner: str
     clock: Clock
     lease_s: float
     lost: bool = False
+    released: bool = False
 
     def window(self) -> tuple[float, float]:
         """(now, when a lease taken or renewed now ends), in the service's clock."""

@@ -43,7 +43,8 @@ class AuthorLeases:
         return AuthorLease(author, self.owner, self.clock, self.lease_s)
 
     def holds(self, author: int) -> bool:
-        return author in self._held
+        mine = self._held.get(author)
+        return mine is not None and not mine.released
 
     async def claim_due(self, limit: int) -> list[tuple[WatchedAuthor, AuthorLease]]:
         """Take the authors due now whose lease is free or expired (at most ``limit``,
@@ -71,7 +72,8 @@ class AuthorLeases:
     async def hold(self, author: int) -> AsyncIterator[AuthorLease | None]:
         """The author's lease for the block, or None when another process (or this one,
         elsewhere) holds it: skip the author then, it is looked at again later."""
-        if author in self._held:
+        mine = self._held.get(author)
+        if mine is not None and not mine.released:
             yield None
             return
         now = self.clock.now()
@@ -95,10 +97,11 @@ class AuthorLeases:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
-            self._held.pop(lease.author, None)
+            if self._held.get(lease.author) is lease:
+                del self._held[lease.author]
             if lease.lost:
                 self.lost += 1
-            else:
+            elif not lease.released:
                 try:
                     await self.repo.release(lease.author, self.owner)
                 except Exception:
@@ -110,6 +113,8 @@ class AuthorLeases:
         # for a while, whatever a test's clock says.
         while True:
             await asyncio.sleep(self.lease_s / RENEWALS_PER_LEASE)
+            if lease.released:
+                return
             try:
                 kept = await self.repo.renew(lease)
             except Exception:

@@ -97,7 +97,8 @@ class Poller:
         lease: AuthorLease | None = None,
     ) -> PollResult:
         """Poll one author and record what it shows. With ``lease``, every write checks
-        the lease is still ours (``LeaseLost`` otherwise: nothing of this poll is kept)."""
+        the lease is still ours (``LeaseLost`` otherwise: nothing of this poll is kept),
+        and saving the poll's result gives the lease back."""
         if lease is not None and lease.lost:
             # Ran out while waiting for a turn: another process may poll it now.
             raise LeaseLost(f"the lease on {a.key} ran out before its poll")
@@ -110,13 +111,13 @@ class Poller:
                 last_error_at=now,
                 next_poll_at=now + self.bounds.max_s,
             )
-            await self.repo.save_poll_state(a, fence=lease)
+            await self.repo.save_poll_state(a, fence=lease, release=True)
             return PollResult(a, ok=False)
         # After a restart some sources (Mastodon) look the account up again before listing.
         cost = 1 + (polling(a.source).lookup_requests if a.id not in self._warm else 0)
         if await self.limiter.reserve(a.host, cost, priority=priority) > 0:
             a = replace(a, next_poll_at=now + await self.limiter.slot(a.host, cost))
-            await self.repo.save_poll_state(a, fence=lease)
+            await self.repo.save_poll_state(a, fence=lease, release=True)
             return PollResult(a, ok=False, deferred=True)
         self.polls += 1
         who = Author(id=a.author_id, handle=a.handle, name=a.name, url=a.url)
@@ -134,9 +135,9 @@ class Poller:
                 until = await self.limiter.close(a.host, classify(exc)[2])
                 updated = replace(updated, next_poll_at=max(updated.next_poll_at, until))
             log.info("poll of %s failed (%s): %s", a.key, kind, updated.last_error or exc)
-            await self.repo.save_poll_state(updated, fence=lease)
             if kind == "refused" and self.on_refused is not None:
                 await self.on_refused(updated, lease)
+            await self.repo.save_poll_state(updated, fence=lease, release=True)
             return PollResult(updated, ok=False)
         now = self.clock.now()
         self._warm.add(a.id)
@@ -162,7 +163,9 @@ class Poller:
 
         # What the poll saw and the author's new poll state are one write: a claimant
         # whose lease ran out keeps neither.
-        changed, updated = await self.repo.save_poll(a.id, observed, now, finish, fence=lease)
         if len(known) > KEEP_THREADS * 10:
             await self.repo.prune_threads(a.id, KEEP_THREADS, fence=lease)
+        changed, updated = await self.repo.save_poll(
+            a.id, observed, now, finish, fence=lease, release=True
+        )
         return PollResult(updated, ok=True, changed=tuple(changed))

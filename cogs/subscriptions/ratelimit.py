@@ -68,17 +68,21 @@ class DatabaseBudgets:
 
     async def update(self, host: str, fresh: Bucket, change: Callable[[Bucket], T]) -> T:
         lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
+        select = (
+            "SELECT tokens, updated_at, closed_until, queued_until FROM host_budgets"
+            f" WHERE host = ?{lock}"
+        )
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO host_budgets (host, tokens, updated_at, closed_until, queued_until)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (host) DO NOTHING",
-                (host, fresh.tokens, fresh.updated, fresh.closed_until, fresh.queued_until),
-            )
-            row = await conn.fetchone(
-                "SELECT tokens, updated_at, closed_until, queued_until FROM host_budgets"
-                f" WHERE host = ?{lock}",
-                (host,),
-            )
+            row = await conn.fetchone(select, (host,))
+            if row is None:
+                # The host's first request: whoever inserts first creates the bucket, the
+                # others find it (and wait for its lock) on the second read.
+                await conn.execute(
+                    "INSERT INTO host_budgets (host, tokens, updated_at, closed_until,"
+                    " queued_until) VALUES (?, ?, ?, ?, ?) ON CONFLICT (host) DO NOTHING",
+                    (host, fresh.tokens, fresh.updated, fresh.closed_until, fresh.queued_until),
+                )
+                row = await conn.fetchone(select, (host,))
             assert row is not None
             bucket = Bucket(float(row[0]), float(row[1]), float(row[2]), float(row[3]))
             result = change(bucket)

@@ -251,10 +251,17 @@ class SubscriptionsRepo:
         until = row["lease_until"]
         return row["lease_owner"], float(until) if until is not None else None
 
-    async def save_poll_state(self, a: WatchedAuthor, *, fence: AuthorLease | None = None) -> None:
+    async def save_poll_state(
+        self, a: WatchedAuthor, *, fence: AuthorLease | None = None, release: bool = False
+    ) -> None:
+        """The author's poll state; with ``release``, the lease ``fence`` is given back in
+        the same transaction."""
         async with self.db.transaction() as conn:
             await _fence(conn, fence)
             await self._save_poll_state(conn, a)
+            await _release(conn, fence if release else None)
+        if fence is not None and release:
+            fence.released = True
 
     @staticmethod
     async def _save_poll_state(conn: Connection, a: WatchedAuthor) -> None:
@@ -329,14 +336,19 @@ class SubscriptionsRepo:
         finish: Callable[[list[str]], WatchedAuthor],
         *,
         fence: AuthorLease | None = None,
+        release: bool = False,
     ) -> tuple[list[str], WatchedAuthor]:
         """Record what a poll saw and the author's new poll state (``finish`` makes it from
-        the roots that changed) in one transaction."""
+        the roots that changed) in one transaction; with ``release``, the lease ``fence``
+        is given back in it too."""
         async with self.db.transaction() as conn:
             await _fence(conn, fence)
             changed = await _record(conn, author, observed, now) if observed else []
             updated = finish(changed)
             await self._save_poll_state(conn, updated)
+            await _release(conn, fence if release else None)
+        if fence is not None and release:
+            fence.released = True
         return changed, updated
 
     async def merge_thread(
@@ -646,8 +658,8 @@ async def _fence(conn: Connection, lease: AuthorLease | None) -> None:
     the write runs."""
     if lease is None:
         return
-    if lease.lost:
-        raise LeaseLost(f"the lease on author {lease.author} is lost")
+    if lease.lost or lease.released:
+        raise LeaseLost(f"the lease on author {lease.author} is no longer held")
     now, until = lease.window()
     kept = await conn.execute(
         "UPDATE sub_authors SET lease_until = ? WHERE id = ? AND lease_owner = ?"
@@ -657,6 +669,15 @@ async def _fence(conn: Connection, lease: AuthorLease | None) -> None:
     if not kept:
         lease.lost = True
         raise LeaseLost(f"the lease on author {lease.author} ran out or was taken over")
+
+
+async def _release(conn: Connection, lease: AuthorLease | None) -> None:
+    if lease is not None:
+        await conn.execute(
+            "UPDATE sub_authors SET lease_owner = NULL, lease_until = NULL"
+            " WHERE id = ? AND lease_owner = ?",
+            (lease.author, lease.owner),
+        )
 
 
 async def _record(

@@ -176,8 +176,10 @@ class SubscriptionService:
         priority: bool = False,
         lease: AuthorLease | None = None,
     ) -> bool:
-        """Poll one author, record what the poll saw, post what settled. Without ``lease``
-        the author's lease is taken here (False at once when another process holds it)."""
+        """Poll one author, record what the poll saw, post what settled. ``lease`` is this
+        round's claim on the author (the caller keeps it); without one the author's lease
+        is taken here (False at once when another process holds it). Saving the poll gives
+        the lease back; priming and posting after it take the author again."""
         if lease is None:
             async with self.leases.hold(a.id) as held:
                 if held is None:
@@ -191,15 +193,28 @@ class SubscriptionService:
             if force:
                 # The poll waits for budget or failed, but a thread may be due to settle:
                 # that goes ahead on what earlier polls saw.
-                await self.process(result.author, lease=lease)
+                await self.process(result.author)
             return False
-        if unprimed:
-            await self.prime(result.author, lease=lease)
         # Nothing new and nothing waiting to settle: no need to look at the threads (the
         # first look in this process's life may find what another process left waiting).
-        if result.changed or unprimed or force or a.id not in self._looked:
-            await self.process(result.author, lease=lease)
+        if not (result.changed or unprimed or force or a.id not in self._looked):
+            return True
+        async with self.leases.hold(a.id) as held:
+            if held is None:
+                # Taken by another process since the poll: look again a little later.
+                self._retry_held(a.id)
+                return True
+            try:
+                if unprimed:
+                    await self.prime(result.author, lease=held)
+                await self.process(result.author, lease=held)
+            except LeaseLost:
+                log.warning("the lease on %s ran out while posting its threads", a.key)
         return True
+
+    def _retry_held(self, author: int) -> None:
+        at = self.clock.now() + HELD_RETRY_S
+        self._settle_due[author] = min(self._settle_due.get(author, at), at)
 
     def wake(self, author: int | None = None) -> None:
         """Run a round soon (a new subscription, a backfill)."""
@@ -258,8 +273,7 @@ class SubscriptionService:
         if lease is None:
             async with self.leases.hold(a.id) as held:
                 if held is None:
-                    at = self.clock.now() + HELD_RETRY_S
-                    self._settle_due[a.id] = min(self._settle_due.get(a.id, at), at)
+                    self._retry_held(a.id)
                     return
                 try:
                     await self.process(a, lease=held)

@@ -381,3 +381,27 @@ async def test_threads_an_author_posts_reach_rooms_whose_platform_another_proces
     assert any("the process holding it sends it" in r.getMessage() for r in caplog.records)
     subs = await holder.service.repo.all_subscriptions()
     assert [s.last_error for s in subs if s.last_error] == []
+
+
+async def test_a_thread_is_not_posted_while_another_process_works_on_its_author(
+    cluster: Cluster,
+) -> None:
+    busy, other = cluster.procs[0], cluster.procs[1]
+    alice = await author_named(busy, "alice")
+    cluster.thread("alice", 2, "held")
+    await cluster.run(120, [other])  # the other process polls alice and sees the thread
+    assert cluster.sent_texts(ROOMS[0]) == []
+    # While the busy process works on alice (posting a long thread, say), the thread
+    # settles: the other process leaves alice alone and looks again a little later.
+    async with busy.service.leases.hold(alice.id) as held:
+        assert held is not None
+        for _ in range(45):
+            # Renewed as its renewer does while the work runs (in real time; the test's
+            # clock runs far faster).
+            assert await busy.service.repo.renew(held)
+            await cluster.run(20, [other])
+        assert cluster.sent_texts(ROOMS[0]) == []
+        assert other.service.leases.holds(alice.id) is False
+    await cluster.run(60, [other])
+    for room in ROOMS:
+        assert Counter(cluster.sent_texts(room)) == {"held 1/2": 1, "held 2/2": 1}
