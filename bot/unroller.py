@@ -1,6 +1,7 @@
 """The unroll service: link -> Thread, with the cache, one fetch for concurrent requests of
-the same thread, and processor hooks through which features (thread links, content notes)
-apply what they know to every unroll."""
+the same thread (within a process, and across the processes sharing one database), and
+processor hooks through which features (thread links, content notes) apply what they know
+to every unroll."""
 
 from __future__ import annotations
 
@@ -78,13 +79,14 @@ class Unroller:
             thread = await self.repo.find_by_url(ref.url)
             if thread is not None and self.clock() - thread.fetched_at <= self.cache_ttl_s:
                 return thread
+        asked_at = self.clock()
         pending = self._inflight.get(ref.url)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Thread] = asyncio.get_running_loop().create_future()
         self._inflight[ref.url] = future
         try:
-            thread = await self._fetch(source, ref)
+            thread = await self._fetch_once(source, ref, refresh, asked_at)
         except BaseException as exc:
             if not future.done():
                 future.set_exception(exc)
@@ -95,6 +97,21 @@ class Unroller:
             return thread
         finally:
             self._inflight.pop(ref.url, None)
+
+    async def _fetch_once(
+        self, source: Source, ref: PostRef, refresh: bool, asked_at: float
+    ) -> Thread:
+        """Fetch under a lock on the thread's URL shared by every process on the database:
+        a process that waited for another's fetch takes its result from the cache instead
+        of asking upstream again (after ``refresh`` too, when that fetch began after we
+        asked)."""
+        async with self.repo.db.hold(f"fetch:{ref.url}"):
+            cached = await self.repo.find_by_url(ref.url)
+            if cached is not None:
+                age = self.clock() - cached.fetched_at
+                if cached.fetched_at >= asked_at or (not refresh and age <= self.cache_ttl_s):
+                    return cached
+            return await self._fetch(source, ref)
 
     async def _fetch(self, source: Source, ref: PostRef) -> Thread:
         self.upstream_fetches += 1

@@ -6,6 +6,7 @@ password never sits in the URL of the config: it comes from the environment vari
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -25,6 +26,11 @@ from storage.db import (
     lock_key,
     to_dollar_params,
 )
+
+# Connections for named locks, and how often a waiter tries again (doubling up to the most).
+LOCK_CONNECTIONS = 10
+LOCK_POLL_S = 0.02
+MAX_LOCK_POLL_S = 0.5
 
 # Held while migrating, so two processes starting at once do not apply the same step twice.
 _MIGRATION_LOCK = 0x756E726F6C6C  # "unroll"
@@ -82,6 +88,7 @@ class PostgresDatabase(Database):
         # long-held lock never takes a pooled connection from the repositories).
         self._url = url
         self._password = password
+        self._lock_pool: asyncpg.Pool | None = None
 
     @classmethod
     async def open(
@@ -111,32 +118,65 @@ class PostgresDatabase(Database):
         return db
 
     async def close(self) -> None:
+        if self._lock_pool is not None:
+            await self._lock_pool.close()
         await self.pool.close()
 
     def _reader(self) -> Connection:
         return self._reads
 
+    async def _locks(self) -> asyncpg.Pool:
+        """The pool named locks are held on: apart from the repositories' pool, so holders
+        never take a connection the work under the lock needs."""
+        if self._lock_pool is None:
+            try:
+                self._lock_pool = await asyncpg.create_pool(
+                    self._url, password=self._password, min_size=0, max_size=LOCK_CONNECTIONS
+                )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise DatabaseError(f"cannot take locks on {self.path}: {exc}") from exc
+        return self._lock_pool
+
     @asynccontextmanager
     async def hold(self, name: str, *, wait: bool = True) -> AsyncIterator[Held]:
         key = lock_key(name)
+        pool = await self._locks()
+        delay = LOCK_POLL_S
+        while True:
+            conn = await pool.acquire()
+            try:
+                got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            except BaseException:
+                await pool.release(conn)
+                raise
+            if got:
+                break
+            # Waiters give their connection back between tries, so many waiting never
+            # starve the holders of connections.
+            await pool.release(conn)
+            if not wait:
+                yield Held(name, acquired=False)
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_LOCK_POLL_S)
+        held = Held(name, acquired=True)
+
+        def lost(_conn: object) -> None:
+            # The server frees the lock when the connection ends, whoever ends it.
+            held.lost.set()
+
+        conn.add_termination_listener(lost)
         try:
-            conn = await asyncpg.connect(self._url, password=self._password)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseError(f"cannot lock {name!r} on {self.path}: {exc}") from exc
-        try:
-            if wait:
-                await conn.execute("SELECT pg_advisory_lock($1)", key)
-                acquired = True
-            else:
-                acquired = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
-            held = Held(name, acquired)
-            # The server frees the lock when this connection ends, whoever ends it.
-            conn.add_termination_listener(lambda _conn: held.lost.set())
             yield held
         finally:
-            # Closing the connection releases the lock (no unlock round trip needed).
+            # A connection that ended is no longer ours to unlock or give back.
+            if not held.lost.is_set():
+                with contextlib.suppress(Exception):
+                    conn.remove_termination_listener(lost)
+                    await conn.execute("SELECT pg_advisory_unlock($1)", key)
+            # Released connections are reset, which also frees any lock left behind.
             with contextlib.suppress(Exception):
-                await conn.close(timeout=5)
+                await pool.release(conn)
 
     def _begin(self) -> AbstractAsyncContextManager[Connection]:
         return self._transaction()
