@@ -204,9 +204,11 @@ def poll_times(bsky: FakeBluesky, masto: FakeMastodon) -> dict[str, list[float]]
     """Author -> the times its recent posts were asked for (polls, not thread fetches)."""
     out: dict[str, list[float]] = defaultdict(list)
     for rec in bsky.requests:
-        if rec.path.endswith("app.bsky.feed.getAuthorFeed"):
-            actor = dict(rec.query)["actor"]
-            out[bsky.handles.get(actor, actor)].append(rec.started)
+        q = dict(rec.query)
+        # A poll reads the first page of the author's threads; an unroll reads the feed
+        # with replies.
+        if q.get("filter") == "posts_and_author_threads" and "cursor" not in q:
+            out[bsky.handles.get(q["actor"], q["actor"])].append(rec.started)
     for rec in masto.requests:
         m = re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", rec.path)
         if m:
