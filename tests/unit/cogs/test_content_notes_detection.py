@@ -211,8 +211,10 @@ def test_labelled_set_quality_floor() -> None:
 
 
 def test_every_split_keeps_neutral_posts_quiet() -> None:
-    """A regression guard on every split, held-out ones included: at most 2% of neutral
-    posts get a note and notes stay precise (the figures themselves are the benchmark's)."""
+    """A regression guard on every split the lexicon's authors have read: at most 2% of
+    neutral posts get a note and notes stay precise (the figures themselves are the
+    benchmark's). The newest held-out split is measured, never guarded: a threshold here
+    would make it something to tune against, and its figures stop being honest."""
     import sys
 
     sys.path.insert(0, str(ROOT))
@@ -221,8 +223,8 @@ def test_every_split_keeps_neutral_posts_quiet() -> None:
     rows = load(*DEFAULT_DATA)
     classifier = Classifier.default()
     splits = sorted({r[2] for r in rows})
-    assert splits == ["ahead", "blind", "dev", "fresh", "test"]
-    for split in splits:
+    assert splits == ["ahead", "blind", "dev", "fresh", "later", "test"]
+    for split in (s for s in splits if s != "later"):
         result = evaluate([r for r in rows if r[2] == split], classifier)
         rate, macro = result["neutral_flagged_rate"], result["macro"]
         assert isinstance(rate, float) and isinstance(macro, dict)
@@ -334,7 +336,7 @@ def test_real_recorded_posts_rarely_get_a_note() -> None:
 
 
 def test_splits_share_no_post() -> None:
-    """Dev, test and the three held-out splits never hold the same post (case, punctuation
+    """Dev, test and the four held-out splits never hold the same post (case, punctuation
     and emoji ignored), and the held-out splits are broad: every category, about half
     neutral."""
     import sys
@@ -346,12 +348,12 @@ def test_splits_share_no_post() -> None:
     by_split: dict[str, set[str]] = {}
     for text, _, split, _ in load(*DEFAULT_DATA):
         by_split.setdefault(split, set()).add(same_post(text))
-    assert set(by_split) == {"dev", "test", "fresh", "blind", "ahead"}
+    assert set(by_split) == {"dev", "test", "fresh", "blind", "ahead", "later"}
     for one in by_split:
         for two in by_split:
             if one < two:
                 assert not by_split[one] & by_split[two], (one, two)
-    for split in ("fresh", "blind", "ahead"):
+    for split in ("fresh", "blind", "ahead", "later"):
         rows = [r for r in load(*DEFAULT_DATA) if r[2] == split]
         assert len(rows) >= 300 and 0.4 <= sum(1 for r in rows if not r[1]) / len(rows) <= 0.6
         assert {c for _, labels, _, _ in rows for c in labels} == set(CATEGORY_IDS) - {"other"}
