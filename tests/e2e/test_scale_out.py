@@ -258,8 +258,16 @@ def check_rooms(chat: FakeChat, written: dict[str, int]) -> list[str]:
 
 
 def delivered(chat: FakeChat, written: dict[str, int]) -> bool:
-    want = sum(n + 1 for n in written.values()) * len(ROOMS)
-    return len(chat.messages) >= want
+    """Whether every thread is in every room with all its posts (doubles aside)."""
+    for room in ROOMS:
+        complete = set()
+        for header in chat.headers(room.channel):
+            found = [m for p in chat.thread_of(header) if (m := POST_RE.search(p.text))]
+            if found and len(found) >= written.get(found[0].group(1), 0):
+                complete.add(found[0].group(1))
+        if not complete >= set(written):
+            return False
+    return True
 
 
 # Until author leases are on main, every process polls every due author (3 polls per
