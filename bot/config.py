@@ -103,6 +103,10 @@ class DiscordConfig:
     test_guild_ids: list[int] = field(default_factory=list)
     api_base_url: str = ""
     gateway_url: str = ""
+    # Sharding across processes: the total number of shards (0: not sharded) and the ones
+    # this process runs (empty: all of them).
+    shard_count: int = 0
+    shard_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,7 @@ def parse_config(text: str, base_dir: str = ".") -> Config:
     cfg = _build(Config, data)
     _check_tokens(cfg.sources.mastodon.tokens)
     _check_storage(cfg.storage)
+    _check_shards(cfg.discord)
     s = cfg.subscriptions
     if s.min_poll_interval_s > s.max_poll_interval_s:
         raise ConfigError(
@@ -317,6 +322,31 @@ def _check_storage(st: StorageConfig) -> None:
             f"storage.lease_s: must be between {MIN_LEASE_S:g} and {MAX_LEASE_S:g} seconds"
             f" (got {st.lease_s:g})"
         )
+
+
+def _check_shards(dc: DiscordConfig) -> None:
+    if dc.shard_count < 0:
+        raise ConfigError(
+            f"discord.shard_count: must be 0 (not sharded) or the total number of shards over"
+            f" all processes, got {dc.shard_count}"
+        )
+    if dc.shard_ids and not dc.shard_count:
+        raise ConfigError(
+            "discord.shard_ids: needs discord.shard_count, the total number of shards over all "
+            "processes (every process sets the same shard_count)"
+        )
+    seen: set[int] = set()
+    for i, shard in enumerate(dc.shard_ids):
+        if not 0 <= shard < dc.shard_count:
+            raise ConfigError(
+                f"discord.shard_ids[{i}]: must be between 0 and {dc.shard_count - 1} (shards are"
+                f" numbered from 0, below discord.shard_count = {dc.shard_count}), got {shard}"
+            )
+        if shard in seen:
+            raise ConfigError(
+                f"discord.shard_ids[{i}]: shard {shard} is listed twice (each shard runs once)"
+            )
+        seen.add(shard)
 
 
 def storage_target(cfg: Config) -> tuple[str, str | None]:

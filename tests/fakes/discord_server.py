@@ -44,6 +44,10 @@ INTERACTION_TOKEN_TTL_S = 15 * 60
 ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
+COMMAND_ROUTES = (
+    "/applications/{app_id}/commands",
+    "/applications/{app_id}/guilds/{guild_id}/commands",
+)
 OPTION_TYPES = {1: "subcommand", 2: "group", 3: "string", 4: "integer", 5: "boolean"}
 
 
@@ -101,6 +105,8 @@ class GatewaySession:
     id: str
     seq: int = 0
     intents: int = 0
+    # [shard_id, shard_count] from IDENTIFY ([0, 1] without sharding).
+    shard: tuple[int, int] = (0, 1)
     # Every dispatch with its sequence number, replayed on RESUME.
     sent: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     socket: web.WebSocketResponse | None = None
@@ -169,11 +175,12 @@ class FakeDiscord(FakeServer):
             self.application_id, "unrollbot", bot=True
         )
         self.owner = self.user_payload(self.snowflake(), "owner")
-        self.guild_id = self.snowflake()
-        self.channel_id = self.snowflake()
-        self.channels: dict[str, dict[str, Any]] = {
-            self.channel_id: self.channel_payload(self.channel_id, "general")
-        }
+        # Servers get ids of their own, high enough to never meet the counter above, so a
+        # test can place one on the shard it wants (see ``add_guild``).
+        self._guild_ids = itertools.count((1_300_000_000_000_000_000 >> 22) + 1)
+        self.guilds: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.guild_id, self.channel_id = self.add_guild("Test server")
         self.members: dict[str, dict[str, Any]] = {}
         self.bot_member = self.add_member(self.bot_user, MODERATOR_PERMISSIONS, store=True)
         self.calls: list[RestCall] = []
@@ -185,6 +192,20 @@ class FakeDiscord(FakeServer):
         self.interactions: dict[str, InteractionRecord] = {}
         self.sessions: dict[str, GatewaySession] = {}
         self.identifies = 0
+        # [shard_id, shard_count] of every IDENTIFY, accepted or not, in order.
+        self.identified_shards: list[tuple[int, int]] = []
+        self.identify_times: list[float] = []
+        # Discord refuses a session with more servers than this (close 4011) and advises
+        # ``recommended_shards`` in GET /gateway/bot (None: one per 1,000 servers, or per
+        # max_guilds_per_shard when that is lower).
+        self.max_guilds_per_shard = 2500
+        self.recommended_shards: int | None = None
+        self.max_concurrency = 1
+        # Discord starts one session per bucket (shard id % max_concurrency) per 5 s over all
+        # the bot's connections. The next ``identify_rate_limited`` IDENTIFYs arrive as if
+        # another process had just identified: refused with op 9, their times recorded.
+        self.identify_rate_limited = 0
+        self.identify_refusals: list[float] = []
         self.resumes: list[str] = []  # paths the RESUME arrived on
         self.gateway_paths: list[str] = []
         self.identified = asyncio.Event()
@@ -234,11 +255,13 @@ class FakeDiscord(FakeServer):
             "public_flags": 0,
         }
 
-    def channel_payload(self, channel_id: str, name: str) -> dict[str, Any]:
+    def channel_payload(
+        self, channel_id: str, name: str, guild_id: str | None = None
+    ) -> dict[str, Any]:
         return {
             "id": channel_id,
             "type": 0,
-            "guild_id": self.guild_id,
+            "guild_id": guild_id or self.guild_id,
             "name": name,
             "position": len(getattr(self, "channels", {})),
             "permission_overwrites": [],
@@ -272,15 +295,39 @@ class FakeDiscord(FakeServer):
         user = self.user_payload(self.snowflake(), name)
         return self.add_member(user, MODERATOR_PERMISSIONS if moderator else MEMBER_PERMISSIONS)
 
-    def guild_payload(self) -> dict[str, Any]:
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> tuple[str, str]:
+        """A server with one text channel "general" (everyone in ``members`` is in every
+        server): its id and the channel's. ``shard=(id, count)`` picks an id Discord routes
+        to that shard: ``(guild_id >> 22) % count == id``."""
+        while True:
+            high = next(self._guild_ids)
+            if shard is None or high % shard[1] == shard[0]:
+                break
+        guild_id = str(high << 22)
+        channel_id = self.snowflake()
+        self.guilds[guild_id] = {"id": guild_id, "name": name}
+        self.channels[channel_id] = self.channel_payload(channel_id, "general", guild_id)
+        return guild_id, channel_id
+
+    @staticmethod
+    def shard_of(guild_id: str | None, count: int) -> int:
+        """Discord's rule: a server's events go to shard (id >> 22) % count, DMs to 0."""
+        return (int(guild_id) >> 22) % count if guild_id else 0
+
+    def guild_of(self, channel_id: str) -> str | None:
+        channel = self.channels.get(channel_id) or self.threads.get(channel_id)
+        return None if channel is None else channel.get("guild_id")
+
+    def guild_payload(self, guild_id: str | None = None) -> dict[str, Any]:
+        guild_id = guild_id or self.guild_id
         return {
-            "id": self.guild_id,
-            "name": "Test server",
+            "id": guild_id,
+            "name": self.guilds[guild_id]["name"],
             "icon": None,
             "owner_id": self.owner["id"],
             "roles": [
                 {
-                    "id": self.guild_id,
+                    "id": guild_id,
                     "name": "@everyone",
                     "permissions": str(MEMBER_PERMISSIONS),
                     "position": 0,
@@ -306,8 +353,12 @@ class FakeDiscord(FakeServer):
             "large": False,
             "member_count": len(self.members),
             "members": list(self.members.values()),
-            "channels": list(self.channels.values()),
-            "threads": [t for t in self.threads.values() if not t["thread_metadata"]["archived"]],
+            "channels": [c for c in self.channels.values() if c["guild_id"] == guild_id],
+            "threads": [
+                t
+                for t in self.threads.values()
+                if t["guild_id"] == guild_id and not t["thread_metadata"]["archived"]
+            ],
             "voice_states": [],
             "presences": [],
             "stage_instances": [],
@@ -346,8 +397,8 @@ class FakeDiscord(FakeServer):
             "flags": flags | int(body.get("flags") or 0),
             "allowed_mentions": body.get("allowed_mentions"),
         }
-        if channel is not None:
-            msg["guild_id"] = self.guild_id
+        if channel is not None and channel.get("guild_id"):
+            msg["guild_id"] = channel["guild_id"]
         if interaction is not None:
             msg["webhook_id"] = self.application_id
             msg["application_id"] = self.application_id
@@ -367,6 +418,11 @@ class FakeDiscord(FakeServer):
     # --- queries for tests ----------------------------------------------------------------
     def calls_to(self, method: str, route: str) -> list[RestCall]:
         return [c for c in self.calls if c.method == method and c.route == route]
+
+    @property
+    def command_syncs(self) -> list[RestCall]:
+        """Every bulk registration of commands (global or per server), in order."""
+        return [c for c in self.calls if c.method == "PUT" and c.route in COMMAND_ROUTES]
 
     def channel_messages(self, channel_id: str) -> list[dict[str, Any]]:
         """Messages in a channel or thread, oldest first (ephemeral ones are not in it)."""
@@ -433,12 +489,27 @@ class FakeDiscord(FakeServer):
                 if d.get("token") != self.token:
                     await ws.close(code=4004, message=b"Authentication failed.")
                     break
+                shard = d.get("shard") or [0, 1]
+                refusal = self._refuse_shard(shard)
+                if refusal is not None:
+                    await ws.close(code=refusal[0], message=refusal[1])
+                    break
+                if self.identify_rate_limited > 0:
+                    # Discord's answer to an IDENTIFY over the rate: a session that cannot
+                    # be resumed; the client identifies again later.
+                    self.identify_rate_limited -= 1
+                    self.identify_refusals.append(time.monotonic())
+                    await ws.send_json({"op": 9, "d": False, "s": None, "t": None})
+                    continue
                 self.identifies += 1
-                session = GatewaySession(self.snowflake(), intents=int(d.get("intents", 0)))
+                session = GatewaySession(
+                    self.snowflake(), intents=int(d.get("intents", 0)), shard=(shard[0], shard[1])
+                )
                 self.sessions[session.id] = session
                 session.socket = ws
                 await self._send(session, "READY", self._ready(session))
-                await self._send(session, "GUILD_CREATE", self.guild_payload())
+                for guild_id in self._guilds_on(session.shard):
+                    await self._send(session, "GUILD_CREATE", self.guild_payload(guild_id))
                 self.identified.set()
             elif op == 6:
                 known = self.sessions.get(d.get("session_id"))
@@ -458,7 +529,7 @@ class FakeDiscord(FakeServer):
                     session,
                     "GUILD_MEMBERS_CHUNK",
                     {
-                        "guild_id": self.guild_id,
+                        "guild_id": d.get("guild_id") or self.guild_id,
                         "members": list(self.members.values()),
                         "chunk_index": 0,
                         "chunk_count": 1,
@@ -469,17 +540,37 @@ class FakeDiscord(FakeServer):
             session.socket = None
         return ws
 
+    def _refuse_shard(self, shard: Any) -> tuple[int, bytes] | None:
+        """Discord's answer to an IDENTIFY's shard: 4010 when it is not [id, count] with
+        0 <= id < count, 4011 when the session would hold too many servers."""
+        valid = (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in shard)
+        )
+        if valid:
+            self.identified_shards.append((shard[0], shard[1]))
+            self.identify_times.append(time.monotonic())
+        if not valid or not 0 <= shard[0] < shard[1]:
+            return 4010, b"Invalid shard."
+        if len(self._guilds_on((shard[0], shard[1]))) > self.max_guilds_per_shard:
+            return 4011, b"Sharding required."
+        return None
+
+    def _guilds_on(self, shard: tuple[int, int]) -> list[str]:
+        return [g for g in self.guilds if self.shard_of(g, shard[1]) == shard[0]]
+
     def _ready(self, session: GatewaySession) -> dict[str, Any]:
         return {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": self.guild_id, "unavailable": True}],
+            "guilds": [{"id": g, "unavailable": True} for g in self._guilds_on(session.shard)],
             "session_id": session.id,
             "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume",
             "application": {"id": self.application_id, "flags": 0},
             "private_channels": [],
             "relationships": [],
-            "shard": [0, 1],
+            "shard": list(session.shard),
         }
 
     async def _send(self, session: GatewaySession | None, event: str, data: Any) -> None:
@@ -494,10 +585,18 @@ class FakeDiscord(FakeServer):
             except (ConnectionError, RuntimeError):
                 session.socket = None  # replayed on RESUME
 
+    def sessions_for(self, guild_id: str | None) -> list[GatewaySession]:
+        """The sessions Discord sends a server's events to (a DM's: shard 0's)."""
+        return [
+            s for s in self.sessions.values() if self.shard_of(guild_id, s.shard[1]) == s.shard[0]
+        ]
+
     async def dispatch(self, event: str, data: Any) -> None:
         if not self.sessions:
             raise AssertionError(f"{event}: the bot has not identified on the gateway yet")
-        for session in list(self.sessions.values()):
+        whole_guild = event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
+        guild_id = data.get("id") if whole_guild else data.get("guild_id")
+        for session in self.sessions_for(guild_id):
             if event.startswith("MESSAGE_") and not session.intents & INTENT_GUILD_MESSAGES:
                 continue
             await self._send(session, event, data)
@@ -531,7 +630,7 @@ class FakeDiscord(FakeServer):
         """A person posts in a channel; the bot sees it subject to the content intent."""
         msg = self._message(channel_id or self.channel_id, member["user"], {"content": content})
         msg.pop("allowed_mentions", None)
-        for session in list(self.sessions.values()):
+        for session in self.sessions_for(msg.get("guild_id")):
             if not session.intents & INTENT_GUILD_MESSAGES:
                 continue
             seen = dict(msg, member={k: v for k, v in member.items() if k != "user"})
@@ -542,11 +641,13 @@ class FakeDiscord(FakeServer):
         return msg
 
     # --- interactions ---------------------------------------------------------------------
-    def _commands(self) -> list[dict[str, Any]]:
-        return self.guild_commands.get(self.guild_id, []) + self.global_commands
+    def _commands(self, guild_id: str | None = None) -> list[dict[str, Any]]:
+        return self.guild_commands.get(guild_id or self.guild_id, []) + self.global_commands
 
-    def find_command(self, name: str, type_: int = 1) -> dict[str, Any]:
-        for cmd in self._commands():
+    def find_command(
+        self, name: str, type_: int = 1, guild_id: str | None = None
+    ) -> dict[str, Any]:
+        for cmd in self._commands(guild_id):
             if cmd["name"] == name and int(cmd.get("type", 1)) == type_:
                 return cmd
         raise AssertionError(f"command {name!r} (type {type_}) was never synced")
@@ -562,6 +663,7 @@ class FakeDiscord(FakeServer):
         member = member or self.new_user("someone")
         channel_id = channel_id or self.channel_id
         channel = self.channels.get(channel_id) or self.threads[channel_id]
+        guild_id = channel["guild_id"]
         rec = InteractionRecord(
             id=self.snowflake(),
             token=f"itoken-{self.snowflake()}",
@@ -574,8 +676,8 @@ class FakeDiscord(FakeServer):
             "application_id": self.application_id,
             "type": type_,
             "data": data,
-            "guild_id": self.guild_id,
-            "guild": {"id": self.guild_id, "locale": "en-US", "features": []},
+            "guild_id": guild_id,
+            "guild": {"id": guild_id, "locale": "en-US", "features": []},
             "channel_id": channel_id,
             "channel": channel,
             "member": member,
@@ -585,7 +687,7 @@ class FakeDiscord(FakeServer):
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": self.guild_id},
+            "authorizing_integration_owners": {"0": guild_id},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
@@ -614,10 +716,14 @@ class FakeDiscord(FakeServer):
         return out
 
     def _command_data(
-        self, name: str, options: dict[str, Any], focused: str | None = None
+        self,
+        name: str,
+        options: dict[str, Any],
+        focused: str | None = None,
+        channel_id: str | None = None,
     ) -> dict[str, Any]:
         words = name.split()
-        cmd = self.find_command(words[0])
+        cmd = self.find_command(words[0], guild_id=self.guild_of(channel_id or self.channel_id))
         data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1}
         if cmd.get("guild_id"):
             data["guild_id"] = cmd["guild_id"]
@@ -645,7 +751,8 @@ class FakeDiscord(FakeServer):
     ) -> InteractionRecord:
         """Invoke a slash command ("unroll", or "cw add" for a subcommand). ``late_by_s``:
         the event reaches the bot that long after Discord created it (a lagging gateway)."""
-        rec = self._interaction(2, self._command_data(name, options), member, channel_id)
+        data = self._command_data(name, options, channel_id=channel_id)
+        rec = self._interaction(2, data, member, channel_id)
         self.advance(late_by_s)
         await self.dispatch("INTERACTION_CREATE", rec.payload)
         return rec
@@ -684,7 +791,7 @@ class FakeDiscord(FakeServer):
         message: dict[str, Any],
         member: dict[str, Any] | None = None,
     ) -> InteractionRecord:
-        cmd = self.find_command(name, 3)
+        cmd = self.find_command(name, 3, self.guild_of(message["channel_id"]))
         target = self.public(message)
         if "author" in target and target["author"]["id"] in self.members:
             target["member"] = {
@@ -913,14 +1020,16 @@ class FakeDiscord(FakeServer):
         }
 
     async def _gateway_info(self, request: web.Request, call: RestCall) -> tuple[int, Any]:
+        per_shard = min(1000, self.max_guilds_per_shard)
+        shards = self.recommended_shards or max(1, math.ceil(len(self.guilds) / per_shard))
         return 200, {
             "url": f"ws://127.0.0.1:{self.port}",
-            "shards": 1,
+            "shards": shards,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,
                 "reset_after": 0,
-                "max_concurrency": 1,
+                "max_concurrency": self.max_concurrency,
             },
         }
 
@@ -940,7 +1049,7 @@ class FakeDiscord(FakeServer):
         self, request: web.Request, call: RestCall, app_id: str, guild_id: str | None = None
     ) -> tuple[int, Any]:
         self._check_app(app_id)
-        if guild_id is not None and guild_id != self.guild_id:
+        if guild_id is not None and guild_id not in self.guilds:
             raise DiscordError(403, 50001, "Missing Access")
         body = call.json
         if not isinstance(body, list):
@@ -1254,7 +1363,7 @@ class FakeDiscord(FakeServer):
         thread = {
             "id": message_id,  # Discord gives a thread started from a message that message's id
             "type": 11,
-            "guild_id": self.guild_id,
+            "guild_id": channel["guild_id"],
             "parent_id": channel_id,
             "owner_id": self.application_id,
             "name": name,

@@ -23,6 +23,13 @@ import yarl
 
 from bot.adapters.discord.commands import CommandBinder
 from bot.adapters.discord.format import MAX_CONTENT, NO_MENTIONS, api_base, nonce_for, render
+from bot.adapters.discord.shards import (
+    INVALID_SHARD,
+    SHARDING_REQUIRED,
+    IdentifyPacer,
+    ShardPlan,
+    explain_close,
+)
 from bot.context import MessageRef, Room
 from bot.errors import ConfigError, PermissionDenied
 from bot.http import connect_failure
@@ -49,20 +56,45 @@ _DISCORD_API = discord.http.Route.BASE
 _DISCORD_GATEWAY = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
 
-class _Client(discord.Client):
-    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float) -> None:
-        super().__init__(
-            intents=discord.Intents(guilds=True),
-            allowed_mentions=NO_MENTIONS,
-            guild_ready_timeout=guild_ready_timeout,
-        )
-        self.adapter = adapter
+class _Events:
+    """The events the adapter handles, shared by the plain and the sharded client."""
+
+    adapter: DiscordAdapter
 
     async def setup_hook(self) -> None:
         await self.adapter.setup()
 
     async def on_ready(self) -> None:
         await self.adapter.on_ready()
+
+
+class _Client(_Events, discord.Client):
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        super().__init__(**options)
+        self.adapter = adapter
+
+
+class _ShardedClient(_Events, discord.AutoShardedClient):
+    def __init__(self, adapter: DiscordAdapter, plan: ShardPlan, **options: Any) -> None:
+        super().__init__(shard_count=plan.count, shard_ids=list(plan.runs), **options)
+        self.adapter = adapter
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await self.adapter.pacer.wait(shard_id or 0)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        log.info("discord: shard %d of %d ready", shard_id, self.adapter.plan.count)
+
+
+def _client(adapter: DiscordAdapter, guild_ready_timeout: float) -> discord.Client:
+    options: dict[str, Any] = {
+        "intents": discord.Intents(guilds=True),
+        "allowed_mentions": NO_MENTIONS,
+        "guild_ready_timeout": guild_ready_timeout,
+    }
+    if adapter.plan.sharded:
+        return _ShardedClient(adapter, adapter.plan, **options)
+    return _Client(adapter, **options)
 
 
 class DiscordAdapter:
@@ -83,8 +115,13 @@ class DiscordAdapter:
         gateway_url: str = "",
         guild_ready_timeout: float = 2.0,
         ack_after_s: float = 1.5,  # defer for a quiet handler well before the 3 s
+        shards: ShardPlan | None = None,
     ) -> None:
         self.host = host
+        self.plan = shards or ShardPlan()
+        # One identify per window until setup learns Discord's max_concurrency.
+        self.pacer = IdentifyPacer()
+        self.recommended_shards: int | None = None
         self.token = token
         self.test_guild_ids = list(test_guild_ids or [])
         # discord.py reads these two class attributes when it connects; they are the only
@@ -93,7 +130,7 @@ class DiscordAdapter:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = (
             yarl.URL(gateway_url) if gateway_url else _DISCORD_GATEWAY
         )
-        self.client = _Client(self, guild_ready_timeout)
+        self.client = _client(self, guild_ready_timeout)
         self.binder = CommandBinder(self, ack_after_s=ack_after_s)
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
@@ -120,6 +157,7 @@ class DiscordAdapter:
             test_guild_ids=list(config.test_guild_ids),
             api_base_url=config.api_base_url,
             gateway_url=config.gateway_url,
+            shards=ShardPlan(config.shard_count, tuple(config.shard_ids)),
         )
 
     @classmethod
@@ -129,15 +167,56 @@ class DiscordAdapter:
     # --- life cycle -------------------------------------------------------------------------
     async def setup(self) -> None:
         self.binder.install(self.host.dispatcher.specs.values())
-        await self.binder.sync(self.test_guild_ids)
+        if self.plan.sharded:
+            await self._learn_gateway_limits()
+        if self.plan.syncs_commands:
+            await self.binder.sync(self.test_guild_ids)
+        else:
+            # Commands belong to the application: one process registers them, the others
+            # answer them (the local command tree is the same everywhere).
+            self.binder.prepare(self.test_guild_ids)
+            log.info(
+                "discord: running %s; the process running shard 0 syncs the commands",
+                self.plan.describe(),
+            )
         self.synced.set()
 
+    async def _learn_gateway_limits(self) -> None:
+        try:
+            shards, _, limits = await self.client.http.get_bot_gateway()
+        except discord.GatewayNotFound:
+            # Only advice: the shards connect without it, one identify per window.
+            log.warning("discord: could not ask Discord for its shard limits; using defaults")
+            return
+        self.recommended_shards = shards
+        self.pacer = IdentifyPacer(int(limits.get("max_concurrency") or 1))
+        log.info("discord: running %s (Discord recommends %d)", self.plan.describe(), shards)
+        if shards > self.plan.count:
+            log.warning(
+                "discord: shard_count %d is below the %d shards Discord recommends; set "
+                "[discord] shard_count = %d in every process before Discord requires it",
+                self.plan.count,
+                shards,
+                shards,
+            )
+
+    @property
+    def latency(self) -> float:
+        """Seconds between a heartbeat and its answer (averaged over this process's shards)."""
+        return self.client.latency
+
     async def on_ready(self) -> None:
+        # With shards, discord.py reports ready once every shard of this process is.
         for guild in self.client.guilds:
             for channel in guild.channels:
                 self._guild_of[str(channel.id)] = str(guild.id)
         self.ready.set()
-        log.info("discord: ready as %s in %d servers", self.client.user, len(self.client.guilds))
+        log.info(
+            "discord: ready as %s in %d servers (%s)",
+            self.client.user,
+            len(self.client.guilds),
+            self.plan.describe(),
+        )
         if not self._resumed:
             # Once per process: finish deliveries a restart interrupted (nonces keep the
             # message that was in flight from posting twice).
@@ -149,6 +228,12 @@ class DiscordAdapter:
             await self.client.start(self.token)
         except discord.LoginFailure as exc:
             raise ConfigError(f"Discord refused the bot token: {exc}") from None
+        except discord.ConnectionClosed as exc:
+            if exc.code not in (INVALID_SHARD, SHARDING_REQUIRED):
+                raise
+            recommended = self.recommended_shards or await self._ask_recommended_shards()
+            explained = explain_close(exc.code, self.plan, recommended)
+            raise ConfigError(explained or str(exc)) from None
         except (aiohttp.ClientConnectionError, OSError, TimeoutError) as exc:
             # discord.py retries a dropped gateway itself; this is the first connection.
             where = discord.http.Route.BASE
@@ -158,6 +243,19 @@ class DiscordAdapter:
             ) from None
         finally:
             await self.close()
+
+    async def _ask_recommended_shards(self) -> int | None:
+        """Discord's recommended shard count, on a connection of its own (the client's is
+        closed once the gateway refused it)."""
+        http = discord.http.HTTPClient(asyncio.get_running_loop())
+        try:
+            await http.static_login(self.token)
+            shards, _, _ = await http.get_bot_gateway()
+            return shards
+        except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError):
+            return None
+        finally:
+            await http.close()
 
     async def close(self) -> None:
         """Let running commands finish (briefly), then close the connection."""
@@ -198,6 +296,10 @@ class DiscordAdapter:
         key: str | None = None,
     ) -> list[MessageRef]:
         channel_id = (thread.thread_id if thread else None) or room.channel
+        if room.scope.isdigit():
+            # A channel of a server on another shard is not in this process's cache; the
+            # room still says which server it is in (for links to what is sent).
+            self._guild_of.setdefault(room.channel, room.scope)
         if thread is not None and thread.thread_id:
             self._guild_of.setdefault(thread.thread_id, self._guild_of.get(room.channel, ""))
         target = self._messageable(channel_id)

@@ -393,12 +393,18 @@ class CommandBinder:
             menu.default_permissions = MODERATOR
         return menu
 
+    def prepare(self, guild_ids: Sequence[int]) -> None:
+        """The local command tree as ``sync`` registers it, without registering anything
+        (a process that leaves syncing to another)."""
+        for gid in guild_ids:
+            self.tree.copy_global_to(guild=discord.Object(gid))
+
     async def sync(self, guild_ids: Sequence[int]) -> None:
         """Register the commands: in the test servers (instant) or globally."""
         if guild_ids:
+            self.prepare(guild_ids)
             for gid in guild_ids:
                 guild = discord.Object(gid)
-                self.tree.copy_global_to(guild=guild)
                 synced = await self.tree.sync(guild=guild)
                 log.info("discord: synced %d commands to server %s", len(synced), gid)
         else:

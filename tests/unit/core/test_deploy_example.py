@@ -50,3 +50,15 @@ def test_each_bot_reads_a_valid_config_on_the_compose_database() -> None:
         assert env[cfg.storage.password_env] == db_env["POSTGRES_PASSWORD"]
         for token_env in (cfg.discord.token_env, cfg.matrix.password_env):
             assert token_env in env
+
+
+def test_the_bots_run_every_discord_shard_once_with_the_same_count() -> None:
+    svc = services()
+    configs = [
+        parse_config((DEPLOY / Path(svc[name]["environment"]["UNROLLBOT_CONFIG"]).name).read_text())
+        for name in ("bot-1", "bot-2", "bot-3")
+    ]
+    counts = {cfg.discord.shard_count for cfg in configs}
+    assert len(counts) == 1 and counts.pop() > 0
+    shards = sorted(i for cfg in configs for i in cfg.discord.shard_ids)
+    assert shards == list(range(configs[0].discord.shard_count))
