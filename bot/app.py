@@ -28,7 +28,7 @@ from bot.sources import SourceRegistry, enabled_sources
 from bot.sources.base import Source
 from bot.unroller import Unroller
 from storage.db import Database
-from storage.deliveries_repo import DeliveryRepo
+from storage.deliveries_repo import DeliveryRepo, LeaseLost
 from storage.layouts_repo import LayoutRepo
 from storage.threads_repo import ThreadRepo
 
@@ -56,7 +56,13 @@ class App:
         )
         self.deliveries = DeliveryRepo(db)
         self.layouts = LayoutRepo(db)
-        self.deliverer = Deliverer(self.deliveries, layouts=self.layouts)
+        self.deliverer = Deliverer(
+            self.deliveries, layouts=self.layouts, lease_s=config.storage.lease_s
+        )
+        # Adapters that are connected (they called ``resume_pending``): the sweep finishes
+        # their pending deliveries that no live sender holds, whichever process left them.
+        self._live: dict[str, ChatAdapter] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(find_links=sources.find_links)
         self.adapters: dict[str, Adapter] = {}
         # Features replace this to apply room policies (content notes).
@@ -128,6 +134,9 @@ class App:
                 sources if sources is not None else enabled_sources(config, http)
             )
             app = cls(config, db, http, registry)
+            if db.dialect == "sqlite":
+                # One bot process per SQLite file: leases left are a killed predecessor's.
+                await app.deliveries.free_leases()
             await app.load(selected(extensions))
         except BaseException:
             await db.close()
@@ -136,31 +145,78 @@ class App:
         return app
 
     async def resume_pending(self, adapter: ChatAdapter) -> int:
-        """Finish command deliveries a crash or restart interrupted (subscriptions resume
-        their own). Each message carries its idempotency key, so nothing posts twice where
-        the platform dedupes. Returns how many deliveries were resumed."""
+        """Finish command deliveries a crash, a restart or another process left unfinished
+        (subscriptions resume their own): each pending one whose lease is free or expired
+        is claimed, so one process finishes it. Each message carries its idempotency key,
+        so nothing posts twice where the platform dedupes. Adapters call this once
+        connected; from then on the sweep repeats it. Returns how many were finished."""
+        self._live[adapter.name] = adapter
         resumed = 0
-        for record in await self.deliveries.pending(adapter.name):
+        for record in await self.deliveries.claimable(adapter.name, self.deliverer.clock()):
             if record.origin != "command":
                 continue
+            lease = await self.deliverer.claim(record.id)
+            if lease is None:
+                continue  # another process claimed it first
             room = Room(adapter.name, record.scope, record.channel)
             try:
                 thread = await self.unroller.unroll(record.thread_url, scope=record.scope)
                 messages = await self.thread_as_shown(thread, record.scope)
                 await self.deliverer.resume(
-                    adapter, room, record.id, messages, thread_name(thread), thread=thread
+                    adapter,
+                    room,
+                    record.id,
+                    messages,
+                    thread_name(thread),
+                    thread=thread,
+                    lease=lease,
                 )
                 resumed += 1
+            except LeaseLost as lost:
+                log.warning("%s; its new owner finishes it", lost)
+            except asyncio.CancelledError:
+                # Shutting down: free it for the next claim, here or in another process.
+                with contextlib.suppress(Exception):
+                    await self.deliveries.release(lease)
+                raise
             except Exception as exc:
                 log.warning("could not resume delivery %s: %r", record.id, exc)
-                await self.deliveries.finish(record.id, "failed", str(exc))
+                with contextlib.suppress(LeaseLost):
+                    await self.deliveries.finish(lease, "failed", str(exc))
         return resumed
+
+    async def sweep(self) -> int:
+        """One round of the sweep: ``resume_pending`` for every connected adapter."""
+        resumed = 0
+        for adapter in list(self._live.values()):
+            if self.adapters.get(adapter.name, adapter) is not adapter:
+                continue  # replaced by a new connection, which resumes for itself
+            try:
+                resumed += await self.resume_pending(adapter)
+            except Exception:
+                log.exception("sweeping the deliveries of %s failed", adapter.name)
+        return resumed
+
+    def start_sweeping(self) -> None:
+        """Sweep every half lease until ``close``: a killed process's deliveries are
+        finished by another once their leases expire, a live sender's never (it renews)."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="delivery-sweep")
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.storage.lease_s / 2)
+            await self.sweep()
 
     async def start_cogs(self) -> None:
         for cog in self.dispatcher.cogs:
             await cog.start()
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         for cog in reversed(self.dispatcher.cogs):
             try:
                 await cog.stop()
@@ -177,6 +233,7 @@ class App:
         for adapter in adapters:
             self.adapters[adapter.name] = adapter
         await self.start_cogs()
+        self.start_sweeping()
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

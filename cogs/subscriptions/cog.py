@@ -116,6 +116,9 @@ class SubscriptionsCog(Cog):
             max_posts=host.config.unroll.max_posts,
             clock=clock,
             api_hosts=api_hosts(host.config),
+            lease_s=host.config.storage.lease_s,
+            # SQLite serves one bot process by design; PostgreSQL several.
+            only_process=host.db.dialect == "sqlite",
         )
         return cls(host, service)
 
@@ -194,7 +197,7 @@ class SubscriptionsCog(Cog):
         source, who = await self.resolve(author)
         now = self.service.clock.now()
         host = self.service.host_for(source.name, who.url, who.id)
-        self.service.limiter.charge(host, 1)
+        await self.service.limiter.charge(host, 1)
         watched = await self.repo.ensure_author(
             source=source.name,
             author_id=who.id,

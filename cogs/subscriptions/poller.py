@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from bot.models import Author, FetchedPosts
 from bot.sources import SourceRegistry, polling
+from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.grouping import group_posts
 from cogs.subscriptions.model import WatchedAuthor
@@ -69,7 +70,7 @@ class Poller:
         limiter: HostLimiter,
         clock: Clock,
         bounds: Bounds,
-        on_refused: Callable[[WatchedAuthor], Awaitable[None]] | None = None,
+        on_refused: Callable[[WatchedAuthor, AuthorLease | None], Awaitable[None]] | None = None,
     ) -> None:
         self.repo = repo
         self.registry = registry
@@ -88,8 +89,18 @@ class Poller:
         return next((s for s in author_sources(self.registry) if s.name == name), None)
 
     async def poll(
-        self, a: WatchedAuthor, backfill: int = 0, *, priority: bool = False
+        self,
+        a: WatchedAuthor,
+        backfill: int = 0,
+        *,
+        priority: bool = False,
+        lease: AuthorLease | None = None,
     ) -> PollResult:
+        """Poll one author and record what it shows. With ``lease``, every write checks
+        the lease is still ours (``LeaseLost`` otherwise: nothing of this poll is kept)."""
+        if lease is not None and lease.lost:
+            # Ran out while waiting for a turn: another process may poll it now.
+            raise LeaseLost(f"the lease on {a.key} ran out before its poll")
         source = self.source(a.source)
         now = self.clock.now()
         if source is None:
@@ -99,13 +110,13 @@ class Poller:
                 last_error_at=now,
                 next_poll_at=now + self.bounds.max_s,
             )
-            await self.repo.save_poll_state(a)
+            await self.repo.save_poll_state(a, fence=lease)
             return PollResult(a, ok=False)
         # After a restart some sources (Mastodon) look the account up again before listing.
         cost = 1 + (polling(a.source).lookup_requests if a.id not in self._warm else 0)
-        if self.limiter.reserve(a.host, cost, priority=priority) > 0:
-            a = replace(a, next_poll_at=now + self.limiter.slot(a.host, cost))
-            await self.repo.save_poll_state(a)
+        if await self.limiter.reserve(a.host, cost, priority=priority) > 0:
+            a = replace(a, next_poll_at=now + await self.limiter.slot(a.host, cost))
+            await self.repo.save_poll_state(a, fence=lease)
             return PollResult(a, ok=False, deferred=True)
         self.polls += 1
         who = Author(id=a.author_id, handle=a.handle, name=a.name, url=a.url)
@@ -120,12 +131,12 @@ class Poller:
             now = self.clock.now()
             updated, kind = after_error(a, now, exc, self.bounds)
             if kind == "rate_limited":
-                until = self.limiter.close(a.host, classify(exc)[2])
+                until = await self.limiter.close(a.host, classify(exc)[2])
                 updated = replace(updated, next_poll_at=max(updated.next_poll_at, until))
             log.info("poll of %s failed (%s): %s", a.key, kind, updated.last_error or exc)
-            await self.repo.save_poll_state(updated)
+            await self.repo.save_poll_state(updated, fence=lease)
             if kind == "refused" and self.on_refused is not None:
-                await self.on_refused(updated)
+                await self.on_refused(updated, lease)
             return PollResult(updated, ok=False)
         now = self.clock.now()
         self._warm.add(a.id)
@@ -137,16 +148,21 @@ class Poller:
             for ob in group_posts(fetched, who, known, now)
             if any(known.get(pid) != ob.root_id for pid in ob.post_ids)
         ]
-        changed = await self.repo.record(a.id, observed, now) if observed else []
-        # A fresh author's first poll only fills the table: that is not activity.
-        active = bool(changed) and a.last_poll_at is not None
-        updated = after_success(a, now, active, self.bounds)
         refreshed = next(
             (p.author for p in fetched.posts.values() if p.author.id == a.author_id), None
         )
-        if refreshed is not None:
-            updated = replace(updated, handle=refreshed.handle, name=refreshed.name)
-        await self.repo.save_poll_state(updated)
+
+        def finish(changed: list[str]) -> WatchedAuthor:
+            # A fresh author's first poll only fills the table: that is not activity.
+            active = bool(changed) and a.last_poll_at is not None
+            updated = after_success(a, now, active, self.bounds)
+            if refreshed is not None:
+                updated = replace(updated, handle=refreshed.handle, name=refreshed.name)
+            return updated
+
+        # What the poll saw and the author's new poll state are one write: a claimant
+        # whose lease ran out keeps neither.
+        changed, updated = await self.repo.save_poll(a.id, observed, now, finish, fence=lease)
         if len(known) > KEEP_THREADS * 10:
-            await self.repo.prune_threads(a.id, KEEP_THREADS)
+            await self.repo.prune_threads(a.id, KEEP_THREADS, fence=lease)
         return PollResult(updated, ok=True, changed=tuple(changed))

@@ -5,9 +5,10 @@ transaction per method."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
 from cogs.subscriptions.model import (
     AuthorThread,
     Filters,
@@ -176,8 +177,88 @@ class SubscriptionsRepo:
         )
         return float(row[0]) if row and row[0] is not None else None
 
-    async def save_poll_state(self, a: WatchedAuthor) -> None:
-        await self.db.execute(
+    # ---- leases (several processes on one database) ------------------------------------
+
+    async def claim_due(
+        self, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[WatchedAuthor]:
+        """Take the authors due now (as ``due_authors``) whose lease is free or expired:
+        each gets ``owner``'s lease until ``now + lease_s``, and its next poll moves on by
+        its interval, so a claimant that stalls past its lease does not make the author due
+        again for another process before the interval has passed."""
+        # PostgreSQL: rows another process is claiming right now are skipped, not waited
+        # for; SQLite serialises writers (BEGIN IMMEDIATE), so no row lock is needed.
+        lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgresql" else ""
+        free = "next_poll_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
+        async with self.db.transaction() as conn:
+            rows = await conn.fetchall(
+                "UPDATE sub_authors SET lease_owner = ?, lease_until = ?,"
+                " next_poll_at = ? + interval_s"
+                f" WHERE {free} AND id IN (SELECT a.id FROM sub_authors a"
+                " WHERE a.state != 'paused' AND a.next_poll_at <= ?"
+                " AND (a.lease_until IS NULL OR a.lease_until < ?)"
+                " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.author = a.id)"
+                f" ORDER BY a.next_poll_at LIMIT ?{lock}) RETURNING *",
+                (owner, now + lease_s, now, now, now, now, now, limit),
+            )
+        return sorted((_author(r) for r in rows), key=lambda a: (a.next_poll_at, a.id))
+
+    async def claim_author(self, author: int, owner: str, now: float, lease_s: float) -> bool:
+        """Take one author's lease (to work on it outside a poll) if it is free or expired."""
+        async with self.db.transaction() as conn:
+            return bool(
+                await conn.execute(
+                    "UPDATE sub_authors SET lease_owner = ?, lease_until = ? WHERE id = ?"
+                    " AND (lease_until IS NULL OR lease_until < ?)",
+                    (owner, now + lease_s, author, now),
+                )
+            )
+
+    async def renew(self, lease: AuthorLease) -> bool:
+        """Extend a lease that is still ours; False when it ran out or was taken over."""
+        async with self.db.transaction() as conn:
+            try:
+                await _fence(conn, lease)
+            except LeaseLost:
+                return False
+        return True
+
+    async def release(self, author: int, owner: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE sub_authors SET lease_owner = NULL, lease_until = NULL"
+                " WHERE id = ? AND lease_owner = ?",
+                (author, owner),
+            )
+
+    async def free_leases(self, keep_owner: str, now: float) -> int:
+        """Free every lease not ``keep_owner``'s, the authors due now: for a database only
+        one process uses (SQLite), whose earlier run was killed with its leases held."""
+        async with self.db.transaction() as conn:
+            return await conn.execute(
+                "UPDATE sub_authors SET lease_owner = NULL, lease_until = NULL,"
+                " next_poll_at = CASE WHEN next_poll_at > ? THEN ? ELSE next_poll_at END"
+                " WHERE lease_owner IS NOT NULL AND lease_owner != ?",
+                (now, now, keep_owner),
+            )
+
+    async def lease_of(self, author: int) -> tuple[str | None, float | None]:
+        row = await self.db.fetchone(
+            "SELECT lease_owner, lease_until FROM sub_authors WHERE id = ?", (author,)
+        )
+        if row is None:
+            return None, None
+        until = row["lease_until"]
+        return row["lease_owner"], float(until) if until is not None else None
+
+    async def save_poll_state(self, a: WatchedAuthor, *, fence: AuthorLease | None = None) -> None:
+        async with self.db.transaction() as conn:
+            await _fence(conn, fence)
+            await self._save_poll_state(conn, a)
+
+    @staticmethod
+    async def _save_poll_state(conn: Connection, a: WatchedAuthor) -> None:
+        await conn.execute(
             "UPDATE sub_authors SET handle = ?, name = ?, url = ?, state = ?, reason = ?,"
             " interval_s = ?, next_poll_at = ?, failures = ?, last_error = ?, last_error_at = ?,"
             " last_poll_at = ?, last_activity_at = ? WHERE id = ?",
@@ -227,67 +308,50 @@ class SubscriptionsRepo:
         return _thread(row) if row else None
 
     async def record(
-        self, author: int, observed: Sequence[ObservedThread], now: float
+        self,
+        author: int,
+        observed: Sequence[ObservedThread],
+        now: float,
+        *,
+        fence: AuthorLease | None = None,
     ) -> list[str]:
         """Record what a poll saw. New threads are added, threads with posts not seen before
         get a new version and the later activity time. Returns the roots that changed."""
-        changed: list[str] = []
         async with self.db.transaction() as conn:
-            for ob in observed:
-                row = await conn.fetchone(
-                    "SELECT post_count, activity_at, version FROM sub_threads"
-                    " WHERE author = ? AND root_id = ?",
-                    (author, ob.root_id),
-                )
-                before = await _count_posts(conn, author, ob.root_id)
-                await conn.executemany(
-                    "INSERT INTO sub_posts (author, post_id, root_id) VALUES (?, ?, ?)"
-                    " ON CONFLICT (author, post_id) DO UPDATE SET root_id = excluded.root_id",
-                    [(author, pid, ob.root_id) for pid in ob.post_ids],
-                )
-                after = await _count_posts(conn, author, ob.root_id)
-                if row is None:
-                    await conn.execute(
-                        "INSERT INTO sub_threads (author, root_id, url, root_created_at,"
-                        " first_seen_at, activity_at, post_count, kind)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            author,
-                            ob.root_id,
-                            ob.url,
-                            ob.root_created_at,
-                            now,
-                            ob.activity_at,
-                            after,
-                            ob.kind,
-                        ),
-                    )
-                    changed.append(ob.root_id)
-                elif after > before or ob.activity_at > float(row["activity_at"]):
-                    await conn.execute(
-                        "UPDATE sub_threads SET post_count = ?,"
-                        " activity_at = CASE WHEN activity_at > ? THEN activity_at ELSE ? END,"
-                        " version = version + 1,"
-                        " url = ?, kind = ? WHERE author = ? AND root_id = ?",
-                        (
-                            after,
-                            ob.activity_at,
-                            ob.activity_at,
-                            ob.url,
-                            ob.kind,
-                            author,
-                            ob.root_id,
-                        ),
-                    )
-                    changed.append(ob.root_id)
-        return changed
+            await _fence(conn, fence)
+            return await _record(conn, author, observed, now)
+
+    async def save_poll(
+        self,
+        author: int,
+        observed: Sequence[ObservedThread],
+        now: float,
+        finish: Callable[[list[str]], WatchedAuthor],
+        *,
+        fence: AuthorLease | None = None,
+    ) -> tuple[list[str], WatchedAuthor]:
+        """Record what a poll saw and the author's new poll state (``finish`` makes it from
+        the roots that changed) in one transaction."""
+        async with self.db.transaction() as conn:
+            await _fence(conn, fence)
+            changed = await _record(conn, author, observed, now) if observed else []
+            updated = finish(changed)
+            await self._save_poll_state(conn, updated)
+        return changed, updated
 
     async def merge_thread(
-        self, author: int, old_root: str, new: ObservedThread, now: float
+        self,
+        author: int,
+        old_root: str,
+        new: ObservedThread,
+        now: float,
+        *,
+        fence: AuthorLease | None = None,
     ) -> None:
         """A group keyed by its earliest seen post turned out to belong to ``new.root_id``
         (learned from a full fetch): move its posts there and drop the old key."""
         async with self.db.transaction() as conn:
+            await _fence(conn, fence)
             await conn.execute(
                 "UPDATE sub_posts SET root_id = ? WHERE author = ? AND root_id = ?",
                 (new.root_id, author, old_root),
@@ -342,16 +406,23 @@ class SubscriptionsRepo:
                 ),
             )
 
-    async def set_thread_kind(self, author: int, root_id: str, kind: str) -> None:
-        await self.db.execute(
-            "UPDATE sub_threads SET kind = ? WHERE author = ? AND root_id = ?",
-            (kind, author, root_id),
-        )
+    async def set_thread_kind(
+        self, author: int, root_id: str, kind: str, *, fence: AuthorLease | None = None
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await _fence(conn, fence)
+            await conn.execute(
+                "UPDATE sub_threads SET kind = ? WHERE author = ? AND root_id = ?",
+                (kind, author, root_id),
+            )
 
-    async def prune_threads(self, author: int, keep: int) -> int:
+    async def prune_threads(
+        self, author: int, keep: int, *, fence: AuthorLease | None = None
+    ) -> int:
         """Forget all but the newest ``keep`` threads of an author (the table stays small
         however long the author posts); subscriptions forget them too."""
         async with self.db.transaction() as conn:
+            await _fence(conn, fence)
             newest_first = await conn.fetchall(
                 "SELECT root_id FROM sub_threads WHERE author = ? ORDER BY activity_at DESC",
                 (author,),
@@ -443,18 +514,30 @@ class SubscriptionsRepo:
     async def delete_subscription(self, sub_id: int) -> None:
         await self.db.execute("DELETE FROM subscriptions WHERE id = ?", (sub_id,))
 
-    async def set_primed(self, sub_ids: Sequence[int], primed: bool) -> None:
+    async def set_primed(
+        self, sub_ids: Sequence[int], primed: bool, *, fence: AuthorLease | None = None
+    ) -> None:
         if not sub_ids:
             return
         marks = ",".join("?" * len(sub_ids))
-        await self.db.execute(
-            f"UPDATE subscriptions SET primed = ? WHERE id IN ({marks})",
-            (primed, *sub_ids),
-        )
+        async with self.db.transaction() as conn:
+            await _fence(conn, fence)
+            await conn.execute(
+                f"UPDATE subscriptions SET primed = ? WHERE id IN ({marks})",
+                (primed, *sub_ids),
+            )
 
-    async def prime(self, sub_id: int, old: Sequence[tuple[str, int]], now: float) -> None:
+    async def prime(
+        self,
+        sub_id: int,
+        old: Sequence[tuple[str, int]],
+        now: float,
+        *,
+        fence: AuthorLease | None = None,
+    ) -> None:
         """Record the threads that existed when the subscription started (never posted)."""
         async with self.db.transaction() as conn:
+            await _fence(conn, fence)
             await conn.executemany(
                 "INSERT INTO subscription_threads (subscription, root_id, state, version,"
                 " updated_at) VALUES (?, ?, 'old', ?, ?)"
@@ -472,17 +555,20 @@ class SubscriptionsRepo:
         last_thread_url: str | None = None,
         last_delivered_at: float | None = None,
         error: str | None = None,
+        fence: AuthorLease | None = None,
     ) -> None:
-        if last_thread_url is not None:
-            await self.db.execute(
-                "UPDATE subscriptions SET last_thread_url = ?, last_delivered_at = ?,"
-                " last_error = NULL WHERE id = ?",
-                (last_thread_url, last_delivered_at, sub_id),
-            )
-        else:
-            await self.db.execute(
-                "UPDATE subscriptions SET last_error = ? WHERE id = ?", (error, sub_id)
-            )
+        async with self.db.transaction() as conn:
+            await _fence(conn, fence)
+            if last_thread_url is not None:
+                await conn.execute(
+                    "UPDATE subscriptions SET last_thread_url = ?, last_delivered_at = ?,"
+                    " last_error = NULL WHERE id = ?",
+                    (last_thread_url, last_delivered_at, sub_id),
+                )
+            else:
+                await conn.execute(
+                    "UPDATE subscriptions SET last_error = ? WHERE id = ?", (error, sub_id)
+                )
 
     # ---- what each subscription did with each thread -------------------------------------
 
@@ -506,26 +592,31 @@ class SubscriptionsRepo:
         )
         return _sub_thread(row) if row else None
 
-    async def set_sub_thread(self, st: SubThread, now: float) -> None:
-        await self.db.execute(
-            "INSERT INTO subscription_threads (subscription, root_id, state, reason, version,"
-            " delivery_id, planned_at, header_count, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (subscription, root_id) DO UPDATE SET state = excluded.state,"
-            " reason = excluded.reason, version = excluded.version,"
-            " delivery_id = excluded.delivery_id, planned_at = excluded.planned_at,"
-            " header_count = excluded.header_count, updated_at = excluded.updated_at",
-            (
-                st.subscription,
-                st.root_id,
-                st.state,
-                st.reason,
-                st.version,
-                st.delivery_id,
-                st.planned_at,
-                st.header_count,
-                now,
-            ),
-        )
+    async def set_sub_thread(
+        self, st: SubThread, now: float, *, fence: AuthorLease | None = None
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await _fence(conn, fence)
+            await conn.execute(
+                "INSERT INTO subscription_threads (subscription, root_id, state, reason,"
+                " version, delivery_id, planned_at, header_count, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (subscription, root_id) DO UPDATE SET state = excluded.state,"
+                " reason = excluded.reason, version = excluded.version,"
+                " delivery_id = excluded.delivery_id, planned_at = excluded.planned_at,"
+                " header_count = excluded.header_count, updated_at = excluded.updated_at",
+                (
+                    st.subscription,
+                    st.root_id,
+                    st.state,
+                    st.reason,
+                    st.version,
+                    st.delivery_id,
+                    st.planned_at,
+                    st.header_count,
+                    now,
+                ),
+            )
 
     async def unfinished(self) -> list[SubThread]:
         """Deliveries this feature started and did not see finish (resume after a crash)."""
@@ -546,6 +637,80 @@ class SubscriptionsRepo:
             row = await self.db.fetchone(f"SELECT COUNT(*) FROM {table}")
             out[table] = int(row[0]) if row else 0
         return out
+
+
+async def _fence(conn: Connection, lease: AuthorLease | None) -> None:
+    """Go on only while ``lease`` is still ours and unexpired, and extend it; inside the
+    write's own transaction, so a stale claimant's write changes nothing. The UPDATE also
+    locks the author's row until the transaction ends: nobody takes the lease over while
+    the write runs."""
+    if lease is None:
+        return
+    if lease.lost:
+        raise LeaseLost(f"the lease on author {lease.author} is lost")
+    now, until = lease.window()
+    kept = await conn.execute(
+        "UPDATE sub_authors SET lease_until = ? WHERE id = ? AND lease_owner = ?"
+        " AND lease_until >= ?",
+        (until, lease.author, lease.owner, now),
+    )
+    if not kept:
+        lease.lost = True
+        raise LeaseLost(f"the lease on author {lease.author} ran out or was taken over")
+
+
+async def _record(
+    conn: Connection, author: int, observed: Sequence[ObservedThread], now: float
+) -> list[str]:
+    changed: list[str] = []
+    for ob in observed:
+        row = await conn.fetchone(
+            "SELECT post_count, activity_at, version FROM sub_threads"
+            " WHERE author = ? AND root_id = ?",
+            (author, ob.root_id),
+        )
+        before = await _count_posts(conn, author, ob.root_id)
+        await conn.executemany(
+            "INSERT INTO sub_posts (author, post_id, root_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (author, post_id) DO UPDATE SET root_id = excluded.root_id",
+            [(author, pid, ob.root_id) for pid in ob.post_ids],
+        )
+        after = await _count_posts(conn, author, ob.root_id)
+        if row is None:
+            await conn.execute(
+                "INSERT INTO sub_threads (author, root_id, url, root_created_at,"
+                " first_seen_at, activity_at, post_count, kind)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    author,
+                    ob.root_id,
+                    ob.url,
+                    ob.root_created_at,
+                    now,
+                    ob.activity_at,
+                    after,
+                    ob.kind,
+                ),
+            )
+            changed.append(ob.root_id)
+        elif after > before or ob.activity_at > float(row["activity_at"]):
+            await conn.execute(
+                "UPDATE sub_threads SET post_count = ?,"
+                " activity_at = CASE WHEN activity_at > ? THEN activity_at ELSE ? END,"
+                " version = version + 1,"
+                " url = ?, kind = ? WHERE author = ? AND root_id = ?",
+                (
+                    after,
+                    ob.activity_at,
+                    ob.activity_at,
+                    ob.url,
+                    ob.kind,
+                    author,
+                    ob.root_id,
+                ),
+            )
+            changed.append(ob.root_id)
+    return changed
 
 
 async def _count_posts(conn: Connection, author: int, root: str) -> int:

@@ -15,15 +15,18 @@ from bot.errors import NotFound, Refused
 from bot.models import Thread
 from bot.sources import SourceRegistry, polling
 from bot.unroller import Unroller
+from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.delivery import Shown, ThreadDelivery
+from cogs.subscriptions.leases import AuthorLeases
 from cogs.subscriptions.model import AuthorThread, Subscription, SubThread, WatchedAuthor
 from cogs.subscriptions.poller import Poller, host_of
-from cogs.subscriptions.ratelimit import HostLimiter
+from cogs.subscriptions.ratelimit import DatabaseBudgets, HostLimiter
 from cogs.subscriptions.repo import ObservedThread, SubscriptionsRepo
 from cogs.subscriptions.scheduler import Bounds
 from cogs.subscriptions.settle import activity_time, is_settled, parse_time, settles_at
 from storage.deliveries_repo import DeliveryRepo
+from storage.leases import process_owner
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,13 @@ FUTURE_SLACK_S = 300.0
 CONCURRENCY = 16
 # Rooms a settled thread is posted to at the same time.
 ROOM_CONCURRENCY = 8
+# Authors claimed per round (the rest stay due for the next round or another process).
+CLAIM_LIMIT = 1000
+# An author whose threads are due to settle while another process holds it is looked at
+# again this much later.
+HELD_RETRY_S = 5.0
+# How long a claim on an author lasts without renewal ([storage] lease_s).
+DEFAULT_LEASE_S = 60.0
 
 
 def needs(st: SubThread | None, row: AuthorThread) -> bool:
@@ -70,6 +80,9 @@ class SubscriptionService:
         clock: Clock,
         api_hosts: Mapping[str, str] | None = None,
         limiter: HostLimiter | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        owner: str | None = None,
+        only_process: bool = False,
     ) -> None:
         self.repo = repo
         self.unroller = unroller
@@ -79,9 +92,17 @@ class SubscriptionService:
         # Sites whose authors are all served by one host (named by the site).
         self.api_hosts = dict(api_hosts or {})
         self.bounds = Bounds(settings.min_poll_interval_s, settings.max_poll_interval_s)
+        # Every process on the database draws from one budget per host.
         self.limiter = limiter or HostLimiter(
-            clock, {host: polling(name).per_window for name, host in self.api_hosts.items()}
+            clock,
+            {host: polling(name).per_window for name, host in self.api_hosts.items()},
+            store=DatabaseBudgets(repo.db),
         )
+        # Several processes may share the database: an author is worked on under a lease.
+        self.leases = AuthorLeases(repo, clock, lease_s, owner or process_owner())
+        # The database serves this process alone (SQLite): leases found at start are a
+        # killed earlier run's, free at once.
+        self.only_process = only_process
         self.poller = Poller(repo, registry, self.limiter, clock, self.bounds, self._refused)
         self.delivery = ThreadDelivery(
             repo, unroller, deliverer, deliveries, adapters, shown, clock
@@ -89,6 +110,9 @@ class SubscriptionService:
         self.full_fetches = 0
         self._resumed = False
         self._to_process: set[int] = set()
+        # Authors whose threads this process has looked at since it started: another
+        # process may have left one waiting to settle (or posting) when it died.
+        self._looked: set[int] = set()
         # When to look again at an author's threads that some subscription waits for: at
         # that moment the thread is fetched whole (which also shows any post added since
         # the last poll), without waiting for the author's next poll.
@@ -106,32 +130,38 @@ class SubscriptionService:
     # ---- one round ----------------------------------------------------------------------
 
     async def tick(self) -> None:
-        """Resume interrupted deliveries, poll every due author, post what settled."""
+        """Resume interrupted deliveries, poll every due author, post what settled. Each
+        author is worked on under its lease: one another process holds is left to it."""
         now = self.clock.now()
         if not self._resumed:
-            await self.delivery.resume_unfinished()
+            if self.only_process:
+                await self.leases.free_abandoned()
+            await self.delivery.resume_unfinished(hold=self.leases.hold)
             self._resumed = True
             # Threads a crash kept from being posted are posted now, not at the next poll.
             self._to_process |= set(await self.repo.followed_author_ids())
         else:
-            await self.delivery.resume_unfinished(stuck_before=now - STUCK_S)
-        due = await self.repo.due_authors(now)
+            await self.delivery.resume_unfinished(stuck_before=now - STUCK_S, hold=self.leases.hold)
+        due = await self.leases.claim_due(CLAIM_LIMIT)
         for author, at in list(self._settle_due.items()):
             if at <= now:
                 del self._settle_due[author]
                 self._to_process.add(author)
         forced, self._to_process = self._to_process, set()
-        extra = forced - {a.id for a in due}
+        extra = forced - {a.id for a, _ in due}
         gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def one(a: WatchedAuthor) -> None:
-            async with gate:
+        async def one(a: WatchedAuthor, lease: AuthorLease) -> None:
+            # Renewed from the claim on, also while waiting for a free slot.
+            async with self.leases.keep(lease), gate:
                 try:
-                    await self.poll_author(a, force=a.id in forced)
+                    await self.poll_author(a, force=a.id in forced, lease=lease)
+                except LeaseLost:
+                    log.warning("the lease on %s ran out: what its poll found is dropped", a.key)
                 except Exception:
                     log.exception("polling %s failed", a.key)
 
-        await asyncio.gather(*(one(a) for a in due))
+        await asyncio.gather(*(one(a, lease) for a, lease in due))
         for a in (await self.repo.authors(extra)).values():
             try:
                 await self.process(a)
@@ -139,23 +169,36 @@ class SubscriptionService:
                 log.exception("processing %s failed", a.key)
 
     async def poll_author(
-        self, a: WatchedAuthor, force: bool = False, *, priority: bool = False
+        self,
+        a: WatchedAuthor,
+        force: bool = False,
+        *,
+        priority: bool = False,
+        lease: AuthorLease | None = None,
     ) -> bool:
+        """Poll one author, record what the poll saw, post what settled. Without ``lease``
+        the author's lease is taken here (False at once when another process holds it)."""
+        if lease is None:
+            async with self.leases.hold(a.id) as held:
+                if held is None:
+                    return False
+                return await self.poll_author(a, force, priority=priority, lease=held)
         subs = await self.repo.subscriptions_of(a.id)
         unprimed = [s for s in subs if not s.primed]
         backfill = max((s.backfill for s in unprimed), default=0)
-        result = await self.poller.poll(a, backfill, priority=priority)
+        result = await self.poller.poll(a, backfill, priority=priority, lease=lease)
         if not result.ok:
             if force:
                 # The poll waits for budget or failed, but a thread may be due to settle:
                 # that goes ahead on what earlier polls saw.
-                await self.process(result.author)
+                await self.process(result.author, lease=lease)
             return False
         if unprimed:
-            await self.prime(result.author)
-        # Nothing new and nothing waiting to settle: no need to look at the threads.
-        if result.changed or unprimed or force:
-            await self.process(result.author)
+            await self.prime(result.author, lease=lease)
+        # Nothing new and nothing waiting to settle: no need to look at the threads (the
+        # first look in this process's life may find what another process left waiting).
+        if result.changed or unprimed or force or a.id not in self._looked:
+            await self.process(result.author, lease=lease)
         return True
 
     def wake(self, author: int | None = None) -> None:
@@ -164,15 +207,24 @@ class SubscriptionService:
             self._to_process.add(author)
         self._wake.set()
 
-    async def _refused(self, a: WatchedAuthor) -> None:
+    async def _refused(self, a: WatchedAuthor, lease: AuthorLease | None) -> None:
         # Threads written while the author opted out are never posted: when that ends,
         # the next poll records them as old, like a new subscription's first poll.
-        await self.repo.set_primed([s.id for s in await self.repo.subscriptions_of(a.id)], False)
+        subs = await self.repo.subscriptions_of(a.id)
+        await self.repo.set_primed([s.id for s in subs], False, fence=lease)
 
-    async def prime(self, a: WatchedAuthor) -> None:
+    async def prime(self, a: WatchedAuthor, *, lease: AuthorLease | None = None) -> bool:
+        """Record what exists for the author's new subscriptions (never posted). Without
+        ``lease`` the author's lease is taken here (False when another process holds it:
+        that process's next poll of the author does it)."""
+        if lease is None:
+            async with self.leases.hold(a.id) as held:
+                if held is None:
+                    return False
+                return await self.prime(a, lease=held)
         subs = [s for s in await self.repo.subscriptions_of(a.id) if not s.primed]
         if not subs:
-            return
+            return True
         threads = sorted(
             (t for t in (await self.repo.threads(a.id)).values() if t.kind == "thread"),
             key=lambda t: (t.root_created_at, t.root_id),
@@ -191,15 +243,30 @@ class SubscriptionService:
                 for t in threads
                 if t.root_id not in backfill and _is_old(t, cutoff, now)
             ]
-            await self.repo.prime(sub.id, old, now)
+            await self.repo.prime(sub.id, old, now, fence=lease)
             if len(old) < len(threads):
                 self._to_process.add(a.id)
+        return True
 
     # ---- settling and posting -----------------------------------------------------------
 
-    async def process(self, a: WatchedAuthor) -> None:
+    async def process(self, a: WatchedAuthor, *, lease: AuthorLease | None = None) -> None:
         """Post the author's settled threads to every subscription that needs them, and
-        make sure the author is polled again when the next thread would settle."""
+        make sure the author is polled again when the next thread would settle. Without
+        ``lease`` the author's lease is taken here; when another process holds it, the
+        author is looked at again a little later."""
+        if lease is None:
+            async with self.leases.hold(a.id) as held:
+                if held is None:
+                    at = self.clock.now() + HELD_RETRY_S
+                    self._settle_due[a.id] = min(self._settle_due.get(a.id, at), at)
+                    return
+                try:
+                    await self.process(a, lease=held)
+                except LeaseLost:
+                    log.warning("the lease on %s ran out while posting its threads", a.key)
+                return
+        self._looked.add(a.id)
         current = await self.repo.author(a.id)
         if current is None or current.state != "active":
             return
@@ -223,7 +290,9 @@ class SubscriptionService:
                 next_settle = at if next_settle is None else min(next_settle, at)
                 continue
             try:
-                later = await self._settle(a, row, waiting)
+                later = await self._settle(a, row, waiting, lease)
+            except LeaseLost:
+                raise
             except Exception:
                 log.exception("posting %s failed", row.url)
                 later = now + self.bounds.min_s  # try again soon
@@ -235,7 +304,11 @@ class SubscriptionService:
             self._settle_due[a.id] = next_settle
 
     async def _settle(
-        self, a: WatchedAuthor, row: AuthorThread, waiting: list[Subscription]
+        self,
+        a: WatchedAuthor,
+        row: AuthorThread,
+        waiting: list[Subscription],
+        lease: AuthorLease | None = None,
     ) -> float | None:
         """Fetch the whole thread once, reconcile it with what the polls saw, and post it
         to the waiting subscriptions if it is still settled. Returns when to look again if
@@ -244,7 +317,7 @@ class SubscriptionService:
         # A whole thread (Mastodon: the status and its context), and again every ten or so
         # levels.
         cost = polling(a.source).thread_requests + row.post_count // 10
-        wait = self.limiter.reserve(a.host, cost, priority=True)
+        wait = await self.limiter.reserve(a.host, cost, priority=True)
         if wait > 0:
             return now + wait
         self.full_fetches += 1
@@ -253,21 +326,21 @@ class SubscriptionService:
         except (Refused, NotFound) as exc:
             # Deleted or no longer public: never posted.
             log.info("thread %s is not available: %s", row.url, exc)
-            await self.repo.set_thread_kind(a.id, row.root_id, "hidden")
+            await self.repo.set_thread_kind(a.id, row.root_id, "hidden", fence=lease)
             return None
         known = set(await self.repo.known_posts(a.id))
         observed = self._observe(a, base, row, known, now)
         if observed.root_id != row.root_id:
-            await self.repo.merge_thread(a.id, row.root_id, observed, now)
+            await self.repo.merge_thread(a.id, row.root_id, observed, now, fence=lease)
         else:
-            await self.repo.record(a.id, [observed], now)
+            await self.repo.record(a.id, [observed], now, fence=lease)
         fresh = await self.repo.thread(a.id, observed.root_id)
         if fresh is None:
             return None
         first = base.posts[0] if base.posts else None
         if first is not None and first.status == "ok" and first.parent_id is not None:
             # The author's chain starts as a reply to someone else: not a thread of theirs.
-            await self.repo.set_thread_kind(a.id, fresh.root_id, "reply")
+            await self.repo.set_thread_kind(a.id, fresh.root_id, "reply", fence=lease)
             return None
         if not is_settled(
             fresh.activity_at, fresh.post_count, now, self.settings.settle_s, self.max_posts
@@ -284,7 +357,9 @@ class SubscriptionService:
             async with gate:
                 try:
                     st = sts.get((sub.id, fresh.root_id))
-                    return await self.delivery.handle(sub, fresh, base, st)
+                    return await self.delivery.handle(sub, fresh, base, st, lease)
+                except LeaseLost:
+                    raise
                 except Exception:
                     log.exception("posting %s to %s failed", fresh.url, sub.channel)
                     return False

@@ -6,5 +6,6 @@ CREATE TABLE host_budgets (
     host text PRIMARY KEY,
     tokens double precision NOT NULL,
     updated_at double precision NOT NULL,
-    closed_until double precision NOT NULL DEFAULT 0
+    closed_until double precision NOT NULL DEFAULT 0,
+    queued_until double precision NOT NULL DEFAULT 0
 );

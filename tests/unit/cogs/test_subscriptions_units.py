@@ -164,21 +164,21 @@ def test_refused_author_is_checked_rarely() -> None:
 # ---- host budgets -----------------------------------------------------------------------
 
 
-def test_host_budget_spreads_requests_and_429_closes_the_host() -> None:
+async def test_host_budget_spreads_requests_and_429_closes_the_host() -> None:
     clock = ManualClock(0)
     limiter = HostLimiter(clock, {"bsky": 3000})
     granted = 0
     for second in range(600):
         clock._now = float(second)
-        while limiter.reserve("mastodon.example") == 0:
+        while await limiter.reserve("mastodon.example") == 0:
             granted += 1
     # 300 per 5 minutes, starting with a tenth of the share.
     assert granted <= 0.8 * 300 * 2 + 0.8 * 300 / 10 + 1
     assert granted >= 0.8 * 300 * 2 - 5
-    until = limiter.close("bsky", 120)
-    assert until == 599 + 120 and limiter.reserve("bsky") == pytest.approx(120)
+    until = await limiter.close("bsky", 120)
+    assert until == 599 + 120 and await limiter.reserve("bsky") == pytest.approx(120)
     clock._now = 720.0
-    assert limiter.reserve("bsky") == 0
+    assert await limiter.reserve("bsky") == 0
 
 
 # ---- grouping posts into threads --------------------------------------------------------
