@@ -270,9 +270,6 @@ def delivered(chat: FakeChat, written: dict[str, int]) -> bool:
     return True
 
 
-# Until author leases are on main, every process polls every due author (3 polls per
-# interval here); the marker goes when they are.
-@pytest.mark.xfail(reason="needs author poll leases shared by processes", strict=False)
 @pytest.mark.timeout(240)
 async def test_three_processes_kill_9_and_pause_neither_lose_nor_double_nor_overpoll(
     postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
