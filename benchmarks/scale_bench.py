@@ -2,7 +2,7 @@
 PostgreSQL database, against 1 process on the same data in the same run (the baseline).
 
     .venv/bin/python -m benchmarks.scale_bench [--authors 20000] [--processes 3]
-        [--active 0.01] [--rooms 200] [--interval-s 3000] [--speed 15]
+        [--active 0.01] [--rooms 200] [--interval-s 3000] [--speed 10]
 
 Everything runs on 127.0.0.1: a PostgreSQL server started for the run (initdb + pg_ctl,
 as the tests do), the fake Bluesky AppView, and a fake chat platform that logs every message
@@ -462,7 +462,7 @@ def main() -> None:
     parser.add_argument("--active", type=float, default=0.01, help="share of authors posting")
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--interval-s", type=int, default=3000)
-    parser.add_argument("--speed", type=float, default=15.0)
+    parser.add_argument("--speed", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
     asyncio.run(run(parser.parse_args()))
 
