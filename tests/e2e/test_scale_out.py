@@ -1,8 +1,8 @@
 """Scale-out end to end: three real bot processes on one PostgreSQL database follow nine
 authors (six on a fake Bluesky, three on a fake Mastodon server) into two rooms of a chat
-platform they share, while the authors write new threads. During the run one process is
-killed with kill -9 at random moments and when a message it sends has just reached the
-platform (and started again each time), and one is paused with SIGSTOP past its lease and
+platform they share, while the authors write new threads. During the run processes are
+killed with kill -9 at random moments and when a message one sends has just reached the
+platform (each started again at once), and one is paused with SIGSTOP past its lease and
 then let go on.
 
 At the end, from the fake servers' own logs:
@@ -70,6 +70,8 @@ MASTO_AUTHORS = 3
 THREADS_PER_AUTHOR = 2
 # Threads are written during this many seconds after every process is up.
 WRITING_S = 16.0
+# Polls of one author closer than this share of the interval count as twice in one.
+EARLY = 0.75
 POST_RE = re.compile(r"(A\d+T\d+) (\d+)/(\d+)")
 
 
@@ -373,11 +375,16 @@ async def test_three_processes_kill_9_and_pause_neither_lose_nor_double_nor_over
 
         problems = check_rooms(chat, up.written)
         polls = poll_times(bsky, masto)
+        # A claim moves the author's next poll on by one interval, and its request follows
+        # the claim by a moment (longer on a loaded machine); two processes polling the
+        # same author land within a fraction of a second of each other.
+        gaps = {author: [b - a for a, b in itertools.pairwise(ts)] for author, ts in polls.items()}
         early = {
-            author: [round(b - a, 2) for a, b in itertools.pairwise(ts) if b - a < 0.9 * INTERVAL_S]
-            for author, ts in polls.items()
+            author: [round(g, 2) for g in found if g < EARLY * INTERVAL_S]
+            for author, found in gaps.items()
         }
-        early = {a: gaps for a, gaps in early.items() if gaps}
+        early = {a: found for a, found in early.items() if found}
+        shortest = min((g for found in gaps.values() for g in found), default=float("nan"))
         excess = worst_budget_excess([r.started for r in masto.requests])
         total_kills = sum(x.kills for x in bots)
         print(
@@ -386,7 +393,8 @@ async def test_three_processes_kill_9_and_pause_neither_lose_nor_double_nor_over
             f"({kills_on_send} while a message was in flight), paused "
             f"{sum(x.paused_s for x in bots):.0f} s; messages {len(chat.messages)}, "
             f"resent and deduplicated {chat.deduped}; polls {sum(map(len, polls.values()))}, "
-            f"authors polled early {len(early)}; Mastodon requests {len(masto.requests)}, "
+            f"shortest gap {shortest:.2f} s, authors polled early {len(early)}; "
+            f"Mastodon requests {len(masto.requests)}, "
             f"worst excess over one budget {excess:+.0f}"
         )
         assert not problems, "\n".join(problems[:20])
