@@ -21,12 +21,14 @@ from bot.dispatcher import Dispatcher
 from bot.extensions import open_database, selected
 from bot.host import DecideFor
 from bot.http import HttpClient, HttpSettings
+from bot.live_adapters import LiveAdapters, is_live
 from bot.models import Thread
 from bot.render.document import Message
 from bot.render.thread_view import Decide, default_decide, thread_messages
 from bot.sources import SourceRegistry, enabled_sources
 from bot.sources.base import Source
 from bot.unroller import Unroller
+from storage.adapter_state_repo import AdapterStateRepo
 from storage.db import Database
 from storage.deliveries_repo import DeliveryRepo, LeaseLost
 from storage.layouts_repo import LayoutRepo
@@ -64,7 +66,10 @@ class App:
         self._live: dict[str, ChatAdapter] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(find_links=sources.find_links)
-        self.adapters: dict[str, Adapter] = {}
+        # What adapters keep across restarts, and which process holds their session.
+        self.adapter_state = AdapterStateRepo(db)
+        # Features see only the live adapters (a standby Matrix session is not).
+        self.adapters: LiveAdapters[Adapter] = LiveAdapters()
         # Features replace this to apply room policies (content notes).
         self.decision_provider: DecideFor | None = None
         # Text prefixes per adapter, for replies that name commands.
@@ -151,6 +156,8 @@ class App:
         so nothing posts twice where the platform dedupes. Adapters call this once
         connected; from then on the sweep repeats it. Returns how many were finished."""
         self._live[adapter.name] = adapter
+        if not is_live(adapter):
+            return 0  # standing by (a session another process holds): its holder sends
         resumed = 0
         for record in await self.deliveries.claimable(adapter.name, self.deliverer.clock()):
             if record.origin != "command":
@@ -222,7 +229,7 @@ class App:
                 await cog.stop()
             except Exception:
                 log.exception("stopping %s failed", type(cog).__name__)
-        for adapter in self.adapters.values():
+        for adapter in self.adapters.every():
             with contextlib.suppress(Exception):
                 await adapter.close()
         await self.http.close()

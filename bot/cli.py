@@ -16,6 +16,7 @@ import asyncio
 import getpass
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.commands import Cog, CommandSpec, Param
     from bot.render.document import Message
+    from storage.db import Database
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
             _add_param(p, param)
     with_config(sub.add_parser("console", help="chat with the bot in the terminal"))
     with_config(sub.add_parser("run", help="start the adapters enabled in the config"))
+    with_config(sub.add_parser("status", help="which bot process holds each chat session (Matrix)"))
     return parser
 
 
@@ -170,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runner: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
         "console": _console,
         "run": _run,
+        "status": _status,
     }
     return run_async(runner[args.command](args))
 
@@ -224,6 +228,60 @@ async def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         await app.close()
+
+
+async def _status(args: argparse.Namespace) -> int:
+    from bot.config import load_config, storage_target
+    from bot.extensions import open_database
+
+    target, password = storage_target(load_config(args.config))
+    db = await open_database(target, password=password)
+    try:
+        lines = await session_lines(db, time.time())
+    finally:
+        await db.close()
+    print("\n".join(lines) if lines else f"No chat session has been held yet ({db.path}).")
+    return EXIT_OK
+
+
+async def session_lines(db: Database, now: float) -> list[str]:
+    """One line per chat session kept in the database: who holds it, on which device,
+    and when its state was last saved (every sync, so a stale time means trouble)."""
+    from storage.adapter_state_repo import AdapterStateError, AdapterStateRepo
+
+    repo = AdapterStateRepo(db)
+    lines = []
+    for row in await repo.list():
+        try:
+            device = row.value().get("device_id") or "none yet"
+        except AdapterStateError as exc:
+            device = f"unreadable state: {exc}"
+        saved = f"state saved {_ago(now - row.updated_at)} ago"
+        owner = row.owner or "no process"
+        where = f"{row.adapter} {row.key}"
+        if db.dialect == "sqlite":
+            # One process by design: its lock lives in that process, not in the file.
+            lines.append(f"{where}: last held by {owner} (device {device}); {saved}")
+            continue
+        async with repo.session(row.adapter, row.key, wait=False) as probe:
+            free = probe.acquired
+        if free:
+            lines.append(
+                f"{where}: no process holds the session now (last {owner}, device {device}); "
+                f"{saved}"
+            )
+        else:
+            lines.append(f"{where}: held by {owner} (device {device}); {saved}")
+    return lines
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
 
 
 if __name__ == "__main__":  # pragma: no cover

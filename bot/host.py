@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.render.document import Message
     from bot.sources import SourceRegistry
     from bot.unroller import Unroller
+    from storage.adapter_state_repo import AdapterStateRepo
     from storage.db import Database
     from storage.deliveries_repo import DeliveryRepo
     from storage.layouts_repo import LayoutRepo
@@ -67,7 +68,8 @@ class Host(Protocol):
 
     @property
     def adapters(self) -> Mapping[str, ChatAdapter]:
-        """The running platform adapters by name, to send and edit with."""
+        """The running platform adapters by name, to send and edit with: only those live
+        in this process (an adapter whose session another process holds is left out)."""
         ...
 
     def add_cog(self, cog: Cog, *, chat: bool = True) -> None:
@@ -103,6 +105,13 @@ class AdapterHost(Protocol):
         """The thread a message the bot posted belongs to (its link), if any."""
         ...
 
+    @property
+    def adapter_state(self) -> AdapterStateRepo:
+        """What an adapter keeps across restarts and hands to a standby process, and the
+        session lock that decides which process runs the adapter's session."""
+        ...
+
     async def resume_pending(self, adapter: ChatAdapter) -> int:
-        """Finish the deliveries a restart interrupted (called once connected)."""
+        """Finish the deliveries a restart interrupted (called once connected, and again
+        whenever this process takes over a session)."""
         ...

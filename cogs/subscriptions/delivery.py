@@ -301,8 +301,8 @@ class ThreadDelivery:
         shared = self.deliveries.db.dialect != "sqlite"
         if shared and self.clock.now() - (st.planned_at or 0) < self.deliverer.lease_s:
             return False
-        now = await self.repo.sub_threads([st.subscription])
-        current = now.get((st.subscription, st.root_id))
+        rows = await self.repo.sub_threads([st.subscription])
+        current = rows.get((st.subscription, st.root_id))
         return (
             current is not None
             and current.state == "delivering"

@@ -3,6 +3,7 @@ CREATE TABLE adapter_state (
     adapter text NOT NULL,
     key text NOT NULL,
     value text NOT NULL,
+    owner text,
     updated_at double precision NOT NULL,
     PRIMARY KEY (adapter, key)
 );

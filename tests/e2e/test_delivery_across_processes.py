@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -56,6 +56,7 @@ class Chat(MemoryAdapter):
             self._ids, self._by_key = platform._ids, platform._by_key
         self.stall_at: int | None = None
         self.fail_at: int | None = None  # the send the platform refuses, once
+        self.on_send: Callable[[], Awaitable[None]] | None = None  # runs during each send
         self.stalled = asyncio.Event()
         self.go = asyncio.Event()
         self.sends = 0
@@ -73,6 +74,8 @@ class Chat(MemoryAdapter):
             raise ConnectionError("platform went away")
         refs = await super().send(room, message, thread=thread, key=key)
         self.sends += 1
+        if self.on_send is not None:
+            await self.on_send()
         if self.stall_at == self.sends:
             self.stalled.set()
             await self.go.wait()
@@ -164,6 +167,32 @@ async def test_a_sender_paused_past_its_lease_is_taken_over_and_each_post_lands_
     assert record.state == "sent" and record.fence == 2 and record.lease_owner is None
     # The user who asked is told the thread was unrolled, not that anything failed.
     assert ctx.replies[-1].text.startswith("Unrolled 8 posts")
+
+
+async def test_a_slow_sender_that_renews_its_lease_is_never_taken_over(
+    pair: tuple[App, App], bsky: FakeBluesky
+) -> None:
+    a, b = pair
+    a.layouts.default = b.layouts.default = "per-post"
+    now = _fake_clock(a, b)
+    url = _chain(bsky, 8)
+    chat_a = Chat(a.dispatcher)
+    chat_b = Chat(b.dispatcher, platform=chat_a)
+    taken: list[int] = []
+
+    async def slow_platform() -> None:
+        # Each message takes 40 % of a lease; the other process sweeps meanwhile.
+        now[0] += 0.4 * LEASE_S
+        taken.append(await b.resume_pending(chat_b))
+
+    chat_a.on_send = slow_platform
+    ctx = await chat_a.command(f"unroll {url}")
+    assert now[0] - T0 > 3 * LEASE_S  # the delivery outlived several leases
+    assert len(taken) == 9 and set(taken) == {0} and chat_b.sends == 0
+    assert _in_thread(chat_a) == [f"Part {i}/8" for i in range(1, 9)]
+    assert ctx.replies[-1].text.startswith("Unrolled 8 posts")
+    record = await _only(a, url)
+    assert record.state == "sent" and record.fence == 1
 
 
 async def test_a_killed_senders_delivery_is_finished_by_the_other_process_sweep(
@@ -438,3 +467,37 @@ async def test_a_process_starting_leaves_alone_an_intent_another_is_about_to_pla
             await cog.stop()
             await app.close()
             await http.close()
+
+
+async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_live_one(
+    pair: tuple[App, App], bsky: FakeBluesky
+) -> None:
+    """A process whose adapter stands by (another process holds its session, as with
+    Matrix) sweeps nothing for it: the delivery stays pending for the live holder instead
+    of failing on a send the standby may not make."""
+    a, b = pair
+    a.layouts.default = b.layouts.default = "per-post"
+    now = _fake_clock(a, b)
+    url = _chain(bsky, 6)
+    chat_a = Chat(a.dispatcher)
+    chat_a.stall_at = 3
+    killed = asyncio.create_task(chat_a.command(f"unroll {url}"))
+    await asyncio.wait_for(chat_a.stalled.wait(), 10)
+    now[0] += LEASE_S + 1  # A is gone; its lease ran out
+
+    standby = Chat(b.dispatcher, platform=chat_a)
+    standby.live = False
+    b.adapters[standby.name] = standby
+    assert await b.resume_pending(standby) == 0
+    assert await b.sweep() == 0
+    assert standby.sends == 0
+    [record] = await b.deliveries.pending("memory")
+    assert record.state == "pending"  # not failed: kept for whoever holds the session
+
+    standby.live = True  # the session was handed over
+    assert await b.sweep() == 1
+    assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
+    _keys_once(chat_a)
+    killed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await killed

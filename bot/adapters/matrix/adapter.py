@@ -3,7 +3,8 @@ bot's own answers as ``m.notice``, see ``content.msgtype_for``), long output in 
 ``m.thread`` under a header event. This module holds construction, the sync loop and
 inbound events; ``session.py``, ``rooms.py`` and ``send.py`` hold the other jobs.
 
-Life cycle: ``start()`` logs in and (on a first start) syncs once without handling anything,
+Life cycle: ``start()`` takes the account's session (standing by while another process holds
+it, see ``holding.py``), logs in and (on a first start) syncs once without handling anything,
 so history is never replayed; ``run()`` then long-polls ``/sync`` from the stored token. A
 command is started before the token that delivered it is stored, and the token only moves
 forward after a successful sync, so a server that goes away loses nothing and a reconnect
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,7 @@ from bot.adapters.matrix.base import (
     MatrixStartupError,
 )
 from bot.adapters.matrix.context import MatrixContext
+from bot.adapters.matrix.holding import MatrixHolding
 from bot.adapters.matrix.rooms import ENCRYPTED_NOTICE, MatrixRooms
 from bot.adapters.matrix.rules import (
     Backoff,
@@ -44,16 +47,18 @@ from bot.adapters.matrix.rules import (
 )
 from bot.adapters.matrix.send import MatrixSender
 from bot.adapters.matrix.session import MatrixSession
-from bot.adapters.matrix.store import MatrixStore
+from bot.adapters.matrix.store import DatabaseStore, FileStore, MatrixStore
 from bot.config import Config, MatrixConfig, secret
 from bot.context import Room, User
 from bot.dispatcher import Dispatcher
 from bot.errors import ConfigError
 from bot.render import html
 from bot.render.document import Capabilities
+from storage.leases import process_owner
 
 if TYPE_CHECKING:
     from bot.host import AdapterHost
+    from storage.adapter_state_repo import AdapterStateRepo
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +66,13 @@ log = logging.getLogger(__name__)
 # not cut off by a "limited" sync.
 SYNC_FILTER = {"presence": {"not_types": ["*"]}, "room": {"timeline": {"limit": 100}}}
 DEFAULT_BACKOFF = Backoff()
+# Longer than a waiting standby's longest pause between tries for the session lock.
+PAUSE_AFTER_LOSS_S = 2.0
 
 
-class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
-    """The adapter: construction, the sync loop and inbound events; the session, rooms and
-    sending come from the parts it is made of."""
+class MatrixAdapter(MatrixHolding, MatrixSession, MatrixRooms, MatrixSender):
+    """The adapter: construction, the sync loop and inbound events; holding the session,
+    logging in, rooms and sending come from the parts it is made of."""
 
     name = NAME
     capabilities = Capabilities(
@@ -89,6 +96,8 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
         send_deadline_s: float = 600.0,
         max_command_age_s: float = 900.0,
         clock: Callable[[], float] = time.time,
+        state: AdapterStateRepo | None = None,
+        pause_after_loss_s: float = PAUSE_AFTER_LOSS_S,
     ) -> None:
         if not (password or access_token):
             raise MatrixStartupError("matrix: no password or access token given")
@@ -96,7 +105,21 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
         self.dispatcher = dispatcher
         # Replies that name a command ("Type !help") use the prefix this room types.
         dispatcher.prefixes[NAME] = config.command_prefix
-        self.store = MatrixStore(store_dir)
+        self.user_id = config.user_id
+        # With the bot's database: the state there, and one process at a time holds the
+        # session. On its own: the state in a file under store_dir, this process alone.
+        self.sessions = state
+        self.pause_after_loss_s = pause_after_loss_s
+        self.store: MatrixStore
+        if state is not None:
+            # Per adapter, not per process: two bots in one process are two owners.
+            self.owner = f"{process_owner()}/{uuid.uuid4().hex[:4]}"
+            self.store = DatabaseStore(
+                store_dir, state, NAME, config.user_id, self.owner, self._taken_by_another
+            )
+        else:
+            self.owner = process_owner()
+            self.store = FileStore(store_dir)
         self._password = password
         self._access_token = access_token
         self.backoff = backoff
@@ -105,8 +128,15 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
         self.max_command_age_s = max_command_age_s
         self.clock = clock
         self.client: AsyncClient | None = None
-        self.user_id = config.user_id
         self._stopping = asyncio.Event()
+        # Set to end the sync loop: stop(), or the session lost to another process.
+        self._halt = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._live = False
+        self.standing_by = False
+        self.takeovers = 0
+        self._session: contextlib.AsyncExitStack | None = None
+        self._watch: asyncio.Task[None] | None = None
         self._loop_done = asyncio.Event()
         self._loop_done.set()  # no loop running yet
         self._tasks: set[asyncio.Task[None]] = set()
@@ -125,7 +155,8 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
         self.send_retries = 0
         self.relogins = 0
         self.connected = asyncio.Event()
-        # Called once after the first sync (the app resumes interrupted deliveries).
+        # Called after the first sync of each session this process holds (the app resumes
+        # interrupted deliveries).
         self.on_ready: Callable[[MatrixAdapter], Awaitable[object]] | None = None
         self._ready_task: asyncio.Task[object] | None = None
 
@@ -134,6 +165,7 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
     @classmethod
     def from_host(cls, host: AdapterHost, **kwargs: Any) -> MatrixAdapter:
         """The adapter ``unrollbot run`` starts when ``[matrix] enabled = true``."""
+        kwargs.setdefault("state", host.adapter_state)
         adapter = cls.from_config(host.config, host.dispatcher, **kwargs)
         adapter.on_ready = host.resume_pending
         return adapter
@@ -175,10 +207,22 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
         return cls(m, dispatcher, store_dir=config.resolve_path(m.store_path), **kwargs)
 
     async def start(self) -> None:
-        """Log in and catch up to now without handling old events. Raises
-        MatrixStartupError with a clear message when that is impossible."""
+        """Take the session (standing by while another process holds it), log in and
+        catch up to now without handling old events. Raises MatrixStartupError with a
+        clear message when that is impossible."""
+        standby = self.sessions is not None and self._session is None
+        if standby and not await self._take_session():
+            return  # stopped while standing by
         try:
-            state = self.store.load()
+            await self._log_in()
+        except BaseException:
+            self._live = False
+            await self._release_session()
+            raise
+
+    async def _log_in(self) -> None:
+        try:
+            state = await self.store.load()
         except ValueError as exc:
             raise MatrixStartupError(str(exc)) from None
         hs = self.config.homeserver
@@ -203,6 +247,7 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
         self.client = client
         try:
             await self._login(client, state.device_id)
+            self._live = not self._lost.is_set()
             if self.e2e:
                 await self._crypto_upkeep()
             if state.next_batch is None:
@@ -217,32 +262,62 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
             await self.store.save()
         except TRANSIENT as exc:
             await client.close()
+            self.client = None
             why = str(exc) or type(exc).__name__
             raise MatrixStartupError(
                 f"cannot reach the Matrix homeserver at {hs} (matrix.homeserver): {why}"
             ) from None
         except BaseException:
             await client.close()
+            self.client = None
             raise
         self.connected.set()
         log.info("matrix: logged in as %s (device %s)", client.user_id, client.device_id)
 
     async def run(self) -> None:
-        """Sync until ``stop()``; reconnects with backoff when the server goes away."""
-        if self.client is None:
-            await self.start()
+        """Sync until ``stop()``; reconnects with backoff when the server goes away. With
+        several processes on one database: stands by until this one holds the session, and
+        again whenever it loses it."""
         self._loop_done.clear()
         try:
-            await self._sync_loop()
+            failures = 0
+            while not self._stopping.is_set():
+                if self.client is None:
+                    try:
+                        await self.start()
+                    except MatrixStartupError as exc:
+                        if not self.takeovers:
+                            raise  # this process's first start: the operator must act
+                        # A standby taking over must not die of a passing problem: let
+                        # the session go, wait, and try again (or let another process).
+                        failures += 1
+                        log.warning("matrix: taking over failed, will retry: %s", exc)
+                        await self._stand_down()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(
+                                self._stopping.wait(), self.backoff.delay(failures)
+                            )
+                        continue
+                    if self.client is None:
+                        return  # stopped while standing by
+                    failures = 0
+                await self._sync_loop()
+                if not self._lost.is_set():
+                    return
+                await self._stand_down()
+                # A process that just lost its database connection is the doubtful one:
+                # a standby that was waiting gets the first chance at the session.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.pause_after_loss_s)
         finally:
             self._loop_done.set()
 
     async def _sync_loop(self) -> None:
         failures = 0
-        while not self._stopping.is_set():
+        while not self._halt.is_set():
             resp = await self._sync_once()
             if resp is None:
-                if self._stopping.is_set():
+                if self._halt.is_set():
                     return
                 failures += 1
                 if failures == 1:
@@ -250,7 +325,7 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
                     self.reconnects += 1
                 delay = self.backoff.delay(failures)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
+                    await asyncio.wait_for(self._halt.wait(), delay)
                 continue
             if failures:
                 log.info("matrix: reconnected after %d failed syncs", failures)
@@ -259,9 +334,15 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
             if self.e2e:
                 await self._crypto_upkeep()
             await self._handle_sync(resp)
+            if self._halt.is_set() and self._lost.is_set():
+                return  # another process holds the session: its token, not ours
             self.store.state.next_batch = resp.next_batch
-            await self.store.save()
-            if self.on_ready is not None and self._ready_task is None:
+            try:
+                await self.store.save()
+            except Exception as exc:
+                # Kept in memory: the next sync continues from it and saves again.
+                log.warning("matrix: cannot save the Matrix state, will retry: %r", exc)
+            if self.on_ready is not None and self._ready_task is None and not self._halt.is_set():
                 self._ready_task = asyncio.create_task(self._run_on_ready(self.on_ready))
 
     async def _run_on_ready(self, hook: Callable[[MatrixAdapter], Awaitable[object]]) -> object:
@@ -284,7 +365,7 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
                 full_state=self._full_state_next or None,
             )
         )
-        stop = asyncio.ensure_future(self._stopping.wait())
+        stop = asyncio.ensure_future(self._halt.wait())
         try:
             done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -292,7 +373,7 @@ class MatrixAdapter(MatrixSession, MatrixRooms, MatrixSender):
             for fut in (sync, stop):
                 if not fut.done():
                     fut.cancel()
-        if sync not in done or self._stopping.is_set():
+        if sync not in done or self._halt.is_set():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sync
             return None

@@ -14,6 +14,8 @@ from aiohttp import ClientConnectionError
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+
     from nio import AsyncClient
 
     from bot.adapters.matrix.rules import Backoff, RoomAuth
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from bot.config import MatrixConfig
     from bot.context import MessageRef, Room
     from bot.render.document import Capabilities, Message
+    from storage.adapter_state_repo import AdapterStateRepo
 
 NAME = "matrix"
 TRANSIENT = (ClientConnectionError, TimeoutError, asyncio.TimeoutError)
@@ -58,6 +61,19 @@ class MatrixParts:
     _thread_of: dict[str, str]
     _auth: dict[str, RoomAuth]
     _to_join: set[str]
+    _full_state_next: bool
+    _ready_task: asyncio.Task[object] | None
+    # Holding the session (holding.py): the lock's repository (None: this process alone),
+    # the held lock, and whether this process may sync and send now.
+    sessions: AdapterStateRepo | None
+    standing_by: bool
+    takeovers: int
+    connected: asyncio.Event
+    _live: bool
+    _lost: asyncio.Event
+    _halt: asyncio.Event
+    _session: AsyncExitStack | None
+    _watch: asyncio.Task[None] | None
 
     # Sending (send.py)
     async def send(
@@ -76,4 +92,11 @@ class MatrixParts:
 
     # Session (session.py)
     async def _login_again(self, why: object, failed_token: str | None) -> None:
+        raise NotImplementedError
+
+    # Holding the session (holding.py)
+    def _check_live(self) -> None:
+        raise NotImplementedError
+
+    async def _release_session(self) -> None:
         raise NotImplementedError

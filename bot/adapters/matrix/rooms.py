@@ -149,6 +149,7 @@ class MatrixRooms(MatrixParts):
     async def _direct_room(self, user_id: str, stale: str | None = None) -> str:
         """The direct chat with a user, created (and remembered) on first use."""
         async with self._dm_lock:
+            self._check_live()
             assert self.client is not None
             known = self.store.state.direct_rooms.get(user_id)
             if known and known != stale:

@@ -126,12 +126,13 @@ class MatrixSender(MatrixParts):
     async def _send_event(self, room_id: str, content: dict[str, Any], txn: str | None) -> str:
         """Send one event, retrying transient failures with the same transaction id, so a
         send that reached the server before the connection broke is not posted twice."""
-        assert self.client is not None
         txn = txn or uuid.uuid4().hex
         deadline = time.monotonic() + self.send_deadline_s
         attempt = 0
         while True:
             attempt += 1
+            self._check_live()  # lost the session while retrying: the holder sends now
+            assert self.client is not None
             token = self.client.access_token
             try:
                 # Bots cannot verify devices interactively: trust on first use.

@@ -53,7 +53,8 @@ class MatrixSession(MatrixParts):
             raise MatrixStartupError(
                 f"matrix: the homeserver no longer accepts the access token: {why}"
             )
-        assert self.client is not None
+        if not self._live or self.client is None:
+            return  # standing by: the holder's login is not ours to replace
         async with self._login_lock:
             # A login on a device revokes its other tokens: log in once, not per caller.
             if self.client.access_token != failed_token:
@@ -89,10 +90,12 @@ class MatrixSession(MatrixParts):
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop syncing, let running commands finish (up to ``grace_s``), log out of
-        nothing (the device and token stay for the next start)."""
+        nothing (the device and token stay for the next start or the standby), and let go
+        of the session."""
         if self._stopping.is_set():
             return
         self._stopping.set()
+        self._halt.set()
         # The sync loop ends first, so no request starts on a closed session.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._loop_done.wait(), grace_s)
@@ -102,3 +105,6 @@ class MatrixSession(MatrixParts):
                 task.cancel()
         if self.client is not None:
             await self.client.close()
+        self._live = False
+        # Last: the standby takes over once the lock is free, and this process is done.
+        await self._release_session()

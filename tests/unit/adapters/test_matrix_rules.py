@@ -16,7 +16,7 @@ from bot.adapters.matrix.rules import (
     thread_root_of,
     user_power,
 )
-from bot.adapters.matrix.store import MatrixStore
+from bot.adapters.matrix.store import FileStore
 
 BOT = "@bot:home.example"
 
@@ -100,13 +100,13 @@ def test_user_power() -> None:
 
 
 async def test_state_file_round_trip_and_damage(tmp_path: Path) -> None:
-    store = MatrixStore(tmp_path / "m")
-    assert store.load().next_batch is None  # first start
+    store = FileStore(tmp_path / "m")
+    assert (await store.load()).next_batch is None  # first start
     store.state.next_batch = "s72_1"
     store.state.device_id = "DEV"
     store.state.told_encrypted.append("!room:h")
     await store.save()
-    again = MatrixStore(tmp_path / "m").load()
+    again = await FileStore(tmp_path / "m").load()
     assert (again.next_batch, again.device_id, again.told_encrypted) == (
         "s72_1",
         "DEV",
@@ -114,7 +114,7 @@ async def test_state_file_round_trip_and_damage(tmp_path: Path) -> None:
     )
     (tmp_path / "m" / "matrix-state.json").write_text("{not json")
     with pytest.raises(ValueError, match="cannot read the Matrix state file"):
-        MatrixStore(tmp_path / "m").load()
+        await FileStore(tmp_path / "m").load()
 
 
 def test_room_auth_follows_create_and_power_level_events() -> None:
