@@ -25,6 +25,8 @@ POLL_SHARE = 0.8
 # The part of the budget routine polls leave free for settling threads and new
 # subscriptions, so a busy host does not delay a finished thread behind routine polls.
 PRIORITY_SHARE = 0.1
+# The smallest bucket, so a request still fits under a tiny budget (tests).
+MIN_BUCKET = 2.0
 # Without Retry-After, a 429 closes the host for this long.
 DEFAULT_429_PAUSE_S = 60.0
 
@@ -126,9 +128,12 @@ class HostLimiter:
         return self.limits.get(host, self.default_per_window)
 
     def _capacity(self, host: str) -> tuple[float, float]:
-        """(bucket size, tokens per second) of the host's polling share."""
-        allowed = self.per_window(host) * self.share
-        return allowed, allowed / WINDOW_S
+        """(bucket size, tokens per second) of the host's polling share. The bucket holds
+        only the part of the budget the share leaves over: a full bucket spent at once
+        plus a window's refill must still fit in one window of the host's budget."""
+        per_window = self.per_window(host)
+        allowed = per_window * self.share
+        return max(per_window - allowed, MIN_BUCKET), allowed / WINDOW_S
 
     def _fresh(self, host: str, now: float) -> Bucket:
         # Start nearly empty: a restart must not add a burst on top of what the last
