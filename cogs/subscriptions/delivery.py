@@ -60,6 +60,11 @@ class ThreadDelivery:
         self.clock = clock
         self.delivered = 0
         self.appended = 0
+        # Authors whose threads a resume left for the next look (posted afresh, or
+        # appended and their header corrected): the service looks at them in the same
+        # round. Left to the author's next new post, a thread no other post follows would
+        # never get there.
+        self.look_again: set[int] = set()
         # Called with (subscription, thread root, clock time) after a thread is posted.
         self.on_delivered: Callable[[Subscription, str, float], None] | None = None
 
@@ -344,12 +349,13 @@ class ThreadDelivery:
         if delivery_id is None:
             if not await self._intent_abandoned(st):
                 return False
-            # The crash came before the outbox planned anything: post it afresh later.
+            # The crash came before the outbox planned anything: post it afresh.
             await self.repo.set_sub_thread(
                 replace(st, state="skipped", reason="interrupted; to be posted", version=0),
                 now,
                 fence=fence,
             )
+            self.look_again.add(sub.author)
             return False
         record = await self.deliveries.get(delivery_id)
         assert record is not None
@@ -378,6 +384,7 @@ class ThreadDelivery:
             self.clock.now(),
             fence=fence,
         )
+        self.look_again.add(sub.author)
         if first:
             await self.repo.set_result(
                 sub.id, last_thread_url=thread.url, last_delivered_at=self.clock.now(), fence=fence

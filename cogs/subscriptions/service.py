@@ -142,6 +142,8 @@ class SubscriptionService:
             self._to_process |= set(await self.repo.followed_author_ids())
         else:
             await self.delivery.resume_unfinished(stuck_before=now - STUCK_S, hold=self.leases.hold)
+        self._to_process |= self.delivery.look_again
+        self.delivery.look_again.clear()
         due = await self.leases.claim_due(CLAIM_LIMIT)
         for author, at in list(self._settle_due.items()):
             if at <= now:

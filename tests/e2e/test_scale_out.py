@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import random
 import re
@@ -31,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -92,6 +94,8 @@ def config(db: str, bsky_url: str) -> Config:
 async def child(mode: str, db: str, bsky_url: str, chat_url: str, name: str, *specs: str) -> None:
     """One bot process: ``setup`` subscribes the rooms and exits; ``run`` serves until
     killed."""
+    if os.environ.get("SCALE_OUT_LOGS"):
+        logging.basicConfig(level=logging.INFO, format=f"%(created).3f {name} %(name)s %(message)s")
     http = HttpClient(HttpSettings(allow_private_addresses=True, retries=0))
     sources = [BlueskySource(http, bsky_url), MastodonSource(http, handle_scheme="http")]
     app = await App.create(config(db, bsky_url), sources=sources, extensions=[])
@@ -168,6 +172,15 @@ class Upstream:
         self.written[label] = posts
 
 
+def _log_file(bot: Bot) -> int | IO[bytes]:
+    """Where a bot process's log goes: a file per process under $SCALE_OUT_LOGS when that
+    is set (to read what happened after a failure), else nowhere."""
+    folder = os.environ.get("SCALE_OUT_LOGS")
+    if not folder:
+        return asyncio.subprocess.DEVNULL
+    return open(Path(folder) / f"{bot.name}-{bot.starts + 1}.log", "ab")
+
+
 async def spawn(bot: Bot, *args: str) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -176,7 +189,7 @@ async def spawn(bot: Bot, *args: str) -> asyncio.subprocess.Process:
         *args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=_log_file(bot),
     )
     bot.proc = proc
     bot.starts += 1
@@ -335,7 +348,10 @@ async def test_three_processes_kill_9_and_pause_neither_lose_nor_double_nor_over
 
             async def pause(bot: Bot) -> None:
                 assert bot.proc is not None
-                os.kill(bot.proc.pid, signal.SIGSTOP)
+                try:
+                    os.kill(bot.proc.pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    return  # killed a moment ago (a kill as a message arrived)
                 began = time.monotonic()
                 await asyncio.sleep(LEASE_S + 2)
                 with contextlib.suppress(ProcessLookupError):

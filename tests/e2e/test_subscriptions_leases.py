@@ -31,7 +31,7 @@ from bot.sources import SourceRegistry
 from bot.sources.bluesky import BlueskySource
 from cogs.subscriptions.clock import ManualClock
 from cogs.subscriptions.cog import SubscriptionsCog
-from cogs.subscriptions.model import WatchedAuthor
+from cogs.subscriptions.model import AuthorThread, SubThread, WatchedAuthor
 from cogs.subscriptions.ratelimit import POLL_SHARE, WINDOW_S
 from cogs.subscriptions.service import SubscriptionService
 from storage.db import Database
@@ -405,3 +405,37 @@ async def test_a_thread_is_not_posted_while_another_process_works_on_its_author(
     await cluster.run(60, [other])
     for room in ROOMS:
         assert Counter(cluster.sent_texts(room)) == {"held 1/2": 1, "held 2/2": 1}
+
+
+async def test_a_thread_a_killed_process_meant_to_post_is_posted_without_a_new_post(
+    cluster: Cluster,
+) -> None:
+    """A process recorded that it was about to post a thread to a room, then died before
+    planning it. Another process, which had already looked at the author, finds the intent
+    abandoned and posts the thread at once: it does not wait for the author's next post
+    (which may never come)."""
+    await cluster.run(600)  # every process has looked at every author
+    p = cluster.procs[0]
+    repo = p.service.repo
+    alice = await author_named(p, "alice")
+    cluster.thread("alice", 3, "orphaned")
+    rows: list[AuthorThread] = []
+    deadline = cluster.clock.now() + 500  # well before it settles (settle_s)
+    while not rows:
+        assert cluster.clock.now() < deadline, "alice's new thread was never polled"
+        await cluster.run(30)
+        rows = [t for t in (await repo.threads(alice.id)).values() if t.post_count == 3]
+    [row] = rows
+    # Just before the thread settles, a process records that it is posting it to room-a
+    # and dies; room-b gets it from whichever process settles it.
+    await cluster.run(row.activity_at + 600 - 45 - cluster.clock.now())
+    sub_a = next(s for s in await repo.subscriptions_of(alice.id) if s.channel == "room-a")
+    died_at = cluster.clock.now()
+    await repo.set_sub_thread(
+        SubThread(sub_a.id, row.root_id, "delivering", None, row.version, None, died_at, None),
+        died_at,
+    )
+    await cluster.run(1200)
+    for room in ROOMS:
+        texts = Counter(cluster.sent_texts(room))
+        assert [texts[f"orphaned {i}/3"] for i in range(1, 4)] == [1, 1, 1], room.channel
