@@ -106,7 +106,13 @@ class ThreadDelivery:
         messages = await self.shown(thread, sub.scope)
         if st is not None and st.state == "delivered" and st.delivery_id is not None:
             if adapter is None:
-                return False  # appends wait for the process that holds the session
+                # Handed to the holder: its resume of unfinished deliveries finds the
+                # delivery already sent and looks at the thread again, appending there.
+                await self.repo.set_sub_thread(
+                    replace(st, state="delivering", planned_at=now), now, fence=fence
+                )
+                log.info("left %s in %s for the process holding it", row.url, sub.channel)
+                return True
             return await self._append(adapter, sub, row, thread, messages, st, fence)
         reason = rejection(sub.filters, thread)
         if reason is not None:
@@ -304,10 +310,12 @@ class ThreadDelivery:
 
     async def _abandoned(self, adapter: Any, sub: Subscription, st: SubThread) -> bool:
         """Whether a recently started delivery is pending in the outbox with no live
-        sender (its process was killed, or stopped at an error): it is resumed now."""
+        sender (its process was killed, or stopped at an error), or was never planned by a
+        process gone for longer than a lease: it is resumed now."""
         delivery_id = await self._find_planned(adapter, sub, st)
         if delivery_id is None:
-            return False  # not planned yet: its process may be about to
+            # Not planned yet: its process may be about to, unless it is gone.
+            return await self._intent_abandoned(st)
         record = await self.deliveries.get(delivery_id)
         if record is None or record.state != "pending":
             return False

@@ -135,12 +135,14 @@ class Cluster:
             await self.clock.advance(min(30.0, end - self.clock.now()))
             await self.tick(procs)
 
-    def thread(self, author: str, n: int, text: str) -> None:
-        parent = None
+    def thread(self, author: str, n: int, text: str, parent: str | None = None) -> str:
+        """Write a thread of ``n`` posts (below ``parent``: a continuation); its last post."""
         for i in range(1, n + 1):
             at = datetime.fromtimestamp(self.clock.now() - (n - i) * 5, UTC)
             parent = self.b.post(author, f"{text} {i}/{n}", parent=parent, at=at)
         self.bsky.add_thread(self.b.build())
+        assert parent is not None
+        return parent
 
     def sent_texts(self, room: Room) -> list[str]:
         return [
@@ -363,8 +365,7 @@ async def test_threads_an_author_posts_reach_rooms_whose_platform_another_proces
     for p in standbys:
         p.chat.live = False  # another process holds the session
     await cluster.run(600)  # every process has looked at every author once
-    for name in AUTHORS:
-        cluster.thread(name, 3, f"{name} news")
+    last = {name: cluster.thread(name, 3, f"{name} news") for name in AUTHORS}
     # The threads settle while only the standbys run rounds (the holder is busy).
     await cluster.run(1200, procs=standbys)
     assert all(not p.chat.sent for p in cluster.procs)
@@ -381,6 +382,20 @@ async def test_threads_an_author_posts_reach_rooms_whose_platform_another_proces
     assert any("the process holding it sends it" in r.getMessage() for r in caplog.records)
     subs = await holder.service.repo.all_subscriptions()
     assert [s.last_error for s in subs if s.last_error] == []
+
+    # Two authors go on with their threads; again only the standbys see it first. They
+    # hand the threads to the holder, which appends the new posts to the same chat threads.
+    for name in AUTHORS[:2]:
+        cluster.thread(name, 2, f"{name} more", parent=last[name])
+    sent_before = len(holder.chat.sent)
+    await cluster.run(1200, procs=standbys)
+    assert len(holder.chat.sent) == sent_before and all(not p.chat.sent for p in standbys)
+    await cluster.run(300)
+    for room in ROOMS:
+        texts = Counter(cluster.sent_texts(room))
+        more = [texts[f"{name} more {i}/2"] for name in AUTHORS[:2] for i in (1, 2)]
+        assert more == [1, 1, 1, 1], f"{room.channel}: {texts}"
+        assert set(texts.values()) == {1}, f"posted twice in {room.channel}: {texts}"
 
 
 async def test_a_thread_is_not_posted_while_another_process_works_on_its_author(
