@@ -28,8 +28,10 @@ def _check_path(path: str) -> None:
         raise DatabaseError(f"cannot open database {path}: the folder {parent} does not exist")
 
 
-# Named locks by (database file, name): shared by every handle this process opens on a file.
-_NAMED: dict[tuple[str, str], asyncio.Lock] = {}
+# Named locks by (database file, name): shared by every handle this process opens on a file,
+# with how many holders and waiters each has (a lock nobody wants is dropped: names include
+# every thread link ever fetched).
+_NAMED: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
 
 
 class SqliteConnection(Connection):
@@ -94,12 +96,21 @@ class SqliteDatabase(Database):
     @asynccontextmanager
     async def hold(self, name: str, *, wait: bool = True) -> AsyncIterator[Held]:
         # SQLite serves one bot process: its named locks are this process's.
-        lock = _NAMED.setdefault((self.path, name), asyncio.Lock())
+        key = (self.path, name)
+        lock, users = _NAMED.get(key, (asyncio.Lock(), 0))
         if not wait and lock.locked():
             yield Held(name, acquired=False)
             return
-        async with lock:
-            yield Held(name, acquired=True)
+        _NAMED[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield Held(name, acquired=True)
+        finally:
+            lock, users = _NAMED[key]
+            if users == 1:
+                del _NAMED[key]
+            else:
+                _NAMED[key] = (lock, users - 1)
 
     def _begin(self) -> AbstractAsyncContextManager[Connection]:
         return self._transaction()

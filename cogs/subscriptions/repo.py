@@ -160,16 +160,6 @@ class SubscriptionsRepo:
         )
         return [int(r[0]) for r in rows]
 
-    async def due_authors(self, now: float, limit: int = 1000) -> list[WatchedAuthor]:
-        """Authors to poll now: not paused, followed somewhere, due; earliest first."""
-        rows = await self.db.fetchall(
-            "SELECT a.* FROM sub_authors a WHERE a.state != 'paused' AND a.next_poll_at <= ?"
-            " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.author = a.id)"
-            " ORDER BY a.next_poll_at LIMIT ?",
-            (now, limit),
-        )
-        return [_author(r) for r in rows]
-
     async def next_poll_at(self) -> float | None:
         row = await self.db.fetchone(
             "SELECT MIN(a.next_poll_at) FROM sub_authors a WHERE a.state != 'paused'"
@@ -182,7 +172,8 @@ class SubscriptionsRepo:
     async def claim_due(
         self, owner: str, now: float, lease_s: float, limit: int
     ) -> list[WatchedAuthor]:
-        """Take the authors due now (as ``due_authors``) whose lease is free or expired:
+        """Take the authors due now (not paused, followed somewhere; earliest first) whose
+        lease is free or expired:
         each gets ``owner``'s lease until ``now + lease_s``, and its next poll moves on by
         its interval, so a claimant that stalls past its lease does not make the author due
         again for another process before the interval has passed."""

@@ -4,8 +4,10 @@ no, and a holder whose connection ends (a killed process) frees the lock for the
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from storage.db import Database
+from storage.sqlite import _NAMED as sqlite_locks_table
 from tests.conftest import Engine
 from tests.postgres import PASSWORD, PostgresServer
 
@@ -69,3 +71,25 @@ async def test_a_dropped_connection_frees_the_lock_and_tells_the_holder(
     finally:
         await a.close()
         await b.close()
+
+
+def sqlite_locks() -> dict[tuple[str, str], object]:
+    return dict(sqlite_locks_table)
+
+
+async def test_sqlite_keeps_no_lock_nobody_holds(tmp_path: Path) -> None:
+    """Lock names include every thread link ever fetched: a long-running process must not
+    keep one per link."""
+    db = await Engine("sqlite", str(tmp_path / "locks.sqlite3")).open()
+    try:
+        for i in range(50):
+            async with db.hold(f"fetch:https://example.test/{i}"):
+                pass
+        async with db.hold("busy") as held:
+            waiter = asyncio.create_task(_hold_and_note(db, "busy", []))
+            await asyncio.sleep(0.05)
+            assert held.acquired and len(sqlite_locks()) == 1
+        await asyncio.wait_for(waiter, 5)
+        assert sqlite_locks() == {}
+    finally:
+        await db.close()
