@@ -80,6 +80,8 @@ class UnrollConfig:
 class ContentNotesConfig:
     # Extra detection terms per category, added to the shipped lexicon.
     extra_terms: dict[str, list[str]] = field(default_factory=dict)
+    # The model tier: its notes are labelled suggestions, never spoilers or hidden posts.
+    model: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 PostStatus = Literal["ok", "unavailable", "moved_out", "moved_in"]
-NoteOrigin = Literal["auto", "author", "moderator"]
+# "model": a suggestion of the optional model tier, shown to readers and moderators but
+# never hiding anything on its own.
+NoteOrigin = Literal["auto", "author", "moderator", "model"]
 LinkKind = Literal["belongs_to", "context", "continues"]
 LinkOrigin = Literal["auto", "moderator"]
 

@@ -27,6 +27,7 @@ from bot.unroller import UnrollRequest
 from cogs.content_notes.annotate import annotate
 from cogs.content_notes.categories import CATEGORIES, CATEGORY_IDS, display_name, parse_category
 from cogs.content_notes.classifier import Classifier
+from cogs.content_notes.model import NoteModel
 from cogs.content_notes.policy import ACTIONS, ScopePolicy, decide
 from cogs.content_notes.repo import NoteAction, NotesRepo, ScopeSettings, ThreadWarning
 
@@ -83,9 +84,11 @@ class ContentNotesCog(Cog):
         resolve: Resolver | None = None,
         on_warning_changed: WarningChanged | None = None,
         clock: Callable[[], float] = time.time,
+        model: NoteModel | None = None,
     ) -> None:
         self.repo = repo
         self.classifier = classifier or Classifier.default()
+        self.model = model
         self.resolve: Resolver = resolve or _link_only
         self.on_warning_changed = on_warning_changed
         self.clock = clock
@@ -121,9 +124,9 @@ class ContentNotesCog(Cog):
         moderator = [ContentNote(w.category, "moderator", w.reason) for w in warnings]
         if len(thread.all_posts) > _OFF_LOOP_POSTS:
             # Long threads: keep the event loop responsive while matching.
-            out = await asyncio.to_thread(annotate, thread, self.classifier, moderator)
+            out = await asyncio.to_thread(annotate, thread, self.classifier, moderator, self.model)
         else:
-            out = annotate(thread, self.classifier, moderator)
+            out = annotate(thread, self.classifier, moderator, self.model)
         if thread.continuation is not None:
             out = replace(out, continuation=await self.process(thread.continuation, request))
         return out

@@ -14,6 +14,7 @@ from bot.render.thread_title import thread_name
 from bot.unroller import UnrollRequest
 from cogs.content_notes.classifier import Classifier
 from cogs.content_notes.cog import ContentNotesCog
+from cogs.content_notes.model import shipped_model
 from cogs.content_notes.repo import NotesRepo
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 def install(host: Host) -> ContentNotesCog:
     classifier = Classifier.default(host.config.content_notes.extra_terms)
+    model = shipped_model() if host.config.content_notes.model else None
 
     async def resolve(url: str) -> tuple[str, str]:
         thread = await host.unroller.base_thread(url)
@@ -71,7 +73,11 @@ def install(host: Host) -> ContentNotesCog:
         return edited
 
     cog = ContentNotesCog(
-        NotesRepo(host.db), classifier, resolve=resolve, on_warning_changed=on_warning_changed
+        NotesRepo(host.db),
+        classifier,
+        resolve=resolve,
+        on_warning_changed=on_warning_changed,
+        model=model,
     )
     host.add_cog(cog)
     host.unroller.add_processor(cog.process)

@@ -292,3 +292,48 @@ async def test_context_menu_warning_without_a_category(
     assert "other" in ctx.replies[-1].text
     thread = await app.unroller.unroll(bsky.url(keys[0]))
     assert [(n.category, n.origin) for n in thread.content_notes] == [("other", "moderator")]
+
+
+async def test_model_suggestions_show_as_unchecked_labels_until_a_moderator_confirms(
+    engine: Engine, bsky: FakeBluesky, http: HttpClient
+) -> None:
+    config = _config(engine.storage())
+    config = Config(
+        storage=config.storage,
+        network=config.network,
+        unroll=config.unroll,
+        content_notes=ContentNotesConfig(model=True),
+    )
+    app = await App.create(
+        config, sources=[BlueskySource(http, bsky.base_url)], extensions=["cogs.content_notes"]
+    )
+    app.layouts.default = "per-post"
+    try:
+        chat = MemoryAdapter(app.dispatcher)
+        app.adapters[chat.name] = chat
+        # This server puts trauma behind a spoiler.
+        await chat.command("cw policy trauma warn", room=SERVER_A, moderator=True)
+        keys = _thread(
+            bsky,
+            [
+                "Some things about the flat I grew up in.",
+                "I flinch when someone raises their voice, thanks dad",
+                "Anyway, the new place has a garden.",
+            ],
+        )
+        await chat.command(f"unroll {bsky.url(keys[0])}", room=SERVER_A)
+        posts = chat.sent[1:4]
+        # A suggestion is only a label: no spoiler, whatever the server's policy.
+        assert "Suggested content note (unchecked): trauma" in posts[1].text
+        assert posts[1].message.spoiler is None
+        assert "I flinch when someone raises their voice" in posts[1].text
+        assert "Content note" not in posts[0].text and "Content note" not in posts[2].text
+        assert "Suggested content note (unchecked): trauma" in chat.sent[0].text
+        # A moderator confirms it: now a warning, and the post goes behind the spoiler.
+        await chat.command(
+            f"cw add {bsky.url(keys[1])} trauma", room=SERVER_A, user="mod-1", moderator=True
+        )
+        assert posts[1].message.spoiler == "Content note: trauma"
+        assert "unchecked" not in chat.sent[0].text
+    finally:
+        await app.close()

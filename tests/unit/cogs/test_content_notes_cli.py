@@ -109,3 +109,23 @@ def test_through_the_command_line_parser(
         {"category": "eating-disorders", "origin": "author", "reason": "ed"}
     ]
     assert rows[1] == {"text": "plain text", "notes": []}
+
+
+def test_the_model_adds_suggestions_when_the_config_turns_it_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "I flinch when someone raises their voice, thanks dad"
+    plain = tmp_path / "plain.toml"
+    plain.write_text("[content_notes]\n")
+    assert main(["notes", "--config", str(plain), "classify", text]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == []
+    on = tmp_path / "model.toml"
+    on.write_text("[content_notes]\nmodel = true\n")
+    assert main(["notes", "--config", str(on), "classify", text]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert [(n["category"], n["origin"]) for n in notes] == [("trauma", "model")]
+    assert "flinch" in notes[0]["reason"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[content_notes]\nmodel = "yes"\n')
+    assert main(["notes", "--config", str(bad), "classify", text]) == 2
+    assert "content_notes.model" in capsys.readouterr().err

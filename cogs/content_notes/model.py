@@ -1,0 +1,221 @@
+"""The optional second tier of content notes: a small linear model whose notes are
+suggestions for moderators (origin ``"model"``), never warnings on their own.
+
+The lexicon only knows the phrases someone wrote down; the model weighs every word, word
+pair and piece of a word it saw in the labelled splits, so it also notices indirect
+wording ("we scattered her ashes") no phrase names. Its notes name the words that weighed
+most, like the lexicon's.
+
+Scoring is plain Python over the shipped weights (``model.json.gz``), so turning it on
+(``[content_notes] model = true``) installs and downloads nothing; retraining
+(``python -m benchmarks.content_notes_model``) needs the ``model`` extra.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bot.models import ContentNote
+from cogs.content_notes.categories import CATEGORY_IDS
+from cogs.content_notes.normalize import tokenize
+
+SHIPPED = Path(__file__).with_name("model.json.gz")
+FORMAT = 1
+CHAR_SIZES = (3, 4, 5)
+MAX_REASON_WORDS = 3
+# Words that weigh in the model ("he", "her" around "friends") but tell a moderator nothing.
+_UNTELLING_WORDS = """
+a an the and or but so if of to in on at by for with from as is am are was were be
+been being i me my mine you your he him his she her hers it its we us our they them
+their this that these those there here what who when where how not no do does did have
+has had just still very really too all some any one im ive dont cant its id
+"""
+_UNTELLING = frozenset(_UNTELLING_WORDS.split())
+_MAX_CHARS = 20_000  # a post with an essay in its alt texts is scored on its opening
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used (not ours, damaged, or for other categories)."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """A text's features, each with the index of the word it came from (a pair counts
+    for both of its words), so a suggestion can name the words that weighed most."""
+
+    words: dict[str, tuple[int, ...]]  # "w:ashes", "b:her ashes"
+    pieces: dict[str, tuple[int, ...]]  # " as", "ashe", ... (each word padded by spaces)
+    spelled: tuple[str, ...]  # each word as written
+    normalised: tuple[str, ...]  # each word as matched
+
+
+def features(text: str) -> Features:
+    """Words, word pairs and 3-5 letter pieces of words, as the lexicon normalises them
+    (case, accents, plurals, leetspeak, hashtags; links and @mentions skipped)."""
+    text = text[:_MAX_CHARS]
+    tokens = tokenize(text)
+    norms = [t.norm for t in tokens]
+    words: dict[str, tuple[int, ...]] = {}
+    pieces: dict[str, tuple[int, ...]] = {}
+    for i, w in enumerate(norms):
+        words.setdefault("w:" + w, (i,))
+        padded = f" {w} "
+        for n in CHAR_SIZES:
+            for s in range(len(padded) - n + 1):
+                pieces.setdefault(padded[s : s + n], (i,))
+    for i in range(len(norms) - 1):
+        words.setdefault(f"b:{norms[i]} {norms[i + 1]}", (i, i + 1))
+    spelled = tuple(text[t.start : t.end] for t in tokens)
+    return Features(words, pieces, spelled, tuple(norms))
+
+
+def weighted(feats: Features, idf: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Each known feature with its idf weight, the word block and the piece block each
+    scaled to unit length (so long posts do not score higher just for being long)."""
+    out: list[tuple[str, float]] = []
+    for block in (feats.words, feats.pieces):
+        known = [(f, idf[f]) for f in block if f in idf]
+        norm = math.sqrt(sum(v * v for _, v in known)) or 1.0
+        out.extend((f, v / norm) for f, v in known)
+    return out
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    category: str
+    probability: float
+    words: tuple[str, ...]  # as written in the text, the heaviest first
+
+    def note(self) -> ContentNote:
+        return ContentNote(self.category, "model", ", ".join(self.words))
+
+
+class NoteModel:
+    """One-vs-rest logistic regression over idf-weighted features."""
+
+    def __init__(
+        self,
+        categories: Sequence[str],
+        idf: Mapping[str, float],
+        weights: Mapping[str, Sequence[float]],
+        bias: Sequence[float],
+        threshold: float,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.categories = tuple(categories)
+        self.idf = dict(idf)
+        self.weights = {f: tuple(w) for f, w in weights.items()}
+        self.bias = tuple(bias)
+        self.threshold = threshold
+        self.meta = dict(meta or {})
+
+    @classmethod
+    def load(cls, path: Path = SHIPPED) -> NoteModel:
+        try:
+            raw = json.loads(gzip.decompress(path.read_bytes()))
+        except (OSError, EOFError, gzip.BadGzipFile, json.JSONDecodeError) as exc:
+            raise ModelError(f"{path}: not a content-notes model ({exc})") from None
+        return cls.from_dict(raw, str(path))
+
+    @classmethod
+    def from_dict(cls, raw: object, where: str = "model") -> NoteModel:
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+            raise ModelError(f"{where}: not a content-notes model of format {FORMAT}")
+        try:
+            cats = [str(c) for c in raw["categories"]]
+            unknown = set(cats) - set(CATEGORY_IDS)
+            if unknown or not cats:
+                raise ModelError(f"{where}: unknown categories {sorted(unknown)}")
+            idf: dict[str, float] = {}
+            weights: dict[str, list[float]] = {}
+            for feature, row in raw["features"].items():
+                idf[feature] = float(row[0])
+                if len(row) > 1:
+                    if len(row) != len(cats) + 1:
+                        raise ModelError(f"{where}: feature {feature!r} has {len(row) - 1} weights")
+                    weights[feature] = [float(x) for x in row[1:]]
+            bias = [float(x) for x in raw["bias"]]
+            threshold = float(raw["threshold"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ModelError):
+                raise
+            raise ModelError(f"{where}: damaged model ({exc!r})") from None
+        if len(bias) != len(cats) or not 0 < threshold < 1:
+            raise ModelError(f"{where}: damaged model (bias or threshold)")
+        return cls(cats, idf, weights, bias, threshold, raw.get("meta"))
+
+    def to_dict(self) -> dict[str, Any]:
+        rows: dict[str, list[float]] = {}
+        for feature, idf in self.idf.items():
+            rows[feature] = [round(idf, 4), *(round(w, 4) for w in self.weights.get(feature, ()))]
+        return {
+            "format": FORMAT,
+            "categories": list(self.categories),
+            "threshold": self.threshold,
+            "bias": [round(b, 4) for b in self.bias],
+            "meta": self.meta,
+            "features": rows,
+        }
+
+    def save(self, path: Path) -> None:
+        data = json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+        path.write_bytes(gzip.compress(data.encode(), mtime=0))
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        sums = self._sums(weighted(features(text), self.idf))
+        return {c: _sigmoid(v) for c, v in zip(self.categories, sums, strict=True)}
+
+    def suggest(self, text: str, threshold: float | None = None) -> tuple[Suggestion, ...]:
+        """The categories the model finds at or above ``threshold`` (the shipped one by
+        default), each with the words that weighed most for it."""
+        cut = self.threshold if threshold is None else threshold
+        feats = features(text)
+        values = weighted(feats, self.idf)
+        out = []
+        for j, total in enumerate(self._sums(values)):
+            p = _sigmoid(total)
+            if p >= cut:
+                words = self._explain(feats, values, j)
+                if words:
+                    out.append(Suggestion(self.categories[j], p, words))
+        return tuple(out)
+
+    def _sums(self, values: list[tuple[str, float]]) -> list[float]:
+        sums = list(self.bias)
+        for feature, value in values:
+            row = self.weights.get(feature)
+            if row is not None:
+                sums = [s + w * value for s, w in zip(sums, row, strict=True)]
+        return sums
+
+    def _explain(self, feats: Features, values: list[tuple[str, float]], j: int) -> tuple[str, ...]:
+        """The words whose features added most to category ``j``, in text order; a pair
+        or a piece shares its weight among the words it came from."""
+        sources = {**feats.pieces, **feats.words}
+        per_word: dict[int, float] = {}
+        for feature, value in values:
+            row = self.weights.get(feature)
+            if row is None or row[j] <= 0:
+                continue
+            at = sources[feature]
+            for i in at:
+                if feats.normalised[i].replace("'", "") not in _UNTELLING:
+                    per_word[i] = per_word.get(i, 0.0) + row[j] * value / len(at)
+        top = sorted(per_word.items(), key=lambda kv: -kv[1])[:MAX_REASON_WORDS]
+        return tuple(feats.spelled[i] for i, _ in sorted(top))
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+@cache
+def shipped_model() -> NoteModel:
+    return NoteModel.load(SHIPPED)

@@ -1,0 +1,157 @@
+"""The model tier of content notes: suggestions for indirect wording that name their words,
+never a spoiler or a hidden post on their own, a model file checked before use, training
+that gives the same model twice, and a shipped model trained only on studied splits."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.models import ContentNote
+from cogs.content_notes.annotate import merge_notes, text_notes
+from cogs.content_notes.classifier import Classifier
+from cogs.content_notes.model import ModelError, NoteModel, shipped_model
+from cogs.content_notes.policy import ScopePolicy, decide
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.content_notes_splits import BY_NAME, STUDIED  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "word"),
+    [
+        ("three years since the funeral and I still set out his mug", "death-grief", "funeral"),
+        (
+            "he reads my texts every night and I'm not allowed to see my friends",
+            "abuse",
+            "friends",
+        ),
+        ("haven't eaten since tuesday and it feels like winning", "eating-disorders", "eaten"),
+        ("I'm so tired of being here, everyone would be better off", "suicide", "tired"),
+    ],
+)
+def test_indirect_wording_gets_a_suggestion_naming_its_words(
+    text: str, category: str, word: str
+) -> None:
+    found = {s.category: s for s in shipped_model().suggest(text)}
+    assert category in found, found
+    assert word in found[category].words
+    note = found[category].note()
+    assert (note.origin, note.category) == ("model", category)
+    assert word in note.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we scattered the wildflower seeds along the fence",
+        "skipped lunch because the meeting ran over",
+        "the knife went through the onion like butter",
+        "my grandad taught me to fish",
+        "patch notes are out and the healer nerf is brutal",
+    ],
+)
+def test_everyday_look_alikes_get_no_suggestion(text: str) -> None:
+    assert shipped_model().suggest(text) == ()
+
+
+def test_a_suggestion_is_a_label_never_a_spoiler_or_a_hidden_post() -> None:
+    strict = ScopePolicy(actions={"abuse": "hide", "suicide": "warn"}, support_line="Call 988")
+    alone = decide(strict, [ContentNote("abuse", "model", "texts, friends")])
+    assert alone.action == "note"
+    assert alone.label == "Suggested content note (unchecked): abuse"
+    assert alone.support_line is None
+    # Beside a checked note, the checked note decides; the suggestion is named after it.
+    mixed = decide(
+        strict, [ContentNote("trauma", "auto", "ptsd"), ContentNote("suicide", "model", "tired")]
+    )
+    assert mixed.action == "note"
+    assert mixed.label == "Content note: trauma; suggested (unchecked): suicide"
+    assert mixed.support_line is None  # the support line waits for a checked suicide note
+    # A category the server shows is not suggested either.
+    shown = ScopePolicy(actions={"abuse": "show"})
+    assert decide(shown, [ContentNote("abuse", "model", "texts")]).action == "show"
+
+
+def test_a_checked_note_replaces_the_suggestion_of_its_category() -> None:
+    merged = merge_notes(
+        [
+            ContentNote("abuse", "model", "texts"),
+            ContentNote("abuse", "moderator", "controlling ex"),
+        ]
+    )
+    assert merged == (ContentNote("abuse", "moderator", "controlling ex"),)
+    # The lexicon and the model on one text: the lexicon's note, the model's only where
+    # the lexicon found nothing.
+    notes = text_notes(
+        "my therapist says three years since the funeral is not long",
+        Classifier.default(),
+        shipped_model(),
+    )
+    by_cat = {n.category: n.origin for n in notes}
+    assert by_cat["mental-health"] == "auto"
+    assert by_cat["death-grief"] in ("auto", "model")
+    assert list(by_cat.values()).count("model") <= len(by_cat) - 1
+
+
+def _write(path: Path, payload: object) -> Path:
+    path.write_bytes(gzip.compress(json.dumps(payload).encode()))
+    return path
+
+
+def test_a_damaged_or_foreign_model_file_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    good = shipped_model().to_dict()
+    some = dict(list(good["features"].items())[:50])
+    small = {**good, "features": some}
+    assert NoteModel.from_dict(small).categories == tuple(good["categories"])
+    plain = tmp_path / "plain.json.gz"
+    plain.write_text("{}")
+    cases = {
+        plain: "not a content-notes model",
+        _write(tmp_path / "list.gz", [1, 2]): "not a content-notes model of format 1",
+        _write(tmp_path / "cats.gz", {**small, "categories": ["nope"]}): "unknown categories",
+        _write(
+            tmp_path / "row.gz", {**small, "features": {"w:x": [1.0, 0.5]}}
+        ): "feature 'w:x' has 1 weights",
+        _write(tmp_path / "cut.gz", {**small, "threshold": 2}): "bias or threshold",
+        _write(tmp_path / "bias.gz", {**small, "bias": "x"}): "damaged model",
+        tmp_path / "missing.gz": "not a content-notes model",
+    }
+    for path, message in cases.items():
+        with pytest.raises(ModelError, match=message):
+            NoteModel.load(path)
+
+
+def test_the_shipped_model_was_trained_on_every_studied_split_as_it_is_now() -> None:
+    """Training on a split nobody has studied would make its figures worthless; a split
+    edited since training means the shipped weights no longer match the data."""
+    trained_on = shipped_model().meta["trained_on"]
+    assert set(trained_on) == {s.name for s in STUDIED}
+    for name, digest in trained_on.items():
+        now = hashlib.sha256(BY_NAME[name].path.read_bytes()).hexdigest()
+        assert now == digest, f"{name} changed: run python -m benchmarks.content_notes_model"
+
+
+def test_training_gives_the_same_model_twice_and_it_survives_a_round_trip(tmp_path: Path) -> None:
+    from benchmarks.content_notes_eval import load
+    from benchmarks.content_notes_model import train
+
+    rows = load(BY_NAME["fresh"].path)
+    one, two = train(rows, 0.7), train(rows, 0.7)
+    assert one.to_dict() == two.to_dict()
+    one.save(tmp_path / "m.json.gz")
+    again = NoteModel.load(tmp_path / "m.json.gz")
+    text = rows[0][0]
+    assert again.probabilities(text) == pytest.approx(one.probabilities(text), abs=1e-3)
+    # Trained on its own posts, it finds most of their labels again.
+    hits = sum(
+        1 for t, labels, *_ in rows if labels and labels <= {s.category for s in again.suggest(t)}
+    )
+    assert hits >= 0.8 * sum(1 for _, labels, *_ in rows if labels)
