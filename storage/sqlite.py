@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_random
 
 from storage.db import Connection, Database, DatabaseError, Held, Migration, Row
+
+_BUSY_S = 5  # how long a statement waits for another process's lock
+
+
+def _locked(exc: BaseException) -> bool:
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) else exc
+    return isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
 
 
 def _check_path(path: str) -> None:
@@ -65,6 +73,21 @@ class SqliteDatabase(Database):
     async def open(cls, path: str, migrations: Sequence[Migration]) -> SqliteDatabase:
         """Open (or create) the database and bring it up to ``migrations``."""
         _check_path(path)
+        # Processes opening a new file at the same moment: while one switches it to WAL,
+        # SQLite answers the other "database is locked" at once (its busy timeout does not
+        # cover that switch). Starting over a moment later finds the file ready.
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_locked),
+            stop=stop_after_delay(_BUSY_S),
+            wait=wait_random(0.01, 0.1),
+            reraise=True,
+        ):
+            with attempt:
+                return await cls._open_once(path, migrations)
+        raise AssertionError("unreachable: the last attempt re-raises")
+
+    @classmethod
+    async def _open_once(cls, path: str, migrations: Sequence[Migration]) -> SqliteDatabase:
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except Exception as exc:  # sqlite3.OperationalError and friends
@@ -72,10 +95,10 @@ class SqliteDatabase(Database):
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
+            await conn.execute(f"PRAGMA busy_timeout = {_BUSY_S * 1000}")
             await conn.execute("PRAGMA foreign_keys = ON")
             if path != ":memory:":
                 await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA busy_timeout = 5000")
             await db.migrate(migrations)
         except sqlite3.Error as exc:
             # SQLite only reads the file at the first statement, so a file that is not a

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.extensions import all_migrations
 from bot.models import Aside, Author, Post, Thread
 from storage.db import Database, DatabaseError
+from storage.sqlite import SqliteDatabase
 from storage.threads_repo import ThreadRepo
 from tests.conftest import Engine
 
@@ -142,3 +145,21 @@ async def test_processes_starting_together_apply_each_migration_once(engine: Eng
     finally:
         await first.close()
         await second.close()
+
+
+async def test_many_processes_opening_a_new_sqlite_file_at_once_all_start(tmp_path: Path) -> None:
+    """Bots started together on a new file: one switches it to WAL while SQLite tells the
+    others "database is locked" at once; each must start all the same."""
+    import asyncio
+
+    for round_ in range(30):
+        path = str(tmp_path / f"new-{round_}.sqlite3")
+        opened = await asyncio.gather(
+            *(SqliteDatabase.open(path, all_migrations("sqlite")) for _ in range(3))
+        )
+        try:
+            versions = {await db.schema_version() for db in opened}
+            assert versions == {all_migrations("sqlite")[-1][0]}
+        finally:
+            for db in opened:
+                await db.close()
