@@ -15,10 +15,11 @@ class Split:
     name: str
     history: str  # how it was written and what the lexicon's tuning saw of it
     seed: int | None = None  # built from the corpus's posts with this seed; None: by hand
-    # Read by the lexicon's authors (its errors studied) and so open to training and
-    # regression guards; a split nobody has studied is only ever measured.
+    # Open to training the model (and to tuning the lexicon): read by the lexicon's authors
+    # or written as training material. A split that is not is only ever measured.
     studied: bool = True
-    guarded: bool = True  # held to the lexicon's regression thresholds in tests
+    # Held to the lexicon's regression thresholds in tests: the splits it was tuned on.
+    guarded: bool = True
 
     @property
     def path(self) -> Path:
@@ -67,6 +68,14 @@ SPLITS: tuple[Split, ...] = (
     ),
     Split(
         "train_a",
+        "long-form personal writing, written by another hand as training material for the "
+        "model; the lexicon's authors never read it",
+        studied=True,
+        guarded=False,
+    ),
+    Split(
+        "train_b",
+        "news, comment sections, fandom tags, group chats and worried friends' questions, "
         "written by another hand as training material for the model; the lexicon's authors "
         "never read it",
         studied=True,
@@ -77,3 +86,4 @@ BY_NAME = {s.name: s for s in SPLITS}
 HELD_OUT = tuple(s for s in SPLITS if s.seed is None)  # written by hand as they stand
 STUDIED = tuple(s for s in SPLITS if s.studied)
 UNSTUDIED = tuple(s for s in SPLITS if not s.studied)
+GUARDED = tuple(s for s in SPLITS if s.studied and s.guarded)
