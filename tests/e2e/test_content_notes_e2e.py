@@ -15,8 +15,10 @@ from bot.config import Config, ContentNotesConfig, NetworkConfig, StorageConfig,
 from bot.context import Room
 from bot.http import HttpClient, HttpSettings
 from bot.sources.bluesky import BlueskySource
+from cogs.content_notes.categories import display_name
 from cogs.content_notes.repo import NotesRepo
 from tests.conftest import Engine
+from tests.content_notes_examples import model_only
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
@@ -311,29 +313,31 @@ async def test_model_suggestions_show_as_unchecked_labels_until_a_moderator_conf
     try:
         chat = MemoryAdapter(app.dispatcher)
         app.adapters[chat.name] = chat
-        # This server puts trauma behind a spoiler.
-        await chat.command("cw policy trauma warn", room=SERVER_A, moderator=True)
+        text, category = model_only()
+        name = display_name(category)
+        # This server puts the category behind a spoiler.
+        await chat.command(f"cw policy {category} warn", room=SERVER_A, moderator=True)
         keys = _thread(
             bsky,
             [
                 "Some things about the flat I grew up in.",
-                "I flinch when someone raises their voice, thanks dad",
+                text,
                 "Anyway, the new place has a garden.",
             ],
         )
         await chat.command(f"unroll {bsky.url(keys[0])}", room=SERVER_A)
         posts = chat.sent[1:4]
         # A suggestion is only a label: no spoiler, whatever the server's policy.
-        assert "Suggested content note (unchecked): trauma" in posts[1].text
+        assert f"Suggested content note (unchecked): {name}" in posts[1].text
         assert posts[1].message.spoiler is None
-        assert "I flinch when someone raises their voice" in posts[1].text
+        assert text in posts[1].text
         assert "Content note" not in posts[0].text and "Content note" not in posts[2].text
-        assert "Suggested content note (unchecked): trauma" in chat.sent[0].text
+        assert f"Suggested content note (unchecked): {name}" in chat.sent[0].text
         # A moderator confirms it: now a warning, and the post goes behind the spoiler.
         await chat.command(
-            f"cw add {bsky.url(keys[1])} trauma", room=SERVER_A, user="mod-1", moderator=True
+            f"cw add {bsky.url(keys[1])} {category}", room=SERVER_A, user="mod-1", moderator=True
         )
-        assert posts[1].message.spoiler == "Content note: trauma"
+        assert posts[1].message.spoiler == f"Content note: {name}"
         assert "unchecked" not in chat.sent[0].text
     finally:
         await app.close()

@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import main
 from cogs.content_notes.cli import classify_cli
+from tests.content_notes_examples import model_only
 
 
 def run(argv: list[str], stdin: str = "") -> tuple[int, list[dict[str, object]]]:
@@ -114,7 +115,7 @@ def test_through_the_command_line_parser(
 def test_the_model_adds_suggestions_when_the_config_turns_it_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = "I flinch when someone raises their voice, thanks dad"
+    text, category = model_only()
     plain = tmp_path / "plain.toml"
     plain.write_text("[content_notes]\n")
     assert main(["notes", "--config", str(plain), "classify", text]) == 0
@@ -123,8 +124,8 @@ def test_the_model_adds_suggestions_when_the_config_turns_it_on(
     on.write_text("[content_notes]\nmodel = true\n")
     assert main(["notes", "--config", str(on), "classify", text]) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
-    assert [(n["category"], n["origin"]) for n in notes] == [("trauma", "model")]
-    assert "flinch" in notes[0]["reason"]
+    assert [(n["category"], n["origin"]) for n in notes] == [(category, "model")]
+    assert all(word in text for word in notes[0]["reason"].split(", "))
     bad = tmp_path / "bad.toml"
     bad.write_text('[content_notes]\nmodel = "yes"\n')
     assert main(["notes", "--config", str(bad), "classify", text]) == 2
