@@ -89,6 +89,14 @@ SPLITS: tuple[Split, ...] = (
         studied=True,
         guarded=False,
     ),
+    Split(
+        "train_d",
+        "a mix of registers (forum comments, group chats, captions, poems, journals) and voices, "
+        "written by another hand as training material for the model; the lexicon's authors "
+        "never read it",
+        studied=True,
+        guarded=False,
+    ),
 )
 BY_NAME = {s.name: s for s in SPLITS}
 HELD_OUT = tuple(s for s in SPLITS if s.seed is None)  # written by hand as they stand
