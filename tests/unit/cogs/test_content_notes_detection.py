@@ -355,7 +355,8 @@ def test_splits_share_no_post() -> None:
         for two in by_split:
             if one < two:
                 assert not by_split[one] & by_split[two], (one, two)
-    for split in (s.name for s in HELD_OUT):
+    # Training material may be one-sided (everyday neutral posts); splits that measure may not.
+    for split in (s.name for s in HELD_OUT if s.guarded or not s.studied):
         rows = [r for r in load(*DEFAULT_DATA) if r[2] == split]
         assert len(rows) >= 300 and 0.4 <= sum(1 for r in rows if not r[1]) / len(rows) <= 0.6
         assert {c for _, labels, _, _ in rows for c in labels} == set(CATEGORY_IDS) - {"other"}
