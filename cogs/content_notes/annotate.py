@@ -4,7 +4,7 @@ moderator warnings, merged into thread-level ``content_notes`` and per-post
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 
 from bot.models import ContentNote, Post, Thread
@@ -109,13 +109,19 @@ def annotate(
     classifier: Classifier,
     moderator_notes: Sequence[ContentNote] = (),
     model: NoteModel | None = None,
+    dismissed: Collection[str] = (),
 ) -> Thread:
-    """The thread with every note applied (pure; the cog looks up moderator notes)."""
+    """The thread with every note applied (pure; the cog looks up moderator notes and the
+    categories whose model suggestions a moderator dismissed on this thread)."""
     per_post: list[tuple[str, tuple[ContentNote, ...]]] = []
     for post in thread.all_posts:
         if post.status != "ok" and post.status != "moved_in":
             continue
         notes = post_notes(post, classifier, model)
+        if dismissed:
+            # A model note survives merging only where nothing checked names its category,
+            # so dropping it after the merge loses no other note.
+            notes = tuple(n for n in notes if n.origin != "model" or n.category not in dismissed)
         if notes:
             per_post.append((post.id, notes))
     kept = [n for n in thread.content_notes if n.origin == "moderator"]

@@ -1,6 +1,7 @@
 """Connects the content-notes feature to the host: the cog and its commands, the unroll
 processor, the per-room decision provider, link resolution through the unroller, and
-in-place edits of already posted threads when a warning changes."""
+in-place edits of already posted threads when a warning changes (or a suggestion is
+dismissed)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def install(host: Host) -> ContentNotesCog:
         NotesRepo(host.db),
         classifier,
         resolve=resolve,
+        load=host.unroller.base_thread,
         on_warning_changed=on_warning_changed,
         model=model,
     )
