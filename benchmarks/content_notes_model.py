@@ -74,7 +74,7 @@ def train(
         bias.append(float(fit.intercept_[0]))
     keep = np.abs(weights).max(axis=1) >= MIN_WEIGHT
     kept = {str(names[i]): [float(w) for w in weights[i]] for i in np.flatnonzero(keep)}
-    return NoteModel(CATS, idf, kept, bias, threshold, meta)
+    return NoteModel.from_weights(CATS, idf, kept, bias, threshold, meta)
 
 
 def score(gold: Sequence[set[str]], found: Sequence[set[str]]) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     model.save(args.out)
     print(
         f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB, "
-        f"{len(model.weights)} weighted features)"
+        f"{model.weighted_features} weighted features)"
     )
     for split in (s for s in SPLITS if s.name not in args.train):
         held = load(split.path)

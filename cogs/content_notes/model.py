@@ -13,9 +13,13 @@ Scoring is plain Python over the shipped weights (``model.json.gz``), so turning
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import json
 import math
+import sys
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -27,7 +31,7 @@ from cogs.content_notes.categories import CATEGORY_IDS
 from cogs.content_notes.normalize import tokenize
 
 SHIPPED = Path(__file__).with_name("model.json.gz")
-FORMAT = 1
+FORMAT = 2  # 2: float32 arrays, little-endian, base64
 CHAR_SIZES = (3, 4, 5)
 MAX_REASON_WORDS = 3
 # Words that weigh in the model ("he", "her" around "friends") but tell a moderator nothing.
@@ -98,23 +102,52 @@ class Suggestion:
 
 
 class NoteModel:
-    """One-vs-rest logistic regression over idf-weighted features."""
+    """One-vs-rest logistic regression over idf-weighted features.
+
+    Kept as flat float32 arrays behind one index (features in the order of the file): a dict
+    of tuples of floats per feature, parsed from JSON numbers, took four times the memory."""
 
     def __init__(
         self,
+        categories: Sequence[str],
+        features: Sequence[str],
+        idf: array[float],
+        rows: array[float],
+        bias: Sequence[float],
+        threshold: float,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.categories = tuple(categories)
+        self._index = {f: i for i, f in enumerate(features)}
+        self._idf = idf
+        self._rows = rows  # len(categories) weights per feature
+        self.bias = tuple(bias)
+        self.threshold = threshold
+        self.meta = dict(meta or {})
+
+    @classmethod
+    def from_weights(
+        cls,
         categories: Sequence[str],
         idf: Mapping[str, float],
         weights: Mapping[str, Sequence[float]],
         bias: Sequence[float],
         threshold: float,
         meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.categories = tuple(categories)
-        self.idf = dict(idf)
-        self.weights = {f: tuple(w) for f, w in weights.items()}
-        self.bias = tuple(bias)
-        self.threshold = threshold
-        self.meta = dict(meta or {})
+    ) -> NoteModel:
+        """A model from per-feature figures (a feature without weights counts only in a
+        post's length)."""
+        zero = (0.0,) * len(categories)
+        features = list(idf)
+        rows = array("f")
+        for f in features:
+            rows.extend(weights.get(f, zero))
+        return cls(categories, features, array("f", idf.values()), rows, bias, threshold, meta)
+
+    @property
+    def weighted_features(self) -> int:
+        k = len(self.categories)
+        return sum(1 for i in range(len(self._idf)) if any(self._rows[i * k : (i + 1) * k]))
 
     @classmethod
     def load(cls, path: Path = SHIPPED) -> NoteModel:
@@ -133,35 +166,33 @@ class NoteModel:
             unknown = set(cats) - set(CATEGORY_IDS)
             if unknown or not cats:
                 raise ModelError(f"{where}: unknown categories {sorted(unknown)}")
-            idf: dict[str, float] = {}
-            weights: dict[str, list[float]] = {}
-            for feature, row in raw["features"].items():
-                idf[feature] = float(row[0])
-                if len(row) > 1:
-                    if len(row) != len(cats) + 1:
-                        raise ModelError(f"{where}: feature {feature!r} has {len(row) - 1} weights")
-                    weights[feature] = [float(x) for x in row[1:]]
+            features = str(raw["features"]).split("\n")
+            idf, rows = _floats(raw["idf"]), _floats(raw["weights"])
             bias = [float(x) for x in raw["bias"]]
             threshold = float(raw["threshold"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, ModelError):
-                raise
+        except ModelError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
             raise ModelError(f"{where}: damaged model ({exc!r})") from None
+        if len(idf) != len(features) or len(rows) != len(features) * len(cats):
+            raise ModelError(
+                f"{where}: damaged model ({len(features)} features, {len(idf)} idf values, "
+                f"{len(rows)} weights for {len(cats)} categories)"
+            )
         if len(bias) != len(cats) or not 0 < threshold < 1:
             raise ModelError(f"{where}: damaged model (bias or threshold)")
-        return cls(cats, idf, weights, bias, threshold, raw.get("meta"))
+        return cls(cats, features, idf, rows, bias, threshold, raw.get("meta"))
 
     def to_dict(self) -> dict[str, Any]:
-        rows: dict[str, list[float]] = {}
-        for feature, idf in self.idf.items():
-            rows[feature] = [round(idf, 4), *(round(w, 4) for w in self.weights.get(feature, ()))]
         return {
             "format": FORMAT,
             "categories": list(self.categories),
             "threshold": self.threshold,
-            "bias": [round(b, 4) for b in self.bias],
+            "bias": [round(b, 6) for b in self.bias],
             "meta": self.meta,
-            "features": rows,
+            "features": "\n".join(self._index),
+            "idf": _encoded(self._idf),
+            "weights": _encoded(self._rows),
         }
 
     def save(self, path: Path) -> None:
@@ -169,7 +200,7 @@ class NoteModel:
         path.write_bytes(gzip.compress(data.encode(), mtime=0))
 
     def probabilities(self, text: str) -> dict[str, float]:
-        sums = self._sums(weighted(features(text), self.idf))
+        sums = self._sums(self._values(features(text)))
         return {c: _sigmoid(v) for c, v in zip(self.categories, sums, strict=True)}
 
     def suggest(self, text: str, threshold: float | None = None) -> tuple[Suggestion, ...]:
@@ -177,7 +208,7 @@ class NoteModel:
         default), each with the words that weighed most for it."""
         cut = self.threshold if threshold is None else threshold
         feats = features(text)
-        values = weighted(feats, self.idf)
+        values = self._values(feats)
         out = []
         for j, total in enumerate(self._sums(values)):
             p = _sigmoid(total)
@@ -187,29 +218,58 @@ class NoteModel:
                     out.append(Suggestion(self.categories[j], p, words))
         return tuple(out)
 
-    def _sums(self, values: list[tuple[str, float]]) -> list[float]:
+    def _values(self, feats: Features) -> list[tuple[str, int, float]]:
+        """As ``weighted``, with each feature's row in the arrays."""
+        out: list[tuple[str, int, float]] = []
+        for block in (feats.words, feats.pieces):
+            known = [(f, i) for f in block if (i := self._index.get(f)) is not None]
+            norm = math.sqrt(sum(self._idf[i] ** 2 for _, i in known)) or 1.0
+            out.extend((f, i, self._idf[i] / norm) for f, i in known)
+        return out
+
+    def _sums(self, values: list[tuple[str, int, float]]) -> list[float]:
+        k = len(self.categories)
+        rows = self._rows
         sums = list(self.bias)
-        for feature, value in values:
-            row = self.weights.get(feature)
-            if row is not None:
-                sums = [s + w * value for s, w in zip(sums, row, strict=True)]
+        for _, i, value in values:
+            sums = [s + w * value for s, w in zip(sums, rows[i * k : (i + 1) * k], strict=True)]
         return sums
 
-    def _explain(self, feats: Features, values: list[tuple[str, float]], j: int) -> tuple[str, ...]:
+    def _explain(
+        self, feats: Features, values: list[tuple[str, int, float]], j: int
+    ) -> tuple[str, ...]:
         """The words whose features added most to category ``j``, in text order; a pair
         or a piece shares its weight among the words it came from."""
         sources = {**feats.pieces, **feats.words}
+        k = len(self.categories)
         per_word: dict[int, float] = {}
-        for feature, value in values:
-            row = self.weights.get(feature)
-            if row is None or row[j] <= 0:
+        for feature, i, value in values:
+            w = self._rows[i * k + j]
+            if w <= 0:
                 continue
             at = sources[feature]
-            for i in at:
-                if feats.normalised[i].replace("'", "") not in _UNTELLING:
-                    per_word[i] = per_word.get(i, 0.0) + row[j] * value / len(at)
+            for word in at:
+                if feats.normalised[word].replace("'", "") not in _UNTELLING:
+                    per_word[word] = per_word.get(word, 0.0) + w * value / len(at)
         top = sorted(per_word.items(), key=lambda kv: -kv[1])[:MAX_REASON_WORDS]
         return tuple(feats.spelled[i] for i, _ in sorted(top))
+
+
+def _floats(text: object) -> array[float]:
+    if not isinstance(text, str):
+        raise ValueError("expected base64 text")
+    out = array("f")
+    out.frombytes(base64.b64decode(text, validate=True))
+    if sys.byteorder == "big":
+        out.byteswap()
+    return out
+
+
+def _encoded(values: array[float]) -> str:
+    data = array("f", values)
+    if sys.byteorder == "big":
+        data.byteswap()
+    return base64.b64encode(data.tobytes()).decode()
 
 
 def _sigmoid(x: float) -> float:

@@ -44,18 +44,28 @@ def test_indirect_wording_gets_a_suggestion_naming_its_words() -> None:
     assert [s.category for s in model.suggest(text)] == [category]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "we scattered the wildflower seeds along the fence",
-        "skipped lunch because the meeting ran over",
-        "the knife went through the onion like butter",
-        "my grandad taught me to fish",
-        "patch notes are out and the healer nerf is brutal",
-    ],
+EVERYDAY = (
+    "we scattered the wildflower seeds along the fence",
+    "skipped lunch because the meeting ran over",
+    "the knife went through the onion like butter",
+    "my grandad taught me to fish",
+    "patch notes are out and the healer nerf is brutal",
+    "here you go",
+    "congrats on the new job!!",
+    "the train is late again, third time this week",
+    "thanks, that fixed it",
+    "our cat knocked the plant off the shelf at 3am",
+    "nervous about my talk tomorrow but the slides are done",
+    "sad the holiday is over, back to emails",
 )
-def test_everyday_look_alikes_get_no_suggestion(text: str) -> None:
-    assert shipped_model().suggest(text) == ()
+
+
+def test_everyday_posts_and_look_alikes_get_no_suggestion() -> None:
+    """A regression guard, not a pinned list: the model is retrained, and a post or two
+    near a topic may flip, but everyday posts must stay nearly all quiet."""
+    model = shipped_model()
+    flagged = {text: model.suggest(text) for text in EVERYDAY if model.suggest(text)}
+    assert len(flagged) <= 1, flagged
 
 
 def test_a_suggestion_is_a_label_never_a_spoiler_or_a_hidden_post() -> None:
@@ -103,21 +113,25 @@ def _write(path: Path, payload: object) -> Path:
 
 
 def test_a_damaged_or_foreign_model_file_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    good = shipped_model().to_dict()
-    some = dict(list(good["features"].items())[:50])
-    small = {**good, "features": some}
-    assert NoteModel.from_dict(small).categories == tuple(good["categories"])
+    shipped = shipped_model()
+    good = shipped.to_dict()
+    again = NoteModel.from_dict(good)
+    text = "three years since the funeral and I still set out his mug"
+    assert again.probabilities(text) == shipped.probabilities(text)
     plain = tmp_path / "plain.json.gz"
     plain.write_text("{}")
+    cut = good["weights"][: len(good["weights"]) // 2]  # base64 of whole floats, half of them
     cases = {
         plain: "not a content-notes model",
-        _write(tmp_path / "list.gz", [1, 2]): "not a content-notes model of format 1",
-        _write(tmp_path / "cats.gz", {**small, "categories": ["nope"]}): "unknown categories",
-        _write(
-            tmp_path / "row.gz", {**small, "features": {"w:x": [1.0, 0.5]}}
-        ): "feature 'w:x' has 1 weights",
-        _write(tmp_path / "cut.gz", {**small, "threshold": 2}): "bias or threshold",
-        _write(tmp_path / "bias.gz", {**small, "bias": "x"}): "damaged model",
+        _write(tmp_path / "list.gz", [1, 2]): "not a content-notes model of format 2",
+        _write(tmp_path / "old.gz", {**good, "format": 1}): "not a content-notes model of format 2",
+        _write(tmp_path / "cats.gz", {**good, "categories": ["nope"]}): "unknown categories",
+        _write(tmp_path / "short.gz", {**good, "weights": cut}): "damaged model",
+        _write(tmp_path / "text.gz", {**good, "idf": "not base64!"}): "damaged model",
+        _write(tmp_path / "nums.gz", {**good, "idf": [1.0, 2.0]}): "damaged model",
+        _write(tmp_path / "cut.gz", {**good, "threshold": 2}): "bias or threshold",
+        _write(tmp_path / "bias.gz", {**good, "bias": "x"}): "damaged model",
+        _write(tmp_path / "gone.gz", {k: v for k, v in good.items() if k != "bias"}): "damaged",
         tmp_path / "missing.gz": "not a content-notes model",
     }
     for path, message in cases.items():
