@@ -507,3 +507,43 @@ def test_phrases_ending_inside_longer_ones_match_on_their_own() -> None:
     assert [(d.category, d.words) for d in clf.detect("the night terror again")] == [
         ("trauma", "night terror again")
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "that merge conflict was traumatising lol, three hours on one file",
+        "the last boss fight in the expansion is traumatic, took our guild all week",
+        "the trauma of debugging daylight saving bugs never leaves you",
+        "we are abusing the borrow checker with this trick and it works",
+        "abusing generics until the compiler gives up",
+        "my sports therapist says the hamstring needs two more weeks",
+        "booked a massage therapist for my back after the marathon",
+        "our camp counselor taught us to paddle a canoe",
+        "the careers counsellor said to apply for the apprenticeship",
+        "pharmacies report a shortage of ADHD medication again this month",
+        "the price of antidepressants is rising, says the trade body",
+        "I need a grief counsellor after watching that penalty shootout",
+        "her new haircut is so good I'm literally deceased",
+        "the hospice fun run raised £12k this weekend, thank you all",
+        "we're collecting for our local hospice at the school fair",
+    ],
+)
+def test_jokes_tech_and_professions_stay_quiet(clf: Classifier, text: str) -> None:
+    """Playful, technical and professional uses of a category's words: no note."""
+    assert clf.classify(text) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("the crash left me traumatised, I still can't get in a car", "trauma"),
+        ("my ex abused me for years and nobody believed it", "abuse"),
+        ("my therapist says the panic will pass", "mental-health"),
+        ("he is still grieving and barely eats", "death-grief"),
+    ],
+)
+def test_the_words_still_count_outside_those_uses(
+    clf: Classifier, text: str, category: str
+) -> None:
+    assert category in categories(clf, text)
