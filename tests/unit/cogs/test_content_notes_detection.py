@@ -547,3 +547,76 @@ def test_the_words_still_count_outside_those_uses(
     clf: Classifier, text: str, category: str
 ) -> None:
     assert category in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("honestly wouldn't mind if i never wake up", "suicide", "never wake up"),
+        ("i dont wanna be alive, not even a little", "suicide", "dont wanna be alive"),
+        ("she survived her second attempt in march", "suicide", "second attempt"),
+        ("keep rehearsing the goodbye letter in my head", "suicide", "goodbye letter in my head"),
+        ("i can't trust myself near the tracks on the way home", "suicide", "trust myself"),
+        ("sixty days self-harm free for the first time in years", "self-harm", "free for"),
+        ("week 3 without sh and the urges are quieter", "self-harm", "without sh"),
+        ("snapping a rubber band instead of the blade", "self-harm", "snapping a rubber band"),
+        ("wore a hoodie to the beach so nobody could see my arms", "self-harm", "so nobody"),
+        ("my ed voice says the apple was too much", "eating-disorders", "ed voice says"),
+        ("he counts the calories in his chewing gum", "eating-disorders", "chewing gum"),
+        ("i feel disgusting whenever i eat in public", "eating-disorders", "whenever i eat"),
+        ("the b/p cycle is back and my teeth hurt", "eating-disorders", "b p cycle"),
+        (
+            "our ex-coach is accused of groping two swimmers at camp",
+            "sexual-violence",
+            "groping",
+        ),
+        (
+            "her stepdad used to get into her bed when nobody was home",
+            "sexual-violence",
+            "nobody was home",
+        ),
+        ("my mother went a month without speaking to us as punishment", "abuse", "punishment"),
+        ("the non-molestation order came through this morning", "abuse", "order came through"),
+        ("my father never laid a hand on me but he screamed for hours", "abuse", "laid a hand"),
+        ("she still dreams about the boy she couldn't reach in the water", "trauma", "couldn't"),
+        ("my uncle came back from his third deployment and isn't the same", "trauma", "deployment"),
+        ("the sound of sirens sends me straight back, every single time", "trauma", "sirens"),
+    ],
+)
+def test_sixth_round_wording_names_its_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    """Wording of the kind a different writer used: a note of the category, naming words of
+    the phrase that matched."""
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words in notes[category], notes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "survived another attempt at homemade pasta, it held together",
+        "I won't be around for my birthday, we're off to the coast",
+        "tied the rope to the tent peg and sat there watching the sunset",
+        "stood at the edge of the cliff path a bit too long, the view was unreal",
+        "lowest weight class he has ever boxed at, still lost",
+        "got my period back after the baby, recovery is slow but fine",
+        "if I can see my collarbones in this top it's too low cut for work",
+        "my friends pressured me into doing things like karaoke and I loved it",
+        "my dad would come into my room when everyone was asleep to turn off the lamp",
+        "she wouldn't let me eat dinner until my homework was done, fair",
+        "she ignored me as punishment for spoiling the finale",
+        "my son took her pension money to the bank for her",
+        "hid in the bathroom until he left, worst party ever",
+        "I flinch when someone raises their hand in class in case it's a question for me",
+        "I dream about the penalty we couldn't save in the final",
+        "the smell of smoke from the bonfire takes me right back to summers at my gran's",
+        "I always sit facing the door in restaurants to catch the waiter's eye",
+        "came back from his first tour with the band and he's not the same, he's famous now",
+        "triggered the grounding fault in the circuit again",
+        "the new charges are slapping patients with bigger bills",
+    ],
+)
+def test_sixth_round_lookalikes_stay_quiet(clf: Classifier, text: str) -> None:
+    assert clf.classify(text) == ()
