@@ -598,6 +598,14 @@ def test_the_words_still_count_outside_those_uses(
         ("the vet helped us let him go, he was 15", "death-grief", "let him go"),
         ("mum's last voice note is saved in three places", "death-grief", "voice note"),
         ("cancer took our grandad before christmas", "death-grief", "cancer took our grandad"),
+        ("counted out all my tablets and put them back, scared", "suicide", "counted out"),
+        ("his last message reads like a goodbye note", "suicide", "reads like a goodbye note"),
+        ("still purging after meals even in recovery", "eating-disorders", "purging after meals"),
+        ("binged then did two spin classes to make up for it", "eating-disorders", "binged"),
+        ("I can't walk past the bar where it happened", "trauma", "where it happened"),
+        ("been so anxious I can't eat or sleep", "mental-health", "anxious"),
+        ("her ashes are still in the hall cupboard", "death-grief", "her ashes"),
+        ("blew all my wages on coke again", "substance-use", "wages on coke"),
     ],
 )
 def test_sixth_round_wording_names_its_words(
@@ -645,6 +653,16 @@ def test_sixth_round_wording_names_its_words(
         "the vet said it was kinder to let her go back to the wild",
         "covid took my dad's sense of smell for months",
         "the storm took my dad's fence down",
+        "binge watched the whole season then walked 10k to make up for it",
+        "the earthquake drill went well, the kids still sleep with the lights on though",
+        "the film's flashback structure is clever",
+        "nobody would notice if I left the party early",
+        "the grief over the finale of the show is real",
+        "her last post sounds like a goodbye to the band",
+        "I want to vanish forever into this book series",
+        "we purge old tickets after every sprint",
+        "two months since I last cut my fringe",
+        "my dog stopped taking his meds and the vet is worried",
     ],
 )
 def test_sixth_round_lookalikes_stay_quiet(clf: Classifier, text: str) -> None:
