@@ -667,3 +667,40 @@ def test_sixth_round_wording_names_its_words(
 )
 def test_sixth_round_lookalikes_stay_quiet(clf: Classifier, text: str) -> None:
     assert clf.classify(text) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have PTSD from that group project lol",
+        "got ptsd from the last season finale",
+        "my OCD could never, look at that wonky shelf",
+        "the stock market is having a panic attack today",
+        "gardening is my therapy",
+        "he's manic about his lawn",
+        "my meds for my blood pressure need a refill",
+        "I'm going to kill myself if they cancel this show",
+        "we got abused by their midfield all game",
+        "I'm such an alcoholic for bubble tea",
+        "my phone addiction is getting silly",
+        "my knee relapsed after physio",
+        "lost my dad's watch on the train, gutted",
+    ],
+)
+def test_everyday_hyperbole_stays_quiet(clf: Classifier, text: str) -> None:
+    """Hyperbole and borrowed words in everyday posts: no note."""
+    assert clf.classify(text) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I have PTSD from the crash and still can't drive", "trauma"),
+        ("I'll kill myself if nothing changes, I mean it", "suicide"),
+        ("my meds are finally working, the fog is lifting", "mental-health"),
+        ("relapsed after eight months sober", "substance-use"),
+        ("lost my dad in march and the house is so quiet", "death-grief"),
+    ],
+)
+def test_the_same_words_in_earnest_still_count(clf: Classifier, text: str, category: str) -> None:
+    assert category in categories(clf, text)
