@@ -606,6 +606,16 @@ def test_the_words_still_count_outside_those_uses(
         ("been so anxious I can't eat or sleep", "mental-health", "anxious"),
         ("her ashes are still in the hall cupboard", "death-grief", "her ashes"),
         ("blew all my wages on coke again", "substance-use", "wages on coke"),
+        ("my son told his teacher he doesn't want to live", "suicide", "want to live"),
+        ("scared of what I might do tonight, calling the hotline", "suicide", "scared of what"),
+        ("I scratch until I bleed when the panic gets bad", "self-harm", "until i bleed"),
+        ("she hasn't eaten properly in weeks and she's so thin", "eating-disorders", "thin"),
+        ("my drink was spiked and I woke up somewhere else", "sexual-violence", "spiked"),
+        ("dad screamed at us till we cried, every weekend", "abuse", "till we cried"),
+        ("ever since the stabbing I can't be alone in the flat", "trauma", "stabbing"),
+        ("I jump at every knock on the door now", "trauma", "jump at every knock"),
+        ("took too many pills at a festival and woke up in a&e", "substance-use", "too many pills"),
+        ("our dog was hit by a car and didn't make it", "death-grief", "didn't make it"),
     ],
 )
 def test_sixth_round_wording_names_its_words(
@@ -663,6 +673,16 @@ def test_sixth_round_wording_names_its_words(
         "we purge old tickets after every sprint",
         "two months since I last cut my fringe",
         "my dog stopped taking his meds and the vet is worried",
+        "looked up how to drown out the noise from the neighbours",
+        "I don't want to live in London anymore, rents are mad",
+        "I scratch until I bleed when my eczema flares",
+        "hasn't eaten properly in days because of the flu",
+        "the punch was spiked with rum and everyone woke up with a headache",
+        "she screams at me until I cry laughing at her jokes",
+        "social services took my nephew to the park as part of the support plan",
+        "I jump at every noise in horror films",
+        "can't stop using this new app",
+        "the bug fix didn't make it into the release",
     ],
 )
 def test_sixth_round_lookalikes_stay_quiet(clf: Classifier, text: str) -> None:
