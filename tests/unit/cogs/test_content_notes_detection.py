@@ -605,7 +605,7 @@ def test_the_words_still_count_outside_those_uses(
         ("I can't walk past the bar where it happened", "trauma", "where it happened"),
         ("been so anxious I can't eat or sleep", "mental-health", "anxious"),
         ("her ashes are still in the hall cupboard", "death-grief", "her ashes"),
-        ("blew all my wages on coke again", "substance-use", "wages on coke"),
+        ("blew all my wages on coke again", "substance-use", "on coke"),
         ("my son told his teacher he doesn't want to live", "suicide", "want to live"),
         ("scared of what I might do tonight, calling the hotline", "suicide", "scared of what"),
         ("I scratch until I bleed when the panic gets bad", "self-harm", "until i bleed"),
