@@ -683,6 +683,11 @@ def test_sixth_round_wording_names_its_words(
         "I jump at every noise in horror films",
         "can't stop using this new app",
         "the bug fix didn't make it into the release",
+        "I can't trust myself near the biscuits at the edge of the counter",
+        "clean 30 days as of today: the codebase has zero lint warnings",
+        "day 5 sober from social media, feels great",
+        "held her paw until the end of the vet check, brave girl",
+        "my sister killed herself laughing at the joke",
     ],
 )
 def test_sixth_round_lookalikes_stay_quiet(clf: Classifier, text: str) -> None:
