@@ -42,7 +42,10 @@ class Term:
     category: str
     tokens: tuple[str, ...]  # normalised words
     prefix: bool  # the last word is a prefix ("suicid*")
-    entry: str  # the entry as written, for explanations
+    # The entry as written in the lexicon, shared by all its variants: a string per variant
+    # took 15 MB across the two hundred thousand of them.
+    entry: str
+    joined: bool = False  # a phrase's words written as one ("#mentalhealth")
 
 
 @dataclass(frozen=True)
@@ -158,13 +161,13 @@ def compile_entry(
             # The prefix itself must not be plural-folded: "abus*" stays "abus".
             raw_last = body.split()[-1].split("-")[-1]
             tokens = (*tokens[:-1], sys.intern(_fold_only(raw_last)))
-        out.append(Term(category, tokens, prefix, e))
+        out.append(Term(category, tokens, prefix, entry))
         if 1 < len(tokens) <= MAX_JOINED_WORDS:
             joined = "".join(tokens)
             if len(joined) >= MIN_JOINED and min(map(len, tokens)) > 1:
                 # "mental health" also matches "#mentalhealth" / "mentalhealth"; a long or
                 # short-worded phrase ("was sa" -> "wassa") is never written as one word.
-                out.append(Term(category, (sys.intern(joined),), prefix, e))
+                out.append(Term(category, (sys.intern(joined),), prefix, entry, joined=True))
     return out
 
 

@@ -49,7 +49,7 @@ def lexicon_words(lexicon: Lexicon) -> set[str]:
     harmless context, "overdosed on caffine", must cancel the match like the word would)."""
     words: set[str] = set()
     for term in (*lexicon.terms, *lexicon.ignores):
-        if len(term.tokens) == 1 and " " in term.entry.strip():
+        if term.joined:
             continue  # a phrase's joined form ("did a line" -> "didaline") is no one's typo
         words.update(term.tokens)
     for rule in lexicon.near:
