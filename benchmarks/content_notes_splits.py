@@ -69,7 +69,8 @@ SPLITS: tuple[Split, ...] = (
     Split(
         "train_a",
         "long-form personal writing, written by another hand as training material for the "
-        "model; the lexicon's authors never read it",
+        "model; the lexicon's authors read only the notes it wrongly gave neutral posts "
+        "(seventh round)",
         studied=True,
         guarded=False,
     ),
@@ -77,7 +78,7 @@ SPLITS: tuple[Split, ...] = (
         "train_b",
         "news, comment sections, fandom tags, group chats and worried friends' questions, "
         "written by another hand as training material for the model; the lexicon's authors "
-        "never read it",
+        "read only the notes it wrongly gave neutral posts (seventh round)",
         studied=True,
         guarded=False,
     ),
@@ -85,7 +86,7 @@ SPLITS: tuple[Split, ...] = (
         "train_c",
         "short social posts (replies, thread fragments, algospeak), "
         "written by another hand as training material for the model; the lexicon's authors "
-        "never read it",
+        "read only the notes it wrongly gave neutral posts (seventh round)",
         studied=True,
         guarded=False,
     ),
@@ -93,14 +94,15 @@ SPLITS: tuple[Split, ...] = (
         "train_d",
         "a mix of registers (forum comments, group chats, captions, poems, journals) and voices, "
         "written by another hand as training material for the model; the lexicon's authors "
-        "never read it",
+        "read only the notes it wrongly gave neutral posts (seventh round)",
         studied=True,
         guarded=False,
     ),
     Split(
         "train_e",
         "everyday neutral posts (replies, thanks, work, hobbies, news), written by another "
-        "hand as training material for the model; the lexicon's authors never read it",
+        "hand as training material for the model; the lexicon's authors read only the notes "
+        "it wrongly gave them (seventh round)",
         studied=True,
         guarded=False,
     ),

@@ -713,6 +713,14 @@ def test_sixth_round_lookalikes_stay_quiet(clf: Classifier, text: str) -> None:
         "my phone addiction is getting silly",
         "my knee relapsed after physio",
         "lost my dad's watch on the train, gutted",
+        "the package got onto CRAN on the first attempt this time",
+        "passed my driving test at second attempt!",
+        "this raid boss fight is suicidal without a healer",
+        "what a suicidal back pass from the keeper",
+        "the council plans to cut waiting times for knee surgery",
+        "the coach is cutting the squad down to 23",
+        "the batch job overdosed on memory again and the OOM killer got it",
+        "they finally patched the overdose bug with the healing potions",
     ],
 )
 def test_everyday_hyperbole_stays_quiet(clf: Classifier, text: str) -> None:
@@ -728,6 +736,9 @@ def test_everyday_hyperbole_stays_quiet(clf: Classifier, text: str) -> None:
         ("my meds are finally working, the fog is lifting", "mental-health"),
         ("relapsed after eight months sober", "substance-use"),
         ("lost my dad in march and the house is so quiet", "death-grief"),
+        ("my first attempt was at fifteen and nobody noticed", "suicide"),
+        ("the cutting is back and I hide my arms again", "self-harm"),
+        ("he overdosed on heroin in the park bathroom", "substance-use"),
     ],
 )
 def test_the_same_words_in_earnest_still_count(clf: Classifier, text: str, category: str) -> None:
