@@ -106,6 +106,13 @@ SPLITS: tuple[Split, ...] = (
         studied=True,
         guarded=False,
     ),
+    Split(
+        "train_f",
+        "longer everyday neutral posts (work, software, academia, plans, news), written by "
+        "another hand as training material for the model; the lexicon's authors never read it",
+        studied=True,
+        guarded=False,
+    ),
 )
 BY_NAME = {s.name: s for s in SPLITS}
 HELD_OUT = tuple(s for s in SPLITS if s.seed is None)  # written by hand as they stand
