@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.db import Connection, Database
+from storage.db import Connection, Database, Row
 
 _CHUNK = 400  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -153,18 +153,21 @@ class NotesRepo:
 
     async def warnings_for(self, keys: Iterable[str]) -> list[ThreadWarning]:
         """Warnings stored under any of ``keys`` (a thread's root id, its links, post ids)."""
+        rows = await self._by_keys(
+            "SELECT thread_key, category, reason, thread_url, added_by, added_at"
+            " FROM thread_warnings WHERE thread_key IN ({marks}) ORDER BY added_at, category",
+            keys,
+        )
+        return [ThreadWarning(*tuple(r)) for r in rows]
+
+    async def _by_keys(self, sql: str, keys: Iterable[str]) -> list[Row]:
+        """``sql`` run for each chunk of the distinct ``keys`` (``{marks}`` stands for the
+        placeholders; a thread of many posts has more keys than one statement may take)."""
         unique = list(dict.fromkeys(k for k in keys if k))
-        out: list[ThreadWarning] = []
+        out: list[Row] = []
         for i in range(0, len(unique), _CHUNK):
             chunk = unique[i : i + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = await self.db.fetchall(
-                "SELECT thread_key, category, reason, thread_url, added_by, added_at"
-                f" FROM thread_warnings WHERE thread_key IN ({marks})"
-                " ORDER BY added_at, category",
-                chunk,
-            )
-            out.extend(ThreadWarning(*tuple(r)) for r in rows)
+            out.extend(await self.db.fetchall(sql.format(marks=", ".join("?" * len(chunk))), chunk))
         return out
 
     async def recent_warnings(self, limit: int = 20) -> list[ThreadWarning]:
@@ -193,19 +196,13 @@ class NotesRepo:
 
     async def dismissals_for(self, keys: Iterable[str]) -> list[Dismissal]:
         """Dismissals stored under any of ``keys`` (as ``warnings_for``)."""
-        unique = list(dict.fromkeys(k for k in keys if k))
-        out: list[Dismissal] = []
-        for i in range(0, len(unique), _CHUNK):
-            chunk = unique[i : i + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = await self.db.fetchall(
-                "SELECT thread_key, category, thread_url, dismissed_by, dismissed_at"
-                f" FROM suggestion_dismissals WHERE thread_key IN ({marks})"
-                " ORDER BY dismissed_at, category",
-                chunk,
-            )
-            out.extend(Dismissal(*tuple(r)) for r in rows)
-        return out
+        rows = await self._by_keys(
+            "SELECT thread_key, category, thread_url, dismissed_by, dismissed_at"
+            " FROM suggestion_dismissals WHERE thread_key IN ({marks})"
+            " ORDER BY dismissed_at, category",
+            keys,
+        )
+        return [Dismissal(*tuple(r)) for r in rows]
 
     async def recent_dismissals(self, limit: int = 20) -> list[Dismissal]:
         rows = await self.db.fetchall(

@@ -305,17 +305,7 @@ async def test_context_menu_warning_without_a_category(
 async def test_model_suggestions_show_as_unchecked_labels_until_a_moderator_confirms(
     engine: Engine, bsky: FakeBluesky, http: HttpClient
 ) -> None:
-    config = _config(engine.storage())
-    config = Config(
-        storage=config.storage,
-        network=config.network,
-        unroll=config.unroll,
-        content_notes=ContentNotesConfig(model=True),
-    )
-    app = await App.create(
-        config, sources=[BlueskySource(http, bsky.base_url)], extensions=["cogs.content_notes"]
-    )
-    app.layouts.default = "per-post"
+    app = await _model_app(engine, bsky, http)
     try:
         chat = MemoryAdapter(app.dispatcher)
         app.adapters[chat.name] = chat
