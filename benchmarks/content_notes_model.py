@@ -61,7 +61,9 @@ def train(
     df = Counter(f for x in feats for f in (*x.words, *x.pieces))
     n = len(rows)
     idf = {f: math.log((1 + n) / (1 + d)) + 1 for f, d in df.items() if d >= MIN_DF}
-    vectors = [dict(weighted(x, idf)) for x in feats]
+    index = {f: i for i, f in enumerate(idf)}
+    values = list(idf.values())
+    vectors = [{f: v for f, _, v in weighted(x, index, values)} for x in feats]
     dv = dict_vectorizer()
     x_train = dv.fit_transform(vectors)
     names = dv.get_feature_names_out()

@@ -13,7 +13,7 @@ from bot.config import Config
 from bot.context import Context
 from cogs.content_notes.annotate import text_notes
 from cogs.content_notes.classifier import Classifier
-from cogs.content_notes.model import NoteModel, shipped_model
+from cogs.content_notes.model import NoteModel, configured_model
 
 
 def classify_cli(
@@ -66,7 +66,7 @@ class ClassifyCog(Cog):
         offline=True,
     )
     async def classify(self, ctx: Context, text: Sequence[str] | None = None) -> None:
-        model = shipped_model() if self.model else None
+        model = configured_model(self.model)
         classify_cli(
             list(text or ()), sys.stdin, sys.stdout, extra_terms=self.extra_terms, model=model
         )

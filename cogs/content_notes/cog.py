@@ -134,7 +134,9 @@ class ContentNotesCog(Cog):
         keys = thread_keys(thread)
         warnings = await self.repo.warnings_for(keys)
         moderator = [ContentNote(w.category, "moderator", w.reason) for w in warnings]
-        dismissed = frozenset(d.category for d in await self.repo.dismissals_for(keys))
+        dismissed: frozenset[str] = frozenset()
+        if self.model is not None:  # only suggestions can be dismissed: no query without them
+            dismissed = frozenset(d.category for d in await self.repo.dismissals_for(keys))
         args = (thread, self.classifier, moderator, self.model, dismissed)
         if len(thread.all_posts) > _OFF_LOOP_POSTS:
             # Long threads: keep the event loop responsive while matching.

@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ConfigError
 from bot.models import ContentNote
 from cogs.content_notes.categories import CATEGORY_IDS
 from cogs.content_notes.normalize import tokenize
@@ -80,14 +81,17 @@ def features(text: str) -> Features:
     return Features(words, pieces, spelled, tuple(norms))
 
 
-def weighted(feats: Features, idf: Mapping[str, float]) -> list[tuple[str, float]]:
-    """Each known feature with its idf weight, the word block and the piece block each
-    scaled to unit length (so long posts do not score higher just for being long)."""
-    out: list[tuple[str, float]] = []
+def weighted(
+    feats: Features, index: Mapping[str, int], idf: Sequence[float]
+) -> list[tuple[str, int, float]]:
+    """Each known feature (its row in ``idf``) with its idf weight, the word block and the
+    piece block each scaled to unit length (so long posts do not score higher just for
+    being long). Training and scoring both weigh through here."""
+    out: list[tuple[str, int, float]] = []
     for block in (feats.words, feats.pieces):
-        known = [(f, idf[f]) for f in block if f in idf]
-        norm = math.sqrt(sum(v * v for _, v in known)) or 1.0
-        out.extend((f, v / norm) for f, v in known)
+        known = [(f, i) for f in block if (i := index.get(f)) is not None]
+        norm = math.sqrt(sum(idf[i] ** 2 for _, i in known)) or 1.0
+        out.extend((f, i, idf[i] / norm) for f, i in known)
     return out
 
 
@@ -219,13 +223,7 @@ class NoteModel:
         return tuple(out)
 
     def _values(self, feats: Features) -> list[tuple[str, int, float]]:
-        """As ``weighted``, with each feature's row in the arrays."""
-        out: list[tuple[str, int, float]] = []
-        for block in (feats.words, feats.pieces):
-            known = [(f, i) for f in block if (i := self._index.get(f)) is not None]
-            norm = math.sqrt(sum(self._idf[i] ** 2 for _, i in known)) or 1.0
-            out.extend((f, i, self._idf[i] / norm) for f, i in known)
-        return out
+        return weighted(feats, self._index, self._idf)
 
     def _sums(self, values: list[tuple[str, int, float]]) -> list[float]:
         k = len(self.categories)
@@ -279,3 +277,16 @@ def _sigmoid(x: float) -> float:
 @cache
 def shipped_model() -> NoteModel:
     return NoteModel.load(SHIPPED)
+
+
+def configured_model(enabled: bool, path: Path = SHIPPED) -> NoteModel | None:
+    """The model ``[content_notes] model`` asks for; a file that cannot be used is a
+    configuration error naming the key, not a crash at start-up."""
+    if not enabled:
+        return None
+    try:
+        return shipped_model() if path == SHIPPED else NoteModel.load(path)
+    except ModelError as exc:
+        raise ConfigError(
+            f"content_notes.model: {exc}; reinstall unrollbot or set model = false"
+        ) from None

@@ -15,7 +15,7 @@ from bot.render.thread_title import thread_name
 from bot.unroller import UnrollRequest
 from cogs.content_notes.classifier import Classifier
 from cogs.content_notes.cog import ContentNotesCog
-from cogs.content_notes.model import shipped_model
+from cogs.content_notes.model import configured_model
 from cogs.content_notes.repo import NotesRepo
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def install(host: Host) -> ContentNotesCog:
     classifier = Classifier.default(host.config.content_notes.extra_terms)
-    model = shipped_model() if host.config.content_notes.model else None
+    model = configured_model(host.config.content_notes.model)
 
     async def resolve(url: str) -> tuple[str, str]:
         thread = await host.unroller.base_thread(url)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import ConfigError
 from bot.models import ContentNote
 from cogs.content_notes.annotate import merge_notes, text_notes
 from cogs.content_notes.classifier import Classifier
-from cogs.content_notes.model import ModelError, NoteModel, shipped_model
+from cogs.content_notes.model import ModelError, NoteModel, configured_model, shipped_model
 from cogs.content_notes.policy import ScopePolicy, decide
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,17 +95,28 @@ def test_a_checked_note_replaces_the_suggestion_of_its_category() -> None:
         ]
     )
     assert merged == (ContentNote("abuse", "moderator", "controlling ex"),)
-    # The lexicon and the model on one text: the lexicon's note, the model's only where
-    # the lexicon found nothing.
-    notes = text_notes(
-        "my therapist says three years since the funeral is not long",
-        Classifier.default(),
-        shipped_model(),
-    )
-    by_cat = {n.category: n.origin for n in notes}
-    assert by_cat["mental-health"] == "auto"
-    assert by_cat["death-grief"] in ("auto", "model")
-    assert list(by_cat.values()).count("model") <= len(by_cat) - 1
+    # Where the lexicon and the model find the same category in one text, the lexicon's
+    # note stands, its words named; the model adds only what the lexicon did not find.
+    lexicon, model = Classifier.default(), shipped_model()
+    explicit = "I attempted suicide last year and I'm still here"
+    assert "suicide" in {s.category for s in model.suggest(explicit)}
+    notes = text_notes(explicit, lexicon, model)
+    assert [(n.category, n.origin) for n in notes] == [("suicide", "auto")]
+    text, category = model_only(model)
+    assert [(n.category, n.origin) for n in text_notes(text, lexicon, model)] == [
+        (category, "model")
+    ]
+
+
+def test_a_model_file_that_cannot_be_used_is_a_config_error_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    assert configured_model(False) is None
+    assert configured_model(True) is shipped_model()
+    broken = tmp_path / "model.json.gz"
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(ConfigError, match=r"content_notes\.model: .*set model = false"):
+        configured_model(True, broken)
 
 
 def _write(path: Path, payload: object) -> Path:
