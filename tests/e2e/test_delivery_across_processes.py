@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -24,6 +25,7 @@ from bot.render.document import Capabilities, Message
 from bot.render.thread_view import thread_messages
 from bot.sources.bluesky import BlueskySource
 from cogs.subscriptions.clock import ManualClock
+from cogs.subscriptions.cog import SubscriptionsCog
 from storage.db import Database
 from storage.deliveries_repo import DeliveryRecord
 from storage.layouts_repo import LayoutRepo
@@ -320,17 +322,58 @@ async def test_an_edit_waits_for_the_sender_and_rewrites_every_message(
     _keys_once(chat_a)
 
 
-async def test_a_subscription_delivery_of_a_paused_process_is_finished_by_the_other(
-    engine: Engine, bsky: FakeBluesky
-) -> None:
+@dataclasses.dataclass
+class Subscribed:
+    """Two bot processes with the subscriptions cog on one database and one manual clock,
+    both chats on one platform, and a room following alice."""
+
+    clock: ManualClock
+    a: App
+    cog_a: SubscriptionsCog
+    chat_a: Chat
+    b: App
+    cog_b: SubscriptionsCog
+    chat_b: Chat
+    builder: ThreadBuilder
+    bsky: FakeBluesky
+
+    def write_thread(self, word: str, posts: int) -> None:
+        """Alice writes "<word> 1/N" ... just now, five seconds apart."""
+        parent = None
+        for i in range(1, posts + 1):
+            at = datetime.fromtimestamp(START - (posts - i) * 5, UTC)
+            parent = self.builder.post("alice", f"{word} {i}/{posts}", parent=parent, at=at)
+        self.bsky.add_thread(self.builder.build())
+
+    async def tick_a_until(self, reached: asyncio.Event) -> asyncio.Task[None]:
+        """Process A's rounds until one of them reaches ``reached`` (and waits there);
+        returns that round, still running."""
+        for _ in range(40):
+            await self.clock.advance(30)
+            tick = asyncio.create_task(self.cog_a.service.tick())
+            waiting = asyncio.create_task(reached.wait())
+            await asyncio.wait({tick, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if reached.is_set():
+                return tick
+            await tick
+        raise AssertionError("process A never reached the point it was to stop at")
+
+
+@asynccontextmanager
+async def subscribed(
+    engine: Engine, bsky: FakeBluesky, *, delivery_clock: bool = True
+) -> AsyncIterator[Subscribed]:
+    """``delivery_clock``: delivery leases on the manual clock too (else the wall's)."""
     clock = ManualClock(START)
     storage = dataclasses.replace(engine.storage(), lease_s=LEASE_S)
     (a, cog_a, http_a), (b, cog_b, http_b) = [
         await make_app(storage, bsky, clock) for _ in range(2)
     ]
     try:
-        for app in (a, b):
-            app.deliverer.clock = clock.now  # leases on the same manual clock
+        if delivery_clock:
+            for app in (a, b):
+                app.deliverer.clock = clock.now
         chat_a = Chat(a.dispatcher)
         chat_b = Chat(b.dispatcher, platform=chat_a)
         a.adapters[chat_a.name], b.adapters[chat_b.name] = chat_a, chat_b
@@ -338,52 +381,44 @@ async def test_a_subscription_delivery_of_a_paused_process_is_finished_by_the_ot
         builder.author("alice", handle="alice.example.com", name="Alice")
         bsky.add_thread(builder.build())
         await chat_a.command("subscribe alice.example.com", moderator=True, room=ROOM)
-        parent = None
-        for i in range(1, 7):
-            at = datetime.fromtimestamp(START - (6 - i) * 5, UTC)
-            parent = builder.post("alice", f"Cats {i}/6", parent=parent, at=at)
-        bsky.add_thread(builder.build())
-
-        # Process A posts the settled thread and stalls with post 2 in flight.
-        chat_a.stall_at = 3
-        tick_a: asyncio.Task[None] | None = None
-        for _ in range(40):
-            await clock.advance(30)
-            tick_a = asyncio.create_task(cog_a.service.tick())
-            stalled = asyncio.create_task(chat_a.stalled.wait())
-            await asyncio.wait({tick_a, stalled}, return_when=asyncio.FIRST_COMPLETED)
-            stalled.cancel()
-            if chat_a.stalled.is_set():
-                break
-            await tick_a
-        assert tick_a is not None and chat_a.stalled.is_set()
-
-        await cog_b.service.tick()  # A's lease is live: B leaves the delivery alone
-        assert chat_b.sends == 0
-        await clock.advance(30)  # A stays paused past its lease
-        await cog_b.service.tick()  # B takes it over at once, not after minutes
-        chat_a.go.set()
-        await asyncio.wait_for(tick_a, 10)  # A wakes, records nothing, reports no failure
-        for _ in range(5):
-            await clock.advance(30)
-            await cog_a.service.tick()
-            await cog_b.service.tick()
-
-        [header] = [s for s in chat_a.sent if s.thread is None]
-        in_thread = [s.text.split("\n")[-1] for s in chat_a.sent if s.thread]
-        assert in_thread == [f"Cats {i}/6" for i in range(1, 7)]
-        assert "6 posts" in header.text
-        _keys_once(chat_a)
-        assert chat_a.sends == 3 and chat_b.sends == 5  # post 2 again (deduplicated), 3-6
-        [sub] = await cog_b.repo.all_subscriptions()
-        assert sub.last_error is None and sub.last_thread_url is not None
-        states = await cog_b.repo.sub_threads([sub.id])
-        assert [st.state for st in states.values()] == ["delivered"]
+        yield Subscribed(clock, a, cog_a, chat_a, b, cog_b, chat_b, builder, bsky)
     finally:
         for app, cog, http in ((a, cog_a, http_a), (b, cog_b, http_b)):
             await cog.stop()
             await app.close()
             await http.close()
+
+
+async def test_a_subscription_delivery_of_a_paused_process_is_finished_by_the_other(
+    engine: Engine, bsky: FakeBluesky
+) -> None:
+    async with subscribed(engine, bsky) as s:
+        s.write_thread("Cats", 6)
+        # Process A posts the settled thread and stalls with post 2 in flight.
+        s.chat_a.stall_at = 3
+        tick_a = await s.tick_a_until(s.chat_a.stalled)
+
+        await s.cog_b.service.tick()  # A's lease is live: B leaves the delivery alone
+        assert s.chat_b.sends == 0
+        await s.clock.advance(30)  # A stays paused past its lease
+        await s.cog_b.service.tick()  # B takes it over at once, not after minutes
+        s.chat_a.go.set()
+        await asyncio.wait_for(tick_a, 10)  # A wakes, records nothing, reports no failure
+        for _ in range(5):
+            await s.clock.advance(30)
+            await s.cog_a.service.tick()
+            await s.cog_b.service.tick()
+
+        [header] = [m for m in s.chat_a.sent if m.thread is None]
+        in_thread = [m.text.split("\n")[-1] for m in s.chat_a.sent if m.thread]
+        assert in_thread == [f"Cats {i}/6" for i in range(1, 7)]
+        assert "6 posts" in header.text
+        _keys_once(s.chat_a)
+        assert s.chat_a.sends == 3 and s.chat_b.sends == 5  # post 2 again (deduplicated), 3-6
+        [sub] = await s.cog_b.repo.all_subscriptions()
+        assert sub.last_error is None and sub.last_thread_url is not None
+        states = await s.cog_b.repo.sub_threads([sub.id])
+        assert [st.state for st in states.values()] == ["delivered"]
 
 
 class PausingLayouts(LayoutRepo):
@@ -411,62 +446,32 @@ async def test_a_process_starting_leaves_alone_an_intent_another_is_about_to_pla
     # intent without a plan at start is always a dead predecessor's).
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     engine = Engine("postgresql", await postgres_server.create_database(), PASSWORD)
-    clock = ManualClock(START)
-    storage = dataclasses.replace(engine.storage(), lease_s=LEASE_S)
-    (a, cog_a, http_a), (b, cog_b, http_b) = [
-        await make_app(storage, bsky, clock) for _ in range(2)
-    ]
-    try:
-        layouts = PausingLayouts(a.db)
-        a.deliverer.layouts = layouts
-        chat_a = Chat(a.dispatcher)
-        chat_b = Chat(b.dispatcher, platform=chat_a)
-        a.adapters[chat_a.name], b.adapters[chat_b.name] = chat_a, chat_b
-        builder = ThreadBuilder(start=datetime.fromtimestamp(START - 86400 * 3, UTC))
-        builder.author("alice", handle="alice.example.com", name="Alice")
-        bsky.add_thread(builder.build())
-        await chat_a.command("subscribe alice.example.com", moderator=True, room=ROOM)
-        parent = None
-        for i in range(1, 4):
-            at = datetime.fromtimestamp(START - (3 - i) * 5, UTC)
-            parent = builder.post("alice", f"Dogs {i}/3", parent=parent, at=at)
-        bsky.add_thread(builder.build())
+    async with subscribed(engine, bsky, delivery_clock=False) as s:
+        layouts = PausingLayouts(s.a.db)
+        s.a.deliverer.layouts = layouts
+        try:
+            s.write_thread("Dogs", 3)
+            layouts.pause = True
+            tick_a = await s.tick_a_until(layouts.paused)
 
-        layouts.pause = True
-        tick_a: asyncio.Task[None] | None = None
-        for _ in range(40):
-            await clock.advance(30)
-            tick_a = asyncio.create_task(cog_a.service.tick())
-            paused = asyncio.create_task(layouts.paused.wait())
-            await asyncio.wait({tick_a, paused}, return_when=asyncio.FIRST_COMPLETED)
-            paused.cancel()
-            if layouts.paused.is_set():
-                break
-            await tick_a
-        assert tick_a is not None and layouts.paused.is_set()
-
-        await cog_b.service.tick()  # B starts while A is between intent and plan
-        [sub] = await cog_b.repo.all_subscriptions()
-        [st] = (await cog_b.repo.sub_threads([sub.id])).values()
-        assert st.state == "delivering" and chat_b.sends == 0
-        layouts.pause = False
-        layouts.go.set()
-        await asyncio.wait_for(tick_a, 10)
-        for _ in range(5):
-            await clock.advance(30)
-            await cog_b.service.tick()
-            await cog_a.service.tick()
-        assert len([s for s in chat_a.sent if s.thread is None]) == 1
-        assert [s.text.split("\n")[-1] for s in chat_a.sent if s.thread] == [
-            f"Dogs {i}/3" for i in range(1, 4)
-        ]
-        assert chat_b.sends == 0
-    finally:
-        layouts.go.set()
-        for app, cog, http in ((a, cog_a, http_a), (b, cog_b, http_b)):
-            await cog.stop()
-            await app.close()
-            await http.close()
+            await s.cog_b.service.tick()  # B starts while A is between intent and plan
+            [sub] = await s.cog_b.repo.all_subscriptions()
+            [st] = (await s.cog_b.repo.sub_threads([sub.id])).values()
+            assert st.state == "delivering" and s.chat_b.sends == 0
+            layouts.pause = False
+            layouts.go.set()
+            await asyncio.wait_for(tick_a, 10)
+            for _ in range(5):
+                await s.clock.advance(30)
+                await s.cog_b.service.tick()
+                await s.cog_a.service.tick()
+            assert len([m for m in s.chat_a.sent if m.thread is None]) == 1
+            assert [m.text.split("\n")[-1] for m in s.chat_a.sent if m.thread] == [
+                f"Dogs {i}/3" for i in range(1, 4)
+            ]
+            assert s.chat_b.sends == 0
+        finally:
+            layouts.go.set()
 
 
 async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_live_one(
