@@ -1,0 +1,245 @@
+"""Content notes on real posts from public research datasets, labelled for this project.
+
+    .venv/bin/python -m benchmarks.content_notes_public --posts FILE [FILE ...]
+        [--errors dev] [--json]
+
+The labels in ``data/content_notes_public_labels.jsonl`` are the project's own. Two readers
+labelled every post apart, following ``content_notes_labelling.md`` and without seeing what
+the lexicon or the model makes of it; a third settled the posts they disagreed on. Each line
+names the post by its dataset and the dataset's own id, keeps both readers' labels (so their
+agreement can be reported) and the settled ones.
+
+The posts' texts are not in the project: they are real people's words, and the datasets'
+own terms cover them. ``--posts`` reads them from the datasets' files as published (the
+format is told from the file) or from JSONL lines ``{"source", "id", "text"}``:
+- ``dreaddit-test``: ``dreaddit-test.csv`` (columns ``id``, ``subreddit``, ``text``), Reddit
+  posts from ten communities, five-sentence excerpts;
+- ``goemotions-dev``: ``goemotions/data/dev.tsv`` (text, emotion ids, comment id), Reddit
+  comments from a broad sample of communities.
+
+Posts are split in half by a hash of their dataset and id: ``dev`` may be studied (its
+errors read, the lexicon tuned on them); ``test`` is only measured. Both are reported, for
+the lexicon alone (the notes that warn), the model's suggestions alone, and both together.
+A category is averaged only where the half has at least ``MIN_SUPPORT`` posts of it; the
+others are listed with their counts, not hidden in an average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import itertools
+import json
+import sys
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cogs.content_notes.annotate import text_notes  # noqa: E402
+from cogs.content_notes.categories import CATEGORY_IDS  # noqa: E402
+from cogs.content_notes.classifier import Classifier  # noqa: E402
+from cogs.content_notes.model import shipped_model  # noqa: E402
+
+LABELS = Path(__file__).resolve().parent / "data" / "content_notes_public_labels.jsonl"
+CATS = tuple(c for c in CATEGORY_IDS if c != "other")
+MIN_SUPPORT = 10
+HALVES = ("dev", "test")
+RMHD_IN_WHEEL = (
+    "construct_tracker/data/datasets/reddit_27_subreddits/rmhd_27subreddits_260posts_test.csv"
+)
+
+csv.field_size_limit(1 << 24)
+
+
+def half(source: str, post_id: str) -> str:
+    digest = hashlib.sha256(f"{source}:{post_id}".encode()).digest()
+    return HALVES[digest[0] & 1]
+
+
+def read_labels(path: Path = LABELS) -> dict[tuple[str, str], dict[str, Any]]:
+    labelled: dict[tuple[str, str], dict[str, Any]] = {}
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        for key in ("labels", "a", "b"):
+            unknown = set(item[key]) - set(CATS)
+            if unknown:
+                raise SystemExit(f"{path}:{n}: unknown categories {sorted(unknown)}")
+        labelled[(item["source"], str(item["id"]))] = item
+    return labelled
+
+
+def read_posts(path: Path) -> Iterator[tuple[str, str, str]]:
+    """(source, id, text) from a dataset file as published, or from JSONL."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as wheel, wheel.open(RMHD_IN_WHEEL) as raw:
+            yield from _read_text(io.TextIOWrapper(raw, encoding="utf-8", newline=""), path)
+        return
+    with path.open(encoding="utf-8", newline="") as f:
+        yield from _read_text(f, path)
+
+
+def _read_text(f: TextIO, path: Path) -> Iterator[tuple[str, str, str]]:
+    first = f.readline()
+    rest = itertools.chain([first], f)
+    if first.lstrip().startswith("{"):
+        for line in rest:
+            if line.strip():
+                item = json.loads(line)
+                yield item["source"], str(item["id"]), item["text"]
+    elif first.startswith(",subreddit,author,date,post"):
+        for row in csv.DictReader(rest):
+            yield "rmhd-test", row[""], row["post"]
+    elif "subreddit" in first and "sentence_range" in first:
+        for row in csv.DictReader(rest):
+            yield "dreaddit-test", row["id"], row["text"]
+    elif first.count("\t") == 2:
+        for fields in csv.reader(rest, delimiter="\t"):
+            if len(fields) == 3:
+                yield "goemotions-dev", fields[2], fields[0]
+    else:
+        raise SystemExit(f"{path}: not a dataset file this benchmark knows")
+
+
+def score(gold: Sequence[set[str]], found: Sequence[set[str]]) -> dict[str, Any]:
+    per_cat: dict[str, dict[str, float]] = {}
+    for c in CATS:
+        tp = sum(1 for g, f in zip(gold, found, strict=True) if c in g and c in f)
+        fp = sum(1 for g, f in zip(gold, found, strict=True) if c not in g and c in f)
+        fn = sum(1 for g, f in zip(gold, found, strict=True) if c in g and c not in f)
+        per_cat[c] = {
+            "precision": tp / (tp + fp) if tp + fp else 1.0,
+            "recall": tp / (tp + fn) if tp + fn else 1.0,
+            "support": tp + fn,
+            "fp": fp,
+        }
+    counted = [m for m in per_cat.values() if m["support"] >= MIN_SUPPORT]
+    neutral = [f for g, f in zip(gold, found, strict=True) if not g]
+    return {
+        "precision": sum(m["precision"] for m in counted) / len(counted) if counted else 1.0,
+        "recall": sum(m["recall"] for m in counted) / len(counted) if counted else 1.0,
+        "neutral_posts": len(neutral),
+        "neutral_flagged": sum(1 for f in neutral if f) / len(neutral) if neutral else 0.0,
+        "per_category": per_cat,
+    }
+
+
+def kappa(a: Sequence[set[str]], b: Sequence[set[str]], category: str) -> float:
+    """Cohen's kappa of two readers on one category: agreement beyond chance."""
+    n = len(a)
+    both = sum(1 for x, y in zip(a, b, strict=True) if (category in x) == (category in y))
+    pa = sum(1 for x in a if category in x) / n
+    pb = sum(1 for y in b if category in y) / n
+    chance = pa * pb + (1 - pa) * (1 - pb)
+    return (both / n - chance) / (1 - chance) if chance < 1 else 1.0
+
+
+def judge(texts: Sequence[str], gold: Sequence[set[str]], *, with_model: bool) -> dict[str, Any]:
+    lexicon = Classifier.default()
+    by_lexicon = [
+        {n.category for n in text_notes(t, lexicon) if n.category != "other"} for t in texts
+    ]
+    figures: dict[str, Any] = {"lexicon": score(gold, by_lexicon)}
+    if with_model:
+        model = shipped_model()
+        by_model = [{s.category for s in model.suggest(t)} for t in texts]
+        both = [a | b for a, b in zip(by_lexicon, by_model, strict=True)]
+        figures["model"] = score(gold, by_model)
+        figures["lexicon + model"] = score(gold, both)
+        figures["_found"] = [sorted(a | b) for a, b in zip(by_lexicon, by_model, strict=True)]
+    figures["_lexicon"] = [sorted(f) for f in by_lexicon]
+    return figures
+
+
+def collect(
+    paths: Iterable[Path], labelled: dict[tuple[str, str], dict[str, Any]]
+) -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
+    rows: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {h: [] for h in HALVES}
+    seen: set[tuple[str, str]] = set()
+    for path in paths:
+        for source, post_id, text in read_posts(path):
+            item = labelled.get((source, post_id))
+            if item is None or (source, post_id) in seen:
+                continue
+            seen.add((source, post_id))
+            rows[half(source, post_id)].append((source, post_id, text, item))
+    missing = len(labelled) - len(seen)
+    if missing:
+        print(f"note: {missing} labelled posts have no text in the files given", file=sys.stderr)
+    return rows
+
+
+def line(name: str, f: dict[str, Any]) -> str:
+    cats = " ".join(
+        f"{c} {m['precision']:.2f}/{m['recall']:.2f} ({m['support']})"
+        for c, m in f["per_category"].items()
+        if m["support"] >= MIN_SUPPORT
+    )
+    few = ", ".join(
+        f"{c} {m['support']}" for c, m in f["per_category"].items() if m["support"] < MIN_SUPPORT
+    )
+    return (
+        f"  {name:<16} P {f['precision']:.2f} R {f['recall']:.2f} "
+        f"neutral {100 * f['neutral_flagged']:.1f}% of {f['neutral_posts']}\n      {cats}"
+        + (f"\n      too few to average: {few}" if few else "")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=Path, nargs="+", required=True)
+    parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--no-model", action="store_true", help="the lexicon alone")
+    parser.add_argument("--errors", choices=HALVES, help="list one half's misclassified posts")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    labelled = read_labels(args.labels)
+    rows = collect(args.posts, labelled)
+    results: dict[str, Any] = {}
+    for name, part in rows.items():
+        gold = [set(item["labels"]) for *_, item in part]
+        figures = judge([t for _, _, t, _ in part], gold, with_model=not args.no_model)
+        a = [set(item["a"]) for *_, item in part]
+        b = [set(item["b"]) for *_, item in part]
+        figures["agreement"] = {c: kappa(a, b, c) for c in CATS} if part else {}
+        figures["posts"] = len(part)
+        results[name] = figures
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    h: {k: v for k, v in r.items() if not k.startswith("_")}
+                    for h, r in results.items()
+                },
+                indent=2,
+            )
+        )
+        return 0
+    for name, figures in results.items():
+        print(f"\n== {name}: {figures['posts']} real posts")
+        for key, f in figures.items():
+            if isinstance(f, dict) and "per_category" in f:
+                print(line(key, f))
+        agreement = figures["agreement"]
+        print(
+            "  readers' agreement (kappa): "
+            + " ".join(f"{c} {k:.2f}" for c, k in agreement.items())
+        )
+    if args.errors:
+        part = rows[args.errors]
+        found = results[args.errors].get("_found", results[args.errors]["_lexicon"])
+        for (source, post_id, text, item), got in zip(part, found, strict=True):
+            if set(got) != set(item["labels"]):
+                print(f"- {source}:{post_id} expected {item['labels']} got {got}: {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
