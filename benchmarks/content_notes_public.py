@@ -15,7 +15,11 @@ format is told from the file) or from JSONL lines ``{"source", "id", "text"}``:
 - ``dreaddit-test``: ``dreaddit-test.csv`` (columns ``id``, ``subreddit``, ``text``), Reddit
   posts from ten communities, five-sentence excerpts;
 - ``goemotions-dev``: ``goemotions/data/dev.tsv`` (text, emotion ids, comment id), Reddit
-  comments from a broad sample of communities.
+  comments from a broad sample of communities;
+- ``rmhd-test``: the Reddit Mental Health Dataset's 27-community test sample as packaged on
+  PyPI (``pip download --no-deps construct-tracker==1.0.16``; give the wheel itself);
+- ``offmychest-top``: ``data/offmychest.csv`` of the "reddit top 2.5 million" collection
+  (a community's top posts; its self posts, title and text).
 
 Posts are split in half by a hash of their dataset and id: ``dev`` may be studied (its
 errors read, the lexicon tuned on them); ``test`` is only measured. Both are reported, for
@@ -100,6 +104,11 @@ def _read_text(f: TextIO, path: Path) -> Iterator[tuple[str, str, str]]:
     elif "subreddit" in first and "sentence_range" in first:
         for row in csv.DictReader(rest):
             yield "dreaddit-test", row["id"], row["text"]
+    elif first.startswith("created_utc,score,domain,id,title"):
+        source = f"{path.stem.lower()}-top"
+        for row in csv.DictReader(rest):
+            if row["is_self"] == "True" and row["selftext"]:
+                yield source, row["id"], f"{row['title']}\n\n{row['selftext']}"
     elif first.count("\t") == 2:
         for fields in csv.reader(rest, delimiter="\t"):
             if len(fields) == 3:

@@ -31,6 +31,12 @@ RMHD = (
     '0,EDAnonymous,someone,2019/05/26,"Restricting again, 600 a day",3.1\n'
 )
 
+TOP_POSTS = (
+    "created_utc,score,domain,id,title,author,selftext,is_self\n"
+    '1,900,self.offmychest,1abc,My news,someone,"Line one\nline ""two""",True\n'
+    "2,800,imgur.com,2def,A picture,someone,,False\n"
+)
+
 
 def test_each_published_format_gives_source_id_and_text(tmp_path: Path) -> None:
     dreaddit = tmp_path / "dreaddit-test.csv"
@@ -40,6 +46,8 @@ def test_each_published_format_gives_source_id_and_text(tmp_path: Path) -> None:
     wheel = tmp_path / "package.whl"
     with zipfile.ZipFile(wheel, "w") as z:
         z.writestr(RMHD_IN_WHEEL, RMHD)
+    top = tmp_path / "offmychest.csv"
+    top.write_text(TOP_POSTS, "utf-8")
     jsonl = tmp_path / "posts.jsonl"
     jsonl.write_text(json.dumps({"source": "dreaddit-test", "id": 5, "text": "x"}) + "\n")
 
@@ -52,6 +60,8 @@ def test_each_published_format_gives_source_id_and_text(tmp_path: Path) -> None:
         ("goemotions-dev", "edw2k0", '"Quoted" words'),
     ]
     assert list(read_posts(wheel)) == [("rmhd-test", "0", "Restricting again, 600 a day")]
+    # Self posts only, as a reader sees them: the title, then the text.
+    assert list(read_posts(top)) == [("offmychest-top", "1abc", 'My news\n\nLine one\nline "two"')]
     assert list(read_posts(jsonl)) == [("dreaddit-test", "5", "x")]
 
 
