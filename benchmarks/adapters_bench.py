@@ -79,9 +79,6 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--idle-s", type=float, default=10.0)
     parser.add_argument("--unrolls", type=int, default=20)
-    parser.add_argument(
-        "--model", action="store_true", help="with the content-notes model turned on"
-    )
     args = parser.parse_args()
 
     synapse = Synapse()
@@ -117,7 +114,6 @@ user_id = "{bot_account.user_id}"
 password_env = "BENCH_MATRIX_PASSWORD"
 store_path = "matrix-store"
 """
-                + ("[content_notes]\nmodel = true\n" if args.model else "")
             )
             env = {
                 **os.environ,

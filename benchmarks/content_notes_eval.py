@@ -1,7 +1,6 @@
 """Precision and recall of content-note detection on a labelled set of short posts.
 
     .venv/bin/python -m benchmarks.content_notes_eval [--data FILE ...] [--errors] [--json]
-        [--model]
 
 Each line of a data file is ``{"text": ..., "labels": [category, ...], "split": ...}``; an
 empty list means the post is neutral and must get no note. By default every split of
@@ -26,7 +25,6 @@ from benchmarks.content_notes_splits import BY_NAME, SPLITS  # noqa: E402
 from cogs.content_notes.annotate import text_notes  # noqa: E402
 from cogs.content_notes.categories import CATEGORY_IDS  # noqa: E402
 from cogs.content_notes.classifier import Classifier  # noqa: E402
-from cogs.content_notes.model import NoteModel, shipped_model  # noqa: E402
 
 DEFAULT_DATA = tuple(split.path for split in SPLITS)
 
@@ -58,9 +56,7 @@ def _load_one(path: Path) -> list[Row]:
     return rows
 
 
-def evaluate(
-    rows: list[Row], classifier: Classifier, model: NoteModel | None = None
-) -> dict[str, object]:
+def evaluate(rows: list[Row], classifier: Classifier) -> dict[str, object]:
     cats = [c for c in CATEGORY_IDS if c != "other"]
     tp = dict.fromkeys(cats, 0)
     fp = dict.fromkeys(cats, 0)
@@ -70,7 +66,7 @@ def evaluate(
     started = time.process_time()  # CPU time: the figure holds on a busy machine
     forms: dict[str, list[int]] = {}  # form -> [labels found, labels expected]
     for text, gold, _, form in rows:
-        found = {n.category for n in text_notes(text, classifier, model) if n.category != "other"}
+        found = {n.category for n in text_notes(text, classifier) if n.category != "other"}
         for c in cats:
             if c in found and c in gold:
                 tp[c] += 1
@@ -132,17 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, nargs="+", default=list(DEFAULT_DATA))
     parser.add_argument("--errors", action="store_true", help="list every misclassified post")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument(
-        "--model", action="store_true", help="count the model's suggestions as notes too"
-    )
     args = parser.parse_args(argv)
     rows = load(*args.data)
     classifier = Classifier.default()
-    model = shipped_model() if args.model else None
     splits = sorted({split for _, _, split, _ in rows})
-    results = {
-        split: evaluate([r for r in rows if r[2] == split], classifier, model) for split in splits
-    }
+    results = {split: evaluate([r for r in rows if r[2] == split], classifier) for split in splits}
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

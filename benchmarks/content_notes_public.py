@@ -5,7 +5,7 @@
 
 The labels in ``data/content_notes_public_labels.jsonl`` are the project's own. Two readers
 labelled every post apart, following ``content_notes_labelling.md`` and without seeing what
-the lexicon or the model makes of it; a third settled the posts they disagreed on. Each line
+the lexicon makes of it; a third settled the posts they disagreed on. Each line
 names the post by its dataset and the dataset's own id, keeps both readers' labels (so their
 agreement can be reported) and the settled ones.
 
@@ -22,8 +22,8 @@ format is told from the file) or from JSONL lines ``{"source", "id", "text"}``:
   (a community's top posts; its self posts, title and text).
 
 Posts are split in half by a hash of their dataset and id: ``dev`` may be studied (its
-errors read, the lexicon tuned on them); ``test`` is only measured. Both are reported, for
-the lexicon alone (the notes that warn), the model's suggestions alone, and both together.
+errors read, the lexicon tuned on them); ``test`` is only measured. Both are reported for
+the lexicon (the notes that warn).
 A category is averaged only where the half has at least ``MIN_SUPPORT`` posts of it; the
 others are listed with their counts, not hidden in an average.
 """
@@ -48,7 +48,6 @@ sys.path.insert(0, str(ROOT))
 from cogs.content_notes.annotate import text_notes  # noqa: E402
 from cogs.content_notes.categories import CATEGORY_IDS  # noqa: E402
 from cogs.content_notes.classifier import Classifier  # noqa: E402
-from cogs.content_notes.model import shipped_model  # noqa: E402
 
 LABELS = Path(__file__).resolve().parent / "data" / "content_notes_public_labels.jsonl"
 CATS = tuple(c for c in CATEGORY_IDS if c != "other")
@@ -150,21 +149,12 @@ def kappa(a: Sequence[set[str]], b: Sequence[set[str]], category: str) -> float:
     return (both / n - chance) / (1 - chance) if chance < 1 else 1.0
 
 
-def judge(texts: Sequence[str], gold: Sequence[set[str]], *, with_model: bool) -> dict[str, Any]:
+def judge(texts: Sequence[str], gold: Sequence[set[str]]) -> dict[str, Any]:
     lexicon = Classifier.default()
     by_lexicon = [
         {n.category for n in text_notes(t, lexicon) if n.category != "other"} for t in texts
     ]
-    figures: dict[str, Any] = {"lexicon": score(gold, by_lexicon)}
-    if with_model:
-        model = shipped_model()
-        by_model = [{s.category for s in model.suggest(t)} for t in texts]
-        both = [a | b for a, b in zip(by_lexicon, by_model, strict=True)]
-        figures["model"] = score(gold, by_model)
-        figures["lexicon + model"] = score(gold, both)
-        figures["_found"] = [sorted(a | b) for a, b in zip(by_lexicon, by_model, strict=True)]
-    figures["_lexicon"] = [sorted(f) for f in by_lexicon]
-    return figures
+    return {"lexicon": score(gold, by_lexicon), "_lexicon": [sorted(f) for f in by_lexicon]}
 
 
 def collect(
@@ -205,7 +195,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=Path, nargs="+", required=True)
     parser.add_argument("--labels", type=Path, default=LABELS)
-    parser.add_argument("--no-model", action="store_true", help="the lexicon alone")
     parser.add_argument("--errors", choices=HALVES, help="list one half's misclassified posts")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
@@ -214,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for name, part in rows.items():
         gold = [set(item["labels"]) for *_, item in part]
-        figures = judge([t for _, _, t, _ in part], gold, with_model=not args.no_model)
+        figures = judge([t for _, _, t, _ in part], gold)
         a = [set(item["a"]) for *_, item in part]
         b = [set(item["b"]) for *_, item in part]
         figures["agreement"] = {c: kappa(a, b, c) for c in CATS} if part else {}
@@ -243,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.errors:
         part = rows[args.errors]
-        found = results[args.errors].get("_found", results[args.errors]["_lexicon"])
+        found = results[args.errors]["_lexicon"]
         for (source, post_id, text, item), got in zip(part, found, strict=True):
             if set(got) != set(item["labels"]):
                 print(f"- {source}:{post_id} expected {item['labels']} got {got}: {text}")

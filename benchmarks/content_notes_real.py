@@ -1,6 +1,6 @@
 """Content notes on real posts: every post text in the answers recorded from real servers.
 
-    .venv/bin/python -m benchmarks.content_notes_real [--list] [--model]
+    .venv/bin/python -m benchmarks.content_notes_real [--list]
 
 ``../shared/real_replay/data/`` holds answers recorded from mastodon.social, fosstodon,
 Pleroma, GoToSocial, Bluesky's AppView and FxTwitter: posts real people wrote, mostly on
@@ -23,7 +23,6 @@ from typing import Any
 from bot.sources.html_text import html_to_text
 from cogs.content_notes.annotate import text_notes
 from cogs.content_notes.classifier import Classifier
-from cogs.content_notes.model import shipped_model
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = next(
@@ -72,16 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--list", action="store_true", help="print every flagged post")
     parser.add_argument("--data", type=Path, default=RECORDINGS)
-    parser.add_argument("--model", action="store_true", help="add the model's suggestions")
     args = parser.parse_args(argv)
     if args.data is None or not args.data.is_dir():
         print("no recordings found (../shared/real_replay/data): nothing to measure")
         return 0
     posts = real_posts(args.data)
     classifier = Classifier.default()
-    model = shipped_model() if args.model else None
     started = time.process_time()  # CPU time: the figure holds on a busy machine
-    flagged = [(text, text_notes(text, classifier, model)) for text in posts]
+    flagged = [(text, text_notes(text, classifier)) for text in posts]
     elapsed = time.process_time() - started
     flagged = [(t, notes) for t, notes in flagged if notes]
     print(

@@ -7,6 +7,7 @@ variables named in the file, never from the file itself.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tomllib
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 from bot.errors import ConfigError
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,6 @@ class UnrollConfig:
 class ContentNotesConfig:
     # Extra detection terms per category, added to the shipped lexicon.
     extra_terms: dict[str, list[str]] = field(default_factory=dict)
-    # The model tier: its notes are labelled suggestions, never spoilers or hidden posts.
-    model: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ class Config:
     matrix: MatrixConfig = field(default_factory=MatrixConfig)
     # Where the file was read from (for relative paths); not a key.
     base_dir: str = field(default=".", metadata={"internal": True})
+    # Why each withdrawn key the file still sets is ignored (logged when the file is read).
+    withdrawn: tuple[str, ...] = field(default=(), metadata={"internal": True})
 
     def resolve_path(self, p: str) -> str:
         return p if os.path.isabs(p) or p == ":memory:" else os.path.join(self.base_dir, p)
@@ -162,6 +165,14 @@ _NON_NEGATIVE = {
     "matrix.moderator_power_level",
 }
 _URLS = {"sources.bluesky.appview_url", "sources.x.api_url"}
+# Keys of withdrawn features: a config that still sets one starts all the same (whatever the
+# value), and the warning says the key is ignored.
+WITHDRAWN: dict[tuple[str, str], str] = {
+    ("content_notes", "model"): (
+        "the content-notes suggestions model was withdrawn (it did not hold on real posts); "
+        "this key is ignored and can be deleted"
+    ),
+}
 
 
 def _type_name(tp: Any) -> str:
@@ -260,6 +271,7 @@ def parse_config(text: str, base_dir: str = ".") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}") from None
+    withdrawn = _drop_withdrawn(data)
     cfg = _build(Config, data)
     _check_tokens(cfg.sources.mastodon.tokens)
     _check_storage(cfg.storage)
@@ -270,7 +282,18 @@ def parse_config(text: str, base_dir: str = ".") -> Config:
             "subscriptions.min_poll_interval_s: must not exceed max_poll_interval_s "
             f"({s.min_poll_interval_s} > {s.max_poll_interval_s})"
         )
-    return _replace_base(cfg, base_dir)
+    return _replace_base(cfg, base_dir, withdrawn)
+
+
+def _drop_withdrawn(data: dict[str, Any]) -> tuple[str, ...]:
+    """Takes the withdrawn keys out of ``data``; says why each one found is ignored."""
+    found: list[str] = []
+    for (table, key), why in WITHDRAWN.items():
+        section = data.get(table)
+        if isinstance(section, dict) and key in section:
+            del section[key]
+            found.append(f"{table}.{key}: {why}")
+    return tuple(found)
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -375,10 +398,10 @@ def mastodon_tokens(cfg: MastodonConfig) -> dict[str, str]:
     return found
 
 
-def _replace_base(cfg: Config, base_dir: str) -> Config:
+def _replace_base(cfg: Config, base_dir: str, withdrawn: tuple[str, ...]) -> Config:
     from dataclasses import replace
 
-    return replace(cfg, base_dir=base_dir)
+    return replace(cfg, base_dir=base_dir, withdrawn=withdrawn)
 
 
 def load_config(path: str | None = None) -> Config:
@@ -394,9 +417,12 @@ def load_config(path: str | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     try:
-        return parse_config(text, base_dir=str(p.resolve().parent))
+        cfg = parse_config(text, base_dir=str(p.resolve().parent))
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    for why in cfg.withdrawn:
+        log.warning("%s: %s", path, why)
+    return cfg
 
 
 def secret(env_name: str, what: str) -> str:

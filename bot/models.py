@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 PostStatus = Literal["ok", "unavailable", "moved_out", "moved_in"]
-# "model": a suggestion of the optional model tier, shown to readers and moderators but
-# never hiding anything on its own.
-NoteOrigin = Literal["auto", "author", "moderator", "model"]
+NoteOrigin = Literal["auto", "author", "moderator"]
 LinkKind = Literal["belongs_to", "context", "continues"]
 LinkOrigin = Literal["auto", "moderator"]
 

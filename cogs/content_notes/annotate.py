@@ -4,18 +4,17 @@ moderator warnings, merged into thread-level ``content_notes`` and per-post
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from bot.models import ContentNote, Post, Thread
 from cogs.content_notes.author_warnings import map_author_notes, map_warning, prefix_warning
 from cogs.content_notes.categories import ORDER
 from cogs.content_notes.classifier import MAX_REASON_WORDS, Classifier
-from cogs.content_notes.model import NoteModel
 from cogs.content_notes.normalize import normalise_phrase
 
 # When one category is noted by several origins, the most deliberate one speaks.
-_PRIORITY = {"moderator": 0, "author": 1, "auto": 2, "model": 3}
+_PRIORITY = {"moderator": 0, "author": 1, "auto": 2}
 # A thread whose every post has its own warning must not get a paragraph-long label.
 MAX_AUTHOR_REASONS = 3
 
@@ -59,7 +58,7 @@ def merge_notes(notes: Iterable[ContentNote]) -> tuple[ContentNote, ...]:
         best = min(_PRIORITY[n.origin] for n in group)
         top = [n for n in group if _PRIORITY[n.origin] == best]
         origin = top[0].origin
-        if origin in ("auto", "model"):
+        if origin == "auto":
             out.append(ContentNote(cat, origin, _merge_auto_reasons(n.reason for n in top)))
             continue
         reasons: list[str] = []
@@ -73,34 +72,23 @@ def merge_notes(notes: Iterable[ContentNote]) -> tuple[ContentNote, ...]:
     return tuple(out)
 
 
-def _suggested(text: str, model: NoteModel | None) -> list[ContentNote]:
-    return [s.note() for s in model.suggest(text)] if model is not None else []
-
-
-def text_notes(
-    text: str, classifier: Classifier, model: NoteModel | None = None
-) -> tuple[ContentNote, ...]:
+def text_notes(text: str, classifier: Classifier) -> tuple[ContentNote, ...]:
     """Notes for a bare text: a "CW:"/"TW:" opening line as the author's warning, plus
-    auto detection (and the model's suggestions for what neither found)."""
+    auto detection."""
     notes: list[ContentNote] = []
     written = prefix_warning(text)
     if written:
         notes.extend(map_warning(written, classifier))
     notes.extend(classifier.classify(text))
-    notes.extend(_suggested(text, model))
     return merge_notes(notes)
 
 
-def post_notes(
-    post: Post, classifier: Classifier, model: NoteModel | None = None
-) -> tuple[ContentNote, ...]:
+def post_notes(post: Post, classifier: Classifier) -> tuple[ContentNote, ...]:
     notes = list(map_author_notes(post.content_notes, classifier))
     written = prefix_warning(post.text)
     if written:
         notes.extend(map_warning(written, classifier))
-    text = post_text(post)
-    notes.extend(classifier.classify(text))
-    notes.extend(_suggested(text, model))
+    notes.extend(classifier.classify(post_text(post)))
     return merge_notes(notes)
 
 
@@ -108,20 +96,13 @@ def annotate(
     thread: Thread,
     classifier: Classifier,
     moderator_notes: Sequence[ContentNote] = (),
-    model: NoteModel | None = None,
-    dismissed: Collection[str] = (),
 ) -> Thread:
-    """The thread with every note applied (pure; the cog looks up moderator notes and the
-    categories whose model suggestions a moderator dismissed on this thread)."""
+    """The thread with every note applied (pure; the cog looks up moderator notes)."""
     per_post: list[tuple[str, tuple[ContentNote, ...]]] = []
     for post in thread.all_posts:
         if post.status != "ok" and post.status != "moved_in":
             continue
-        notes = post_notes(post, classifier, model)
-        if dismissed:
-            # A model note survives merging only where nothing checked names its category,
-            # so dropping it after the merge loses no other note.
-            notes = tuple(n for n in notes if n.origin != "model" or n.category not in dismissed)
+        notes = post_notes(post, classifier)
         if notes:
             per_post.append((post.id, notes))
     kept = [n for n in thread.content_notes if n.origin == "moderator"]

@@ -13,7 +13,6 @@ from bot.config import Config
 from bot.context import Context
 from cogs.content_notes.annotate import text_notes
 from cogs.content_notes.classifier import Classifier
-from cogs.content_notes.model import NoteModel, configured_model
 
 
 def classify_cli(
@@ -22,7 +21,6 @@ def classify_cli(
     stdout: IO[str],
     *,
     extra_terms: Mapping[str, Iterable[str]] | None = None,
-    model: NoteModel | None = None,
 ) -> int:
     """``argv`` holds the texts (none: read stdin, one text per non-blank line)."""
     classifier = Classifier.default(extra_terms)
@@ -32,7 +30,7 @@ def classify_cli(
             continue
         notes = [
             {"category": n.category, "origin": n.origin, "reason": n.reason}
-            for n in text_notes(text, classifier, model)
+            for n in text_notes(text, classifier)
         ]
         stdout.write(json.dumps({"text": text, "notes": notes}, ensure_ascii=False) + "\n")
     stdout.flush()
@@ -42,15 +40,12 @@ def classify_cli(
 class ClassifyCog(Cog):
     """``notes classify``: the detector on its own, from the config alone (no database)."""
 
-    def __init__(
-        self, extra_terms: Mapping[str, Iterable[str]] | None = None, model: bool = False
-    ) -> None:
+    def __init__(self, extra_terms: Mapping[str, Iterable[str]] | None = None) -> None:
         self.extra_terms = extra_terms
-        self.model = model
 
     @classmethod
     def offline(cls, config: Config) -> ClassifyCog:
-        return cls(config.content_notes.extra_terms, config.content_notes.model)
+        return cls(config.content_notes.extra_terms)
 
     @command(
         "notes classify",
@@ -66,7 +61,4 @@ class ClassifyCog(Cog):
         offline=True,
     )
     async def classify(self, ctx: Context, text: Sequence[str] | None = None) -> None:
-        model = configured_model(self.model)
-        classify_cli(
-            list(text or ()), sys.stdin, sys.stdout, extra_terms=self.extra_terms, model=model
-        )
+        classify_cli(list(text or ()), sys.stdin, sys.stdout, extra_terms=self.extra_terms)

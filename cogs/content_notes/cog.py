@@ -3,9 +3,9 @@ every thread, and the per-room rendering decision.
 
 Platform-free: it sees Contexts, Threads and the notes repository, never an adapter's
 own types. Two seams connect it to the rest of the bot: ``resolve`` turns a link a
-moderator gives into the thread's stable key (the unroller's root id) (``load`` gives the
-thread itself, to see what the model suggests there), and ``on_warning_changed``
-re-renders messages already posted for a thread (the delivery layer edits them in place).
+moderator gives into the thread's stable key (the unroller's root id), and
+``on_warning_changed`` re-renders messages already posted for a thread (the delivery
+layer edits them in place).
 """
 
 from __future__ import annotations
@@ -27,22 +27,13 @@ from bot.unroller import UnrollRequest
 from cogs.content_notes.annotate import annotate
 from cogs.content_notes.categories import CATEGORIES, CATEGORY_IDS, display_name, parse_category
 from cogs.content_notes.classifier import Classifier
-from cogs.content_notes.model import NoteModel
 from cogs.content_notes.policy import ACTIONS, ScopePolicy, decide
-from cogs.content_notes.repo import (
-    Dismissal,
-    NoteAction,
-    NotesRepo,
-    ScopeSettings,
-    ThreadWarning,
-)
+from cogs.content_notes.repo import NoteAction, NotesRepo, ScopeSettings, ThreadWarning
 
 log = logging.getLogger(__name__)
 
 # A link -> (thread key, canonical link). The app passes one backed by the unroller.
 Resolver = Callable[[str], Awaitable[tuple[str, str]]]
-# A link -> the thread as fetched (before any notes are applied).
-Loader = Callable[[str], Awaitable[Thread]]
 # Called after a thread's warnings change; returns how many posted messages were edited.
 WarningChanged = Callable[[str], Awaitable[int]]
 
@@ -92,14 +83,10 @@ class ContentNotesCog(Cog):
         resolve: Resolver | None = None,
         on_warning_changed: WarningChanged | None = None,
         clock: Callable[[], float] = time.time,
-        model: NoteModel | None = None,
-        load: Loader | None = None,
     ) -> None:
         self.repo = repo
         self.classifier = classifier or Classifier.default()
-        self.model = model
         self.resolve: Resolver = resolve or _link_only
-        self.load = load
         self.on_warning_changed = on_warning_changed
         self.clock = clock
         self._policies: dict[str, ScopePolicy] = {}
@@ -129,20 +116,14 @@ class ContentNotesCog(Cog):
 
     # Unroll processor
     async def process(self, thread: Thread, request: UnrollRequest | None = None) -> Thread:
-        """Apply author, auto and moderator notes and the model's suggestions (less those a
-        moderator dismissed) to a thread (and its continuation)."""
-        keys = thread_keys(thread)
-        warnings = await self.repo.warnings_for(keys)
+        """Apply author, auto and moderator notes to a thread (and its continuation)."""
+        warnings = await self.repo.warnings_for(thread_keys(thread))
         moderator = [ContentNote(w.category, "moderator", w.reason) for w in warnings]
-        dismissed: frozenset[str] = frozenset()
-        if self.model is not None:  # only suggestions can be dismissed: no query without them
-            dismissed = frozenset(d.category for d in await self.repo.dismissals_for(keys))
-        args = (thread, self.classifier, moderator, self.model, dismissed)
         if len(thread.all_posts) > _OFF_LOOP_POSTS:
             # Long threads: keep the event loop responsive while matching.
-            out = await asyncio.to_thread(annotate, *args)
+            out = await asyncio.to_thread(annotate, thread, self.classifier, moderator)
         else:
-            out = annotate(*args)
+            out = annotate(thread, self.classifier, moderator)
         if thread.continuation is not None:
             out = replace(out, continuation=await self.process(thread.continuation, request))
         return out
@@ -250,58 +231,6 @@ class ContentNotesCog(Cog):
         await ctx.reply(f"Content warning removed from {link}: {what}.{note}", private=True)
 
     @command(
-        "cw dismiss",
-        "Dismiss the model's wrong content-note suggestion on a thread (one category, or all)",
-        Param("url", "A link to the thread (any of its posts)", kind="url"),
-        Param(
-            "category",
-            "Only this category (else every suggestion shown there now)",
-            required=False,
-            autocomplete="suggest_categories",
-        ),
-        moderator=True,
-        examples=(
-            "cw dismiss https://bsky.app/profile/alice.example/post/3kabc abuse",
-            "cw dismiss https://mastodon.example/@bo/1099",
-        ),
-    )
-    async def cw_dismiss(self, ctx: Context, url: str, category: str | None = None) -> None:
-        cat = None
-        if category is not None:
-            cat = parse_category(category)
-            if cat is None:
-                raise UsageError(_unknown_category(category))
-        suggested: list[str] | None = None
-        if self.load is not None:
-            thread = await self.load(url)
-            key, link = thread.root_id, thread.url
-            suggested = _suggestions(await self.process(thread))
-        else:
-            key, link = await self.resolve(url)
-        if cat is None:
-            if suggested is None:
-                raise UsageError("Name the category to dismiss.", "cw dismiss <url> <category>")
-            if not suggested:
-                await ctx.reply(f"No suggestion to dismiss on {link}.", private=True)
-                return
-        cats = [cat] if cat is not None else suggested or []
-        names = ", ".join(display_name(c) for c in cats)
-        await self.repo.dismiss_suggestions(
-            key, link, cats, self._action(ctx, "suggestion-dismissed", f"{link}: {', '.join(cats)}")
-        )
-        if suggested is not None and not set(cats) & set(suggested):
-            # Stored all the same: a later unroll (or a retrained model) will not suggest it.
-            await ctx.reply(
-                f"No suggestion of {names} is shown on {link} now; it will not be suggested "
-                "there later.",
-                private=True,
-            )
-            return
-        note = await self._changed(key)
-        plural = "Suggestions" if len(cats) > 1 else "Suggestion"
-        await ctx.reply(f"{plural} dismissed on {link}: {names}.{note}", private=True)
-
-    @command(
         "cw policy",
         "How this server shows content in a category: show, note, warn (spoiler) or hide",
         Param(
@@ -355,7 +284,7 @@ class ContentNotesCog(Cog):
 
     @command(
         "cw list",
-        "This server's content-note policies, thread warnings, dismissed suggestions and actions",
+        "This server's content-note policies, stored thread warnings and recent actions",
         moderator=True,
     )
     async def cw_list(self, ctx: Context) -> None:
@@ -368,9 +297,6 @@ class ContentNotesCog(Cog):
         warnings = await self.repo.recent_warnings(limit=15)
         lines.append("Thread warnings:" if warnings else "Thread warnings: none")
         lines.extend(_warning_line(w) for w in warnings)
-        dismissals = await self.repo.recent_dismissals(limit=15)
-        lines.append("Dismissed suggestions:" if dismissals else "Dismissed suggestions: none")
-        lines.extend(_dismissal_line(d) for d in dismissals)
         actions = await self.repo.recent_actions(scope, limit=10)
         lines.append("Recent actions:" if actions else "Recent actions: none")
         lines.extend(
@@ -413,18 +339,6 @@ def _split_categories(text: str) -> tuple[list[str], str]:
 def _unknown_category(word: str) -> str:
     known = ", ".join(c.id for c in CATEGORIES)
     return f"Unknown category {word!r}. Categories: {known}."
-
-
-def _suggestions(thread: Thread) -> list[str]:
-    """Categories the model suggests on a processed thread (its header or any post), in
-    canonical order."""
-    notes = [*thread.content_notes, *(n for _, ns in thread.post_notes for n in ns)]
-    found = {n.category for n in notes if n.origin == "model"}
-    return [c for c in CATEGORY_IDS if c in found]
-
-
-def _dismissal_line(d: Dismissal) -> str:
-    return f"  {d.thread_url}: {d.category}, by {d.dismissed_by} on {_when(d.dismissed_at)}"
 
 
 def _warning_line(w: ThreadWarning) -> str:

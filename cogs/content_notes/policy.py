@@ -25,7 +25,7 @@ DEFAULT_ACTIONS: dict[str, Action] = {
     for c in CATEGORY_IDS
 }
 SUPPORT_CATEGORIES = frozenset({"suicide", "self-harm"})
-_ORIGIN_ORDER = {"moderator": 0, "author": 1, "auto": 2, "model": 3}
+_ORIGIN_ORDER = {"moderator": 0, "author": 1, "auto": 2}
 
 
 @dataclass(frozen=True)
@@ -52,19 +52,7 @@ def _name(note: ContentNote) -> str:
 def label_for(notes: Sequence[ContentNote]) -> str:
     """ "Content note: suicide, self-harm — author: sui mention, sh". Auto notes name only
     categories (repeating the triggering words would repeat what the note shields);
-    author and moderator reasons follow, since they are someone's own words. The model's
-    suggestions come last, said to be unchecked."""
-    checked = [n for n in notes if n.origin != "model"]
-    suggested = sorted(
-        {_name(n) for n in notes if n.origin == "model"} - {_name(n) for n in checked}
-    )
-    if not checked:
-        return "Suggested content note (unchecked): " + ", ".join(suggested)
-    label = _checked_label(checked)
-    return label + ("; suggested (unchecked): " + ", ".join(suggested) if suggested else "")
-
-
-def _checked_label(notes: Sequence[ContentNote]) -> str:
+    author and moderator reasons follow, since they are someone's own words."""
     # Alphabetical by name, so a label reads the same whichever post was seen first;
     # free-text "other" reasons come last.
     ordered = sorted(
@@ -92,13 +80,8 @@ def decide(policy: ScopePolicy, notes: Sequence[ContentNote]) -> NoteDecision:
     shown = [n for n in notes if policy.action_for(n.category) != "show"]
     if not shown:
         return NoteDecision()
-    # A suggestion is a label, never a spoiler or a hidden post: a moderator confirms it
-    # with "cw add" before it counts.
-    checked = [n for n in shown if n.origin != "model"]
-    action: Action = "note"
-    if checked:
-        action = max((policy.action_for(n.category) for n in checked), key=RANK.__getitem__)
+    action = max((policy.action_for(n.category) for n in shown), key=RANK.__getitem__)
     support = None
-    if policy.support_line and any(n.category in SUPPORT_CATEGORIES for n in checked):
+    if policy.support_line and any(n.category in SUPPORT_CATEGORIES for n in shown):
         support = policy.support_line
     return NoteDecision(action, label_for(shown), support)

@@ -1,13 +1,15 @@
 """Content-note settings and moderator actions: policies and support lines per scope,
-warnings on threads, dismissed model suggestions, and the action log (who, when, what,
-where)."""
+warnings on threads, and the action log (who, when, what, where).
+
+The ``suggestion_dismissals`` table (migration 0010) served the withdrawn suggestions model;
+it stays, unused, because applied migrations are never removed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.db import Connection, Database, Row
+from storage.db import Connection, Database
 
 _CHUNK = 400  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -23,17 +25,6 @@ class ThreadWarning:
 
 
 @dataclass(frozen=True)
-class Dismissal:
-    """A model suggestion a moderator dismissed on a thread."""
-
-    thread_key: str
-    category: str
-    thread_url: str
-    dismissed_by: str
-    dismissed_at: float
-
-
-@dataclass(frozen=True)
 class NoteAction:
     """One moderator action: who, when, what, where."""
 
@@ -43,7 +34,7 @@ class NoteAction:
     adapter: str
     scope: str
     channel: str
-    action: str  # warning-added, warning-removed, suggestion-dismissed, policy, support
+    action: str  # warning-added, warning-removed, policy, support
     detail: str
 
 
@@ -118,14 +109,9 @@ class NotesRepo:
         reason: str,
         log: NoteAction,
     ) -> None:
-        """Add (or re-word) warnings on a thread and log it, in one transaction. A dismissed
-        suggestion of the same category is forgotten: the moderator now says it applies."""
+        """Add (or re-word) warnings on a thread and log it, in one transaction."""
         async with self.db.transaction() as conn:
             for category in categories:
-                await conn.execute(
-                    "DELETE FROM suggestion_dismissals WHERE thread_key = ? AND category = ?",
-                    (thread_key, category),
-                )
                 await conn.execute(
                     "INSERT INTO thread_warnings (thread_key, category, reason, thread_url,"
                     " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -153,21 +139,18 @@ class NotesRepo:
 
     async def warnings_for(self, keys: Iterable[str]) -> list[ThreadWarning]:
         """Warnings stored under any of ``keys`` (a thread's root id, its links, post ids)."""
-        rows = await self._by_keys(
-            "SELECT thread_key, category, reason, thread_url, added_by, added_at"
-            " FROM thread_warnings WHERE thread_key IN ({marks}) ORDER BY added_at, category",
-            keys,
-        )
-        return [ThreadWarning(*tuple(r)) for r in rows]
-
-    async def _by_keys(self, sql: str, keys: Iterable[str]) -> list[Row]:
-        """``sql`` run for each chunk of the distinct ``keys`` (``{marks}`` stands for the
-        placeholders; a thread of many posts has more keys than one statement may take)."""
         unique = list(dict.fromkeys(k for k in keys if k))
-        out: list[Row] = []
+        out: list[ThreadWarning] = []
         for i in range(0, len(unique), _CHUNK):
             chunk = unique[i : i + _CHUNK]
-            out.extend(await self.db.fetchall(sql.format(marks=", ".join("?" * len(chunk))), chunk))
+            marks = ", ".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                "SELECT thread_key, category, reason, thread_url, added_by, added_at"
+                f" FROM thread_warnings WHERE thread_key IN ({marks})"
+                " ORDER BY added_at, category",
+                chunk,
+            )
+            out.extend(ThreadWarning(*tuple(r)) for r in rows)
         return out
 
     async def recent_warnings(self, limit: int = 20) -> list[ThreadWarning]:
@@ -177,40 +160,6 @@ class NotesRepo:
             (limit,),
         )
         return [ThreadWarning(*tuple(r)) for r in rows]
-
-    # Dismissed model suggestions
-    async def dismiss_suggestions(
-        self, thread_key: str, thread_url: str, categories: Iterable[str], log: NoteAction
-    ) -> None:
-        """Dismiss the model's suggestions of ``categories`` on a thread and log it."""
-        async with self.db.transaction() as conn:
-            for category in categories:
-                await conn.execute(
-                    "INSERT INTO suggestion_dismissals (thread_key, category, thread_url,"
-                    " dismissed_by, dismissed_at) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (thread_key, category) DO UPDATE SET"
-                    " dismissed_by = excluded.dismissed_by, dismissed_at = excluded.dismissed_at",
-                    (thread_key, category, thread_url, log.user_id, log.at),
-                )
-            await _log(conn, log)
-
-    async def dismissals_for(self, keys: Iterable[str]) -> list[Dismissal]:
-        """Dismissals stored under any of ``keys`` (as ``warnings_for``)."""
-        rows = await self._by_keys(
-            "SELECT thread_key, category, thread_url, dismissed_by, dismissed_at"
-            " FROM suggestion_dismissals WHERE thread_key IN ({marks})"
-            " ORDER BY dismissed_at, category",
-            keys,
-        )
-        return [Dismissal(*tuple(r)) for r in rows]
-
-    async def recent_dismissals(self, limit: int = 20) -> list[Dismissal]:
-        rows = await self.db.fetchall(
-            "SELECT thread_key, category, thread_url, dismissed_by, dismissed_at"
-            " FROM suggestion_dismissals ORDER BY dismissed_at DESC, category LIMIT ?",
-            (limit,),
-        )
-        return [Dismissal(*tuple(r)) for r in rows]
 
     # Action log
     async def recent_actions(self, scope: str | None = None, limit: int = 10) -> list[NoteAction]:

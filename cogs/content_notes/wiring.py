@@ -1,7 +1,6 @@
 """Connects the content-notes feature to the host: the cog and its commands, the unroll
 processor, the per-room decision provider, link resolution through the unroller, and
-in-place edits of already posted threads when a warning changes (or a suggestion is
-dismissed)."""
+in-place edits of already posted threads when a warning changes."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from bot.render.thread_title import thread_name
 from bot.unroller import UnrollRequest
 from cogs.content_notes.classifier import Classifier
 from cogs.content_notes.cog import ContentNotesCog
-from cogs.content_notes.model import configured_model
 from cogs.content_notes.repo import NotesRepo
 
 if TYPE_CHECKING:
@@ -30,7 +28,6 @@ log = logging.getLogger(__name__)
 
 def install(host: Host) -> ContentNotesCog:
     classifier = Classifier.default(host.config.content_notes.extra_terms)
-    model = configured_model(host.config.content_notes.model)
 
     async def resolve(url: str) -> tuple[str, str]:
         thread = await host.unroller.base_thread(url)
@@ -74,12 +71,7 @@ def install(host: Host) -> ContentNotesCog:
         return edited
 
     cog = ContentNotesCog(
-        NotesRepo(host.db),
-        classifier,
-        resolve=resolve,
-        load=host.unroller.base_thread,
-        on_warning_changed=on_warning_changed,
-        model=model,
+        NotesRepo(host.db), classifier, resolve=resolve, on_warning_changed=on_warning_changed
     )
     host.add_cog(cog)
     host.unroller.add_processor(cog.process)

@@ -14,12 +14,9 @@ from bot.app import App
 from bot.config import Config, ContentNotesConfig, NetworkConfig, StorageConfig, UnrollConfig
 from bot.context import Room
 from bot.http import HttpClient, HttpSettings
-from bot.models import Thread
 from bot.sources.bluesky import BlueskySource
-from cogs.content_notes.categories import display_name
 from cogs.content_notes.repo import NotesRepo
 from tests.conftest import Engine
-from tests.content_notes_examples import model_only
 from tests.fakes.bluesky_server import FakeBluesky
 from tests.fakes.thread_builder import ThreadBuilder
 
@@ -148,8 +145,6 @@ async def test_non_moderators_are_refused_and_nothing_changes(
     for text in (
         f"cw add {url} trauma",
         f"cw remove {url}",
-        f"cw dismiss {url} trauma",
-        f"cw dismiss {url}",
         "cw policy mental-health hide",
         "cw support Call us",
         "cw list",
@@ -157,7 +152,7 @@ async def test_non_moderators_are_refused_and_nothing_changes(
         ctx = await chat.command(text, room=SERVER_A, moderator=False)
         assert ctx.replies[-1].private and "Only moderators" in ctx.replies[-1].text, text
     repo = NotesRepo(app.db)
-    assert await repo.recent_warnings() == [] and await repo.recent_dismissals() == []
+    assert await repo.recent_warnings() == []
     assert await repo.recent_actions() == []
     assert (await repo.settings("server-a")).actions == {}
 
@@ -274,8 +269,6 @@ async def test_settings_and_warnings_persist_across_restarts(
         ("cw add {url} suicde", "Unknown category 'suicde'"),
         ("cw add {url} other", "needs a reason"),
         ("cw remove {url} bogus", "Unknown category 'bogus'"),
-        ("cw dismiss {url} bogus", "Unknown category 'bogus'"),
-        ("cw dismiss https://example.com/x", "Unsupported link"),
         ("cw add", "Missing url"),
     ],
 )
@@ -287,7 +280,6 @@ async def test_bad_input_gets_a_clear_message_and_changes_nothing(
     assert ctx.replies[-1].private and message in ctx.replies[-1].text
     repo = NotesRepo(app.db)
     assert await repo.recent_actions() == [] and await repo.recent_warnings() == []
-    assert await repo.recent_dismissals() == []
 
 
 async def test_context_menu_warning_without_a_category(
@@ -300,188 +292,3 @@ async def test_context_menu_warning_without_a_category(
     assert "other" in ctx.replies[-1].text
     thread = await app.unroller.unroll(bsky.url(keys[0]))
     assert [(n.category, n.origin) for n in thread.content_notes] == [("other", "moderator")]
-
-
-async def test_model_suggestions_show_as_unchecked_labels_until_a_moderator_confirms(
-    engine: Engine, bsky: FakeBluesky, http: HttpClient
-) -> None:
-    app = await _model_app(engine, bsky, http)
-    try:
-        chat = MemoryAdapter(app.dispatcher)
-        app.adapters[chat.name] = chat
-        text, category = model_only()
-        name = display_name(category)
-        # This server puts the category behind a spoiler.
-        await chat.command(f"cw policy {category} warn", room=SERVER_A, moderator=True)
-        keys = _thread(
-            bsky,
-            [
-                "Some things about the flat I grew up in.",
-                text,
-                "Anyway, the new place has a garden.",
-            ],
-        )
-        await chat.command(f"unroll {bsky.url(keys[0])}", room=SERVER_A)
-        posts = chat.sent[1:4]
-        # A suggestion is only a label: no spoiler, whatever the server's policy.
-        assert f"Suggested content note (unchecked): {name}" in posts[1].text
-        assert posts[1].message.spoiler is None
-        assert text in posts[1].text
-        assert "Content note" not in posts[0].text and "Content note" not in posts[2].text
-        assert f"Suggested content note (unchecked): {name}" in chat.sent[0].text
-        # A moderator confirms it: now a warning, and the post goes behind the spoiler.
-        await chat.command(
-            f"cw add {bsky.url(keys[1])} {category}", room=SERVER_A, user="mod-1", moderator=True
-        )
-        assert posts[1].message.spoiler == f"Content note: {name}"
-        assert "unchecked" not in chat.sent[0].text
-    finally:
-        await app.close()
-
-
-async def _model_app(engine: Engine, bsky: FakeBluesky, http: HttpClient) -> App:
-    """The app with the model tier on, so unrolls carry unchecked suggestions."""
-    config = _config(engine.storage())
-    config = Config(
-        storage=config.storage,
-        network=config.network,
-        unroll=config.unroll,
-        content_notes=ContentNotesConfig(model=True),
-    )
-    app = await App.create(
-        config, sources=[BlueskySource(http, bsky.base_url)], extensions=["cogs.content_notes"]
-    )
-    app.layouts.default = "per-post"
-    return app
-
-
-def _suggested(thread: Thread) -> set[str]:
-    notes = [*thread.content_notes, *(n for _, ns in thread.post_notes for n in ns)]
-    return {n.category for n in notes if n.origin == "model"}
-
-
-async def test_a_dismissed_suggestion_disappears_everywhere_until_a_moderator_warns(
-    engine: Engine, bsky: FakeBluesky, http: HttpClient
-) -> None:
-    app = await _model_app(engine, bsky, http)
-    try:
-        chat = MemoryAdapter(app.dispatcher)
-        app.adapters[chat.name] = chat
-        text, category = model_only()
-        name = display_name(category)
-        warned = next(c for c in ("death-grief", "substance-use") if c != category)
-        await chat.command(f"cw policy {category} warn", room=SERVER_A, moderator=True)
-        keys = _thread(bsky, [MIXED[0], text, "Anyway, the new place has a garden."])
-        url = bsky.url(keys[0])
-        # The lexicon notes post 1, a moderator warns the thread, the model suggests post 2.
-        await chat.command(f"cw add {url} {warned}", room=SERVER_A, moderator=True)
-        assert _suggested(await app.unroller.unroll(url)) == {category}
-        await chat.command(f"unroll {url}", room=SERVER_A)
-        posted = len(chat.sent)
-        header = chat.sent[0]
-        assert f"suggested (unchecked): {name}" in header.text
-        assert f"unchecked): {name}" in chat.sent[2].text
-        assert chat.sent[2].message.spoiler is None
-        checked = header.text.split(";")[0]
-        assert display_name(warned) in checked and "mental health" in checked
-
-        # Not a moderator: refused, the suggestion stays.
-        ctx = await chat.command(f"cw dismiss {url} {category}", room=SERVER_A)
-        assert "Only moderators" in ctx.replies[-1].text
-        assert "unchecked" in chat.sent[0].text
-        # A wrong category: the clear message cw add gives, nothing stored.
-        ctx = await chat.command(f"cw dismiss {url} abuze", room=SERVER_A, moderator=True)
-        assert "Unknown category 'abuze'" in ctx.replies[-1].text
-        repo = NotesRepo(app.db)
-        assert await repo.recent_dismissals() == []
-
-        # A moderator dismisses it through the middle post's link.
-        ctx = await chat.command(
-            f"cw dismiss {bsky.url(keys[1])} {category}",
-            room=SERVER_A,
-            user="mod-2",
-            moderator=True,
-        )
-        reply = ctx.replies[-1]
-        assert reply.private
-        assert reply.text.startswith(f"Suggestion dismissed on {url}: {name}. Updated ")
-        assert len(chat.sent) == posted  # edited in place, nothing new posted
-        assert header.edits and chat.sent[2].edits
-        assert not any("unchecked" in s.text for s in chat.sent)
-        assert text in chat.sent[2].text
-        # The lexicon's and the moderator's notes stay.
-        assert display_name(warned) in header.text and "mental health" in header.text
-        assert "Content note: mental health" in chat.sent[1].text
-        actions = await repo.recent_actions("server-a")
-        assert (actions[0].action, actions[0].user_id) == ("suggestion-dismissed", "mod-2")
-        assert category in actions[0].detail
-        listing = (await chat.command("cw list", room=SERVER_A, moderator=True)).replies[-1].text
-        assert f"Dismissed suggestions:\n  {url}: {category}, by mod-2" in listing
-
-        # Another server, later: no suggestion there either.
-        await chat.command(f"unroll {bsky.url(keys[2])}", room=SERVER_B)
-        later = chat.sent[posted:]
-        assert later and not any("unchecked" in s.text for s in later)
-        assert display_name(warned) in later[0].text
-        # Removing the moderator's warning leaves the dismissal alone.
-        await chat.command(f"cw remove {url} {warned}", room=SERVER_A, moderator=True)
-        assert _suggested(await app.unroller.unroll(url)) == set()
-
-        # The moderator changes their mind: the warning applies, behind this server's spoiler.
-        ctx = await chat.command(f"cw add {url} {category}", room=SERVER_A, moderator=True)
-        assert ctx.replies[-1].text.startswith(f"Content warning added to {url}: {name}.")
-        assert await repo.recent_dismissals() == []
-        assert f"Content note: {name}" in chat.sent[2].message.spoiler
-        assert "unchecked" not in chat.sent[0].text and name in chat.sent[0].text
-    finally:
-        await app.close()
-
-
-async def test_dismissing_before_a_suggestion_is_shown_and_every_suggestion_at_once(
-    engine: Engine, bsky: FakeBluesky, http: HttpClient
-) -> None:
-    text, category = model_only()
-    name = display_name(category)
-    b = ThreadBuilder()
-    alice = b.author("alice")
-    roots = []
-    for opening in ("Some things about the flat I grew up in.", "Where I grew up, briefly."):
-        roots.append(b.post(alice, opening))
-        b.post(alice, text, parent=roots[-1])
-    bsky.add_thread(b.build())
-    early, late = (bsky.url(r) for r in roots)
-    # Without the model nothing is suggested; a dismissal is stored all the same.
-    first = await _app(engine, bsky, http)
-    try:
-        chat = MemoryAdapter(first.dispatcher)
-        ctx = await chat.command(f"cw dismiss {early} {category}", room=SERVER_A, moderator=True)
-        assert ctx.replies[-1].text == (
-            f"No suggestion of {name} is shown on {early} now; it will not be suggested there"
-            " later."
-        )
-        ctx = await chat.command(f"cw dismiss {late}", room=SERVER_A, moderator=True)
-        assert ctx.replies[-1].text == f"No suggestion to dismiss on {late}."
-        dismissed = await NotesRepo(first.db).recent_dismissals()
-        assert [(d.thread_url, d.category) for d in dismissed] == [(early, category)]
-    finally:
-        await first.close()
-    # The model turned on later: that thread shows no suggestion of the category.
-    second = await _model_app(engine, bsky, http)
-    try:
-        chat = MemoryAdapter(second.dispatcher)
-        await chat.command(f"unroll {early}", room=SERVER_A)
-        assert chat.sent and not any("unchecked" in s.text for s in chat.sent)
-        # No category: every suggestion shown on the thread goes.
-        shown = _suggested(await second.unroller.unroll(late))
-        assert category in shown
-        ctx = await chat.command(f"cw dismiss {late}", room=SERVER_A, moderator=True)
-        reply = ctx.replies[-1].text
-        assert reply.startswith(
-            (f"Suggestion dismissed on {late}: ", f"Suggestions dismissed on {late}: ")
-        )
-        assert all(display_name(c) in reply for c in shown)
-        assert _suggested(await second.unroller.unroll(late)) == set()
-        ctx = await chat.command(f"cw dismiss {late}", room=SERVER_A, moderator=True)
-        assert ctx.replies[-1].text == f"No suggestion to dismiss on {late}."
-    finally:
-        await second.close()

@@ -166,6 +166,30 @@ async def test_console_runs_piped_lines_and_hides_nothing_it_should_show(
     assert "Fetching the thread" in err  # progress goes to stderr when piped
 
 
+@pytest.fixture
+def old_config(config: Path) -> Path:
+    """The config as written while the content-notes model could be turned on."""
+    config.write_text(config.read_text() + "[content_notes]\nmodel = true\n")
+    return config
+
+
+async def test_a_config_still_turning_the_withdrawn_model_on_starts_with_one_warning(
+    bsky: FakeBluesky, old_config: Path
+) -> None:
+    b = ThreadBuilder()
+    alice = b.author("alice")
+    root = b.post(alice, "My psychiatrist changed my meds again.")
+    b.post(alice, "I keep a bag packed by the door just in case he comes back.", parent=root)
+    bsky.add_thread(b.build())
+    script = f"/unroll {bsky.url(root)}\n"
+    code, out, err = await run_cli("console", config=old_config, stdin=script)
+    assert code == 0, err
+    assert "2/2" in out and "Content note: mental health" in out
+    assert "unchecked" not in out.lower()
+    warnings = [line for line in err.splitlines() if "content_notes.model" in line]
+    assert len(warnings) == 1 and "withdrawn" in warnings[0] and "ignored" in warnings[0]
+
+
 async def test_run_stops_cleanly_on_sigterm_while_the_console_waits(config: Path) -> None:
     import signal
 

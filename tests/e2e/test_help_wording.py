@@ -41,7 +41,6 @@ async def test_help_explains_a_group_by_its_name(app: App) -> None:
     assert lines[0] == "/cw commands:"
     assert any(line.startswith("  /cw add <url>") for line in lines)
     assert any(line.startswith("  /cw remove") for line in lines)
-    assert any(line.startswith("  /cw dismiss <url> [category]") for line in lines)
     assert any(line.startswith("  /cw list") for line in lines)
     assert "No command named" not in text
     # The group typed alone answers the same way, and so does a prefixed or capitalised ask.
@@ -55,9 +54,6 @@ async def test_help_for_one_command_of_a_group(app: App) -> None:
     assert text.startswith("/cw add <url>")
     assert "Moderators only." in text
     assert "Examples:\n  /cw add https://" in text
-    text = (await chat.command("help cw dismiss")).replies[-1].text
-    assert text.startswith("/cw dismiss <url> [category]\nDismiss the model's wrong")
-    assert "Moderators only." in text and "Examples:\n  /cw dismiss https://" in text
 
 
 async def test_help_for_an_unknown_name_points_to_the_list(app: App) -> None:

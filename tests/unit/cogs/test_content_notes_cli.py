@@ -10,7 +10,6 @@ import pytest
 
 from bot.cli import main
 from cogs.content_notes.cli import classify_cli
-from tests.content_notes_examples import model_only
 
 
 def run(argv: list[str], stdin: str = "") -> tuple[int, list[dict[str, object]]]:
@@ -112,21 +111,26 @@ def test_through_the_command_line_parser(
     assert rows[1] == {"text": "plain text", "notes": []}
 
 
-def test_the_model_adds_suggestions_when_the_config_turns_it_on(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("value", ["true", "false", '"yes"'])
+def test_a_config_still_setting_the_withdrawn_model_gets_lexicon_notes_and_one_warning(
+    value: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    text, category = model_only()
+    texts = ["my therapist says the flashbacks will fade", "TW: ed", "lovely weather today"]
     plain = tmp_path / "plain.toml"
     plain.write_text("[content_notes]\n")
-    assert main(["notes", "--config", str(plain), "classify", text]) == 0
-    assert json.loads(capsys.readouterr().out)["notes"] == []
-    on = tmp_path / "model.toml"
-    on.write_text("[content_notes]\nmodel = true\n")
-    assert main(["notes", "--config", str(on), "classify", text]) == 0
-    notes = json.loads(capsys.readouterr().out)["notes"]
-    assert [(n["category"], n["origin"]) for n in notes] == [(category, "model")]
-    assert all(word in text for word in notes[0]["reason"].split(", "))
-    bad = tmp_path / "bad.toml"
-    bad.write_text('[content_notes]\nmodel = "yes"\n')
-    assert main(["notes", "--config", str(bad), "classify", text]) == 2
-    assert "content_notes.model" in capsys.readouterr().err
+    assert main(["notes", "--config", str(plain), "classify", *texts]) == 0
+    expected = capsys.readouterr().out
+    assert caplog.records == []
+    old = tmp_path / "old.toml"
+    old.write_text(f"[content_notes]\nmodel = {value}\n")
+    assert main(["notes", "--config", str(old), "classify", *texts]) == 0
+    assert capsys.readouterr().out == expected
+    rows = [json.loads(line) for line in expected.splitlines()]
+    assert {n["origin"] for row in rows for n in row["notes"]} == {"auto", "author"}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{old}: content_notes.model: the content-notes suggestions model was withdrawn "
+        "(it did not hold on real posts); this key is ignored and can be deleted"
+    ]

@@ -1,6 +1,5 @@
 """The cog's processor and decisions without the rest of the bot: long threads,
-continuations, warnings stored under any post's link, dismissed suggestions, and category
-parsing."""
+continuations, warnings stored under any post's link, and category parsing."""
 
 from __future__ import annotations
 
@@ -9,10 +8,8 @@ from dataclasses import replace
 from bot.models import Author, ContentNote, Post, Thread
 from cogs.content_notes.categories import parse_category
 from cogs.content_notes.cog import ContentNotesCog, _split_categories, normalise_link
-from cogs.content_notes.model import shipped_model
 from cogs.content_notes.repo import NoteAction, NotesRepo
 from storage.db import Database
-from tests.content_notes_examples import model_only
 
 AUTHOR = Author("did:plc:a", "a.example", "A", "https://bsky.app/profile/a.example")
 
@@ -39,31 +36,6 @@ async def test_long_thread_and_its_continuation_are_annotated(db: Database) -> N
     assert [pid for pid, _ in out.post_notes] == ["t1-70"]
     assert out.continuation is not None
     assert [n.category for n in out.continuation.content_notes] == ["death-grief"]
-
-
-async def test_a_dismissed_suggestion_goes_and_checked_notes_of_its_category_stay(
-    db: Database,
-) -> None:
-    text, category = model_only()
-    repo = NotesRepo(db)
-    cog = ContentNotesCog(repo, model=shipped_model())
-    # The model's suggestion on post 1; an author's own warning of the same category on post 2.
-    thread = _thread("t3", [text, f"CW: {category}\nplain words", "plain words"])
-    before = await cog.process(thread)
-    assert [(pid, [(n.category, n.origin) for n in ns]) for pid, ns in before.post_notes] == [
-        ("t3-0", [(category, "model")]),
-        ("t3-1", [(category, "author")]),
-    ]
-    # Dismissed through a post's link: the thread's keys include it.
-    dismiss = replace(_log(), action="suggestion-dismissed")
-    await repo.dismiss_suggestions(thread.posts[0].url, thread.posts[0].url, [category], dismiss)
-    after = await cog.process(thread)
-    assert all(n.origin != "model" for _, ns in after.post_notes for n in ns)
-    assert [pid for pid, _ in after.post_notes] == ["t3-1"]
-    assert [(n.category, n.origin) for n in after.content_notes] == [(category, "author")]
-    # Another thread is not affected.
-    other = await cog.process(_thread("t4", [text]))
-    assert [(n.category, n.origin) for n in other.content_notes] == [(category, "model")]
 
 
 async def test_warning_stored_under_a_post_link_applies_to_its_thread(db: Database) -> None:

@@ -45,36 +45,3 @@ async def test_thread_warnings_found_by_any_key_even_among_many(db: Database) ->
     assert await repo.warnings_for(["root-7"]) == []
     # Only effective removals are logged.
     assert [a.action for a in await repo.recent_actions()].count("remove") == 2
-
-
-async def test_dismissed_suggestions_found_by_any_key_and_forgotten_when_warned(
-    db: Database,
-) -> None:
-    repo = NotesRepo(db)
-    await repo.dismiss_suggestions("root-7", "https://x/7", ["abuse", "trauma"], _log("dismiss"))
-    await repo.dismiss_suggestions("root-9", "https://x/9", ["suicide"], _log("dismiss", 150))
-    keys = [f"post-{i}" for i in range(900)] + ["root-7"]
-    assert {
-        (d.thread_key, d.category, d.dismissed_by) for d in await repo.dismissals_for(keys)
-    } == {
-        ("root-7", "abuse", "u1"),
-        ("root-7", "trauma", "u1"),
-    }
-    # Dismissing again keeps one row and records the latest time.
-    await repo.dismiss_suggestions("root-7", "https://x/7", ["abuse"], _log("dismiss", 200))
-    again = await repo.dismissals_for(["root-7"])
-    assert sorted((d.category, d.dismissed_at) for d in again) == [
-        ("abuse", 200.0),
-        ("trauma", 100.0),
-    ]
-    assert [(d.thread_url, d.category) for d in await repo.recent_dismissals(limit=2)] == [
-        ("https://x/7", "abuse"),
-        ("https://x/9", "suicide"),
-    ]
-    # A warning of a dismissed category brings it back: that dismissal goes, the other stays.
-    await repo.add_warnings("root-7", "https://x/7", ["abuse"], "", _log("add", 300))
-    assert [d.category for d in await repo.dismissals_for(["root-7"])] == ["trauma"]
-    # Removing warnings leaves dismissals alone.
-    assert await repo.remove_warnings("root-7", None, _log("remove", 400)) == 1
-    assert [d.category for d in await repo.dismissals_for(["root-7"])] == ["trauma"]
-    assert [a.action for a in await repo.recent_actions("s1")].count("dismiss") == 3

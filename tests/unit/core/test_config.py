@@ -82,6 +82,10 @@ def test_example_config_sets_and_explains_every_key() -> None:
     ("text", "message"),
     [
         ("[unroll]\nmax_post = 3", "unroll.max_post: unknown key"),
+        (
+            "[content_notes]\nmodel = true\nmodels = true",
+            "content_notes.models: unknown key (known keys here: extra_terms)",
+        ),
         ("[unroll]\nmax_posts = 'many'", "unroll.max_posts: expected a whole number"),
         ("[unroll]\nmax_posts = 0", "unroll.max_posts: must be greater than 0"),
         (
@@ -104,6 +108,13 @@ def test_example_config_sets_and_explains_every_key() -> None:
 def test_bad_values_name_the_key(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_config(text)
+
+
+def test_the_withdrawn_model_key_is_ignored_with_a_reason() -> None:
+    cfg = parse_config("[content_notes]\nmodel = true\nextra_terms = { trauma = ['x'] }\n")
+    assert cfg.content_notes.extra_terms == {"trauma": ["x"]}
+    assert len(cfg.withdrawn) == 1 and cfg.withdrawn[0].startswith("content_notes.model: ")
+    assert parse_config("[content_notes]\n").withdrawn == ()
 
 
 def test_bad_config_file_stops_the_cli_with_the_key(tmp_path: Path) -> None:
