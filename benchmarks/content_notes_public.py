@@ -157,6 +157,19 @@ def judge(texts: Sequence[str], gold: Sequence[set[str]]) -> dict[str, Any]:
     return {"lexicon": score(gold, by_lexicon), "_lexicon": [sorted(f) for f in by_lexicon]}
 
 
+def neutral_by_source(
+    part: Sequence[tuple[str, str, str, dict[str, Any]]], found: Sequence[list[str]]
+) -> dict[str, tuple[int, int]]:
+    """Per dataset: neutral posts given a note, and neutral posts. Everyday comments and
+    posts from support communities that name no topic are different tests of precision."""
+    counts: dict[str, tuple[int, int]] = {}
+    for (source, _, _, item), got in zip(part, found, strict=True):
+        if not item["labels"]:
+            flagged, total = counts.get(source, (0, 0))
+            counts[source] = (flagged + bool(got), total + 1)
+    return dict(sorted(counts.items()))
+
+
 def collect(
     paths: Iterable[Path], labelled: dict[tuple[str, str], dict[str, Any]]
 ) -> dict[str, list[tuple[str, str, str, dict[str, Any]]]]:
@@ -208,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         b = [set(item["b"]) for *_, item in part]
         figures["agreement"] = {c: kappa(a, b, c) for c in CATS} if part else {}
         figures["posts"] = len(part)
+        figures["neutral_by_source"] = neutral_by_source(part, figures["_lexicon"])
         results[name] = figures
     if args.json:
         print(
@@ -225,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         for key, f in figures.items():
             if isinstance(f, dict) and "per_category" in f:
                 print(line(key, f))
+        print(
+            "  neutral posts flagged, by dataset: "
+            + ", ".join(
+                f"{source} {100 * flagged / total:.1f}% of {total}"
+                for source, (flagged, total) in figures["neutral_by_source"].items()
+            )
+        )
         agreement = figures["agreement"]
         print(
             "  readers' agreement (kappa): "

@@ -75,7 +75,12 @@ def test_an_unknown_file_is_refused_by_name(tmp_path: Path) -> None:
 def test_the_committed_labels_name_known_posts_with_both_readers() -> None:
     labelled = read_labels(LABELS)
     assert len(labelled) >= 2000
-    assert {source for source, _ in labelled} == {"dreaddit-test", "goemotions-dev", "rmhd-test"}
+    assert {source for source, _ in labelled} == {
+        "dreaddit-test",
+        "goemotions-dev",
+        "offmychest-top",
+        "rmhd-test",
+    }
     for item in labelled.values():
         # A settled label is one at least one reader gave: the third reader only chooses.
         assert set(item["labels"]) <= set(item["a"]) | set(item["b"])
