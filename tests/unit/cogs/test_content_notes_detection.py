@@ -807,3 +807,61 @@ def test_eighth_round_wording_still_counts(
     notes = {n.category: n.reason for n in clf.classify(text)}
     assert category in notes, notes
     assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("back when I was addicted to hydrocodone I partied way too hard", "addicted"),
+        ("she relapsing on pills again after six months", "relapsing on pills"),
+        ("I've been clean for almost 2 weeks now", "clean for"),
+        ("does anyone stay sober without a 12 step program?", "12 step program"),
+        ("woke up without a hangover for the first time in years", "without a hangover"),
+        ("nine days of not drinking and the cravings are loud", "of not drinking"),
+        ("some nights I just want to drink until I die", "drink until i die"),
+        ("drunk off my ass right now, will delete this later", "drunk off my ass"),
+        ("drinking helps but only for the moment", "drinking helps but"),
+        ("bought it off a guy high on H outside the station", "high on H"),
+        ("he was arrested for a DWI last spring", "DWI"),
+        ("he's not ready to quit drinking yet", "quit drinking"),
+        ("I quit the drink two years ago", "quit the drink"),
+        ("started drinking heavy after the divorce", "drinking heavy"),
+        ("he kept getting drunk and high every weekend", "drunk and high"),
+        ("watch out for the tweakers by the bus depot", "tweakers"),
+        ("I was using drugs to escape everything", "using drugs to escape"),
+        ("been smoking weed daily since I was 17", "smoking weed daily"),
+    ],
+)
+def test_eighth_round_drinking_and_using_names_its_words(
+    clf: Classifier, text: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert "substance-use" in notes, notes
+    assert words.lower() in notes["substance-use"].lower(), notes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I quit drinking soda in january and feel great",
+        "my sister is a total adrenaline junkie",
+        "the server stayed clean for 30 days without a reboot",
+        "follow these 12 steps to set up your router",
+        "we were drinking heavily caffeinated coffee all night to finish",
+    ],
+)
+def test_eighth_round_drinking_lookalikes_stay_quiet(clf: Classifier, text: str) -> None:
+    assert "substance-use" not in categories(clf, text)
+
+
+def test_a_proximity_match_does_not_swallow_another_topics_word_between_its_halves(
+    clf: Classifier,
+) -> None:
+    """A proximity match ("addicted ~8 {pills}") spans the words between its halves; a word
+    of another category there still gets its own note."""
+    notes = {
+        n.category: n.reason
+        for n in clf.classify("my brother is addicted, he is schizophrenic and takes pills")
+    }
+    assert "schizophrenic" in notes["mental-health"]
+    assert "substance-use" in notes
