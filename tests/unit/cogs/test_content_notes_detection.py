@@ -865,3 +865,59 @@ def test_a_proximity_match_does_not_swallow_another_topics_word_between_its_halv
     }
     assert "schizophrenic" in notes["mental-health"]
     assert "substance-use" in notes
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("he grabbed me by the throat over a parking ticket", "abuse", "grabbed me by the throat"),
+        ("my stepdad shoved me around when he was angry", "abuse", "shoved me around"),
+        ("he'd hit my mum when she talked back", "abuse", "hit my mum"),
+        ("he pulled my hair and punched me", "abuse", "punched me"),
+        ("he slapped my daughter in the car park", "abuse", "slapped my daughter"),
+        ("he smashed my head into the door frame", "abuse", "smashed my head into"),
+        ("my boyfriend got physical with me last night", "abuse", "got physical with me"),
+        ("it reminded me of when my ex attacked me", "abuse", "my ex attacked me"),
+        ("I was always the family scapegoat growing up", "abuse", "scapegoat"),
+        ("dad would fly into those rages over nothing", "abuse", "rages"),
+        ("my mother constantly belittled me in front of guests", "abuse", "belittled"),
+        ("he still lives near the child molester", "abuse", "child molester"),
+        ("he still lives near the child molester", "sexual-violence", "child molester"),
+        ("memories of sexual touching by my uncle as a child", "abuse", "sexual touching"),
+        ("reported the inappropriate sexual comments to HR", "sexual-violence", "sexual comments"),
+        ("she was forced to have sex with him for years", "sexual-violence", "forced to have sex"),
+        ("my boss keeps hitting on me and it makes me sick", "sexual-violence", "hitting on me"),
+        ("at eight you couldn't possibly consent to that", "sexual-violence", "possibly consent"),
+        ("he kissed my neck even though I said no", "sexual-violence", "even though i said no"),
+        ("counselling after the passing of my father", "death-grief", "passing of my father"),
+        ("I lost someone dear to me in the spring", "death-grief", "lost someone dear"),
+        ("we lost two friends to overdoses last year", "death-grief", "lost two friends"),
+        ("her best friend of forty years just killed himself", "death-grief", "killed himself"),
+        ("her best friend of forty years just killed himself", "suicide", "killed himself"),
+        ("three family deaths in two years and I'm worn out", "death-grief", "family deaths"),
+        ("he died 4 days later in the hospital", "death-grief", "died 4 days later"),
+    ],
+)
+def test_eighth_round_abuse_assault_and_grief_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("I need to stop letting my boss push me around", "abuse"),
+        ("the ref slapped me with a yellow card", "abuse"),
+        ("he nearly killed himself laughing at the pub quiz", "death-grief"),
+        ("he practically killed himself working double shifts", "death-grief"),
+        ("I lost a few friends over the election arguments", "death-grief"),
+        ("my cat grabbed the toy by the neck and ran", "abuse"),
+    ],
+)
+def test_eighth_round_abuse_and_grief_lookalikes_stay_quiet(
+    clf: Classifier, text: str, absent: str
+) -> None:
+    assert absent not in categories(clf, text)
