@@ -956,11 +956,45 @@ def test_eighth_round_suicide_and_trauma_name_their_words(
     [
         ("hanging myself upside down on the gym rings is harder than it looks", "suicide"),
         ("the shot at goal went wide", "trauma"),
-        ("that match was a horrific event for the fans lol", "x"),
+        ("the fire drill at work ran long again", "trauma"),
         ("I wake up wishing I had bought the tickets earlier", "suicide"),
     ],
 )
 def test_eighth_round_suicide_and_trauma_lookalikes_stay_quiet(
+    clf: Classifier, text: str, absent: str
+) -> None:
+    assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("so I've started to cut again, most nights", "self-harm", "cut again"),
+        ("she texted me that she cut herself tonight", "self-harm", "cut herself"),
+        ("he dumped me and I'm back on the restriction train", "eating-disorders", "restriction"),
+        ("when restricting I feel calmer and more in control", "eating-disorders", "restricting"),
+        ("lost my grandad in the car crash on the bypass", "death-grief", "crash"),
+        ("carving my arm with a safety pin again", "self-harm", "safety pin"),
+    ],
+)
+def test_eighth_round_self_harm_and_eating_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("she cut herself a slice of cake", "self-harm"),
+        ("he cut himself off from the group chat for a week", "self-harm"),
+        ("when restricting access to the admin panel, log it", "eating-disorders"),
+        ("the new restriction on train tickets starts monday", "eating-disorders"),
+    ],
+)
+def test_eighth_round_self_harm_and_eating_lookalikes_stay_quiet(
     clf: Classifier, text: str, absent: str
 ) -> None:
     assert absent not in categories(clf, text)
