@@ -998,3 +998,16 @@ def test_eighth_round_self_harm_and_eating_lookalikes_stay_quiet(
     clf: Classifier, text: str, absent: str
 ) -> None:
     assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm addicted to speed running this game",
+        "totally addicted to this lean protein recipe",
+        "I'm dependent on my meds for my thyroid",
+    ],
+)
+def test_addicted_near_an_everyday_word_stays_quiet(clf: Classifier, text: str) -> None:
+    """The word addicted counts next to a drug's name, not next to words that only can be one."""
+    assert "substance-use" not in categories(clf, text)
