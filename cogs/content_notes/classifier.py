@@ -351,6 +351,10 @@ class Classifier:
             return []
         tries = self._tries
         hits = tries.terms.find(tokens)
+        # The words a match is made of: a proximity match is its two halves, not the words
+        # between them, which may be another topic's own ("addicted ~8 {pills}" around
+        # "schizophrenic").
+        pieces: dict[tuple[Term, int, int], tuple[tuple[int, int], ...]] = {}
         near_words: dict[tuple[int, int], str] = {}
         for term, one, two in (n for rules in tries.near for n in rules.find(tokens)):
             first, last = one[0], max(one[1], two[1])
@@ -358,6 +362,7 @@ class Classifier:
                 f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
             )
             hits.append((term, first, last))
+            pieces[(term, first, last)] = (one, two)
         ignored = tries.ignores.find(tokens)
         ignored.extend(
             (term, one[0], max(one[1], two[1]))
@@ -377,10 +382,11 @@ class Classifier:
                 continue
             kept.append((term, a, b))
         # A match strictly inside a longer one gives way ("sexual abuse" over "abuse").
+        covers = [p for hit in kept for p in pieces.get(hit, ((hit[1], hit[2]),))]
         survivors = [
             (t, a, b)
             for t, a, b in kept
-            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for _, a2, b2 in kept)
+            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2 in covers)
         ]
         # Overlapping matches of one category read as one phrase ("my dad died last").
         spans: dict[str, list[list[int]]] = {}

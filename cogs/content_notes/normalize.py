@@ -84,10 +84,15 @@ def stem(word: str) -> str:
     return word
 
 
+# Words whose apostrophe carries the meaning: "OD'd" (overdosed) must not read as "odd".
+_APOSTROPHE_WORDS = {"od'd": "oded", "od’d": "oded"}
+
+
 @lru_cache(maxsize=1 << 16)  # lexicon phrases repeat their words thousands of times
 def normalise_word(word: str) -> str:
     """One word (no spaces or hyphens) as the matcher sees it."""
-    w = fold(word).replace("'", "").replace("’", "")
+    w = fold(word)
+    w = _APOSTROPHE_WORDS.get(w, w).replace("'", "").replace("’", "")
     # Interned: the lexicon's hundred thousand phrase variants then share one string
     # per word, whatever spelling it was folded from.
     return sys.intern(stem(deleet(w)))

@@ -743,3 +743,271 @@ def test_everyday_hyperbole_stays_quiet(clf: Classifier, text: str) -> None:
 )
 def test_the_same_words_in_earnest_still_count(clf: Classifier, text: str, category: str) -> None:
     assert category in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("the odds are against us but it's an odd sort of hope", "substance-use"),
+        ("feels a bit odd to be the odd one out at the party", "substance-use"),
+        ("what's the best way to find out whether I have ADHD?", "mental-health"),
+        ("back on adderall and ritalin for focus at school", "mental-health"),
+        ("splitting the road trip costs three ways with friends", "mental-health"),
+        ("bring snacks, water, sunscreen ect to the picnic", "mental-health"),
+        ("she abused her xanax for a year before rehab", "abuse"),
+        ("I heavily abuse MDMA at weekends", "abuse"),
+        ("our daughter starts ABA therapy next month", "mental-health"),
+        ("we're looking into couples therapy after the affair", "mental-health"),
+        ("I've used music as a therapy for years", "mental-health"),
+        ("started meditating at the advice of my therapist", "mental-health"),
+        ("on therapy to get my vitamin D levels back up", "mental-health"),
+        ("a meditation app to reduce stress and anxiety", "mental-health"),
+        ("a supplement for memory loss and anxiety relief", "mental-health"),
+        ("lost my girlfriend to another guy at uni", "death-grief"),
+        ("a friend picked me up while my mom was gone", "death-grief"),
+        ("my porn addiction is ruining my sleep", "substance-use"),
+        ("been porn sober for 90 days now, proud of myself", "substance-use"),
+        ("slept two hours and feel like I'm on meth", "substance-use"),
+        ("used a small needle to get the splinter out", "substance-use"),
+        ("I thought I'm going to die. I don't want to die.", "suicide"),
+        ("people get suicided when they know too much", "suicide"),
+        ("the suicide scene in that show was hard to watch", "suicide"),
+        ("vyvanse helps a lot, my SA is almost gone at work", "sexual-violence"),
+        ("it was a nightmare to do presentations, I had anxiety attacks", "trauma"),
+    ],
+)
+def test_eighth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    """Wording seen in real posts that borrows a listed word: no note of that category."""
+    assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("my brother OD'd on fentanyl last spring", "substance-use", "OD'd"),
+        ("he ODed twice before he got clean", "substance-use", "ODed"),
+        ("she was abusing xanax to get through the day", "substance-use", "abusing xanax"),
+        ("years of alcohol abuse wrecked his liver", "substance-use", "abuse"),
+        ("he abused me for years and I'm still scared", "abuse", "abused"),
+        ("had six sessions of ECT for my depression", "mental-health", "ECT"),
+        ("splitting on my FP again, my BPD is loud today", "mental-health", "splitting"),
+        ("my anxiety is so bad I can't leave the house", "mental-health", "anxiety"),
+        ("I've been in therapy for my depression since May", "mental-health", "therapy"),
+        ("I lost my dad last winter and I still can't talk about it", "death-grief", "lost my dad"),
+        ("lost my boyfriend in a crash, the funeral is friday", "death-grief", "lost my boyfriend"),
+        ("my mom is gone and the house is so quiet", "death-grief", "is gone"),
+        ("I don't want to be alive anymore", "suicide", "be alive"),
+        ("flashbacks of the crash wake me up every night", "trauma", "flashback"),
+    ],
+)
+def test_eighth_round_wording_still_counts(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    """The same words in earnest keep their note, naming the words that matched."""
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("back when I was addicted to hydrocodone I partied way too hard", "addicted"),
+        ("she keeps relapsing on pills after six months clean", "relapsing"),
+        ("I've been clean for almost 2 weeks now", "clean for"),
+        ("does anyone stay sober without a 12 step program?", "12 step program"),
+        ("woke up without a hangover for the first time in years", "without a hangover"),
+        ("nine days of not drinking and the cravings are loud", "of not drinking"),
+        ("some nights I just want to drink until I die", "drink until i die"),
+        ("drunk off my ass right now, will delete this later", "drunk off my ass"),
+        ("drinking helps but only for the moment", "drinking helps but"),
+        ("bought it off a guy high on H outside the station", "high on H"),
+        ("he was arrested for a DWI last spring", "DWI"),
+        ("he's not ready to quit drinking yet", "quit drinking"),
+        ("I quit the drink two years ago", "quit the drink"),
+        ("started drinking heavy after the divorce", "drinking heavy"),
+        ("he kept getting drunk and high every weekend", "drunk and high"),
+        ("watch out for the tweakers by the bus depot", "tweakers"),
+        ("I was using drugs to escape everything", "using drugs to escape"),
+        ("been smoking weed daily since I was 17", "smoking weed daily"),
+    ],
+)
+def test_eighth_round_drinking_and_using_names_its_words(
+    clf: Classifier, text: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert "substance-use" in notes, notes
+    assert words.lower() in notes["substance-use"].lower(), notes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I quit drinking soda in january and feel great",
+        "my sister is a total adrenaline junkie",
+        "the server stayed clean for 30 days without a reboot",
+        "follow these 12 steps to set up your router",
+        "we were drinking heavily caffeinated coffee all night to finish",
+    ],
+)
+def test_eighth_round_drinking_lookalikes_stay_quiet(clf: Classifier, text: str) -> None:
+    assert "substance-use" not in categories(clf, text)
+
+
+def test_a_proximity_match_does_not_swallow_another_topics_word_between_its_halves(
+    clf: Classifier,
+) -> None:
+    """A proximity match ("addicted ~8 {pills}") spans the words between its halves; a word
+    of another category there still gets its own note."""
+    notes = {
+        n.category: n.reason
+        for n in clf.classify("my brother is addicted, he is schizophrenic and takes pills")
+    }
+    assert "schizophrenic" in notes["mental-health"]
+    assert "substance-use" in notes
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("he grabbed me by the throat over a parking ticket", "abuse", "grabbed me by the throat"),
+        ("my stepdad shoved me around when he was angry", "abuse", "shoved me around"),
+        ("he'd hit my mum when she talked back", "abuse", "hit my mum"),
+        ("he pulled my hair and punched me", "abuse", "punched me"),
+        ("he slapped my daughter in the car park", "abuse", "slapped my daughter"),
+        ("he smashed my head into the door frame", "abuse", "smashed my head into"),
+        ("my boyfriend got physical with me last night", "abuse", "got physical with me"),
+        ("it reminded me of when my ex attacked me", "abuse", "my ex attacked me"),
+        ("I was always the family scapegoat growing up", "abuse", "scapegoat"),
+        ("dad would fly into those rages over nothing", "abuse", "rages"),
+        ("my mother constantly belittled me in front of guests", "abuse", "belittled"),
+        ("he still lives near the child molester", "abuse", "child molester"),
+        ("he still lives near the child molester", "sexual-violence", "child molester"),
+        ("memories of sexual touching by my uncle as a child", "abuse", "sexual touching"),
+        ("reported the inappropriate sexual comments to HR", "sexual-violence", "sexual comments"),
+        ("she was forced to have sex with him for years", "sexual-violence", "forced to have sex"),
+        ("my boss keeps hitting on me and it makes me sick", "sexual-violence", "hitting on me"),
+        ("at eight you couldn't possibly consent to that", "sexual-violence", "possibly consent"),
+        ("he kissed my neck even though I said no", "sexual-violence", "even though i said no"),
+        ("counselling after the passing of my father", "death-grief", "passing of my father"),
+        ("I lost someone dear to me in the spring", "death-grief", "lost someone dear"),
+        ("we lost two friends to overdoses last year", "death-grief", "lost two friends"),
+        ("her best friend of forty years just killed himself", "death-grief", "killed himself"),
+        ("her best friend of forty years just killed himself", "suicide", "killed himself"),
+        ("three family deaths in two years and I'm worn out", "death-grief", "family deaths"),
+        ("he died 4 days later in the hospital", "death-grief", "days later"),
+    ],
+)
+def test_eighth_round_abuse_assault_and_grief_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("I need to stop letting my boss push me around", "abuse"),
+        ("the ref slapped me with a yellow card", "abuse"),
+        ("he nearly killed himself laughing at the pub quiz", "death-grief"),
+        ("he practically killed himself working double shifts", "death-grief"),
+        ("I lost a few friends over the election arguments", "death-grief"),
+        ("my cat grabbed the toy by the neck and ran", "abuse"),
+    ],
+)
+def test_eighth_round_abuse_and_grief_lookalikes_stay_quiet(
+    clf: Classifier, text: str, absent: str
+) -> None:
+    assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("told my sister I wanted to kill my self", "suicide", "kill my self"),
+        ("all I think about is hanging myself", "suicide", "hanging myself"),
+        ("I don't know how much longer I can keep going like this", "suicide", "keep going"),
+        ("I wake up every day wishing I didn't", "suicide", "wishing i didn't"),
+        ("I'm scared of what I might do to myself tonight", "suicide", "to myself"),
+        ("life is fine now but it feels wrong that I'm still alive", "suicide", "still alive"),
+        ("the intrusive memories come back every few days", "trauma", "intrusive memories"),
+        ("I woke up from a nightmare screaming again", "trauma", "nightmare screaming"),
+        ("panic attacks from the nightmares every night", "trauma", "panic attacks from"),
+        ("I got mugged on the walk home last month", "trauma", "mugged"),
+        ("two men attacked me from behind near the station", "trauma", "attacked me from behind"),
+        ("we heard gunshots outside and ran inside", "trauma", "heard gunshots"),
+        ("I was shot at while driving home", "trauma", "shot at"),
+        ("sudden noises make me jump out of my skin", "trauma", "sudden noises"),
+        ("my house burned down when I was twelve", "trauma", "burned down"),
+    ],
+)
+def test_eighth_round_suicide_and_trauma_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("hanging myself upside down on the gym rings is harder than it looks", "suicide"),
+        ("the shot at goal went wide", "trauma"),
+        ("the fire drill at work ran long again", "trauma"),
+        ("I wake up wishing I had bought the tickets earlier", "suicide"),
+    ],
+)
+def test_eighth_round_suicide_and_trauma_lookalikes_stay_quiet(
+    clf: Classifier, text: str, absent: str
+) -> None:
+    assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("so I've started to cut again, most nights", "self-harm", "cut again"),
+        ("she texted me that she cut herself tonight", "self-harm", "cut herself"),
+        ("he dumped me and I'm back on the restriction train", "eating-disorders", "restriction"),
+        ("when restricting I feel calmer and more in control", "eating-disorders", "restricting"),
+        ("lost my grandad in the car crash on the bypass", "death-grief", "crash"),
+        ("carving my arm with a safety pin again", "self-harm", "safety pin"),
+    ],
+)
+def test_eighth_round_self_harm_and_eating_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("she cut herself a slice of cake", "self-harm"),
+        ("he cut himself off from the group chat for a week", "self-harm"),
+        ("when restricting access to the admin panel, log it", "eating-disorders"),
+        ("the new restriction on train tickets starts monday", "eating-disorders"),
+    ],
+)
+def test_eighth_round_self_harm_and_eating_lookalikes_stay_quiet(
+    clf: Classifier, text: str, absent: str
+) -> None:
+    assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm addicted to speed running this game",
+        "totally addicted to this lean protein recipe",
+        "I'm dependent on my meds for my thyroid",
+    ],
+)
+def test_addicted_near_an_everyday_word_stays_quiet(clf: Classifier, text: str) -> None:
+    """The word addicted counts next to a drug's name, not next to words that only can be one."""
+    assert "substance-use" not in categories(clf, text)
