@@ -1,7 +1,7 @@
 """Content notes on real posts from public research datasets, labelled for this project.
 
     .venv/bin/python -m benchmarks.content_notes_public --posts FILE [FILE ...]
-        [--errors dev] [--json]
+        [--errors dev] [--json] [--copies]
 
 The labels in ``data/content_notes_public_labels.jsonl`` are the project's own. Two readers
 labelled every post apart, following ``content_notes_labelling.md`` and without seeing what
@@ -24,6 +24,7 @@ format is told from the file) or from JSONL lines ``{"source", "id", "text"}``:
 Posts are split in half by a hash of their dataset and id: ``dev`` may be studied (its
 errors read, the lexicon tuned on them); ``test`` is only measured. Both are reported for
 the lexicon (the notes that warn).
+``--copies`` lists any run of ten words of a post found in a file of the project.
 A category is averaged only where the half has at least ``MIN_SUPPORT`` posts of it; the
 others are listed with their counts, not hidden in an average.
 """
@@ -36,6 +37,8 @@ import hashlib
 import io
 import itertools
 import json
+import re
+import subprocess
 import sys
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -204,15 +207,56 @@ def line(name: str, f: dict[str, Any]) -> str:
     )
 
 
+COPY_WORDS = 10  # shorter shared runs are common wording ("i wish i could just not wake up")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def copies(texts: Iterable[str], root: Path = ROOT) -> list[tuple[str, str]]:
+    """(file, words) for every run of ``COPY_WORDS`` words of a real post found in a file
+    git tracks: the posts must never be copied into the project, tests included."""
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    runs = {
+        tuple(words[i : i + COPY_WORDS])
+        for words in map(_words, texts)
+        for i in range(len(words) - COPY_WORDS + 1)
+    }
+    found = []
+    for name in tracked:
+        if name.endswith(("public_labels.jsonl", ".gz", ".png")):
+            continue
+        try:
+            words = _words((root / name).read_text("utf-8"))
+        except (UnicodeDecodeError, OSError):
+            continue
+        for i in range(len(words) - COPY_WORDS + 1):
+            if tuple(words[i : i + COPY_WORDS]) in runs:
+                found.append((name, " ".join(words[i : i + COPY_WORDS])))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=Path, nargs="+", required=True)
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--errors", choices=HALVES, help="list one half's misclassified posts")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--copies", action="store_true", help="list real posts' words found in the project"
+    )
     args = parser.parse_args(argv)
     labelled = read_labels(args.labels)
     rows = collect(args.posts, labelled)
+    if args.copies:
+        found = copies(t for part in rows.values() for _, _, t, _ in part)
+        for name, words in found:
+            print(f"{name}: {words}")
+        print(f"{len(found)} runs of {COPY_WORDS} words from the real posts in the project")
+        return 1 if found else 0
     results: dict[str, Any] = {}
     for name, part in rows.items():
         gold = [set(item["labels"]) for *_, item in part]

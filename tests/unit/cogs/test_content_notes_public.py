@@ -4,6 +4,7 @@ labels file names only posts it can find there."""
 from __future__ import annotations
 
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from benchmarks.content_notes_public import (
     CATS,
     LABELS,
     RMHD_IN_WHEEL,
+    copies,
     half,
     kappa,
     read_labels,
@@ -103,3 +105,17 @@ def test_kappa_is_one_for_agreement_and_zero_for_chance() -> None:
     assert kappa(a, a, "trauma") == 1.0
     assert kappa(a, [{"trauma"}, {"trauma"}, set(), set()], "trauma") == 0.0
     assert set(CATS) >= {"trauma"}
+
+
+def test_a_real_posts_words_copied_into_the_project_are_found(tmp_path: Path) -> None:
+    post = "Long story short the landlord kept the deposit and never fixed the boiler at all"
+    (tmp_path / "copied.py").write_text(f'TEXT = "{post[:70]}"\n', "utf-8")
+    (tmp_path / "common.py").write_text('TEXT = "the landlord kept the deposit"\n', "utf-8")
+    (tmp_path / "untracked.py").write_text(f'TEXT = "{post}"\n', "utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "copied.py", "common.py"], cwd=tmp_path, check=True)
+
+    found = copies([post], root=tmp_path)
+
+    assert {name for name, _ in found} == {"copied.py"}  # a short common run is not a copy
+    assert found[0][1].startswith("long story short the landlord")
