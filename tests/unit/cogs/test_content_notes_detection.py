@@ -931,7 +931,7 @@ def test_eighth_round_abuse_and_grief_lookalikes_stay_quiet(
         ("I don't know how much longer I can keep going, to be honest", "suicide", "keep going"),
         ("I wake up every day wishing I didn't", "suicide", "wishing i didn't"),
         ("I'm scared of what I might do to myself tonight", "suicide", "to myself"),
-        ("everyone else moved on and it feels wrong that I'm still alive", "suicide", "still alive"),
+        ("they all moved on and it feels wrong that I'm still alive", "suicide", "still alive"),
         ("the intrusive memories come back every few days", "trauma", "intrusive memories"),
         ("third night this week I woke up from a nightmare shaking", "trauma", "nightmare shaking"),
         ("panic attacks from the nightmares every night", "trauma", "panic attacks from"),
