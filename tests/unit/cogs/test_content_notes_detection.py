@@ -1011,3 +1011,60 @@ def test_eighth_round_self_harm_and_eating_lookalikes_stay_quiet(
 def test_addicted_near_an_everyday_word_stays_quiet(clf: Classifier, text: str) -> None:
     """The word addicted counts next to a drug's name, not next to words that only can be one."""
     assert "substance-use" not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("my doctor gave me a script and told me not to abuse it", "abuse"),
+        ("some patients abuse or resell their scripts, so the clinic tests", "abuse"),
+        ("we split up but there was no cheating or abuse, just drifting apart", "abuse"),
+        ("I try not to let things beat me down at work", "abuse"),
+        ("she asked what was up and I told her nothing was wrong", "abuse"),
+        ("the surgeon told us nothing more could be done", "abuse"),
+        ("dad yelled at me because I threw out his old magazines", "abuse"),
+        ("the voice in my head keeps telling me I'm worthless", "abuse"),
+        ("she was cutting up the onions for dinner", "self-harm"),
+        ("mum was cutting up a chicken in the kitchen", "self-harm"),
+        ("I had a near death experience on a ski slope once", "death-grief"),
+        ("I'd cry for days if my cat passed away", "death-grief"),
+        ("grandpa has had a feeding tube since the stroke", "eating-disorders"),
+        ("I relapsed last week and have been restricting again", "substance-use"),
+        ("still getting flashbacks of that awkward speech at school", "trauma"),
+        ("we start joint counseling sessions with the mediator next week", "mental-health"),
+        ("our dog has terrible separation anxiety when we go to work", "mental-health"),
+        ("the rheumatologist prescribed cymbalta for the fibromyalgia pain", "mental-health"),
+        ("bills piling up, I'm on the verge of a mental breakdown lol", "mental-health"),
+    ],
+)
+def test_ninth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    """Real posts' everyday senses: a pill not misused, abuse denied, news of "nothing",
+    the inner critic, food cut up, a death imagined, tube feeding in care, an eating-disorder
+    relapse, cringe recalled, joint counselling, a pet's separation anxiety, pain medicine."""
+    assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("I was abused, it went on for years", "abuse", "abused"),
+        ("he told me I was nothing but a burden", "abuse", "nothing"),
+        ("he would scream at me and throw things", "abuse", "throw"),
+        ("my ex hit me, so I left", "abuse", "hit me"),
+        ("I was cutting my arm again last night", "self-harm", "cutting"),
+        ("my grandma passed away in her sleep last night", "death-grief", "passed away"),
+        ("back on a feeding tube, my weight is so low", "eating-disorders", "feeding tube"),
+        ("I relapsed and drank a whole bottle of vodka", "substance-use", "relapsed"),
+        ("flashbacks of the crash keep waking me up", "trauma", "flashbacks"),
+        ("I've been in therapy for my depression for two years", "mental-health", "therapy"),
+        ("my separation anxiety got so bad I had panic attacks", "mental-health", "panic attacks"),
+        ("my psychiatrist switched me to cymbalta for my depression", "mental-health", "cymbalta"),
+        ("I had a mental breakdown and was hospitalised", "mental-health", "mental breakdown"),
+    ],
+)
+def test_ninth_round_same_words_in_earnest_still_count(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
