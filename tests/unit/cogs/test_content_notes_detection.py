@@ -1035,6 +1035,8 @@ def test_addicted_near_an_everyday_word_stays_quiet(clf: Classifier, text: str) 
         ("our dog has terrible separation anxiety when we go to work", "mental-health"),
         ("the rheumatologist prescribed cymbalta for the fibromyalgia pain", "mental-health"),
         ("bills piling up, I'm on the verge of a mental breakdown lol", "mental-health"),
+        ("a stranger in the shop accused me of abusing my son for saying no", "abuse"),
+        ("try our new herbal supplement for stress and anxiety today", "mental-health"),
     ],
 )
 def test_ninth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
@@ -1060,6 +1062,8 @@ def test_ninth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: s
         ("my separation anxiety got so bad I had panic attacks", "mental-health", "panic attacks"),
         ("my psychiatrist switched me to cymbalta for my depression", "mental-health", "cymbalta"),
         ("I had a mental breakdown and was hospitalised", "mental-health", "mental breakdown"),
+        ("my stepdad was abusing my little sister for years", "abuse", "abusing"),
+        ("my anxiety is so bad I can't leave the house", "mental-health", "anxiety"),
     ],
 )
 def test_ninth_round_same_words_in_earnest_still_count(
