@@ -1072,3 +1072,40 @@ def test_ninth_round_same_words_in_earnest_still_count(
     notes = {n.category: n.reason for n in clf.classify(text)}
     assert category in notes, notes
     assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("nothing is getting better, I just want it all to end", "suicide", "want it all to end"),
+        ("i just want it to be over, i'm so tired of fighting", "suicide", "want it to be over"),
+        ("my cousin shot himself in his garage last spring", "suicide", "shot himself"),
+        ("some days I don't want to have to wake up at all", "suicide", "have to wake up"),
+        ("I wrote my goodbyes and put them in the drawer", "suicide", "wrote my goodbyes"),
+        ("her grandpa past away on sunday night", "death-grief", "past away"),
+        ("how do I explain to a five year old that daddy's dying", "death-grief", "dying"),
+        ("I burned a cigarette on my wrist after the fight", "self-harm", "cigarette"),
+        ("there are cigarette burns on my thigh nobody has seen", "self-harm", "cigarette burns"),
+    ],
+)
+def test_ninth_round_phrases_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("the meeting dragged on and I just wanted it to be done", "suicide"),
+        ("the minister shot himself in the foot with that interview", "suicide"),
+        ("we left without saying our goodbyes to the hosts", "suicide"),
+        ("the past away from home taught me a lot", "death-grief"),
+        ("my phone's dying, text me the address", "death-grief"),
+        ("she burned the toast and set off the alarm", "self-harm"),
+    ],
+)
+def test_ninth_round_phrases_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    assert absent not in categories(clf, text)
