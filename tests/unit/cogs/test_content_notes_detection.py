@@ -1086,6 +1086,7 @@ def test_ninth_round_same_words_in_earnest_still_count(
         ("how do I explain to a five year old that daddy's dying", "death-grief", "dying"),
         ("I burned a cigarette on my wrist after the fight", "self-harm", "cigarette"),
         ("there are cigarette burns on my thigh nobody has seen", "self-harm", "cigarette burns"),
+        ("I'm not a fan of it, but I started seeing a therapist", "mental-health", "therapist"),
     ],
 )
 def test_ninth_round_phrases_name_their_words(
@@ -1103,6 +1104,8 @@ def test_ninth_round_phrases_name_their_words(
         ("the minister shot himself in the foot with that interview", "suicide"),
         ("we left without saying our goodbyes to the hosts", "suicide"),
         ("the past away from home taught me a lot", "death-grief"),
+        ("I'm not a therapist, but that sounds like a rough week at work", "mental-health"),
+        ("someone claiming to be a psychologist keeps posting ads here", "mental-health"),
         ("my phone's dying, text me the address", "death-grief"),
         ("she burned the toast and set off the alarm", "self-harm"),
     ],
