@@ -1087,6 +1087,9 @@ def test_ninth_round_same_words_in_earnest_still_count(
         ("I burned a cigarette on my wrist after the fight", "self-harm", "cigarette"),
         ("there are cigarette burns on my thigh nobody has seen", "self-harm", "cigarette burns"),
         ("I'm not a fan of it, but I started seeing a therapist", "mental-health", "therapist"),
+        ("he was self-medicating his anxiety for years", "substance-use", "self-medicating"),
+        ("I drank my way through my twenties", "substance-use", "drank my way through"),
+        ("she swallowed a whole bottle of painkillers", "substance-use", "bottle of painkillers"),
     ],
 )
 def test_ninth_round_phrases_name_their_words(
@@ -1106,6 +1109,8 @@ def test_ninth_round_phrases_name_their_words(
         ("the past away from home taught me a lot", "death-grief"),
         ("I'm not a therapist, but that sounds like a rough week at work", "mental-health"),
         ("someone claiming to be a psychologist keeps posting ads here", "mental-health"),
+        ("honestly I'm self-medicating with chocolate this week", "substance-use"),
+        ("we took the whole bottle of sunscreen to the beach", "substance-use"),
         ("my phone's dying, text me the address", "death-grief"),
         ("she burned the toast and set off the alarm", "self-harm"),
     ],
