@@ -1090,6 +1090,8 @@ def test_ninth_round_same_words_in_earnest_still_count(
         ("he was self-medicating his anxiety for years", "substance-use", "self-medicating"),
         ("I drank my way through my twenties", "substance-use", "drank my way through"),
         ("she swallowed a whole bottle of painkillers", "substance-use", "bottle of painkillers"),
+        ("you hit me in front of our kids and called it nothing", "abuse", "you hit me"),
+        ("my parents were always so controlling about my friends", "abuse", "controlling"),
     ],
 )
 def test_ninth_round_phrases_name_their_words(
@@ -1111,6 +1113,9 @@ def test_ninth_round_phrases_name_their_words(
         ("someone claiming to be a psychologist keeps posting ads here", "mental-health"),
         ("honestly I'm self-medicating with chocolate this week", "substance-use"),
         ("we took the whole bottle of sunscreen to the beach", "substance-use"),
+        ("you kicked me out of the group chat, rude", "abuse"),
+        ("you hit me with that pun and I can't stop laughing", "abuse"),
+        ("the new menus feel so controlling", "abuse"),
         ("my phone's dying, text me the address", "death-grief"),
         ("she burned the toast and set off the alarm", "self-harm"),
     ],
