@@ -1092,6 +1092,8 @@ def test_ninth_round_same_words_in_earnest_still_count(
         ("she swallowed a whole bottle of painkillers", "substance-use", "bottle of painkillers"),
         ("you hit me in front of our kids and called it nothing", "abuse", "you hit me"),
         ("my parents were always so controlling about my friends", "abuse", "controlling"),
+        ("I was in a serious car accident at nineteen", "trauma", "car accident"),
+        ("last week I saw a cyclist get hit by a truck", "trauma", "hit by a truck"),
     ],
 )
 def test_ninth_round_phrases_name_their_words(
@@ -1116,6 +1118,8 @@ def test_ninth_round_phrases_name_their_words(
         ("you kicked me out of the group chat, rude", "abuse"),
         ("you hit me with that pun and I can't stop laughing", "abuse"),
         ("the new menus feel so controlling", "abuse"),
+        ("the car was in a bad state after the winter", "trauma"),
+        ("I saw the new trailer, it got hit by a wave of bad reviews", "trauma"),
         ("my phone's dying, text me the address", "death-grief"),
         ("she burned the toast and set off the alarm", "self-harm"),
     ],
