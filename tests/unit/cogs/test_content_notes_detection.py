@@ -1094,6 +1094,9 @@ def test_ninth_round_same_words_in_earnest_still_count(
         ("my parents were always so controlling about my friends", "abuse", "controlling"),
         ("I was in a serious car accident at nineteen", "trauma", "car accident"),
         ("last week I saw a cyclist get hit by a truck", "trauma", "hit by a truck"),
+        ("I was finally diagnosed with C-PTSD in march", "mental-health", "diagnosed with"),
+        ("I was finally diagnosed with C-PTSD in march", "trauma", "diagnosed with"),
+        ("I get so depressed for no reason", "mental-health", "depressed for no reason"),
     ],
 )
 def test_ninth_round_phrases_name_their_words(
@@ -1120,6 +1123,7 @@ def test_ninth_round_phrases_name_their_words(
         ("the new menus feel so controlling", "abuse"),
         ("the car was in a bad state after the winter", "trauma"),
         ("I saw the new trailer, it got hit by a wave of bad reviews", "trauma"),
+        ("I get so depressed when my team loses lol", "mental-health"),
         ("my phone's dying, text me the address", "death-grief"),
         ("she burned the toast and set off the alarm", "self-harm"),
     ],
