@@ -1092,7 +1092,7 @@ def test_ninth_round_same_words_in_earnest_still_count(
         ("she swallowed a whole bottle of painkillers", "substance-use", "bottle of painkillers"),
         ("you hit me in front of our kids and called it nothing", "abuse", "you hit me"),
         ("my parents were always so controlling about my friends", "abuse", "controlling"),
-        ("I was in a serious car accident at nineteen", "trauma", "car accident"),
+        ("I was in a serious car accident at nineteen", "trauma", "accident"),
         ("last week I saw a cyclist get hit by a truck", "trauma", "hit by a truck"),
         ("I was finally diagnosed with C-PTSD in march", "mental-health", "diagnosed with"),
         ("I was finally diagnosed with C-PTSD in march", "trauma", "diagnosed with"),
