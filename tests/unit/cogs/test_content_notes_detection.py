@@ -1011,3 +1011,122 @@ def test_eighth_round_self_harm_and_eating_lookalikes_stay_quiet(
 def test_addicted_near_an_everyday_word_stays_quiet(clf: Classifier, text: str) -> None:
     """The word addicted counts next to a drug's name, not next to words that only can be one."""
     assert "substance-use" not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("my doctor gave me a script and told me not to abuse it", "abuse"),
+        ("some patients abuse or resell their scripts, so the clinic tests", "abuse"),
+        ("we split up but there was no cheating or abuse, just drifting apart", "abuse"),
+        ("I try not to let things beat me down at work", "abuse"),
+        ("she asked what was up and I told her nothing was wrong", "abuse"),
+        ("the surgeon told us nothing more could be done", "abuse"),
+        ("dad yelled at me because I threw out his old magazines", "abuse"),
+        ("the voice in my head keeps telling me I'm worthless", "abuse"),
+        ("she was cutting up the onions for dinner", "self-harm"),
+        ("mum was cutting up a chicken in the kitchen", "self-harm"),
+        ("I had a near death experience on a ski slope once", "death-grief"),
+        ("I'd cry for days if my cat passed away", "death-grief"),
+        ("grandpa has had a feeding tube since the stroke", "eating-disorders"),
+        ("I relapsed last week and have been restricting again", "substance-use"),
+        ("still getting flashbacks of that awkward speech at school", "trauma"),
+        ("we start joint counseling sessions with the mediator next week", "mental-health"),
+        ("our dog has terrible separation anxiety when we go to work", "mental-health"),
+        ("the rheumatologist prescribed cymbalta for the fibromyalgia pain", "mental-health"),
+        ("bills piling up, I'm on the verge of a mental breakdown lol", "mental-health"),
+        ("a stranger in the shop accused me of abusing my son for saying no", "abuse"),
+        ("try our new herbal supplement for stress and anxiety today", "mental-health"),
+    ],
+)
+def test_ninth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    """Real posts' everyday senses: a pill not misused, abuse denied, news of "nothing",
+    the inner critic, food cut up, a death imagined, tube feeding in care, an eating-disorder
+    relapse, cringe recalled, joint counselling, a pet's separation anxiety, pain medicine."""
+    assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("I was abused, it went on for years", "abuse", "abused"),
+        ("he told me I was nothing but a burden", "abuse", "nothing"),
+        ("he would scream at me and throw things", "abuse", "throw"),
+        ("my ex hit me, so I left", "abuse", "hit me"),
+        ("I was cutting my arm again last night", "self-harm", "cutting"),
+        ("my grandma passed away in her sleep last night", "death-grief", "passed away"),
+        ("back on a feeding tube, my weight is so low", "eating-disorders", "feeding tube"),
+        ("I relapsed and drank a whole bottle of vodka", "substance-use", "relapsed"),
+        ("flashbacks of the crash keep waking me up", "trauma", "flashbacks"),
+        ("I've been in therapy for my depression for two years", "mental-health", "therapy"),
+        ("my separation anxiety got so bad I had panic attacks", "mental-health", "panic attacks"),
+        ("my psychiatrist switched me to cymbalta for my depression", "mental-health", "cymbalta"),
+        ("I had a mental breakdown and was hospitalised", "mental-health", "mental breakdown"),
+        ("my stepdad was abusing my little sister for years", "abuse", "abusing"),
+        ("my anxiety is so bad I can't leave the house", "mental-health", "anxiety"),
+    ],
+)
+def test_ninth_round_same_words_in_earnest_still_count(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("nothing is getting better, I just want it all to end", "suicide", "want it all to end"),
+        ("i just want it to be over, i'm so tired of fighting", "suicide", "want it to be over"),
+        ("my cousin shot himself in his garage last spring", "suicide", "shot himself"),
+        ("some days I don't want to have to wake up at all", "suicide", "have to wake up"),
+        ("I wrote my goodbyes and put them in the drawer", "suicide", "wrote my goodbyes"),
+        ("her grandpa past away on sunday night", "death-grief", "past away"),
+        ("how do I explain to a five year old that daddy's dying", "death-grief", "dying"),
+        ("I burned a cigarette on my wrist after the fight", "self-harm", "cigarette"),
+        ("there are cigarette burns on my thigh nobody has seen", "self-harm", "cigarette burns"),
+        ("I'm not a fan of it, but I started seeing a therapist", "mental-health", "therapist"),
+        ("he was self-medicating his anxiety for years", "substance-use", "self-medicating"),
+        ("I drank my way through my twenties", "substance-use", "drank my way through"),
+        ("she swallowed a whole bottle of painkillers", "substance-use", "bottle of painkillers"),
+        ("you hit me in front of our kids and called it nothing", "abuse", "you hit me"),
+        ("my parents were always so controlling about my friends", "abuse", "controlling"),
+        ("I was in a serious car accident at nineteen", "trauma", "accident"),
+        ("last week I saw a cyclist get hit by a truck", "trauma", "hit by a truck"),
+        ("I was finally diagnosed with C-PTSD in march", "mental-health", "diagnosed with"),
+        ("I was finally diagnosed with C-PTSD in march", "trauma", "diagnosed with"),
+        ("I get so depressed for no reason", "mental-health", "depressed for no reason"),
+    ],
+)
+def test_ninth_round_phrases_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("the meeting dragged on and I just wanted it to be done", "suicide"),
+        ("the minister shot himself in the foot with that interview", "suicide"),
+        ("we left without saying our goodbyes to the hosts", "suicide"),
+        ("the past away from home taught me a lot", "death-grief"),
+        ("I'm not a therapist, but that sounds like a rough week at work", "mental-health"),
+        ("someone claiming to be a psychologist keeps posting ads here", "mental-health"),
+        ("honestly I'm self-medicating with chocolate this week", "substance-use"),
+        ("we took the whole bottle of sunscreen to the beach", "substance-use"),
+        ("you kicked me out of the group chat, rude", "abuse"),
+        ("you hit me with that pun and I can't stop laughing", "abuse"),
+        ("the new menus feel so controlling", "abuse"),
+        ("the car was in a bad state after the winter", "trauma"),
+        ("I saw the new trailer, it got hit by a wave of bad reviews", "trauma"),
+        ("I get so depressed when my team loses lol", "mental-health"),
+        ("my phone's dying, text me the address", "death-grief"),
+        ("she burned the toast and set off the alarm", "self-harm"),
+    ],
+)
+def test_ninth_round_phrases_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    assert absent not in categories(clf, text)
