@@ -196,20 +196,46 @@ class _Index:
 
     def find(self, tokens: list[Token]) -> list[tuple[Term, int, int]]:
         out: list[tuple[Term, int, int]] = []
-        for i in range(len(tokens)):
-            frontier = list(self.roots)
+        roots, n = self.roots, len(tokens)
+        norms = [tok.norm for tok in tokens]
+        masked = ["*" in norm for norm in norms]
+        starts = [(root.children or {}, root.prefixed or {}) for root in roots]
+        for i in range(n):
+            # Most words start no phrase: look them up at the roots before building anything.
+            if not masked[i]:
+                norm = norms[i]
+                for children, prefixed in starts:
+                    if norm in children or norm[:3] in prefixed:
+                        break
+                else:
+                    continue
+            frontier: list[_Node] = roots
             k = i
-            while frontier and k < len(tokens):
+            while frontier and k < n:
                 nxt: list[_Node] = []
+                tok, norm = tokens[k], norms[k]
                 for node in frontier:
-                    steps, done = self._step(node, tokens[k])
-                    out.extend((t, i, k + 1) for t in done)
-                    for child in steps:
-                        if isinstance(child, _Node):
-                            out.extend((t, i, k + 1) for t in child.ends)
-                            nxt.append(child)
+                    if masked[k]:
+                        steps, done = self._step(node, tok)
+                        out.extend((t, i, k + 1) for t in done)
+                    else:  # the common case, inline: one dictionary read
+                        if node.prefixed:
+                            for t in node.prefixed.get(norm[:3], ()):
+                                if _token_matches(tok, t.tokens[-1], True):
+                                    out.append((t, i, k + 1))
+                        child = node.children.get(norm) if node.children else None
+                        if child is None:
+                            continue
+                        steps = [child]
+                    for step in steps:
+                        if isinstance(step, _Node):
+                            if step.ends:
+                                out.extend((t, i, k + 1) for t in step.ends)
+                            nxt.append(step)
+                        elif isinstance(step, Term):
+                            out.append((step, i, k + 1))
                         else:
-                            out.extend((t, i, k + 1) for t in _terms_of(child))
+                            out.extend((t, i, k + 1) for t in step)
                 frontier = nxt
                 k += 1
         return out

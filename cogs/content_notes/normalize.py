@@ -108,6 +108,11 @@ def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     for m in _RAW_WORD.finditer(cleaned):
         raw, base = m.group(0), m.start()
+        if raw.isalpha():  # most words: nothing to trim or split
+            norm = normalise_word(raw)
+            if norm:
+                tokens.append(Token(norm, base, base + len(raw)))
+            continue
         hashtag = raw.startswith("#")
         # Trim decoration at the edges ("*sigh*", "suicide!", "'quoted'").
         lead = len(raw) - len(raw.lstrip(_EDGE))
