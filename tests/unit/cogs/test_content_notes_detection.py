@@ -30,6 +30,13 @@ def categories(clf: Classifier, text: str) -> set[str]:
     return {n.category for n in clf.classify(text)}
 
 
+def assert_named(clf: Classifier, text: str, category: str, words: str) -> None:
+    """``text`` gets a ``category`` note whose reason names ``words``."""
+    notes = {n.category: n.reason for n in clf.classify(text)}
+    assert category in notes, notes
+    assert words.lower() in notes[category].lower(), notes
+
+
 def _thread(texts: list[str]) -> Thread:
     author = Author("x:1", "crys_tom", "crys_tom", "https://x.com/crys_tom")
     posts = tuple(
@@ -254,9 +261,7 @@ def test_every_split_keeps_neutral_posts_quiet() -> None:
 def test_phrase_patterns_name_their_words(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
-    notes = {n.category: n.reason for n in clf.classify(text)}
-    assert category in notes
-    assert words in notes[category]
+    assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
@@ -626,9 +631,7 @@ def test_sixth_round_wording_names_its_words(
 ) -> None:
     """Wording of the kind a different writer used: a note of the category, naming words of
     the phrase that matched."""
-    notes = {n.category: n.reason for n in clf.classify(text)}
-    assert category in notes, notes
-    assert words in notes[category], notes
+    assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
@@ -804,9 +807,7 @@ def test_eighth_round_wording_still_counts(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
     """The same words in earnest keep their note, naming the words that matched."""
-    notes = {n.category: n.reason for n in clf.classify(text)}
-    assert category in notes, notes
-    assert words.lower() in notes[category].lower(), notes
+    assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
@@ -901,9 +902,7 @@ def test_a_proximity_match_does_not_swallow_another_topics_word_between_its_halv
 def test_eighth_round_abuse_assault_and_grief_name_their_words(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
-    notes = {n.category: n.reason for n in clf.classify(text)}
-    assert category in notes, notes
-    assert words.lower() in notes[category].lower(), notes
+    assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
@@ -946,9 +945,7 @@ def test_eighth_round_abuse_and_grief_lookalikes_stay_quiet(
 def test_eighth_round_suicide_and_trauma_name_their_words(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
-    notes = {n.category: n.reason for n in clf.classify(text)}
-    assert category in notes, notes
-    assert words.lower() in notes[category].lower(), notes
+    assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
@@ -980,9 +977,7 @@ def test_eighth_round_suicide_and_trauma_lookalikes_stay_quiet(
 def test_eighth_round_self_harm_and_eating_name_their_words(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
-    notes = {n.category: n.reason for n in clf.classify(text)}
-    assert category in notes, notes
-    assert words.lower() in notes[category].lower(), notes
+    assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
@@ -1069,9 +1064,7 @@ def test_ninth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: s
 def test_ninth_round_same_words_in_earnest_still_count(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
-    notes = {n.category: n.reason for n in clf.classify(text)}
-    assert category in notes, notes
-    assert words.lower() in notes[category].lower(), notes
+    assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
@@ -1102,9 +1095,7 @@ def test_ninth_round_same_words_in_earnest_still_count(
 def test_ninth_round_phrases_name_their_words(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
-    notes = {n.category: n.reason for n in clf.classify(text)}
-    assert category in notes, notes
-    assert words.lower() in notes[category].lower(), notes
+    assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
