@@ -74,12 +74,15 @@ def read_labels(path: Path = LABELS) -> dict[tuple[str, str], dict[str, Any]]:
     for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        item = json.loads(line)
-        for key in ("labels", "a", "b"):
-            unknown = set(item[key]) - set(CATS)
-            if unknown:
-                raise SystemExit(f"{path}:{n}: unknown categories {sorted(unknown)}")
-        labelled[(item["source"], str(item["id"]))] = item
+        try:
+            item = json.loads(line)
+            unknown = {c for key in ("labels", "a", "b") for c in item[key]} - set(CATS)
+            key = (item["source"], str(item["id"]))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise SystemExit(f"{path}:{n}: not a label line ({exc!r})") from None
+        if unknown:
+            raise SystemExit(f"{path}:{n}: unknown categories {sorted(unknown)}")
+        labelled[key] = item
     return labelled
 
 

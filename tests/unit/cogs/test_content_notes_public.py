@@ -119,3 +119,18 @@ def test_a_real_posts_words_copied_into_the_project_are_found(tmp_path: Path) ->
 
     assert {name for name, _ in found} == {"copied.py"}  # a short common run is not a copy
     assert found[0][1].startswith("long story short the landlord")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "not a label line"),
+        ('{"source": "x", "id": "1", "labels": []}', "not a label line"),
+        ('{"source": "x", "id": "1", "labels": ["grief"], "a": [], "b": []}', "unknown categories"),
+    ],
+)
+def test_a_bad_labels_line_is_named_by_its_line(tmp_path: Path, line: str, message: str) -> None:
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n" + line + "\n", "utf-8")
+    with pytest.raises(SystemExit, match=rf"labels\.jsonl:2: {message}"):
+        read_labels(labels)
