@@ -88,12 +88,21 @@ def read_labels(path: Path = LABELS) -> dict[tuple[str, str], dict[str, Any]]:
 
 def read_posts(path: Path) -> Iterator[tuple[str, str, str]]:
     """(source, id, text) from a dataset file as published, or from JSONL."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as wheel, wheel.open(RMHD_IN_WHEEL) as raw:
-            yield from _read_text(io.TextIOWrapper(raw, encoding="utf-8", newline=""), path)
+        with zipfile.ZipFile(path) as wheel:
+            if RMHD_IN_WHEEL not in wheel.namelist():
+                raise SystemExit(f"{path}: a zip without {RMHD_IN_WHEEL}")
+            with wheel.open(RMHD_IN_WHEEL) as raw:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                yield from _read_text(text, path)
         return
-    with path.open(encoding="utf-8", newline="") as f:
-        yield from _read_text(f, path)
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            yield from _read_text(f, path)
+    except UnicodeDecodeError:
+        raise SystemExit(f"{path}: not UTF-8 text") from None
 
 
 def _read_text(f: TextIO, path: Path) -> Iterator[tuple[str, str, str]]:
@@ -156,7 +165,8 @@ def kappa(a: Sequence[set[str]], b: Sequence[set[str]], category: str) -> float:
     return (both / n - chance) / (1 - chance) if chance < 1 else 1.0
 
 
-def judge(texts: Sequence[str], gold: Sequence[set[str]]) -> dict[str, Any]:
+def judge(texts: Sequence[str], gold: Sequence[set[str]]) -> tuple[dict[str, Any], list[set[str]]]:
+    """The lexicon's figures on ``texts``, and the categories it found in each."""
     lexicon = Classifier.default()
     started = time.process_time()  # CPU time: the figure holds on a busy machine
     by_lexicon = [
@@ -165,11 +175,11 @@ def judge(texts: Sequence[str], gold: Sequence[set[str]]) -> dict[str, Any]:
     elapsed = time.process_time() - started
     figures = score(gold, by_lexicon)
     figures["ms_per_post"] = 1000 * elapsed / len(texts) if texts else 0.0
-    return {"lexicon": figures, "_lexicon": [sorted(f) for f in by_lexicon]}
+    return figures, by_lexicon
 
 
 def neutral_by_source(
-    part: Sequence[tuple[str, str, str, dict[str, Any]]], found: Sequence[list[str]]
+    part: Sequence[tuple[str, str, str, dict[str, Any]]], found: Sequence[set[str]]
 ) -> dict[str, tuple[int, int]]:
     """Per dataset: neutral posts given a note, and neutral posts. Everyday comments and
     posts from support communities that name no topic are different tests of precision."""
@@ -261,37 +271,29 @@ def main(argv: list[str] | None = None) -> int:
     labelled = read_labels(args.labels)
     rows = collect(args.posts, labelled)
     if args.copies:
-        found = copies(t for part in rows.values() for _, _, t, _ in part)
-        for name, words in found:
+        copied = copies(t for part in rows.values() for _, _, t, _ in part)
+        for name, words in copied:
             print(f"{name}: {words}")
-        print(f"{len(found)} runs of {COPY_WORDS} words from the real posts in the project")
-        return 1 if found else 0
+        print(f"{len(copied)} runs of {COPY_WORDS} words from the real posts in the project")
+        return 1 if copied else 0
     results: dict[str, Any] = {}
+    found: dict[str, list[set[str]]] = {}
     for name, part in rows.items():
-        gold = [set(item["labels"]) for *_, item in part]
-        figures = judge([t for _, _, t, _ in part], gold)
+        figures, found[name] = judge(
+            [t for _, _, t, _ in part], [set(i["labels"]) for *_, i in part]
+        )
         a = [set(item["a"]) for *_, item in part]
         b = [set(item["b"]) for *_, item in part]
         figures["agreement"] = {c: kappa(a, b, c) for c in CATS} if part else {}
         figures["posts"] = len(part)
-        figures["neutral_by_source"] = neutral_by_source(part, figures["_lexicon"])
+        figures["neutral_by_source"] = neutral_by_source(part, found[name])
         results[name] = figures
     if args.json:
-        print(
-            json.dumps(
-                {
-                    h: {k: v for k, v in r.items() if not k.startswith("_")}
-                    for h, r in results.items()
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(results, indent=2))
         return 0
     for name, figures in results.items():
         print(f"\n== {name}: {figures['posts']} real posts")
-        for key, f in figures.items():
-            if isinstance(f, dict) and "per_category" in f:
-                print(line(key, f))
+        print(line("lexicon", figures))
         print(
             "  neutral posts flagged, by dataset: "
             + ", ".join(
@@ -299,17 +301,16 @@ def main(argv: list[str] | None = None) -> int:
                 for source, (flagged, total) in figures["neutral_by_source"].items()
             )
         )
-        agreement = figures["agreement"]
         print(
             "  readers' agreement (kappa): "
-            + " ".join(f"{c} {k:.2f}" for c, k in agreement.items())
+            + " ".join(f"{c} {k:.2f}" for c, k in figures["agreement"].items())
         )
     if args.errors:
-        part = rows[args.errors]
-        found = results[args.errors]["_lexicon"]
-        for (source, post_id, text, item), got in zip(part, found, strict=True):
-            if set(got) != set(item["labels"]):
-                print(f"- {source}:{post_id} expected {item['labels']} got {got}: {text}")
+        for (source, post_id, text, item), got in zip(
+            rows[args.errors], found[args.errors], strict=True
+        ):
+            if got != set(item["labels"]):
+                print(f"- {source}:{post_id} expected {item['labels']} got {sorted(got)}: {text}")
     return 0
 
 

@@ -17,6 +17,7 @@ from benchmarks.content_notes_public import (
     copies,
     half,
     kappa,
+    neutral_by_source,
     read_labels,
     read_posts,
     score,
@@ -134,3 +135,28 @@ def test_a_bad_labels_line_is_named_by_its_line(tmp_path: Path, line: str, messa
     labels.write_text("\n" + line + "\n", "utf-8")
     with pytest.raises(SystemExit, match=rf"labels\.jsonl:2: {message}"):
         read_labels(labels)
+
+
+def test_a_missing_or_wrong_posts_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"gone\.csv: no such file"):
+        list(read_posts(tmp_path / "gone.csv"))
+    other = tmp_path / "other.whl"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("something/else.csv", "a,b\n")
+    with pytest.raises(SystemExit, match=r"other\.whl: a zip without construct_tracker/"):
+        list(read_posts(other))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("caf\xe9,1\n".encode("latin-1"))
+    with pytest.raises(SystemExit, match=r"latin\.csv: not UTF-8 text"):
+        list(read_posts(latin))
+
+
+def test_neutral_posts_flagged_are_counted_per_dataset() -> None:
+    part: list[tuple[str, str, str, dict[str, list[str]]]] = [
+        ("everyday", "1", "t", {"labels": []}),
+        ("everyday", "2", "t", {"labels": []}),
+        ("support", "3", "t", {"labels": []}),
+        ("support", "4", "t", {"labels": ["trauma"]}),  # not neutral: not counted
+    ]
+    found = [set(), {"mental-health"}, {"mental-health"}, {"trauma"}]
+    assert neutral_by_source(part, found) == {"everyday": (1, 2), "support": (1, 1)}
