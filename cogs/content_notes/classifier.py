@@ -172,27 +172,21 @@ class _Index:
             else:
                 node.add_end(word, term)
 
-    def _step(self, node: _Node, tok: Token) -> tuple[list[_Step], list[Term]]:
-        """Where ``tok`` leads from ``node`` (nodes, or leaves: the terms ending there),
-        and the prefix terms it completes."""
+    @staticmethod
+    def _masked_step(node: _Node, tok: Token) -> tuple[list[_Step], list[Term]]:
+        """Where a censored word ("r*pe") leads from ``node`` (nodes, or leaves: the terms
+        ending there), and the prefix terms it completes. Plain words are read inline in
+        ``find``: one dictionary read."""
         done: list[Term] = []
-        children, prefixed = node.children, node.prefixed
-        if tok.masked:
-            pattern = _mask_pattern(tok.norm)
-            if pattern is None:
-                return [], done
-            lengths = _mask_lengths(tok.norm)
-            nxt = [c for word, c in node.of_length(lengths) if pattern.fullmatch(word)]
-            if prefixed:
-                for terms in prefixed.values():
-                    done.extend(t for t in terms if _masked_prefix(tok.norm, t.tokens[-1]))
-            return nxt, done
-        child = children.get(tok.norm) if children else None
-        if prefixed:
-            for t in prefixed.get(tok.norm[:3], ()):
-                if _token_matches(tok, t.tokens[-1], True):
-                    done.append(t)
-        return ([child] if child is not None else []), done
+        pattern = _mask_pattern(tok.norm)
+        if pattern is None:
+            return [], done
+        lengths = _mask_lengths(tok.norm)
+        nxt = [c for word, c in node.of_length(lengths) if pattern.fullmatch(word)]
+        if node.prefixed:
+            for terms in node.prefixed.values():
+                done.extend(t for t in terms if _masked_prefix(tok.norm, t.tokens[-1]))
+        return nxt, done
 
     def find(self, tokens: list[Token]) -> list[tuple[Term, int, int]]:
         out: list[tuple[Term, int, int]] = []
@@ -216,7 +210,7 @@ class _Index:
                 tok, norm = tokens[k], norms[k]
                 for node in frontier:
                     if masked[k]:
-                        steps, done = self._step(node, tok)
+                        steps, done = self._masked_step(node, tok)
                         out.extend((t, i, k + 1) for t in done)
                     else:  # the common case, inline: one dictionary read
                         if node.prefixed:
