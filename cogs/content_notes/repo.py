@@ -1,8 +1,5 @@
 """Content-note settings and moderator actions: policies and support lines per scope,
-warnings on threads, and the action log (who, when, what, where).
-
-The ``suggestion_dismissals`` table (migration 0010) served the withdrawn suggestions model;
-it stays, unused, because applied migrations are never removed."""
+warnings on threads, and the action log (who, when, what, where)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.extensions import all_migrations
+from bot.extensions import all_migrations, open_database
 from bot.models import Aside, Author, Post, Thread
 from storage.db import Database, DatabaseError
 from storage.sqlite import SqliteDatabase
@@ -163,3 +163,23 @@ async def test_many_processes_opening_a_new_sqlite_file_at_once_all_start(tmp_pa
         finally:
             for db in opened:
                 await db.close()
+
+
+async def test_a_database_from_before_the_model_was_withdrawn_loses_its_dismissals_table(
+    engine: Engine,
+) -> None:
+    steps = all_migrations(engine.dialect)
+    upto_10 = [m for m in steps if m[0] <= 10]
+    db = await open_database(engine.target, upto_10, password=engine.password)
+    await db.execute(
+        "INSERT INTO suggestion_dismissals VALUES (?, ?, ?, ?, ?)",
+        ("at://t", "suicide", "https://bsky.app/t", "mod", 1.0),
+    )
+    await db.close()
+    db = await engine.open()  # every migration: the withdrawn feature's table goes
+    try:
+        assert await db.schema_version() == steps[-1][0]
+        assert not await _has_table(db, "suggestion_dismissals")
+        assert await _has_table(db, "thread_warnings")  # content notes' own tables stay
+    finally:
+        await db.close()
