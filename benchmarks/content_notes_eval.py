@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,7 @@ from cogs.content_notes.categories import CATEGORY_IDS  # noqa: E402
 from cogs.content_notes.classifier import Classifier  # noqa: E402
 
 DEFAULT_DATA = tuple(split.path for split in SPLITS)
+CATS = tuple(c for c in CATEGORY_IDS if c != "other")
 
 
 Row = tuple[str, set[str], str, str]  # text, labels, split, form
@@ -56,24 +58,44 @@ def _load_one(path: Path) -> list[Row]:
     return rows
 
 
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else 1.0
+
+
+def per_category(
+    gold: Sequence[set[str]], found: Sequence[set[str]]
+) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and counts per category over posts' expected and found
+    categories (precision and recall are 1.0 where nothing was found or expected)."""
+    out: dict[str, dict[str, float]] = {}
+    for c in CATS:
+        tp = sum(1 for g, f in zip(gold, found, strict=True) if c in g and c in f)
+        fp = sum(1 for g, f in zip(gold, found, strict=True) if c not in g and c in f)
+        fn = sum(1 for g, f in zip(gold, found, strict=True) if c in g and c not in f)
+        p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+        out[c] = {
+            "precision": p,
+            "recall": r,
+            "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "support": tp + fn,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+        }
+    return out
+
+
 def evaluate(rows: list[Row], classifier: Classifier) -> dict[str, object]:
-    cats = [c for c in CATEGORY_IDS if c != "other"]
-    tp = dict.fromkeys(cats, 0)
-    fp = dict.fromkeys(cats, 0)
-    fn = dict.fromkeys(cats, 0)
+    golds: list[set[str]] = []
+    founds: list[set[str]] = []
     errors = []
     neutral = neutral_flagged = 0
     started = time.process_time()  # CPU time: the figure holds on a busy machine
     forms: dict[str, list[int]] = {}  # form -> [labels found, labels expected]
     for text, gold, _, form in rows:
         found = {n.category for n in text_notes(text, classifier) if n.category != "other"}
-        for c in cats:
-            if c in found and c in gold:
-                tp[c] += 1
-            elif c in found:
-                fp[c] += 1
-            elif c in gold:
-                fn[c] += 1
+        golds.append(gold)
+        founds.append(found)
         if form and gold:
             counts = forms.setdefault(form, [0, 0])
             counts[0] += len(found & gold)
@@ -84,41 +106,25 @@ def evaluate(rows: list[Row], classifier: Classifier) -> dict[str, object]:
         if found != gold:
             errors.append({"text": text, "expected": sorted(gold), "got": sorted(found)})
     elapsed = time.process_time() - started
-
-    def ratio(a: int, b: int) -> float:
-        return a / b if b else 1.0
-
-    per_cat = {}
-    for c in cats:
-        p, r = ratio(tp[c], tp[c] + fp[c]), ratio(tp[c], tp[c] + fn[c])
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        per_cat[c] = {
-            "precision": p,
-            "recall": r,
-            "f1": f1,
-            "support": tp[c] + fn[c],
-            "tp": tp[c],
-            "fp": fp[c],
-            "fn": fn[c],
-        }
-    all_tp, all_fp, all_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    per_cat = per_category(golds, founds)
+    all_tp, all_fp, all_fn = (int(sum(m[k] for m in per_cat.values())) for k in ("tp", "fp", "fn"))
     return {
         "posts": len(rows),
         "neutral_posts": neutral,
         "neutral_flagged": neutral_flagged,
         "per_category": per_cat,
         "micro": {
-            "precision": ratio(all_tp, all_tp + all_fp),
-            "recall": ratio(all_tp, all_tp + all_fn),
+            "precision": _ratio(all_tp, all_tp + all_fp),
+            "recall": _ratio(all_tp, all_tp + all_fn),
         },
         "macro": {
             "precision": sum(m["precision"] for m in per_cat.values()) / len(per_cat),
             "recall": sum(m["recall"] for m in per_cat.values()) / len(per_cat),
         },
-        "neutral_flagged_rate": ratio(neutral_flagged, neutral) if neutral else 0.0,
+        "neutral_flagged_rate": _ratio(neutral_flagged, neutral) if neutral else 0.0,
         "exact_match": 1 - len(errors) / len(rows) if rows else 1.0,
         "ms_per_post": 1000 * elapsed / len(rows) if rows else 0.0,
-        "recall_by_form": {f: ratio(a, b) for f, (a, b) in sorted(forms.items())},
+        "recall_by_form": {f: _ratio(a, b) for f, (a, b) in sorted(forms.items())},
         "errors": errors,
     }
 

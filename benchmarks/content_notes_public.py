@@ -49,12 +49,11 @@ from typing import Any, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.content_notes_eval import CATS, per_category  # noqa: E402
 from cogs.content_notes.annotate import text_notes  # noqa: E402
-from cogs.content_notes.categories import CATEGORY_IDS  # noqa: E402
 from cogs.content_notes.classifier import Classifier  # noqa: E402
 
 LABELS = Path(__file__).resolve().parent / "data" / "content_notes_public_labels.jsonl"
-CATS = tuple(c for c in CATEGORY_IDS if c != "other")
 MIN_SUPPORT = 10
 HALVES = ("dev", "test")
 RMHD_IN_WHEEL = (
@@ -133,17 +132,7 @@ def _read_text(f: TextIO, path: Path) -> Iterator[tuple[str, str, str]]:
 
 
 def score(gold: Sequence[set[str]], found: Sequence[set[str]]) -> dict[str, Any]:
-    per_cat: dict[str, dict[str, float]] = {}
-    for c in CATS:
-        tp = sum(1 for g, f in zip(gold, found, strict=True) if c in g and c in f)
-        fp = sum(1 for g, f in zip(gold, found, strict=True) if c not in g and c in f)
-        fn = sum(1 for g, f in zip(gold, found, strict=True) if c in g and c not in f)
-        per_cat[c] = {
-            "precision": tp / (tp + fp) if tp + fp else 1.0,
-            "recall": tp / (tp + fn) if tp + fn else 1.0,
-            "support": tp + fn,
-            "fp": fp,
-        }
+    per_cat = per_category(gold, found)
     counted = [m for m in per_cat.values() if m["support"] >= MIN_SUPPORT]
     neutral = [f for g, f in zip(gold, found, strict=True) if not g]
     return {
