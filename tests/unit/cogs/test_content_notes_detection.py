@@ -1121,3 +1121,69 @@ def test_ninth_round_phrases_name_their_words(
 )
 def test_ninth_round_phrases_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
     assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("my gums are wrecked because of my ed", "eating-disorders", "because of my ed"),
+        ("weird ed perk: I stopped caring what he thinks", "eating-disorders", "ed perk"),
+        ("goal this week is to restrict under 600 cal", "eating-disorders", "restrict … cal"),
+        ("day 9 of a binge-free streak, proud of me", "eating-disorders", "binge-free streak"),
+        ("started keeping food from myself", "eating-disorders", "keeping food from myself"),
+        ("a fifth of whiskey a night now", "substance-use", "a fifth of whiskey a night"),
+        ("she has a toxic relationship with alcohol", "substance-use", "relationship with alcohol"),
+        ("I need to be honest about my drinking", "substance-use", "about my drinking"),
+        ("once I start drinking I just keep going", "substance-use", "once i start drinking"),
+        ("they were taking cough syrup to get high", "substance-use", "taking … to get high"),
+        ("should I be leaving a note behind or not", "suicide", "leaving a note behind"),
+        ("does hanging hurt, asking for real", "suicide", "does hanging hurt"),
+        ("death is better than living like this", "suicide", "death is better than living"),
+        ("I find comfort in the thought of not existing", "suicide", "thought of not existing"),
+        ("my brother shot himself two years ago today", "death-grief", "brother shot himself"),
+        ("my brother shot himself two years ago today", "suicide", "brother shot himself"),
+        ("we lost my uncle to suicide in the spring", "death-grief", "lost my … to suicide"),
+        ("we lost my uncle to suicide in the spring", "suicide", "lost my … to suicide"),
+        ("the paper says he ran a pedophile ring for years", "sexual-violence", "pedophile ring"),
+        ("the paper says he ran a pedophile ring for years", "abuse", "pedophile ring"),
+        ("the cult used its schools to groom children", "sexual-violence", "groom children"),
+        ("my stepdad used to touch me inappropriately", "abuse", "touch me inappropriately"),
+        ("I keep disassociating in meetings", "mental-health", "disassociating"),
+        ("she suffers from PTSD since the deployment", "mental-health", "suffers from ptsd"),
+        ("she suffers from PTSD since the deployment", "trauma", "suffers from ptsd"),
+        ("I've felt so mentally unstable this month", "mental-health", "mentally unstable"),
+        ("how to get out of black-and-white thinking", "mental-health", "black-and-white thinking"),
+        ("too anxious to go to class again", "mental-health", "too anxious to go to class"),
+        ("do the voices you hear ever say kind things", "mental-health", "the voices you hear"),
+    ],
+)
+def test_tenth_round_phrases_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    assert_named(clf, text, category, words)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("just found out the THC gummies are legal here now", "substance-use"),
+        ("honestly my smartphone addiction is out of hand", "substance-use"),
+        ("it makes me feel stupid how long this form takes", "abuse"),
+        ("the nurse told me it's nothing to worry about", "abuse"),
+        ("coffee doesn't hit me like it used to", "abuse"),
+        ("I'm not suicidal, just exhausted from the move", "suicide"),
+        ("I can't settle when he's gone on a work trip, then my son misses him", "death-grief"),
+        ("my ed sheeran tickets came in the post today", "eating-disorders"),
+        ("she has a complicated relationship with her mother", "substance-use"),
+    ],
+)
+def test_tenth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    """Real posts' everyday senses: a cannabinoid named, a phone habit, a thing that makes one
+    feel stupid, reassurance, a drink that no longer hits, suicide denied, someone away."""
+    assert absent not in categories(clf, text)
+
+
+def test_abusing_substances_is_substance_use_not_abuse(clf: Classifier) -> None:
+    found = categories(clf, "I have been abusing substances since I was fifteen")
+    assert "substance-use" in found
+    assert "abuse" not in found
