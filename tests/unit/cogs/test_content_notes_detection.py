@@ -1187,3 +1187,48 @@ def test_abusing_substances_is_substance_use_not_abuse(clf: Classifier) -> None:
     found = categories(clf, "I have been abusing substances since I was fifteen")
     assert "substance-use" in found
     assert "abuse" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("honestly I wish I was never born", "suicide", "wish i was never born"),
+        ("i want to fucking die, nothing works", "suicide", "want to fucking die"),
+        ("some nights I want to close my eyes and never wake up", "suicide", "never wake up"),
+        ("keeping death as an option is the only comfort", "suicide", "death as an option"),
+        ("I don't see any point of being alive", "suicide", "point of being alive"),
+        ("a man set himself on fire outside the court", "suicide", "set himself on fire"),
+        ("my mum said she wished I was never born", "abuse", "she wished i was never born"),
+        ("I think I'm starting to hallucinate again", "mental-health", "starting to hallucinate"),
+        ("the auditory hallucinations came back this week", "mental-health", "hallucinations"),
+        ("I have had PTSD since the crash", "mental-health", "had ptsd"),
+        ("I have had PTSD since the crash", "trauma", "had ptsd"),
+        ("how do you help an addict who won't admit it", "substance-use", "help an addict"),
+        ("my ex is a heroine addict and keeps calling", "substance-use", "heroine addict"),
+        ("drunk for the third day in a row", "substance-use", "day in a row"),
+        ("I binged nearly 6000 calories last night", "eating-disorders", "binged … calories"),
+    ],
+)
+def test_tenth_round_more_phrases_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    assert_named(clf, text, category, words)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("the chatbot hallucinated three citations in one answer", "mental-health"),
+        ("I swear the model hallucinates more on long prompts", "mental-health"),
+        ("she has a traumatic brain injury from the fall", "trauma"),
+        ("we took the kids rock climbing at the leisure centre", "substance-use"),
+        ("I'm addicted to music, headphones on all day", "substance-use"),
+        ("with health anxiety I always think I'm dying of something", "death-grief"),
+        ("still grieving the end of my marriage a year on", "death-grief"),
+        ("I wish I was never born, she said, and then laughed at the joke", "abuse"),
+    ],
+)
+def test_tenth_round_more_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    """Software that makes things up, a head injury, climbing, a hobby, health anxiety's
+    certainty of dying, a marriage grieved, and one's own wish taken for a parent's."""
+    assert absent not in categories(clf, text)
