@@ -1232,3 +1232,40 @@ def test_tenth_round_more_lookalikes_stay_quiet(clf: Classifier, text: str, abse
     """Software that makes things up, a head injury, climbing, a hobby, health anxiety's
     certainty of dying, a marriage grieved, and one's own wish taken for a parent's."""
     assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("my brain screams at me to skip the gym every morning", "abuse"),
+        ("new manager, and everyone at work is walking on eggshells", "abuse"),
+        ("so glad he didn't punch me when I told him about the car", "abuse"),
+        ("she drinks every day, she's slowly killing herself", "suicide"),
+        ("I'm tired of his attempts to guilt me into staying late", "suicide"),
+        ("he'd worry what would happen if she killed herself", "death-grief"),
+        ("seven weeks pregnant and scared of a miscarriage every day", "death-grief"),
+        ("any tips for driving anxiety before my second lesson?", "mental-health"),
+        ("I'm worried he'll drink himself to death this winter", "death-grief"),
+    ],
+)
+def test_tenth_round_last_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    """One's own mind shouting, tension at work, a blow that did not come, a habit's slow
+    harm, attempts at something else, a death feared or imagined, nerves before a lesson."""
+    assert absent not in categories(clf, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("I'm worried he'll drink himself to death this winter", "substance-use", "drink himself"),
+        ("my uncle drank himself to death at fifty", "death-grief", "drank himself to death"),
+        ("my dad punched me and then he didn't stop", "abuse", "punched me"),
+        ("walking on eggshells at home every time dad drinks", "abuse", "walking on eggshells"),
+        ("she tried to kill herself last year and I still worry", "suicide", "kill herself"),
+        ("my sister had a miscarriage last month", "death-grief", "miscarriage"),
+    ],
+)
+def test_tenth_round_same_words_in_earnest_still_count(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    assert_named(clf, text, category, words)
