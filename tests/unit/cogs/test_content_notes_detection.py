@@ -1269,3 +1269,34 @@ def test_tenth_round_same_words_in_earnest_still_count(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
     assert_named(clf, text, category, words)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "words"),
+    [
+        ("had less than 300 calories today and still feel huge", "eating-disorders", "calories"),
+        ("honestly I'm ready to die at this point", "suicide", "ready to die"),
+        ("some days I just want to not be here", "suicide", "want to not be here"),
+        ("no interest in sticking around much longer", "suicide", "no interest in sticking around"),
+        ("on bad days we wanna kill ourselves, that's the illness", "suicide", "kill ourselves"),
+        ("not sure how much longer I can stay alive like this", "suicide", "stay alive"),
+    ],
+)
+def test_tenth_round_last_phrases_name_their_words(
+    clf: Classifier, text: str, category: str, words: str
+) -> None:
+    assert_named(clf, text, category, words)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("I'm ready to die on this hill about tabs versus spaces", "suicide"),
+        ("I am so ready to die of embarrassment right now", "suicide"),
+        ("the drinks had less than 100 calories each, nice", "eating-disorders"),
+    ],
+)
+def test_tenth_round_last_phrases_lookalikes_stay_quiet(
+    clf: Classifier, text: str, absent: str
+) -> None:
+    assert absent not in categories(clf, text)
