@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.models import ContentNote
@@ -154,10 +154,9 @@ class _Index:
     only the phrases that go on matching are followed, so thousands of phrase variants
     (every "{kin}" of "lost {my} {kin}") cost a few dictionary reads per word."""
 
-    def __init__(self, terms: Iterable[Term], base: _Index | None = None) -> None:
+    def __init__(self, terms: Iterable[Term]) -> None:
         self.root = _Node()
-        # A server's extra terms get their own small trie beside the shipped one's.
-        self.roots: list[_Node] = [self.root] if base is None else [*base.roots, self.root]
+        self.roots: list[_Node] = [self.root]
         for term in terms:  # every term has a word: an entry without one is refused
             node = self.root
             for word in term.tokens[:-1]:
@@ -245,101 +244,144 @@ def _words(text: str, tokens: list[Token], first: int, last: int) -> str:
     return "".join(parts).lower()
 
 
-class _NearRules:
-    """Proximity rules: every rule's first halves in one trie and every second half in
-    another, each term tagged with its rules, so one pass finds which rules may fire and
-    one more, only then, where their second halves lie."""
+# What a phrase is to its lexicon part, coded with the rule's number: ``n << 3 | kind``.
+_TERM, _IGNORE, _LEFT, _RIGHT, _IGNORE_LEFT, _IGNORE_RIGHT = range(6)
 
-    def __init__(self, rules: tuple[NearRule, ...]) -> None:
-        self.rules = rules
+
+# Where each rule's (by number) halves lie in a text.
+_Spans = dict[int, list[tuple[int, int]]]
+
+
+def _spans() -> _Spans:
+    return defaultdict(list)
+
+
+@dataclass
+class _Found:
+    """One part's matches in a text: terms and ignores, and each rule's halves."""
+
+    hits: list[tuple[Term, int, int]] = field(default_factory=list)
+    ignored: list[tuple[Term, int, int]] = field(default_factory=list)
+    left: _Spans = field(default_factory=_spans)
+    right: _Spans = field(default_factory=_spans)
+    ignore_left: _Spans = field(default_factory=_spans)
+    ignore_right: _Spans = field(default_factory=_spans)
+
+
+def _pairs(
+    rules: tuple[NearRule, ...], lefts: _Spans, rights: _Spans
+) -> Iterator[tuple[int, tuple[int, int], tuple[int, int]]]:
+    """Each rule (by number) whose halves lie close enough, with both halves in text order."""
+    for n in sorted(lefts):
+        window = rules[n].window
+        for a, b in lefts[n]:
+            for c, d in rights.get(n, ()):
+                gap = c - b if c >= b else a - d
+                if 0 <= gap <= window:
+                    one, two = sorted(((a, b), (c, d)))
+                    yield n, one, two
+                    break
+
+
+class _Part:
+    """A lexicon's own entries in one trie: its terms, its ignores and both halves of its
+    proximity rules, each phrase tagged with what it is, so a post is walked once for all of
+    them. A lexicon extending another (a server's extra terms on the shipped lexicon) adds a
+    small part of its own beside the base's."""
+
+    def __init__(
+        self,
+        terms: Iterable[Term],
+        ignores: Iterable[Term],
+        near: tuple[NearRule, ...],
+        near_ignores: tuple[NearRule, ...],
+    ) -> None:
+        self.near = near
+        self.near_ignores = near_ignores
         # What a firing rule counts as: a match of its category, named by its entry.
-        self._hits = [Term(rule.category, (), False, rule.entry) for rule in rules]
-        self._left = _TaggedIndex(rule.left for rule in rules)
-        self._right = _TaggedIndex(rule.right for rule in rules)
+        self.near_hits = [Term(rule.category, (), False, rule.entry) for rule in near]
+        self.near_hits_ignored = [
+            Term(rule.category, (), False, rule.entry) for rule in near_ignores
+        ]
+        # Only phrases that are more than a term have roles, as tuples of codes shared by
+        # every phrase with the same ones: the hundred thousand plain terms are told by their
+        # absence, and the table stays a fraction of the trie.
+        roles: dict[Term, tuple[int, ...]] = {}
+        shared: dict[tuple[int, ...], tuple[int, ...]] = {}
 
-    def find(self, tokens: list[Token]) -> list[tuple[Term, tuple[int, int], tuple[int, int]]]:
-        """Each rule whose halves lie close enough: the rule's match and both halves, in text
-        order."""
-        if not self.rules:
-            return []
-        lefts = self._left.find(tokens)
-        if not lefts:
-            return []
-        rights = self._right.find(tokens)
-        out: list[tuple[Term, tuple[int, int], tuple[int, int]]] = []
-        for n in sorted(lefts):
-            window = self.rules[n].window
-            for a, b in lefts[n]:
-                for c, d in rights.get(n, ()):
-                    gap = c - b if c >= b else a - d
-                    if 0 <= gap <= window:
-                        one, two = sorted(((a, b), (c, d)))
-                        out.append((self._hits[n], one, two))
-                        break
-        return out
+        def add(term: Term, code: int) -> None:
+            codes = (*roles.get(term, ()), code)
+            roles[term] = shared.setdefault(codes, codes)
 
+        terms = list(terms)
+        for term in ignores:
+            add(term, _IGNORE)
+        for kinds, rules in (
+            ((_LEFT, _RIGHT), near),
+            ((_IGNORE_LEFT, _IGNORE_RIGHT), near_ignores),
+        ):
+            for n, rule in enumerate(rules):
+                for kind, half in zip(kinds, (rule.left, rule.right), strict=True):
+                    for term in half:
+                        add(term, n << 3 | kind)
+        for term in terms:
+            codes = roles.get(term)
+            if codes is not None and _TERM not in codes:
+                add(term, _TERM)
+        self.roles = roles
+        phrases = [*terms, *(t for t, codes in roles.items() if _TERM not in codes)]
+        self.size = len(phrases)
+        self.index = _Index(phrases)
 
-class _TaggedIndex:
-    """One half of every proximity rule in a single trie: the spans found, by rule number."""
-
-    def __init__(self, halves: Iterable[tuple[Term, ...]]) -> None:
-        self._rules_of: dict[Term, list[int]] = defaultdict(list)
-        for n, half in enumerate(halves):
-            for term in half:
-                self._rules_of[term].append(n)
-        self._index = _Index(self._rules_of)
-
-    def find(self, tokens: list[Token]) -> dict[int, list[tuple[int, int]]]:
-        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for term, a, b in self._index.find(tokens):
-            for n in self._rules_of[term]:
-                found[n].append((a, b))
+    def find(self, tokens: list[Token]) -> _Found:
+        found = _Found()
+        roles = self.roles
+        halves = {
+            _LEFT: found.left,
+            _RIGHT: found.right,
+            _IGNORE_LEFT: found.ignore_left,
+            _IGNORE_RIGHT: found.ignore_right,
+        }
+        for term, a, b in self.index.find(tokens):
+            codes = roles.get(term)
+            if codes is None:
+                found.hits.append((term, a, b))
+                continue
+            for code in codes:
+                kind = code & 7
+                if kind == _TERM:
+                    found.hits.append((term, a, b))
+                elif kind == _IGNORE:
+                    found.ignored.append((term, a, b))
+                else:
+                    halves[kind][code >> 3].append((a, b))
         return found
 
 
-@dataclass(frozen=True)
-class _Tries:
-    """A lexicon's matchers: its terms, its ignores, and each list of proximity rules (a
-    lexicon extending another searches the base's and then its own)."""
-
-    terms: _Index
-    ignores: _Index
-    near: tuple[_NearRules, ...]
-    near_ignores: tuple[_NearRules, ...]
-
-
-def _tries_of(lexicon: Lexicon) -> _Tries:
-    return _Tries(
-        _Index(lexicon.terms),
-        _Index(lexicon.ignores),
-        (_NearRules(lexicon.near),),
-        (_NearRules(lexicon.near_ignores),),
-    )
+def _parts_of(lexicon: Lexicon) -> tuple[_Part, ...]:
+    return (_Part(lexicon.terms, lexicon.ignores, lexicon.near, lexicon.near_ignores),)
 
 
 @lru_cache(maxsize=1)
-def _shipped_tries() -> _Tries:
-    """The shipped lexicon's tries (tens of thousands of expanded phrases), built once."""
-    return _tries_of(shipped_lexicon())
+def _shipped_parts() -> tuple[_Part, ...]:
+    """The shipped lexicon's trie (tens of thousands of expanded phrases), built once."""
+    return _parts_of(shipped_lexicon())
 
 
-def _build(lexicon: Lexicon) -> _Tries:
-    """The tries of ``lexicon``; one that extends another (a server's extra terms on the
-    shipped lexicon) reuses the base's and adds small ones for its own entries only."""
+def _build(lexicon: Lexicon) -> tuple[_Part, ...]:
+    """The parts of ``lexicon``; one that extends another (a server's extra terms on the
+    shipped lexicon) reuses the base's and adds a small one for its own entries only."""
     base = lexicon.base
     if base is None:
-        return _shipped_tries() if lexicon is shipped_lexicon() else _tries_of(lexicon)
+        return _shipped_parts() if lexicon is shipped_lexicon() else _parts_of(lexicon)
     under = _build(base)
-    terms = lexicon.terms[len(base.terms) :]
-    ignores = lexicon.ignores[len(base.ignores) :]
-    near = lexicon.near[len(base.near) :]
-    near_ignores = lexicon.near_ignores[len(base.near_ignores) :]
-    return _Tries(
-        _Index(terms, base=under.terms) if terms else under.terms,
-        _Index(ignores, base=under.ignores) if ignores else under.ignores,
-        (*under.near, _NearRules(near)) if near else under.near,
-        (*under.near_ignores, _NearRules(near_ignores)) if near_ignores else under.near_ignores,
+    own = _Part(
+        lexicon.terms[len(base.terms) :],
+        lexicon.ignores[len(base.ignores) :],
+        lexicon.near[len(base.near) :],
+        lexicon.near_ignores[len(base.near_ignores) :],
     )
+    return (*under, own) if own.size else under
 
 
 _TYPOS: TypoReader | None = None
@@ -358,7 +400,7 @@ class Classifier:
     def __init__(self, lexicon: Lexicon, typos: TypoReader | None = None) -> None:
         self.lexicon = lexicon
         self._typos = typos if typos is not None else shipped_typo_reader()
-        self._tries = _build(lexicon)
+        self._parts = _build(lexicon)
 
     @classmethod
     def default(cls, extra_terms: Mapping[str, Iterable[str]] | None = None) -> Classifier:
@@ -369,26 +411,28 @@ class Classifier:
         tokens = self._typos.read(tokenize(text))
         if not tokens:
             return []
-        tries = self._tries
-        hits = tries.terms.find(tokens)
+        hits: list[tuple[Term, int, int]] = []
+        ignored: list[tuple[Term, int, int]] = []
         # The words a match is made of: a proximity match is its two halves, not the words
         # between them, which may be another topic's own ("addicted ~8 {pills}" around
         # "schizophrenic").
         pieces: dict[tuple[Term, int, int], tuple[tuple[int, int], ...]] = {}
         near_words: dict[tuple[int, int], str] = {}
-        for term, one, two in (n for rules in tries.near for n in rules.find(tokens)):
-            first, last = one[0], max(one[1], two[1])
-            near_words[(first, last)] = (
-                f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
+        for part in self._parts:  # one walk of the post per part finds every kind of phrase
+            got = part.find(tokens)
+            hits.extend(got.hits)
+            ignored.extend(got.ignored)
+            for n, one, two in _pairs(part.near, got.left, got.right):
+                term, first, last = part.near_hits[n], one[0], max(one[1], two[1])
+                near_words[(first, last)] = (
+                    f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
+                )
+                hits.append((term, first, last))
+                pieces[(term, first, last)] = (one, two)
+            ignored.extend(
+                (part.near_hits_ignored[n], one[0], max(one[1], two[1]))
+                for n, one, two in _pairs(part.near_ignores, got.ignore_left, got.ignore_right)
             )
-            hits.append((term, first, last))
-            pieces[(term, first, last)] = (one, two)
-        ignored = tries.ignores.find(tokens)
-        ignored.extend(
-            (term, one[0], max(one[1], two[1]))
-            for rules in tries.near_ignores
-            for term, one, two in rules.find(tokens)
-        )
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:
             if b < len(tokens) and tokens[b].norm in _NEGATING_NEXT:
