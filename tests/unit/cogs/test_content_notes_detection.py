@@ -1300,3 +1300,21 @@ def test_tenth_round_last_phrases_lookalikes_stay_quiet(
     clf: Classifier, text: str, absent: str
 ) -> None:
     assert absent not in categories(clf, text)
+
+
+def test_one_phrase_can_be_a_term_an_ignore_and_a_proximity_half_at_once() -> None:
+    """Terms, ignores and proximity halves share one trie: a phrase that is several of them
+    is found once and counts as each."""
+    lexicon = parse_lexicon(
+        {
+            "substance-use": {"terms": ["relapse"], "ignore": ["relapse prevention"]},
+            "self-harm": {"patterns": ["relapse ~3 cutting"]},
+            "global": {"ignore": ["relapse ~2 diet"]},
+        }
+    )
+    clf = Classifier(lexicon)
+    assert categories(clf, "a relapse last night") == {"substance-use"}
+    assert categories(clf, "relapse and cutting again") == {"substance-use", "self-harm"}
+    # The ignore cancels its own category's term only; the other rule still fires.
+    assert categories(clf, "relapse prevention, no cutting") == {"self-harm"}
+    assert categories(clf, "a relapse on my diet") == set()
