@@ -424,8 +424,11 @@ class Classifier:
             ignored.extend(got.ignored)
             for n, one, two in _pairs(part.near, got.left, got.right):
                 term, first, last = part.near_hits[n], one[0], max(one[1], two[1])
+                # Halves that touch read as the phrase they make; apart, the gap is shown.
                 near_words[(first, last)] = (
-                    f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
+                    _words(text, tokens, one[0], two[1])
+                    if one[1] == two[0]
+                    else f"{_words(text, tokens, *one)} … {_words(text, tokens, *two)}"
                 )
                 hits.append((term, first, last))
                 pieces[(term, first, last)] = (one, two)

@@ -109,7 +109,7 @@ def test_neutral_thread_gets_nothing(clf: Classifier) -> None:
         # Censored words inside phrases, a star run hiding one letter more than it has.
         ("my m*ntal h*alth is bad", "mental-health", "m*ntal h*alth"),
         ("an ov*rd*se last year", "substance-use", "ov*rd*se"),
-        ("she was r**ed at a party", "sexual-violence", "r**ed … at a party"),
+        ("she was r**ed at a party", "sexual-violence", "r**ed at a party"),
         ("People say unalive because of the filters", "suicide", "unalive"),
         ("SUICIDE prevention", "suicide", "suicide"),
         ("Ma thérapie commence", "mental-health", None),
@@ -376,8 +376,8 @@ def test_splits_share_no_post() -> None:
             "walking on eggshells",
         ),
         ("my ex tracked my phone for a year", "abuse", "tracked my phone"),
-        ("my stepmum slapped me for spilling milk", "abuse", "stepmum … slapped me"),
-        ("he takes my salary and gives me pocket money", "abuse", "he … takes my salary"),
+        ("my stepmum slapped me for spilling milk", "abuse", "stepmum slapped me"),
+        ("he takes my salary and gives me pocket money", "abuse", "he takes my salary"),
         ("a man flashed me outside the station", "sexual-violence", "flashed me"),
         ("she told me he forced himself on her", "sexual-violence", "forced himself on her"),
         ("we scattered dad's ashes off the pier", "death-grief", "scattered dad's ashes"),
@@ -1128,7 +1128,7 @@ def test_ninth_round_phrases_lookalikes_stay_quiet(clf: Classifier, text: str, a
     [
         ("my gums are wrecked because of my ed", "eating-disorders", "because of my ed"),
         ("weird ed perk: I stopped caring what he thinks", "eating-disorders", "ed perk"),
-        ("goal this week is to restrict under 600 cal", "eating-disorders", "restrict … cal"),
+        ("trying to restrict to 600 cal", "eating-disorders", "restrict … cal"),
         ("day 9 of a binge-free streak, proud of me", "eating-disorders", "binge-free streak"),
         ("started keeping food from myself", "eating-disorders", "keeping food from myself"),
         ("a fifth of whiskey a night now", "substance-use", "a fifth of whiskey a night"),

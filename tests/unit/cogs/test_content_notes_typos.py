@@ -47,7 +47,7 @@ def test_one_edit(a: str, b: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("text", "category", "quoted"),
     [
-        ("retsricting food again, I know, I know", "eating-disorders", "retsricting … food"),
+        ("retsricting food again, I know, I know", "eating-disorders", "retsricting food"),
         ("had a painc attack in the queue and left", "mental-health", "painc attack"),
         ("first summer in shorts since i stopped cuting", "self-harm", "stopped cuting"),
         ("survivor of sexul assault here, the trial starts monday", "sexual-violence", "sexul"),
