@@ -1155,43 +1155,6 @@ def test_ninth_round_phrases_lookalikes_stay_quiet(clf: Classifier, text: str, a
         ("how to get out of black-and-white thinking", "mental-health", "black-and-white thinking"),
         ("too anxious to go to class again", "mental-health", "too anxious to go to class"),
         ("do the voices you hear ever say kind things", "mental-health", "the voices you hear"),
-    ],
-)
-def test_tenth_round_phrases_name_their_words(
-    clf: Classifier, text: str, category: str, words: str
-) -> None:
-    assert_named(clf, text, category, words)
-
-
-@pytest.mark.parametrize(
-    ("text", "absent"),
-    [
-        ("just found out the THC gummies are legal here now", "substance-use"),
-        ("honestly my smartphone addiction is out of hand", "substance-use"),
-        ("it makes me feel stupid how long this form takes", "abuse"),
-        ("the nurse told me it's nothing to worry about", "abuse"),
-        ("coffee doesn't hit me like it used to", "abuse"),
-        ("I'm not suicidal, just exhausted from the move", "suicide"),
-        ("I can't settle when he's gone on a work trip, then my son misses him", "death-grief"),
-        ("my ed sheeran tickets came in the post today", "eating-disorders"),
-        ("she has a complicated relationship with her mother", "substance-use"),
-    ],
-)
-def test_tenth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
-    """Real posts' everyday senses: a cannabinoid named, a phone habit, a thing that makes one
-    feel stupid, reassurance, a drink that no longer hits, suicide denied, someone away."""
-    assert absent not in categories(clf, text)
-
-
-def test_abusing_substances_is_substance_use_not_abuse(clf: Classifier) -> None:
-    found = categories(clf, "I have been abusing substances since I was fifteen")
-    assert "substance-use" in found
-    assert "abuse" not in found
-
-
-@pytest.mark.parametrize(
-    ("text", "category", "words"),
-    [
         ("honestly I wish I was never born", "suicide", "wish i was never born"),
         ("i want to fucking die, nothing works", "suicide", "want to fucking die"),
         ("some nights I want to close my eyes and never wake up", "suicide", "never wake up"),
@@ -1207,17 +1170,41 @@ def test_abusing_substances_is_substance_use_not_abuse(clf: Classifier) -> None:
         ("my ex is a heroine addict and keeps calling", "substance-use", "heroine addict"),
         ("drunk for the third day in a row", "substance-use", "day in a row"),
         ("I binged nearly 6000 calories last night", "eating-disorders", "binged … calories"),
+        ("I'm worried he'll drink himself to death this winter", "substance-use", "drink himself"),
+        ("my uncle drank himself to death at fifty", "death-grief", "drank himself to death"),
+        ("my dad punched me and then he didn't stop", "abuse", "punched me"),
+        ("walking on eggshells at home every time dad drinks", "abuse", "walking on eggshells"),
+        ("she tried to kill herself last year and I still worry", "suicide", "kill herself"),
+        ("my sister had a miscarriage last month", "death-grief", "miscarriage"),
+        ("had less than 300 calories today and still feel huge", "eating-disorders", "calories"),
+        ("honestly I'm ready to die at this point", "suicide", "ready to die"),
+        ("some days I just want to not be here", "suicide", "want to not be here"),
+        ("no interest in sticking around much longer", "suicide", "no interest in sticking around"),
+        ("on bad days we wanna kill ourselves, that's the illness", "suicide", "kill ourselves"),
+        ("not sure how much longer I can stay alive like this", "suicide", "stay alive"),
     ],
 )
-def test_tenth_round_more_phrases_name_their_words(
+def test_tenth_round_phrases_name_their_words(
     clf: Classifier, text: str, category: str, words: str
 ) -> None:
+    """Real posts' wording: the disorder by its short name, calorie limits, a bottle a night,
+    a death by suicide as grief too, PTSD had or suffered, hallucinations as one's own, plain
+    wishes not to be here; and the same words in earnest beside their look-alikes."""
     assert_named(clf, text, category, words)
 
 
 @pytest.mark.parametrize(
     ("text", "absent"),
     [
+        ("just found out the THC gummies are legal here now", "substance-use"),
+        ("honestly my smartphone addiction is out of hand", "substance-use"),
+        ("it makes me feel stupid how long this form takes", "abuse"),
+        ("the nurse told me it's nothing to worry about", "abuse"),
+        ("coffee doesn't hit me like it used to", "abuse"),
+        ("I'm not suicidal, just exhausted from the move", "suicide"),
+        ("I can't settle when he's gone on a work trip, then my son misses him", "death-grief"),
+        ("my ed sheeran tickets came in the post today", "eating-disorders"),
+        ("she has a complicated relationship with her mother", "substance-use"),
         ("the chatbot hallucinated three citations in one answer", "mental-health"),
         ("I swear the model hallucinates more on long prompts", "mental-health"),
         ("she has a traumatic brain injury from the fall", "trauma"),
@@ -1226,17 +1213,6 @@ def test_tenth_round_more_phrases_name_their_words(
         ("with health anxiety I always think I'm dying of something", "death-grief"),
         ("still grieving the end of my marriage a year on", "death-grief"),
         ("I wish I was never born, she said, and then laughed at the joke", "abuse"),
-    ],
-)
-def test_tenth_round_more_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
-    """Software that makes things up, a head injury, climbing, a hobby, health anxiety's
-    certainty of dying, a marriage grieved, and one's own wish taken for a parent's."""
-    assert absent not in categories(clf, text)
-
-
-@pytest.mark.parametrize(
-    ("text", "absent"),
-    [
         ("my brain screams at me to skip the gym every morning", "abuse"),
         ("new manager, and everyone at work is walking on eggshells", "abuse"),
         ("so glad he didn't punch me when I told him about the car", "abuse"),
@@ -1246,60 +1222,23 @@ def test_tenth_round_more_lookalikes_stay_quiet(clf: Classifier, text: str, abse
         ("seven weeks pregnant and scared of a miscarriage every day", "death-grief"),
         ("any tips for driving anxiety before my second lesson?", "mental-health"),
         ("I'm worried he'll drink himself to death this winter", "death-grief"),
-    ],
-)
-def test_tenth_round_last_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
-    """One's own mind shouting, tension at work, a blow that did not come, a habit's slow
-    harm, attempts at something else, a death feared or imagined, nerves before a lesson."""
-    assert absent not in categories(clf, text)
-
-
-@pytest.mark.parametrize(
-    ("text", "category", "words"),
-    [
-        ("I'm worried he'll drink himself to death this winter", "substance-use", "drink himself"),
-        ("my uncle drank himself to death at fifty", "death-grief", "drank himself to death"),
-        ("my dad punched me and then he didn't stop", "abuse", "punched me"),
-        ("walking on eggshells at home every time dad drinks", "abuse", "walking on eggshells"),
-        ("she tried to kill herself last year and I still worry", "suicide", "kill herself"),
-        ("my sister had a miscarriage last month", "death-grief", "miscarriage"),
-    ],
-)
-def test_tenth_round_same_words_in_earnest_still_count(
-    clf: Classifier, text: str, category: str, words: str
-) -> None:
-    assert_named(clf, text, category, words)
-
-
-@pytest.mark.parametrize(
-    ("text", "category", "words"),
-    [
-        ("had less than 300 calories today and still feel huge", "eating-disorders", "calories"),
-        ("honestly I'm ready to die at this point", "suicide", "ready to die"),
-        ("some days I just want to not be here", "suicide", "want to not be here"),
-        ("no interest in sticking around much longer", "suicide", "no interest in sticking around"),
-        ("on bad days we wanna kill ourselves, that's the illness", "suicide", "kill ourselves"),
-        ("not sure how much longer I can stay alive like this", "suicide", "stay alive"),
-    ],
-)
-def test_tenth_round_last_phrases_name_their_words(
-    clf: Classifier, text: str, category: str, words: str
-) -> None:
-    assert_named(clf, text, category, words)
-
-
-@pytest.mark.parametrize(
-    ("text", "absent"),
-    [
         ("I'm ready to die on this hill about tabs versus spaces", "suicide"),
         ("I am so ready to die of embarrassment right now", "suicide"),
         ("the drinks had less than 100 calories each, nice", "eating-disorders"),
     ],
 )
-def test_tenth_round_last_phrases_lookalikes_stay_quiet(
-    clf: Classifier, text: str, absent: str
-) -> None:
+def test_tenth_round_lookalikes_stay_quiet(clf: Classifier, text: str, absent: str) -> None:
+    """Real posts' everyday senses: a cannabinoid named, a phone habit, a thing that makes one
+    feel stupid, reassurance, suicide denied, someone away, a chatbot that makes things up, a
+    head injury, climbing, health anxiety, one's own mind screaming, a blow that did not come,
+    a habit's slow harm, a death feared or imagined, nerves before a lesson, a hill to die on."""
     assert absent not in categories(clf, text)
+
+
+def test_abusing_substances_is_substance_use_not_abuse(clf: Classifier) -> None:
+    found = categories(clf, "I have been abusing substances since I was fifteen")
+    assert "substance-use" in found
+    assert "abuse" not in found
 
 
 def test_one_phrase_can_be_a_term_an_ignore_and_a_proximity_half_at_once() -> None:
