@@ -187,6 +187,15 @@ class App:
                     await self.deliveries.release(lease)
                 raise
             except Exception as exc:
+                if not is_live(adapter):
+                    # The session went to another process while this one was sending: the
+                    # delivery is the holder's to finish, not a failure.
+                    log.warning(
+                        "delivery %s paused: %r; the session's holder finishes it", record.id, exc
+                    )
+                    with contextlib.suppress(Exception):
+                        await self.deliveries.release(lease)
+                    continue
                 log.warning("could not resume delivery %s: %r", record.id, exc)
                 with contextlib.suppress(LeaseLost):
                     await self.deliveries.finish(lease, "failed", str(exc))

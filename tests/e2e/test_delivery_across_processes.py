@@ -506,3 +506,41 @@ async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_liv
     killed.cancel()
     with pytest.raises(asyncio.CancelledError):
         await killed
+
+
+async def test_a_delivery_resumed_as_the_session_moves_away_is_kept_for_its_new_holder(
+    pair: tuple[App, App], bsky: FakeBluesky
+) -> None:
+    """A process resuming a killed sender's delivery loses the session mid-way (another
+    process took it over, as with Matrix): the send that then fails leaves the delivery
+    pending for the holder, not failed, and the holder finishes it once."""
+    a, b = pair
+    a.layouts.default = b.layouts.default = "per-post"
+    now = _fake_clock(a, b)
+    url = _chain(bsky, 6)
+    chat_a = Chat(a.dispatcher)
+    chat_a.stall_at = 3
+    killed = asyncio.create_task(chat_a.command(f"unroll {url}"))
+    await asyncio.wait_for(chat_a.stalled.wait(), 10)
+    now[0] += LEASE_S + 1  # A is gone; its lease ran out
+
+    losing = Chat(b.dispatcher, platform=chat_a)
+
+    async def hand_over() -> None:  # after its first send, the session moves away
+        losing.live = False
+
+    losing.on_send = hand_over
+    losing.fail_at = 2  # ... and its next send is refused
+    b.adapters[losing.name] = losing
+    assert await b.resume_pending(losing) == 0
+    [record] = await b.deliveries.pending("memory")
+    assert record.state == "pending"  # not failed: kept for whoever holds the session
+
+    losing.on_send = None
+    losing.live = True  # the session came back to this process
+    assert await b.sweep() == 1
+    assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
+    _keys_once(chat_a)
+    killed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await killed
