@@ -156,7 +156,6 @@ class _Index:
 
     def __init__(self, terms: Iterable[Term]) -> None:
         self.root = _Node()
-        self.roots: list[_Node] = [self.root]
         for term in terms:  # every term has a word: an entry without one is refused
             node = self.root
             for word in term.tokens[:-1]:
@@ -189,20 +188,17 @@ class _Index:
 
     def find(self, tokens: list[Token]) -> list[tuple[Term, int, int]]:
         out: list[tuple[Term, int, int]] = []
-        roots, n = self.roots, len(tokens)
+        root, n = self.root, len(tokens)
         norms = [tok.norm for tok in tokens]
         masked = ["*" in norm for norm in norms]
-        starts = [(root.children or {}, root.prefixed or {}) for root in roots]
+        children, prefixed = root.children or {}, root.prefixed or {}
         for i in range(n):
-            # Most words start no phrase: look them up at the roots before building anything.
+            # Most words start no phrase: look them up at the root before building anything.
             if not masked[i]:
                 norm = norms[i]
-                for children, prefixed in starts:
-                    if norm in children or norm[:3] in prefixed:
-                        break
-                else:
+                if norm not in children and norm[:3] not in prefixed:
                     continue
-            frontier: list[_Node] = roots
+            frontier: list[_Node] = [root]
             k = i
             while frontier and k < n:
                 nxt: list[_Node] = []

@@ -64,7 +64,7 @@ class Lexicon:
     near: tuple[NearRule, ...] = ()
     near_ignores: tuple[NearRule, ...] = ()  # "killed ~3 {boss|level}": cancels what it spans
     # The lexicon this one adds to (its entries come first in each list): a matcher reuses
-    # the base's tries and builds small ones for the rest.
+    # the base's trie and builds a small one for the rest.
     base: Lexicon | None = field(default=None, compare=False, repr=False)
     # The named word groups ("{kin}") a server's extra terms may use too.
     groups: Mapping[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
