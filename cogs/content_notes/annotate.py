@@ -9,12 +9,10 @@ from dataclasses import replace
 
 from bot.models import ContentNote, Post, Thread
 from cogs.content_notes.author_warnings import map_author_notes, map_warning, prefix_warning
-from cogs.content_notes.categories import ORDER
+from cogs.content_notes.categories import ORDER, ORIGIN_ORDER
 from cogs.content_notes.classifier import MAX_REASON_WORDS, Classifier
 from cogs.content_notes.normalize import normalise_phrase
 
-# When one category is noted by several origins, the most deliberate one speaks.
-_PRIORITY = {"moderator": 0, "author": 1, "auto": 2}
 # A thread whose every post has its own warning must not get a paragraph-long label.
 MAX_AUTHOR_REASONS = 3
 
@@ -55,8 +53,8 @@ def merge_notes(notes: Iterable[ContentNote]) -> tuple[ContentNote, ...]:
     out: list[ContentNote] = []
     for cat in sorted(by_cat, key=lambda c: ORDER.get(c, 99)):
         group = by_cat[cat]
-        best = min(_PRIORITY[n.origin] for n in group)
-        top = [n for n in group if _PRIORITY[n.origin] == best]
+        best = min(ORIGIN_ORDER[n.origin] for n in group)
+        top = [n for n in group if ORIGIN_ORDER[n.origin] == best]
         origin = top[0].origin
         if origin == "auto":
             out.append(ContentNote(cat, origin, _merge_auto_reasons(n.reason for n in top)))

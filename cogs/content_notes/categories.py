@@ -34,6 +34,9 @@ BY_ID: dict[str, Category] = {c.id: c for c in CATEGORIES}
 CATEGORY_IDS: tuple[str, ...] = tuple(c.id for c in CATEGORIES)
 # Canonical order: labels list categories in this order whatever order they were found in.
 ORDER: dict[str, int] = {c.id: i for i, c in enumerate(CATEGORIES)}
+# Who noted a category, the most deliberate first: when several did, that one speaks, and
+# a label lists them in this order.
+ORIGIN_ORDER: dict[str, int] = {"moderator": 0, "author": 1, "auto": 2}
 
 # Short forms authors write in their own warnings. Only trusted inside a warning
 # ("CW: sh"), never in running text, where "sh", "ed" and "mh" mean other things.

@@ -241,7 +241,8 @@ def _words(text: str, tokens: list[Token], first: int, last: int) -> str:
 
 
 # What a phrase is to its lexicon part, coded with the rule's number: ``n << 3 | kind``.
-_TERM, _IGNORE, _LEFT, _RIGHT, _IGNORE_LEFT, _IGNORE_RIGHT = range(6)
+# The four halves come first: they index ``_Found.halves``.
+_LEFT, _RIGHT, _IGNORE_LEFT, _IGNORE_RIGHT, _TERM, _IGNORE = range(6)
 
 
 # Where each rule's (by number) halves lie in a text.
@@ -254,14 +255,12 @@ def _spans() -> _Spans:
 
 @dataclass
 class _Found:
-    """One part's matches in a text: terms and ignores, and each rule's halves."""
+    """One part's matches in a text: terms and ignores, and where each rule's halves lie (by
+    kind of half, then rule)."""
 
     hits: list[tuple[Term, int, int]] = field(default_factory=list)
     ignored: list[tuple[Term, int, int]] = field(default_factory=list)
-    left: _Spans = field(default_factory=_spans)
-    right: _Spans = field(default_factory=_spans)
-    ignore_left: _Spans = field(default_factory=_spans)
-    ignore_right: _Spans = field(default_factory=_spans)
+    halves: tuple[_Spans, ...] = field(default_factory=lambda: tuple(_spans() for _ in range(4)))
 
 
 def _pairs(
@@ -277,6 +276,10 @@ def _pairs(
                     one, two = sorted(((a, b), (c, d)))
                     yield n, one, two
                     break
+
+
+def _rule_match(rule: NearRule) -> Term:
+    return Term(rule.category, (), False, rule.entry)
 
 
 class _Part:
@@ -295,10 +298,8 @@ class _Part:
         self.near = near
         self.near_ignores = near_ignores
         # What a firing rule counts as: a match of its category, named by its entry.
-        self.near_hits = [Term(rule.category, (), False, rule.entry) for rule in near]
-        self.near_hits_ignored = [
-            Term(rule.category, (), False, rule.entry) for rule in near_ignores
-        ]
+        self.near_hits = [_rule_match(rule) for rule in near]
+        self.near_hits_ignored = [_rule_match(rule) for rule in near_ignores]
         # Only phrases that are more than a term have roles, as tuples of codes shared by
         # every phrase with the same ones: the hundred thousand plain terms are told by their
         # absence, and the table stays a fraction of the trie.
@@ -331,13 +332,7 @@ class _Part:
 
     def find(self, tokens: list[Token]) -> _Found:
         found = _Found()
-        roles = self.roles
-        halves = {
-            _LEFT: found.left,
-            _RIGHT: found.right,
-            _IGNORE_LEFT: found.ignore_left,
-            _IGNORE_RIGHT: found.ignore_right,
-        }
+        roles, halves = self.roles, found.halves
         for term, a, b in self.index.find(tokens):
             codes = roles.get(term)
             if codes is None:
@@ -418,7 +413,8 @@ class Classifier:
             got = part.find(tokens)
             hits.extend(got.hits)
             ignored.extend(got.ignored)
-            for n, one, two in _pairs(part.near, got.left, got.right):
+            halves = got.halves
+            for n, one, two in _pairs(part.near, halves[_LEFT], halves[_RIGHT]):
                 term, first, last = part.near_hits[n], one[0], max(one[1], two[1])
                 # Halves that touch read as the phrase they make; apart, the gap is shown.
                 near_words[(first, last)] = (
@@ -430,7 +426,9 @@ class Classifier:
                 pieces[(term, first, last)] = (one, two)
             ignored.extend(
                 (part.near_hits_ignored[n], one[0], max(one[1], two[1]))
-                for n, one, two in _pairs(part.near_ignores, got.ignore_left, got.ignore_right)
+                for n, one, two in _pairs(
+                    part.near_ignores, halves[_IGNORE_LEFT], halves[_IGNORE_RIGHT]
+                )
             )
         kept: list[tuple[Term, int, int]] = []
         for term, a, b in hits:

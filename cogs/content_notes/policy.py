@@ -10,7 +10,7 @@ from typing import get_args
 
 from bot.models import ContentNote
 from bot.render.thread_view import Action, NoteDecision
-from cogs.content_notes.categories import CATEGORY_IDS, display_name
+from cogs.content_notes.categories import CATEGORY_IDS, ORIGIN_ORDER, display_name
 
 ACTIONS: tuple[Action, ...] = get_args(Action)
 RANK: dict[str, int] = {a: i for i, a in enumerate(ACTIONS)}
@@ -25,7 +25,6 @@ DEFAULT_ACTIONS: dict[str, Action] = {
     for c in CATEGORY_IDS
 }
 SUPPORT_CATEGORIES = frozenset({"suicide", "self-harm"})
-_ORIGIN_ORDER = {"moderator": 0, "author": 1, "auto": 2}
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def label_for(notes: Sequence[ContentNote]) -> str:
     # Alphabetical by name, so a label reads the same whichever post was seen first;
     # free-text "other" reasons come last.
     ordered = sorted(
-        notes, key=lambda n: (n.category == "other", _name(n).lower(), _ORIGIN_ORDER[n.origin])
+        notes, key=lambda n: (n.category == "other", _name(n).lower(), ORIGIN_ORDER[n.origin])
     )
     names: list[str] = []
     for n in ordered:
