@@ -30,7 +30,7 @@ from bot.sources.base import Source
 from bot.unroller import Unroller
 from storage.adapter_state_repo import AdapterStateRepo
 from storage.db import Database
-from storage.deliveries_repo import DeliveryRepo, LeaseLost
+from storage.deliveries_repo import DeliveryRepo, Lease, LeaseLost
 from storage.layouts_repo import LayoutRepo
 from storage.threads_repo import ThreadRepo
 
@@ -183,8 +183,7 @@ class App:
                 log.warning("%s; its new owner finishes it", lost)
             except asyncio.CancelledError:
                 # Shutting down: free it for the next claim, here or in another process.
-                with contextlib.suppress(Exception):
-                    await self.deliveries.release(lease)
+                await self._release_quietly(lease)
                 raise
             except Exception as exc:
                 if not is_live(adapter):
@@ -193,13 +192,16 @@ class App:
                     log.warning(
                         "delivery %s paused: %r; the session's holder finishes it", record.id, exc
                     )
-                    with contextlib.suppress(Exception):
-                        await self.deliveries.release(lease)
+                    await self._release_quietly(lease)
                     continue
                 log.warning("could not resume delivery %s: %r", record.id, exc)
                 with contextlib.suppress(LeaseLost):
                     await self.deliveries.finish(lease, "failed", str(exc))
         return resumed
+
+    async def _release_quietly(self, lease: Lease) -> None:
+        with contextlib.suppress(Exception):
+            await self.deliveries.release(lease)
 
     async def sweep(self) -> int:
         """One round of the sweep: ``resume_pending`` for every connected adapter."""

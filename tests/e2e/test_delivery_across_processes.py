@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.memory import MemoryAdapter
+from bot.adapters.memory import MemoryAdapter, MemoryContext
 from bot.app import App
 from bot.config import Config, NetworkConfig, UnrollConfig
 from bot.context import MessageRef, Room
@@ -474,12 +474,11 @@ async def test_a_process_starting_leaves_alone_an_intent_another_is_about_to_pla
             layouts.go.set()
 
 
-async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_live_one(
+async def _killed_mid_thread(
     pair: tuple[App, App], bsky: FakeBluesky
-) -> None:
-    """A process whose adapter stands by (another process holds its session, as with
-    Matrix) sweeps nothing for it: the delivery stays pending for the live holder instead
-    of failing on a send the standby may not make."""
+) -> tuple[Chat, asyncio.Task[MemoryContext]]:
+    """Process A posts a six-post thread and is killed after two posts; its lease runs out.
+    Returns A's chat (the platform both processes share) and A's stuck command."""
     a, b = pair
     a.layouts.default = b.layouts.default = "per-post"
     now = _fake_clock(a, b)
@@ -488,7 +487,28 @@ async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_liv
     chat_a.stall_at = 3
     killed = asyncio.create_task(chat_a.command(f"unroll {url}"))
     await asyncio.wait_for(chat_a.stalled.wait(), 10)
-    now[0] += LEASE_S + 1  # A is gone; its lease ran out
+    now[0] += LEASE_S + 1
+    return chat_a, killed
+
+
+async def _finished_once(b: App, chat_a: Chat, killed: asyncio.Task[MemoryContext]) -> None:
+    """B's sweep finishes A's thread: every part once, each message's key used once."""
+    assert await b.sweep() == 1
+    assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
+    _keys_once(chat_a)
+    killed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await killed
+
+
+async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_live_one(
+    pair: tuple[App, App], bsky: FakeBluesky
+) -> None:
+    """A process whose adapter stands by (another process holds its session, as with
+    Matrix) sweeps nothing for it: the delivery stays pending for the live holder instead
+    of failing on a send the standby may not make."""
+    _, b = pair
+    chat_a, killed = await _killed_mid_thread(pair, bsky)
 
     standby = Chat(b.dispatcher, platform=chat_a)
     standby.live = False
@@ -500,12 +520,7 @@ async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_liv
     assert record.state == "pending"  # not failed: kept for whoever holds the session
 
     standby.live = True  # the session was handed over
-    assert await b.sweep() == 1
-    assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
-    _keys_once(chat_a)
-    killed.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await killed
+    await _finished_once(b, chat_a, killed)
 
 
 async def test_a_delivery_resumed_as_the_session_moves_away_is_kept_for_its_new_holder(
@@ -514,15 +529,8 @@ async def test_a_delivery_resumed_as_the_session_moves_away_is_kept_for_its_new_
     """A process resuming a killed sender's delivery loses the session mid-way (another
     process took it over, as with Matrix): the send that then fails leaves the delivery
     pending for the holder, not failed, and the holder finishes it once."""
-    a, b = pair
-    a.layouts.default = b.layouts.default = "per-post"
-    now = _fake_clock(a, b)
-    url = _chain(bsky, 6)
-    chat_a = Chat(a.dispatcher)
-    chat_a.stall_at = 3
-    killed = asyncio.create_task(chat_a.command(f"unroll {url}"))
-    await asyncio.wait_for(chat_a.stalled.wait(), 10)
-    now[0] += LEASE_S + 1  # A is gone; its lease ran out
+    _, b = pair
+    chat_a, killed = await _killed_mid_thread(pair, bsky)
 
     losing = Chat(b.dispatcher, platform=chat_a)
 
@@ -538,9 +546,4 @@ async def test_a_delivery_resumed_as_the_session_moves_away_is_kept_for_its_new_
 
     losing.on_send = None
     losing.live = True  # the session came back to this process
-    assert await b.sweep() == 1
-    assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
-    _keys_once(chat_a)
-    killed.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await killed
+    await _finished_once(b, chat_a, killed)
