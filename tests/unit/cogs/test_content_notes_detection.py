@@ -1182,6 +1182,15 @@ def test_ninth_round_phrases_lookalikes_stay_quiet(clf: Classifier, text: str, a
         ("no interest in sticking around much longer", "suicide", "no interest in sticking around"),
         ("on bad days we wanna kill ourselves, that's the illness", "suicide", "kill ourselves"),
         ("not sure how much longer I can stay alive like this", "suicide", "stay alive"),
+        # The words the tenth round quiets elsewhere, in earnest.
+        ("I'm suicidal again tonight", "suicide", "suicidal"),
+        ("it was a traumatic night for all of us", "trauma", "traumatic"),
+        ("he's been doing rock again since march", "substance-use", "doing rock"),
+        ("my smoking habit is an addiction now", "substance-use", "addiction"),
+        ("my dad screams at me and throws things at me", "abuse", "screams at me"),
+        ("the pills don't work, he hit me again", "abuse", "he hit me"),
+        ("my grandma is dying and I can't visit", "death-grief", "dying"),
+        ("still grieving my mum who died in may", "death-grief", "grieving"),
     ],
 )
 def test_tenth_round_phrases_name_their_words(
