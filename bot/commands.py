@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from bot.errors import UsageError
+from bot.errors import UsageError, quoted
 
 ParamKind = Literal["str", "url", "int", "bool", "choice", "rest"]
 # What starts a command without its name: "link", a message holding a supported link.
@@ -143,18 +143,19 @@ def _convert(param: Param, raw: str) -> Any:
         try:
             return int(raw)
         except ValueError:
-            raise UsageError(f"{param.name} must be a whole number, not {raw!r}") from None
+            raise UsageError(f"{param.name} must be a whole number, not {quoted(raw)}") from None
     if param.kind == "bool":
         low = raw.lower()
         if low in ("true", "yes", "1", "on"):
             return True
         if low in ("false", "no", "0", "off"):
             return False
-        raise UsageError(f"{param.name} must be true or false, not {raw!r}")
+        raise UsageError(f"{param.name} must be true or false, not {quoted(raw)}")
     if param.kind == "choice":
         low = raw.lower()
         if low not in param.choices:
-            raise UsageError(f"{param.name} must be one of {', '.join(param.choices)}; got {raw!r}")
+            choices = ", ".join(param.choices)
+            raise UsageError(f"{param.name} must be one of {choices}; got {quoted(raw)}")
         return low
     if param.kind == "url":
         # Chat clients wrap links in <...>; handles and bare words are the handler's to check.
@@ -191,7 +192,7 @@ def parse_text_args(spec: CommandSpec, text: str) -> dict[str, Any]:
         if positional:
             values[param.name] = _convert(param, positional.pop(0))
     if positional:
-        raise UsageError(f"Too many arguments: {' '.join(positional)!r}.", spec.usage)
+        raise UsageError(f"Too many arguments: {quoted(' '.join(positional))}.", spec.usage)
     for param in spec.params:
         if param.name not in values:
             if param.required:

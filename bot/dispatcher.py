@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.commands import Cog, CommandSpec, check_args, parse_text_args
 from bot.context import Context
-from bot.errors import PermissionDenied, UserError, reply_text
+from bot.errors import PermissionDenied, UserError, quoted, reply_text
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,8 @@ class Dispatcher:
                 await ctx.reply(self.group_text(word, prefix, ctx.user.is_moderator), private=True)
                 return True
             if word:
-                await ctx.reply(
-                    f"Unknown command {word!r}. Type {prefix}help for the commands.", private=True
-                )
+                unknown = f"Unknown command {quoted(word)}. Type {prefix}help for the commands."
+                await ctx.reply(unknown, private=True)
             return False
         spec, rest = found
         try:

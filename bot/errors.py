@@ -30,6 +30,20 @@ class UsageError(UserError):
         return self.text()
 
 
+QUOTE_LIMIT = 80
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as a reply quotes it back: in quotes and cut to ``limit`` characters, so a
+    pasted essay or a hostile upstream answer is not echoed into the channel whole."""
+    if not isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return repr(value)
+
+
 def reply_text(exc: UserError, prefix: str) -> str:
     """What a user sees for ``exc`` in a chat whose commands start with ``prefix``."""
     return exc.text(prefix) if isinstance(exc, UsageError) else str(exc)
@@ -38,7 +52,7 @@ def reply_text(exc: UserError, prefix: str) -> str:
 class UnsupportedLink(UsageError):
     def __init__(self, url: str) -> None:
         super().__init__(
-            f"Unsupported link: {url!r}. Give a link to a post on Bluesky (bsky.app), "
+            f"Unsupported link: {quoted(url)}. Give a link to a post on Bluesky (bsky.app), "
             "a Mastodon-compatible server or X (x.com / twitter.com)."
         )
 

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from bot.context import MessageRef, Room, User
 from bot.dispatcher import Dispatcher
+from bot.errors import quoted
 from bot.render import plain
 from bot.render.document import Capabilities, Message
 
@@ -171,7 +172,7 @@ class ConsoleAdapter:
         try:
             message = self.hidden[int(arg)]
         except (ValueError, KeyError):
-            await self.reply(f"Nothing hidden under {arg!r}. Usage: /reveal N")
+            await self.reply(f"Nothing hidden under {quoted(arg)}. Usage: /reveal N")
             return
         await self.reply(plain.message_text(message, reveal=True))
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from bot.commands import Cog, Param, command
 from bot.context import Context
-from bot.errors import UsageError
+from bot.errors import UsageError, quoted
 from bot.models import ContentNote, Thread
 from bot.render.thread_view import Action, Decide, NoteDecision
 from bot.unroller import UnrollRequest
@@ -56,7 +56,7 @@ def normalise_link(url: str) -> str:
 
 async def _link_only(url: str) -> tuple[str, str]:
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"{url!r} is not a link to a post")
+        raise UsageError(f"{quoted(url)} is not a link to a post")
     key = normalise_link(url)
     return key, key
 
@@ -181,7 +181,7 @@ class ContentNotesCog(Cog):
     ) -> None:
         cats, rest = _split_categories(categories or "")
         if cats and rest and reason:
-            raise UsageError(f"Unknown category {rest.split()[0]!r}; give the reason once.")
+            raise UsageError(f"Unknown category {quoted(rest.split()[0])}; give the reason once.")
         if not cats and categories and categories.strip():
             # A typo must not become an "other" warning silently.
             raise UsageError(
@@ -338,7 +338,7 @@ def _split_categories(text: str) -> tuple[list[str], str]:
 
 def _unknown_category(word: str) -> str:
     known = ", ".join(c.id for c in CATEGORIES)
-    return f"Unknown category {word!r}. Categories: {known}."
+    return f"Unknown category {quoted(word)}. Categories: {known}."
 
 
 def _warning_line(w: ThreadWarning) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.commands import Cog, Param, command
 from bot.context import Context
 from bot.dispatcher import Dispatcher
+from bot.errors import quoted
 
 # Where hidden content is shown by command (the console) rather than a click on a spoiler.
 REVEAL_USAGE = "reveal <n>"
@@ -49,7 +50,7 @@ class HelpCog(Cog):
             return
         if not specs:
             await ctx.reply(
-                f"No command named {command.strip()!r}. Type {prefix}help for the list.",
+                f"No command named {quoted(command.strip())}. Type {prefix}help for the list.",
                 private=True,
             )
             return

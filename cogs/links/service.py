@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.errors import NotFound, UpstreamUnavailable, UsageError, UserError
+from bot.errors import NotFound, UpstreamUnavailable, UsageError, UserError, quoted
 from bot.models import LinkKind, Post, Thread
 from bot.unroller import Unroller
 from cogs.links.apply import LinkApplier, evidence_text
@@ -27,7 +27,7 @@ UNDO_HINT = "Undo with: links-undo {id}"
 def kind_of(word: str) -> LinkKind:
     kind = KIND_WORDS.get(word.strip().lower())
     if kind is None:
-        raise UsageError(f"Unknown link kind {word!r}: use belongs, context or continues.")
+        raise UsageError(f"Unknown link kind {quoted(word)}: use belongs, context or continues.")
     return kind
 
 
@@ -176,7 +176,7 @@ class LinkService:
         ref = self.refs.parse(url)
         if ref is None:
             raise UsageError(
-                f"{what} must be a link to a post (Bluesky, Mastodon or X), not {url!r}."
+                f"{what} must be a link to a post (Bluesky, Mastodon or X), not {quoted(url)}."
             )
         return ref
 

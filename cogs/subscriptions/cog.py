@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from bot.commands import Cog, Param, command
 from bot.context import Context
-from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError
+from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError, quoted
 from bot.models import Author
 from bot.sources import api_hosts, title
 from cogs.subscriptions.clock import Clock, SystemClock
@@ -144,7 +144,7 @@ class SubscriptionsCog(Cog):
             if found is not None:
                 return source, found
         raise UsageError(
-            f"Could not find an author for {spec!r}. Give a Bluesky handle, DID or profile "
+            f"Could not find an author for {quoted(spec)}. Give a Bluesky handle, DID or profile "
             "link, or a fediverse account as @user@server or its profile link."
         )
 
@@ -294,7 +294,7 @@ class SubscriptionsCog(Cog):
                 f"@{authors[s.author].handle}" for s in subs if s.author in authors
             )
             raise UsageError(
-                f"This channel does not follow {author!r}."
+                f"This channel does not follow {quoted(author)}."
                 + (f" It follows: {following}." if following else " It follows nobody.")
             )
         await self.repo.delete_subscription(match.id)

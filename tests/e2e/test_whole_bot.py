@@ -54,3 +54,21 @@ async def test_what_the_bot_posted(bot: TestBot, bsky: FakeBluesky) -> None:
     assert "3 posts" in header
     assert [p.split()[-1] for p in posts] == ["1/3", "2/3", "3/3"]  # "Part 2/3", in order
     assert bot.posted("tm1") == posts
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/unroll https://example.org/" + "a" * 10_000,
+        "/" + "frobnicate" * 1_000,
+        "/subscribe " + "@" * 10_000,
+        "/unroll https://bsky.app/profile/alice.test/post/3kabc " + "extra " * 2_000,
+        "/cw add https://bsky.app/profile/alice.test/post/3kabc " + "c" * 10_000,
+        "/link https://bsky.app/profile/alice.test/post/3kabc " + "k" * 10_000 + " x",
+    ],
+)
+async def test_a_pasted_essay_is_quoted_back_cut_short(bot: TestBot, command: str) -> None:
+    # A reply quotes what it could not use, but a whole paste would flood the channel.
+    reply = await bot.say(command, moderator=True)
+    assert 0 < len(reply) < 400
+    assert "…'" in reply

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
-from bot.errors import UsageError
+from bot.errors import UsageError, quoted
 from bot.models import PostRef
 from bot.sources.base import iso_ms
 
@@ -91,12 +91,12 @@ def _ref(actor_raw: str, rkey: str, shown: str) -> PostRef:
     actor = normalise_actor(actor_raw)
     if actor is None:
         raise UsageError(
-            f"That Bluesky link names an account wrongly ({unquote(actor_raw)!r} is neither "
+            f"That Bluesky link names an account wrongly ({quoted(unquote(actor_raw))} is neither "
             f"a handle nor a DID): {shown}"
         )
     if not is_tid(rkey):
         raise UsageError(
-            f"That Bluesky link has a broken post id ({rkey!r}; post ids are 13 letters "
+            f"That Bluesky link has a broken post id ({quoted(rkey)}; post ids are 13 letters "
             f"and digits, e.g. 3mlshypfnq2u7): {shown}"
         )
     return PostRef(source="bluesky", url=web_url(actor, rkey), key=(actor, rkey))

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError, UserError
+from bot.errors import NotFound, Refused, UpstreamUnavailable, UsageError, UserError, quoted
 from bot.http import BlockedAddress, HttpClient, HttpError, TransportError, transport_message
 from bot.sources.mastodon.coverage import is_snowflake
 from bot.sources.mastodon.mapping import is_status
@@ -42,7 +42,7 @@ def token_hint(host: str) -> str:
 def _unauthorised(
     host: str, what: str, message: str, has_token: bool, software: ServerSoftware | None
 ) -> Refused:
-    said = f" (it answered {message!r})" if message else ""
+    said = f" (it answered {quoted(message)})" if message else ""
     if has_token:
         return Refused(
             f"{host} refused the bot's access token{said}; check the token configured "

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.errors import NotFound, UsageError, UserError
+from bot.errors import NotFound, UsageError, UserError, quoted
 from bot.http import HttpClient
 from bot.models import Author, FetchedPosts, Post, PostRef
 from bot.sources.mastodon.api import MastodonApi
@@ -193,7 +193,7 @@ class MastodonSource:
         try:
             account = await self.api.lookup(base, acct)
         except NotFound:
-            raise NotFound(f"No account {acct!r} was found on {host_of(base)}.") from None
+            raise NotFound(f"No account {quoted(acct)} was found on {host_of(base)}.") from None
         author = map_author(account, base)
         self._accounts[author.id] = (base, account["id"])
         return author

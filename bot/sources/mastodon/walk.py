@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import NotFound, Refused, UserError
+from bot.errors import NotFound, Refused, UserError, quoted
 from bot.models import FetchedPosts, Post
 from bot.sources.base import iso_ms_from_epoch
 from bot.sources.mastodon.api import PAGE_LIMIT, MastodonApi, Page
@@ -133,7 +133,7 @@ class ThreadCrawl:
             ctx_task.cancel()
             await asyncio.gather(ctx_task, return_exceptions=True)
             raise Refused(
-                f"That post is not public (visibility {visibility!r}), so it is not unrolled."
+                f"That post is not public (visibility {quoted(visibility)}), so it is not unrolled."
             )
         self.anchor = status
         self.author_id = status["account"]["id"]

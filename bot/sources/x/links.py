@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from bot.errors import UsageError
+from bot.errors import UsageError, quoted
 
 # Hosts whose post links name an X post (the mirrors reuse X's paths and ids).
 X_DOMAINS = frozenset(
@@ -76,7 +76,7 @@ def parse_x_url(url: str) -> tuple[str, str] | None:
     if m is None:
         if _STATUSISH.search(path):
             raise UsageError(
-                f"That X link has no valid post id: {url!r}. "
+                f"That X link has no valid post id: {quoted(url)}. "
                 "A post link looks like https://x.com/<user>/status/<digits>."
             )
         return None

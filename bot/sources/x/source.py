@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.errors import NotFound, Refused, UpstreamUnavailable
+from bot.errors import NotFound, Refused, UpstreamUnavailable, quoted
 from bot.http import BlockedAddress, HttpClient, HttpError, TransportError, transport_message
 from bot.models import Author, FetchedPosts, Post, PostRef
 from bot.sources.x.links import canonical_url, parse_x_url
@@ -203,7 +203,7 @@ class XSource:
         if is_tombstone(status):
             raise self._tombstone_error(status, snowflake)
         if status.get("type") not in ("status", None):
-            raise Malformed(f"status has unexpected type {status.get('type')!r}")
+            raise Malformed(f"status has unexpected type {quoted(status.get('type'))}")
         return status
 
     @staticmethod

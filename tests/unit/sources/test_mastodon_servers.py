@@ -133,6 +133,18 @@ async def test_a_wrong_token_is_named_as_the_problem(http: HttpClient) -> None:
             await unroll(source, fake.link(st))
 
 
+async def test_a_servers_long_refusal_is_quoted_cut_short(http: HttpClient) -> None:
+    async with FakeMastodon() as fake:
+        st = fake.post(fake.account("rin"), "hello")
+        essay = "This resource requires an authenticated user. " + "Sign up! " * 5_000
+        fake.inject(f"/api/v1/statuses/{st.id}", Fault(status=401, body={"error": essay}))
+        with pytest.raises(Refused) as err:
+            await unroll(MastodonSource(http), fake.link(st))
+        message = str(err.value)
+        assert "only shows posts to signed-in users (it answered 'This resource" in message
+        assert len(message) < 400
+
+
 async def test_gotosocial_thread_with_mentions_is_complete_with_a_token(http: HttpClient) -> None:
     async with FakeMastodon(
         latency_s=0.005, software="gotosocial", id_style="flake", token=TOKEN
