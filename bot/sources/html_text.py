@@ -55,6 +55,8 @@ class HtmlText:
     links: tuple[str, ...]
     # Links inside a server-added "RE: <link>" quote fallback, stripped or not.
     quote_links: tuple[str, ...] = ()
+    # (href, description) of each file GoToSocial listed as not downloaded.
+    attachments: tuple[tuple[str, str], ...] = ()
 
 
 def _classes(node: LexborNode) -> set[str]:
@@ -174,6 +176,7 @@ def html_to_text(
     w = _Writer()
     links: list[str] = []
     quote_links: list[str] = []
+    attachments: list[tuple[str, str]] = []
     pre_depth = 0
     # Stack of (node, entering). Leaving a block element adds its trailing break.
     stack: list[tuple[LexborNode, bool]] = []
@@ -205,6 +208,12 @@ def html_to_text(
         if tag.startswith("-") or tag in _DROPPED:
             continue  # comments, doctype, script-like elements
         classes = _classes(node)
+        if "gts-system-message" in classes:
+            # GoToSocial's own note below the author's words ("N attachments in this status
+            # were not downloaded…"): the files it lists are the post's media, not its text.
+            if "gts-placeholder-attachments" in classes:
+                attachments.extend(_placeholder_attachments(node))
+            continue
         if "quote-inline" in classes:
             hrefs = [a.attributes.get("href") or "" for a in node.css("a")]
             quote_links.extend(h for h in hrefs if h)
@@ -251,7 +260,28 @@ def html_to_text(
             kids.append(child)
             child = child.next
         stack.extend((k, True) for k in reversed(kids))
-    return HtmlText(w.result(), tuple(dict.fromkeys(links)), tuple(dict.fromkeys(quote_links)))
+    return HtmlText(
+        w.result(),
+        tuple(dict.fromkeys(links)),
+        tuple(dict.fromkeys(quote_links)),
+        tuple(dict.fromkeys(attachments)),
+    )
+
+
+def _placeholder_attachments(node: LexborNode) -> list[tuple[str, str]]:
+    """Each listed file as (href, description), from ``<li><a href=…>f.svg</a> [text]</li>``."""
+    out: list[tuple[str, str]] = []
+    for item in node.css("li"):
+        link = item.css_first("a")
+        href = ((link.attributes.get("href") if link is not None else None) or "").strip()
+        if link is None or urlsplit(href).scheme not in ("http", "https"):
+            continue
+        rest = (item.text(deep=True) or "").replace(link.text(deep=True) or "", "", 1)
+        description = _SPACES.sub(" ", rest).strip()
+        if description.startswith("[") and description.endswith("]"):
+            description = description[1:-1].strip()
+        out.append((href, description))
+    return out
 
 
 def _inside_quote_inline(node: LexborNode) -> bool:

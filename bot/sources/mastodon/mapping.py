@@ -6,6 +6,7 @@ few fields a post needs is rejected as malformed instead of raising KeyError/Typ
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -122,7 +123,9 @@ def alt_text(m: Any) -> str:
     return clean_alt(str_field(m, "description"), urls)
 
 
-def _media(status: dict[str, Any]) -> tuple[Media, ...]:
+def _media(status: dict[str, Any], unfetched: tuple[tuple[str, str], ...]) -> tuple[Media, ...]:
+    """The status' attachments, then the files its server listed in the text as not
+    downloaded (GoToSocial), by their remote address."""
     out: list[Media] = []
     raw = status.get("media_attachments")
     for m in raw if isinstance(raw, list) else ():
@@ -137,6 +140,10 @@ def _media(status: dict[str, Any]) -> tuple[Media, ...]:
                 thumbnail=_opt_str(m, "preview_url"),
             )
         )
+    for url, description in unfetched:
+        mime, _ = mimetypes.guess_type(urlsplit(url).path)
+        kind = media_kind(mime) if mime else "unknown"
+        out.append(Media(type=kind, url=url, alt=clean_alt(description, [url])))
     return tuple(out)
 
 
@@ -224,7 +231,7 @@ def map_status(
     options = _poll_options(status)
     if options:
         text = "\n".join([text, "", *(f"○ {o}" for o in options)]).strip()
-    media = _media(status)
+    media = _media(status, content.attachments)
     notes: tuple[ContentNote, ...] = ()
     spoiler = str_field(status, "spoiler_text").strip()
     if spoiler:

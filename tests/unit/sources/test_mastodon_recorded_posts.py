@@ -1,6 +1,6 @@
 """What posts recorded from real servers become: old Pleroma / GNU social mentions and
-hashtags without classes, Pleroma's file-name "descriptions", and media marked sensitive
-without a content warning."""
+hashtags without classes, Pleroma's file-name "descriptions", GoToSocial's note on files it
+did not download, and media marked sensitive without a content warning."""
 
 from __future__ import annotations
 
@@ -73,6 +73,61 @@ def test_unclassed_mention_listed_by_the_status_is_read_as_one() -> None:
     out = html_to_text(html, {"https://fedi.example/users/kofi": "@kofi@fedi.example"})
     assert out.text == "@kofi@fedi.example hi @everyone"
     assert out.links == ()
+
+
+# -- item: GoToSocial's note on files it did not download -----------------------------------
+
+
+async def test_files_gotosocial_did_not_download_are_media_not_its_note(
+    http: HttpClient,
+) -> None:
+    async with ReplaySet("gotosocial_as_if_anonymous") as rs:
+        status = rs.main.statuses["01HE7XJ1CG84TBKH5V9XKBVGF5"]
+        source = MastodonSource(http, handle_scheme="http")
+        ref = source.parse(f"{rs.main.base_url}/@{status['account']['acct']}/{status['id']}")
+        assert ref is not None
+        [post] = assemble(await source.fetch(ref, 500), 500).posts
+    # The author's words only: the server's "Note from localhost:8080: 2 attachments in this
+    # status were not downloaded…" is not part of the post.
+    assert post.text.startswith("hi @admin@") and post.text.endswith("here's some media for ya")
+    assert [(m.type, m.alt) for m in post.media] == [
+        ("image", "Photograph of a sloth, Public Domain."),
+        ("image", "SVG line art of a sloth, public domain"),
+        ("audio", "Jolly salsa song, public domain."),
+    ]
+    assert post.media[2].url.endswith(".mp3") and post.links == ()
+    shown = plain.message_text(thread_messages(_thread_of(post))[1])
+    assert "[audio: Jolly salsa song, public domain.]" in shown and "Note from" not in shown
+
+
+@pytest.mark.parametrize(
+    ("items", "media"),
+    [
+        ('<li><a href="javascript:alert(1)">x.svg</a> [bad]</li>', []),
+        (
+            '<li>no link [at all]</li><li><a href="https://r.example/a.bin">a.bin</a></li>',
+            [("unknown", "https://r.example/a.bin", "")],
+        ),
+        (
+            '<li><a href="https://r.example/f/clip.webm">clip.webm</a> clip.webm</li>',
+            [("video", "https://r.example/f/clip.webm", "")],
+        ),  # a file name is not alt text
+    ],
+    ids=["script-link", "no-brackets", "file-name-only"],
+)
+def test_gotosocial_file_lists_keep_web_links_and_real_descriptions(
+    items: str, media: list[tuple[str, str, str]]
+) -> None:
+    status, base = recorded("gotosocial_as_if_anonymous", "01HE7XJ1CG84TBKH5V9XKBVGF5")
+    note = '<div class="gts-system-message gts-placeholder-attachments"><ul>{}</ul></div>'
+    post = map_status(
+        {**status, "media_attachments": [], "content": "<p>look</p>" + note.format(items)},
+        base,
+        None,
+        None,
+    )
+    assert post.text == "look"
+    assert [(m.type, m.url, m.alt) for m in post.media] == media
 
 
 async def test_recorded_pleroma_reply_unrolls_with_the_handle(http: HttpClient) -> None:
