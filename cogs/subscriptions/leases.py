@@ -39,8 +39,9 @@ class AuthorLeases:
         self.claimed = 0
         self.lost = 0
 
-    def lease(self, author: int) -> AuthorLease:
-        return AuthorLease(author, self.owner, self.clock, self.lease_s)
+    def lease(self, author: int, claimed_at: float) -> AuthorLease:
+        """The lease on ``author`` claimed at ``claimed_at``: it ends where its row does."""
+        return AuthorLease(author, self.owner, self.clock, self.lease_s, claimed_at + self.lease_s)
 
     def holds(self, author: int) -> bool:
         mine = self._held.get(author)
@@ -53,7 +54,7 @@ class AuthorLeases:
         found = await self.repo.claim_due(self.owner, now, self.lease_s, limit)
         out = []
         for a in found:
-            lease = self.lease(a.id)
+            lease = self.lease(a.id, now)
             self._held[a.id] = lease
             out.append((a, lease))
         self.claimed += len(out)
@@ -80,7 +81,7 @@ class AuthorLeases:
         if not await self.repo.claim_author(author, self.owner, now, self.lease_s):
             yield None
             return
-        lease = self.lease(author)
+        lease = self.lease(author, now)
         self._held[author] = lease
         self.claimed += 1
         async with self.keep(lease):

@@ -209,9 +209,12 @@ class SubscriptionsRepo:
         """Extend a lease that is still ours; False when it ran out or was taken over."""
         async with self.db.transaction() as conn:
             try:
-                await _fence(conn, lease)
+                until = await _fence(conn, lease)
             except LeaseLost:
                 return False
+        # Committed: the lease now ends where its row does.
+        if until is not None:
+            lease.until = until
         return True
 
     async def release(self, author: int, owner: str) -> None:
@@ -642,13 +645,13 @@ class SubscriptionsRepo:
         return out
 
 
-async def _fence(conn: Connection, lease: AuthorLease | None) -> None:
+async def _fence(conn: Connection, lease: AuthorLease | None) -> float | None:
     """Go on only while ``lease`` is still ours and unexpired, and extend it; inside the
     write's own transaction, so a stale claimant's write changes nothing. The UPDATE also
     locks the author's row until the transaction ends: nobody takes the lease over while
-    the write runs."""
+    the write runs. Returns when the lease ends once the transaction commits."""
     if lease is None:
-        return
+        return None
     if lease.lost or lease.released:
         raise LeaseLost(f"the lease on author {lease.author} is no longer held")
     now, until = lease.window()
@@ -660,6 +663,7 @@ async def _fence(conn: Connection, lease: AuthorLease | None) -> None:
     if not kept:
         lease.lost = True
         raise LeaseLost(f"the lease on author {lease.author} ran out or was taken over")
+    return until
 
 
 async def _release(conn: Connection, lease: AuthorLease | None) -> None:

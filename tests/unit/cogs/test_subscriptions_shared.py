@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
+from cogs.subscriptions.author_lease import SPARE_SHARE, AuthorLease, LeaseLost
 from cogs.subscriptions.clock import ManualClock
 from cogs.subscriptions.leases import AuthorLeases
 from cogs.subscriptions.model import Filters
@@ -97,7 +97,7 @@ async def test_a_stale_claimant_writes_nothing(handles: list[Database]) -> None:
     [author] = await follow(a, 1)
     clock = ManualClock(NOW)
     [claimed] = await a.claim_due("pa", NOW, LEASE_S, 10)
-    stale = AuthorLease(author, "pa", clock, LEASE_S)
+    stale = AuthorLease(author, "pa", clock, LEASE_S, NOW + LEASE_S)
     thread = ObservedThread("r1", "https://bsky.app/x", "2026-01-01T00:00:00Z", NOW, ("r1",))
     # While the lease holds, writes go through and extend it.
     clock._now = NOW + 20
@@ -112,10 +112,33 @@ async def test_a_stale_claimant_writes_nothing(handles: list[Database]) -> None:
     assert await b.claim_author(author, "pb", clock.now(), LEASE_S)
     polled = replace(claimed, last_poll_at=clock.now())
     with pytest.raises(LeaseLost):
-        await a.save_poll_state(polled, fence=AuthorLease(author, "pa", clock, LEASE_S))
+        await a.save_poll_state(
+            polled, fence=AuthorLease(author, "pa", clock, LEASE_S, NOW + LEASE_S)
+        )
     assert set(await b.threads(author)) == {"r1"}
     after = await b.author(author)
     assert after is not None and after.last_poll_at is None
+
+
+async def test_a_lease_ends_where_its_row_does_with_time_to_spare_for_requests(
+    handles: list[Database],
+) -> None:
+    repo = SubscriptionsRepo(handles[0])
+    [author] = await follow(repo, 1)
+    clock = ManualClock(NOW)
+    leases = AuthorLeases(repo, clock, LEASE_S, "pa")
+    [(_, lease)] = await leases.claim_due(10)
+    assert lease.until == (await repo.lease_of(author))[1] == NOW + LEASE_S
+    # A renewal moves the end on, as far as the row's.
+    clock._now = NOW + LEASE_S / 2
+    lease.check()
+    assert await repo.renew(lease)
+    assert lease.until == (await repo.lease_of(author))[1] == NOW + LEASE_S * 1.5
+    # A request no longer goes out under it a little before its end.
+    clock._now = lease.until - LEASE_S * SPARE_SHARE
+    with pytest.raises(LeaseLost):
+        lease.check()
+    assert lease.lost
 
 
 async def test_a_process_does_not_work_on_an_author_twice(handles: list[Database]) -> None:
