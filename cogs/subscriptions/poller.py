@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from bot.models import Author, FetchedPosts
 from bot.sources import SourceRegistry, polling
-from cogs.subscriptions.author_lease import AuthorLease, LeaseLost
+from cogs.subscriptions.author_lease import AuthorLease
 from cogs.subscriptions.clock import Clock
 from cogs.subscriptions.grouping import group_posts
 from cogs.subscriptions.model import WatchedAuthor
@@ -98,10 +98,11 @@ class Poller:
     ) -> PollResult:
         """Poll one author and record what it shows. With ``lease``, every write checks
         the lease is still ours (``LeaseLost`` otherwise: nothing of this poll is kept),
-        and saving the poll's result gives the lease back."""
-        if lease is not None and lease.lost:
+        so does the request (none is sent then), and saving the poll's result gives the
+        lease back."""
+        if lease is not None:
             # Ran out while waiting for a turn: another process may poll it now.
-            raise LeaseLost(f"the lease on {a.key} ran out before its poll")
+            lease.check()
         source = self.source(a.source)
         now = self.clock.now()
         if source is None:
@@ -119,6 +120,9 @@ class Poller:
             a = replace(a, next_poll_at=now + await self.limiter.slot(a.host, cost))
             await self.repo.save_poll_state(a, fence=lease, release=True)
             return PollResult(a, ok=False, deferred=True)
+        if lease is not None:
+            # Once more just before the request: the process may have been stopped since.
+            lease.check()
         self.polls += 1
         who = Author(id=a.author_id, handle=a.handle, name=a.name, url=a.url)
         try:

@@ -336,6 +336,9 @@ class SubscriptionService:
         wait = await self.limiter.reserve(a.host, cost, priority=True)
         if wait > 0:
             return now + wait
+        if lease is not None:
+            # Not a request for a process whose lease ran out (stopped since it was taken).
+            lease.check()
         self.full_fetches += 1
         try:
             base = await self.unroller.base_thread(row.url, refresh=True)

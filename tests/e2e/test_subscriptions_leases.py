@@ -274,6 +274,48 @@ async def test_a_process_whose_lease_ran_out_records_nothing_and_another_takes_o
         assert Counter(cluster.sent_texts(room)) == {"late 1/2": 1, "late 2/2": 1}
 
 
+async def test_a_process_paused_past_its_lease_sends_no_poll_when_it_goes_on(
+    cluster: Cluster,
+) -> None:
+    """A process stopped (SIGSTOP) in the middle of a poll, after its claim and before its
+    request, goes on once its lease ran out and another process polled the author: it
+    sends nothing, so the server never sees the author polled twice within an interval."""
+    paused, other = cluster.procs[0], cluster.procs[1]
+    await cluster.run(INTERVAL_S * 2)
+    alice = await author_named(paused, "alice")
+    await cluster.clock.advance(alice.next_poll_at - cluster.clock.now())
+    # The paused process stops once its polls have their share of the host's budget, just
+    # before asking for the posts; none of its timers run meanwhile.
+    stopped, resumed = asyncio.Event(), asyncio.Event()
+    reserve = paused.service.limiter.reserve
+
+    async def reserve_then_stop(host: str, cost: float = 1.0, *, priority: bool = False) -> float:
+        wait = await reserve(host, cost, priority=priority)
+        stopped.set()
+        await resumed.wait()
+        return wait
+
+    paused.service.limiter.reserve = reserve_then_stop  # type: ignore[method-assign]
+    paused_round = asyncio.create_task(paused.service.tick())
+    async with asyncio.timeout(10):
+        await stopped.wait()
+    assert paused.service.leases.holds(alice.id)
+    # Its lease runs out, alice is due again, and another process polls her.
+    cluster.clock._now += max(LEASE_S, alice.interval_s)
+    polled = len(cluster.polls[cluster.handle("alice")])
+    await cluster.tick([other])
+    assert len(cluster.polls[cluster.handle("alice")]) == polled + 1
+    seen = len(cluster.bsky.requests)
+    resumed.set()
+    await paused_round
+    late = [dict(r.query)["actor"] for r in cluster.bsky.requests[seen:] if r.path == FEED]
+    assert late == [], f"polled after the lease ran out: {late}"
+    assert paused.service.leases.lost >= 1
+    cluster.note_polls()
+    times = cluster.polls[cluster.handle("alice")]
+    assert min(gaps(times)) >= INTERVAL_S, f"alice polled twice within an interval: {times}"
+
+
 async def test_a_killed_processs_authors_are_taken_over_once_its_leases_run_out(
     cluster: Cluster,
 ) -> None:
