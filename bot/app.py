@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import logging
 import signal
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -35,6 +36,10 @@ from storage.layouts_repo import LayoutRepo
 from storage.threads_repo import ThreadRepo
 
 log = logging.getLogger(__name__)
+
+DAY_S = 86_400.0
+# How often a running bot drops the threads kept past ``[unroll] keep_days``.
+FORGET_EVERY_S = 3_600.0
 
 
 class Adapter(ChatAdapter, Protocol):
@@ -65,6 +70,7 @@ class App:
         # their pending deliveries that no live sender holds, whichever process left them.
         self._live: dict[str, ChatAdapter] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._forget_due = 0.0  # monotonic: the first sweep also drops old threads
         self.dispatcher = Dispatcher(find_links=sources.find_links)
         # What adapters keep across restarts, and which process holds their session.
         self.adapter_state = AdapterStateRepo(db)
@@ -225,6 +231,23 @@ class App:
         while True:
             await asyncio.sleep(self.config.storage.lease_s / 2)
             await self.sweep()
+            if time.monotonic() >= self._forget_due:
+                self._forget_due = time.monotonic() + FORGET_EVERY_S
+                await self.forget_old_threads()
+
+    async def forget_old_threads(self) -> int:
+        """Drop the cached threads not fetched for ``[unroll] keep_days`` (none when 0)."""
+        keep_days = self.config.unroll.keep_days
+        if keep_days == 0:
+            return 0
+        try:
+            dropped = await self.threads.forget_before(self.unroller.clock() - keep_days * DAY_S)
+        except Exception:
+            log.exception("dropping threads older than %s days failed", keep_days)
+            return 0
+        if dropped:
+            log.info("dropped %s threads not unrolled for %s days", dropped, keep_days)
+        return dropped
 
     async def start_cogs(self) -> None:
         for cog in self.dispatcher.cogs:

@@ -77,6 +77,8 @@ class SourcesConfig:
 class UnrollConfig:
     max_posts: int = 500
     cache_ttl_s: int = 600
+    # Days an unrolled thread's posts stay in the database after its last fetch (0: always).
+    keep_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ _POSITIVE = {
 _NON_NEGATIVE = {
     "network.retries",
     "unroll.cache_ttl_s",
+    "unroll.keep_days",
     "subscriptions.settle_s",
     "subscriptions.max_backfill",
     "matrix.moderator_power_level",

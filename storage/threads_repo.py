@@ -80,6 +80,21 @@ class ThreadRepo:
                 list(names.items()),
             )
 
+    async def forget_before(self, cutoff: float) -> int:
+        """Drop the threads last fetched before ``cutoff`` and the posts no kept thread
+        holds: the bot keeps no copy of an author's words longer than it needs. What links
+        and warnings record about them lives in their own tables, and the link spellings
+        (``url_aliases``, ids only) stay so links still match; unrolling one again fetches it.
+        Returns how many threads were dropped."""
+        async with self.db.transaction() as conn:
+            dropped = await conn.execute("DELETE FROM threads WHERE fetched_at < ?", (cutoff,))
+            await conn.execute(
+                "DELETE FROM posts WHERE fetched_at < ? AND NOT EXISTS"
+                " (SELECT 1 FROM thread_posts tp WHERE tp.post_id = posts.id)",
+                (cutoff,),
+            )
+        return dropped
+
     async def post_id_for_url(self, url: str) -> str | None:
         row = await self.db.fetchone("SELECT post_id FROM url_aliases WHERE url = ?", (url,))
         return str(row[0]) if row else None

@@ -115,6 +115,34 @@ async def test_thread_that_grew_replaces_membership(db: Database) -> None:
     assert loaded is not None and [p.id for p in loaded.posts] == ["p1", "p2", "p3"]
 
 
+async def test_threads_past_their_days_are_dropped_with_the_posts_no_kept_thread_holds(
+    db: Database,
+) -> None:
+    repo = ThreadRepo(db)
+    kept_posts = (_post("n1", None), _post("shared", "n1"))
+    kept = Thread("bluesky", "https://x.test/n1", "n1", ALICE, kept_posts, fetched_at=900.0)
+    old = Thread(
+        "bluesky",
+        "https://x.test/o1",
+        "o1",
+        ALICE,
+        (_post("o1", None), _post("o2", "o1"), _post("shared", "o2")),
+        fetched_at=100.0,
+    )
+    await repo.save(kept)
+    await repo.save(old)  # the shared post was last fetched with the old thread
+
+    assert await repo.forget_before(500.0) == 1
+    assert await repo.load("o1") is None and await repo.find_by_url("https://x.test/o2") is None
+    assert await repo.get_post("o1") is None and await repo.get_post("o2") is None
+    # A post a kept thread holds stays, however old its copy.
+    loaded = await repo.load("n1")
+    assert loaded is not None and [p.id for p in loaded.posts] == ["n1", "shared"]
+    # Link spellings (ids only) stay, so links recorded by either spelling still match.
+    assert await repo.post_id_for_url("https://x.test/o2") == "o2"
+    assert await repo.forget_before(500.0) == 0
+
+
 def test_migrations_from_every_package_form_one_numbered_sequence() -> None:
     # The core's and each feature's migrations share one global numbering with no gaps, so
     # a database's version means the same tables whichever release or layout wrote it.
