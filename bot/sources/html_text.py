@@ -273,8 +273,10 @@ def _placeholder_attachments(node: LexborNode) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for item in node.css("li"):
         link = item.css_first("a")
-        href = ((link.attributes.get("href") if link is not None else None) or "").strip()
-        if link is None or urlsplit(href).scheme not in ("http", "https"):
+        if link is None:
+            continue
+        href = (link.attributes.get("href") or "").strip()
+        if urlsplit(href).scheme not in ("http", "https"):
             continue
         rest = (item.text(deep=True) or "").replace(link.text(deep=True) or "", "", 1)
         description = _SPACES.sub(" ", rest).strip()
