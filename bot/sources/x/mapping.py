@@ -140,15 +140,23 @@ def _expand_text(status: dict[str, Any]) -> str:
         return text
     facets = raw.get("facets")
     replacements: dict[str, str] = {}
+    media_links: list[str] = []
     if isinstance(facets, list):
         for facet in facets:
-            if not isinstance(facet, dict) or facet.get("type") != "url":
+            if not isinstance(facet, dict):
                 continue
             original, replacement = opt_str(facet, "original"), opt_str(facet, "replacement")
-            if original and replacement:
+            if facet.get("type") == "media" and original:
+                media_links.append(original)
+            elif facet.get("type") == "url" and original and replacement:
                 replacements[original] = replacement
     if not text:
+        # A post of media alone has no text; its raw text is the media's own t.co link,
+        # which the post shows as its media instead.
         text = opt_str(raw, "text")
+        for link in media_links:
+            text = text.replace(link, "")
+        text = text.strip()
     if replacements:
         text = _TCO.sub(lambda m: replacements.get(m.group(0), m.group(0)), text)
     # Replies to others start with "@name" mentions X does not display; drop them only when

@@ -3,9 +3,7 @@ placeholders for deleted posts, caps, and the mapping onto neutral models."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from tests.fakes.fxtwitter_server import (
     make_user,
     snowflake_at,
 )
+from tests.fakes.replay_server import DATA_DIR, load_recording
 
 KESTREL = make_user("kestrelnotes", "1402258866139553794", "Kestrel Notes")
 CIWEEKLY = make_user("ci_weekly", "1291100442019872768", "CI Weekly")
@@ -556,14 +555,9 @@ async def test_poll_choices_votes_and_state_follow_the_text(http: HttpClient) ->
         await fake.stop()
 
 
+@pytest.mark.skipif(not DATA_DIR.is_dir(), reason=f"recordings not found at {DATA_DIR}")
 def test_recorded_poll_answer_shows_every_choice() -> None:
-    # The project's sibling "shared" folder (a worktree sits one level deeper).
-    repo = Path(__file__).resolve().parents[3]
-    found = [d / "shared" / "real_replay" / "data" for d in (repo.parent, repo.parent.parent)]
-    recording = next((d / "fxtwitter.json" for d in found if d.is_dir()), None)
-    if recording is None or not recording.exists():
-        pytest.skip("recorded real answers (../shared/real_replay/data) are not present")
-    body = json.loads(recording.read_text())["responses"]["/2/thread/1899954694652309701"][1]
+    body = load_recording("fxtwitter")["responses"]["/2/thread/1899954694652309701"][1]
     post = map_status(body["status"], "status")
     assert post.text.endswith(
         "○ MISC Freelancer: 2 votes (9.1%)\n○ Anvil Carrack: 6 votes (27.3%)\n"
@@ -571,3 +565,17 @@ def test_recorded_poll_answer_shows_every_choice() -> None:
         "22 votes · poll ended 2025-03-16 22:44 UTC"
     )
     assert post.text.startswith("You can only pick ONE ship")
+
+
+@pytest.mark.skipif(not DATA_DIR.is_dir(), reason=f"recordings not found at {DATA_DIR}")
+@pytest.mark.parametrize(
+    ("status_id", "kind"), [("1902059299591090335", "video"), ("1964084223871971826", "image")]
+)
+def test_recorded_post_of_media_alone_shows_no_link_for_its_media(
+    status_id: str, kind: str
+) -> None:
+    body = load_recording("fxtwitter")["responses"][f"/2/status/{status_id}"][1]
+    post = map_status(body["status"], "status")
+    assert post.text == ""  # not the media's own t.co link
+    assert [m.type for m in post.media] == [kind]
+    assert not any("t.co/" in link for link in post.links)
