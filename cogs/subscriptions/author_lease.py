@@ -40,12 +40,17 @@ class AuthorLease:
         now = self.clock.now()
         return now, now + self.lease_s
 
+    def ensure_held(self) -> None:
+        """``LeaseLost`` once a fence, a renewal or a check found it gone, or a save gave
+        it back."""
+        if self.lost or self.released:
+            raise LeaseLost(f"the lease on author {self.author} is no longer held")
+
     def check(self) -> None:
         """Just before a request about the author: ``LeaseLost`` unless the lease is still
         held with time to spare. A process that was stopped past its lease must not ask
         again for what the process that took the author over already asked for."""
-        if self.lost or self.released:
-            raise LeaseLost(f"the lease on author {self.author} is no longer held")
+        self.ensure_held()
         if self.clock.now() >= self.until - self.lease_s * SPARE_SHARE:
             self.lost = True
             raise LeaseLost(f"the lease on author {self.author} ran out")

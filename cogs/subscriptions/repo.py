@@ -652,8 +652,7 @@ async def _fence(conn: Connection, lease: AuthorLease | None) -> float | None:
     the write runs. Returns when the lease ends once the transaction commits."""
     if lease is None:
         return None
-    if lease.lost or lease.released:
-        raise LeaseLost(f"the lease on author {lease.author} is no longer held")
+    lease.ensure_held()
     now, until = lease.window()
     kept = await conn.execute(
         "UPDATE sub_authors SET lease_until = ? WHERE id = ? AND lease_owner = ?"
