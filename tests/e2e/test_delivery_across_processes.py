@@ -288,11 +288,7 @@ async def test_asking_another_process_for_a_thread_a_killed_one_was_posting_fini
     ctx = await asyncio.wait_for(again, 10)
     assert ctx.replies[-1].text.startswith("Unrolled 6 posts")
     assert len([s for s in chat_a.sent if s.thread is None]) == 1
-    assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
-    _keys_once(chat_a)
-    killed.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await killed
+    await _every_part_once(chat_a, killed)
 
 
 async def test_an_edit_waits_for_the_sender_and_rewrites_every_message(
@@ -491,14 +487,20 @@ async def _killed_mid_thread(
     return chat_a, killed
 
 
-async def _finished_once(b: App, chat_a: Chat, killed: asyncio.Task[MemoryContext]) -> None:
-    """B's sweep finishes A's thread: every part once, each message's key used once."""
-    assert await b.sweep() == 1
+async def _every_part_once(chat_a: Chat, killed: asyncio.Task[MemoryContext]) -> None:
+    """A's six-post thread is in its chat thread whole, every part once and each message's
+    key used once; A's stalled command is then stopped."""
     assert _in_thread(chat_a) == [f"Part {i}/6" for i in range(1, 7)]
     _keys_once(chat_a)
     killed.cancel()
     with pytest.raises(asyncio.CancelledError):
         await killed
+
+
+async def _finished_once(b: App, chat_a: Chat, killed: asyncio.Task[MemoryContext]) -> None:
+    """B's sweep finishes A's thread, every part once."""
+    assert await b.sweep() == 1
+    await _every_part_once(chat_a, killed)
 
 
 async def test_a_standing_by_adapter_leaves_a_killed_senders_delivery_to_the_live_one(
