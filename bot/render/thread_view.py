@@ -17,6 +17,11 @@ Action = Literal["show", "note", "warn", "hide"]
 
 # What stands in for a post that is gone (deleted, or no longer served).
 UNAVAILABLE = "[this post is unavailable]"
+# A post is shown whole up to what the big platforms' largest hold (X's long posts run to
+# 25,000 characters; Mastodon allows 4 attachments, Misskey 16). A misbehaving server's
+# bigger post would fill hundreds of chat messages: the rest is left at the original.
+MAX_POST_CHARS = 25_000
+MAX_MEDIA = 20
 
 
 @dataclass(frozen=True)
@@ -54,12 +59,18 @@ def _paragraphs(text: str) -> list[Block]:
 
 
 def _post_blocks(post: Post) -> tuple[list[Block], list[Attachment]]:
-    blocks = _paragraphs(post.text)
+    cut = len(post.text) > MAX_POST_CHARS
+    blocks = _paragraphs(post.text[:MAX_POST_CHARS].rstrip() + " …" if cut else post.text)
+    if cut:
+        blocks.append(Block("media", (Inline("[the post goes on] "), Inline(post.url, post.url))))
     attachments = []
-    for m in post.media:
+    for m in post.media[:MAX_MEDIA]:
         alt = m.alt.strip() or "no alt text"
         blocks.append(Block("media", (Inline(f"[{m.type}: {alt}] "), Inline(m.url, m.url))))
         attachments.append(Attachment(m.url, m.alt, m.type))
+    if len(post.media) > MAX_MEDIA:
+        more = Inline(f"[{len(post.media) - MAX_MEDIA} more attachments] ")
+        blocks.append(Block("media", (more, Inline(post.url, post.url))))
     if post.card is not None:
         title = post.card.title or post.card.url
         blocks.append(Block("quote", (Inline("🔗 "), Inline(title, post.card.url))))

@@ -97,6 +97,27 @@ def test_hide_shows_only_a_link_and_the_note() -> None:
     assert "https://x.test/p1" in texts[1]
 
 
+def test_a_hostile_servers_endless_post_fills_a_bounded_number_of_messages() -> None:
+    endless = " ".join(f"word{i}" for i in range(40_000))  # about 290,000 characters
+    media = tuple(Media("image", f"https://cdn.test/{i}.jpg", f"pic {i}") for i in range(500))
+    message = thread_messages(_thread(_post("p1", endless, media=media)))[1]
+    assert len(markdown.chunks(message, 2000)) <= 16  # not the 150 the whole post would take
+    text = plain.message_text(message)
+    # What is left out is said, with the way to the rest.
+    assert "[the post goes on] https://x.test/p1" in text
+    assert "[480 more attachments] https://x.test/p1" in text
+    assert "pic 19" in text and "pic 20" not in text
+
+
+def test_the_longest_real_posts_are_shown_whole() -> None:
+    # X's long posts run to 25,000 characters; Misskey allows 16 attachments.
+    long_post = ("word " * 5_000).strip()
+    media = tuple(Media("image", f"https://cdn.test/{i}.jpg", f"pic {i}") for i in range(20))
+    text = _texts(_thread(_post("p1", long_post, media=media)))[1]
+    assert text.count("word") == 5_000 and "pic 19" in text
+    assert "goes on" not in text and "more attachments" not in text
+
+
 def test_markdown_chunks_stay_under_the_limit_without_breaking_words_or_links() -> None:
     url = "https://example.com/some_path_with_underscores/and*stars"
     words = " ".join(f"word{i}" for i in range(700))
